@@ -1,0 +1,69 @@
+# csmetrics: the one interface. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+# One Cargo target directory and one pip cache outside the clone, so repeat runs are incremental.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/csmetrics/target
+export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+VENV := .venv
+COMPAT := .venv-compat
+WHEELS := $(CARGO_TARGET_DIR)/wheels/csmetrics
+PROFILE ?= release
+
+.PHONY: help demo test test-rust test-python wheel bench lint fmt clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.ready: requirements/test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements/test.txt
+	touch $@
+
+$(COMPAT)/.ready: requirements/compat.txt
+	$(PYTHON) -m venv $(COMPAT)
+	$(COMPAT)/bin/pip install -q -r requirements/compat.txt
+	touch $@
+
+wheel: $(VENV)/.ready ## build the Python wheel (PROFILE=release; PROFILE=dist for fat LTO)
+	rm -rf $(WHEELS)
+	$(VENV)/bin/maturin build --profile $(PROFILE) --out $(WHEELS) --quiet
+	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(WHEELS)/*.whl
+
+demo: wheel ## build, install and run the main job on generated sample data
+	$(VENV)/bin/csmetrics demo
+
+test-rust: ## cargo tests of the core (unit, integration, doctests) and its Python-free check
+	cargo test -p csmetrics
+	@if cargo tree -p csmetrics -e normal | grep -q pyo3; then echo "the core crate depends on pyo3"; exit 1; fi
+
+test-python: wheel $(COMPAT)/.ready ## pytest and doctests on the newest and the lowest Python polars
+	$(VENV)/bin/python -m pytest -q tests
+	$(VENV)/bin/python -m pytest -q --doctest-modules --pyargs csmetrics
+	$(COMPAT)/bin/pip install -q --force-reinstall --no-deps $(WHEELS)/*.whl
+	$(COMPAT)/bin/python -m pytest -q tests
+	$(COMPAT)/bin/python -m pytest -q --doctest-modules --pyargs csmetrics
+
+test: test-rust test-python ## everything: cargo tests, pytest, doctests, README examples, both polars versions
+
+bench: ## benchmarks against idiomatic Polars and pandas (fat-LTO build)
+	$(MAKE) wheel PROFILE=dist
+	$(VENV)/bin/python bench/bench_survey.py
+
+lint: $(VENV)/.ready ## rustfmt, clippy, ruff, mypy
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/pip install -q -r requirements/lint.txt
+	$(VENV)/bin/ruff check python tests bench
+	$(VENV)/bin/ruff format --check python tests bench
+	$(VENV)/bin/mypy python/csmetrics
+
+fmt: ## format Rust and Python sources
+	cargo fmt --all
+	$(VENV)/bin/ruff format python tests bench
+
+clean: ## remove the virtual environments (the Cargo cache stays in ~/.cache)
+	rm -rf $(VENV) $(COMPAT)

@@ -1,0 +1,66 @@
+//! Polars expression plugins (`#[polars_expr]`): NPS, CSAT and CES as scalar aggregations usable
+//! in `select`, `group_by().agg()`, `over()` and lazy queries. Errors surface in Python as
+//! Polars `ComputeError`s carrying the core's message.
+
+#![allow(missing_docs)]
+
+use csmetrics::survey::{ces_of_series, csat_of_series, nps_of_series, CesDirection, InvalidPolicy, Scale};
+use csmetrics::CsError;
+use polars::prelude::*;
+use pyo3_polars::derive::polars_expr;
+use serde::Deserialize;
+
+fn compute_error(err: CsError) -> PolarsError {
+    PolarsError::ComputeError(err.to_string().into())
+}
+
+fn scalar(name: &str, value: Option<f64>) -> Series {
+    Series::new(name.into(), [value])
+}
+
+#[derive(Deserialize)]
+struct NpsKwargs {
+    invalid: String,
+}
+
+#[polars_expr(output_type=Float64)]
+fn nps_expr(inputs: &[Series], kwargs: NpsKwargs) -> PolarsResult<Series> {
+    let series = &inputs[0];
+    let policy: InvalidPolicy = kwargs.invalid.parse().map_err(compute_error)?;
+    let value = nps_of_series(series, series.name(), policy).map_err(compute_error)?;
+    Ok(scalar(series.name(), value))
+}
+
+#[derive(Deserialize)]
+struct CsatKwargs {
+    invalid: String,
+    scale_min: i64,
+    scale_max: i64,
+}
+
+#[polars_expr(output_type=Float64)]
+fn csat_expr(inputs: &[Series], kwargs: CsatKwargs) -> PolarsResult<Series> {
+    let series = &inputs[0];
+    let policy: InvalidPolicy = kwargs.invalid.parse().map_err(compute_error)?;
+    let scale = Scale::new(kwargs.scale_min, kwargs.scale_max).map_err(compute_error)?;
+    let value = csat_of_series(series, series.name(), scale, policy).map_err(compute_error)?;
+    Ok(scalar(series.name(), value))
+}
+
+#[derive(Deserialize)]
+struct CesKwargs {
+    invalid: String,
+    scale_min: i64,
+    scale_max: i64,
+    direction: String,
+}
+
+#[polars_expr(output_type=Float64)]
+fn ces_expr(inputs: &[Series], kwargs: CesKwargs) -> PolarsResult<Series> {
+    let series = &inputs[0];
+    let policy: InvalidPolicy = kwargs.invalid.parse().map_err(compute_error)?;
+    let scale = Scale::new(kwargs.scale_min, kwargs.scale_max).map_err(compute_error)?;
+    let direction: CesDirection = kwargs.direction.parse().map_err(compute_error)?;
+    let value = ces_of_series(series, series.name(), scale, direction, policy).map_err(compute_error)?;
+    Ok(scalar(series.name(), value))
+}

@@ -1,0 +1,23 @@
+//! Python bindings: thin glue between `csmetrics._internal` and the core crate.
+//!
+//! Each function parses its string options into the core's enums, releases the GIL while the core
+//! computes, and maps core errors to the Python exception hierarchy in `csmetrics.exceptions`.
+//! No metric logic lives here.
+
+// The pyo3 and plugin macros expand to FFI code; the core crate itself stays free of unsafe.
+#![allow(unsafe_code)]
+
+mod errors;
+mod expressions;
+mod survey;
+
+use pyo3::prelude::*;
+
+/// The compiled extension module `csmetrics._internal`.
+#[pymodule]
+fn _internal(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    survey::register(m)?;
+    survey::register_datasets(m)?;
+    Ok(())
+}

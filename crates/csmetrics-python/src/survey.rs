@@ -1,0 +1,133 @@
+//! Bindings of the survey family.
+
+use csmetrics::survey::{CesOptions, CsatOptions, Grouping, NpsCompareOptions, NpsOptions, Scale};
+use pyo3::prelude::*;
+use pyo3_polars::PyDataFrame;
+
+use crate::errors::{guard, to_py};
+
+fn grouping(by: Vec<String>, period: Option<&str>, timestamp: &str) -> csmetrics::Result<Grouping> {
+    Ok(Grouping {
+        by,
+        period: period.map(str::parse).transpose()?,
+        timestamp: timestamp.to_string(),
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (frame, score, by, period, timestamp, invalid, ci, confidence))]
+#[allow(clippy::too_many_arguments)]
+fn nps(
+    py: Python<'_>,
+    frame: PyDataFrame,
+    score: &str,
+    by: Vec<String>,
+    period: Option<&str>,
+    timestamp: &str,
+    invalid: &str,
+    ci: Option<&str>,
+    confidence: f64,
+) -> PyResult<PyDataFrame> {
+    let options = NpsOptions {
+        score: score.to_string(),
+        grouping: grouping(by, period, timestamp).map_err(to_py)?,
+        invalid: invalid.parse().map_err(to_py)?,
+        ci: ci.map(str::parse).transpose().map_err(to_py)?,
+        confidence,
+    };
+    let frame = frame.0;
+    py.detach(|| guard(|| csmetrics::survey::nps(&frame, &options))).map(PyDataFrame)
+}
+
+#[pyfunction]
+#[pyo3(signature = (frame, score, by, period, timestamp, invalid, scale))]
+fn csat(
+    py: Python<'_>,
+    frame: PyDataFrame,
+    score: &str,
+    by: Vec<String>,
+    period: Option<&str>,
+    timestamp: &str,
+    invalid: &str,
+    scale: (i64, i64),
+) -> PyResult<PyDataFrame> {
+    let options = CsatOptions {
+        score: score.to_string(),
+        grouping: grouping(by, period, timestamp).map_err(to_py)?,
+        invalid: invalid.parse().map_err(to_py)?,
+        scale: Scale::new(scale.0, scale.1).map_err(to_py)?,
+    };
+    let frame = frame.0;
+    py.detach(|| guard(|| csmetrics::survey::csat(&frame, &options))).map(PyDataFrame)
+}
+
+#[pyfunction]
+#[pyo3(signature = (frame, score, by, period, timestamp, invalid, scale, direction))]
+#[allow(clippy::too_many_arguments)]
+fn ces(
+    py: Python<'_>,
+    frame: PyDataFrame,
+    score: &str,
+    by: Vec<String>,
+    period: Option<&str>,
+    timestamp: &str,
+    invalid: &str,
+    scale: Option<(i64, i64)>,
+    direction: &str,
+) -> PyResult<PyDataFrame> {
+    let options = CesOptions {
+        score: score.to_string(),
+        grouping: grouping(by, period, timestamp).map_err(to_py)?,
+        invalid: invalid.parse().map_err(to_py)?,
+        scale: scale.map(|(lo, hi)| Scale::new(lo, hi)).transpose().map_err(to_py)?,
+        direction: direction.parse().map_err(to_py)?,
+    };
+    let frame = frame.0;
+    py.detach(|| guard(|| csmetrics::survey::ces(&frame, &options))).map(PyDataFrame)
+}
+
+#[pyfunction]
+#[pyo3(signature = (frame, score, between, by, period, timestamp, invalid, pairs, confidence))]
+#[allow(clippy::too_many_arguments)]
+fn nps_compare(
+    py: Python<'_>,
+    frame: PyDataFrame,
+    score: &str,
+    between: Option<String>,
+    by: Vec<String>,
+    period: Option<&str>,
+    timestamp: &str,
+    invalid: &str,
+    pairs: &str,
+    confidence: f64,
+) -> PyResult<PyDataFrame> {
+    let options = NpsCompareOptions {
+        score: score.to_string(),
+        between,
+        grouping: grouping(by, period, timestamp).map_err(to_py)?,
+        invalid: invalid.parse().map_err(to_py)?,
+        pairs: pairs.parse().map_err(to_py)?,
+        confidence,
+    };
+    let frame = frame.0;
+    py.detach(|| guard(|| csmetrics::survey::nps_compare(&frame, &options))).map(PyDataFrame)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(nps, m)?)?;
+    m.add_function(wrap_pyfunction!(csat, m)?)?;
+    m.add_function(wrap_pyfunction!(ces, m)?)?;
+    m.add_function(wrap_pyfunction!(nps_compare, m)?)?;
+    Ok(())
+}
+
+#[pyfunction]
+fn survey_responses(py: Python<'_>, n: usize, customers: usize, months: u32, seed: u64) -> PyResult<PyDataFrame> {
+    py.detach(|| guard(|| csmetrics::datasets::survey_responses(n, customers, months, seed)))
+        .map(PyDataFrame)
+}
+
+pub fn register_datasets(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(survey_responses, m)?)?;
+    Ok(())
+}

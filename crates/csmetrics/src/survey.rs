@@ -1,0 +1,861 @@
+//! Survey metrics: Net Promoter Score (with confidence intervals and two-sample comparison),
+//! CSAT and CES, as defined in METRICS.md section 1.
+//!
+//! Every metric is computed from a per-group histogram of valid scores plus the counts of missing
+//! (null) and invalid answers. The frame functions build the histograms with one Polars group-by
+//! over (groups, score), so invalid values are checked once per distinct score, not once per row.
+//! The series functions ([`nps_of_series`], ...) back the expression plugins.
+
+use std::str::FromStr;
+
+use polars::prelude::*;
+
+use crate::error::{CsError, Result};
+use crate::frame::{column, format_number};
+use crate::period::{period_column, Period};
+use crate::stats::{two_sided_p, z_for_confidence};
+
+/// What to do with a score that is outside the scale, not a whole number, or NaN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InvalidPolicy {
+    /// Fail with an error naming the column, the rule, the value and its row (default).
+    #[default]
+    Raise,
+    /// Leave the answer out of `n` and count it in `invalid`.
+    Drop,
+    /// Treat the answer as missing: leave it out of `n` and count it in `missing`.
+    Null,
+}
+
+impl FromStr for InvalidPolicy {
+    type Err = CsError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "raise" => Ok(Self::Raise),
+            "drop" => Ok(Self::Drop),
+            "null" => Ok(Self::Null),
+            other => Err(CsError::option(
+                "invalid",
+                format!("'{other}'"),
+                "expected one of 'raise', 'drop', 'null'",
+            )),
+        }
+    }
+}
+
+/// The confidence interval of an NPS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NpsInterval {
+    /// Adjusted Wald (Rocks 2016): add 3 answers, 3/4 of them promoters and 3/4 detractors (default).
+    #[default]
+    AdjustedWald,
+    /// Plain Wald interval on the unadjusted counts.
+    Wald,
+}
+
+impl FromStr for NpsInterval {
+    type Err = CsError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "adjusted_wald" => Ok(Self::AdjustedWald),
+            "wald" => Ok(Self::Wald),
+            other => Err(CsError::option(
+                "ci",
+                format!("'{other}'"),
+                "expected 'adjusted_wald', 'wald' or none",
+            )),
+        }
+    }
+}
+
+/// Which end of the CES scale means little effort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CesDirection {
+    /// CES 2.0 (1-7, "the company made it easy"): the top three boxes are low effort (default).
+    #[default]
+    HigherIsEasier,
+    /// The older effort scale (1-5, "how much effort"): the bottom two boxes are low effort.
+    LowerIsEasier,
+}
+
+impl FromStr for CesDirection {
+    type Err = CsError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "higher_is_easier" => Ok(Self::HigherIsEasier),
+            "lower_is_easier" => Ok(Self::LowerIsEasier),
+            other => Err(CsError::option(
+                "direction",
+                format!("'{other}'"),
+                "expected 'higher_is_easier' or 'lower_is_easier'",
+            )),
+        }
+    }
+}
+
+/// Which pairs of groups [`nps_compare`] tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ComparePairs {
+    /// Every pair (a, b) with a before b in sort order (default).
+    #[default]
+    All,
+    /// Each value against the next one in sort order (period over period).
+    Consecutive,
+}
+
+impl FromStr for ComparePairs {
+    type Err = CsError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "all" => Ok(Self::All),
+            "consecutive" => Ok(Self::Consecutive),
+            other => Err(CsError::option(
+                "pairs",
+                format!("'{other}'"),
+                "expected 'all' or 'consecutive'",
+            )),
+        }
+    }
+}
+
+/// An integer answer scale, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scale {
+    /// Lowest valid score.
+    pub min: i64,
+    /// Highest valid score.
+    pub max: i64,
+}
+
+impl Scale {
+    /// The NPS scale, 0 to 10.
+    pub const NPS: Scale = Scale { min: 0, max: 10 };
+
+    /// A checked scale: `min < max`, at most 1,000 points.
+    pub fn new(min: i64, max: i64) -> Result<Scale> {
+        if min >= max || max - min > 1000 {
+            return Err(CsError::option(
+                "scale",
+                format!("({min}, {max})"),
+                "a scale needs min < max and at most 1,000 points",
+            ));
+        }
+        Ok(Scale { min, max })
+    }
+
+    fn len(&self) -> usize {
+        (self.max - self.min + 1) as usize
+    }
+
+    /// Position of a score on the scale, or None when it is not a whole number on it.
+    fn position(&self, score: f64) -> Option<usize> {
+        if score.fract() == 0.0 && score >= self.min as f64 && score <= self.max as f64 {
+            Some((score as i64 - self.min) as usize)
+        } else {
+            None // NaN fails every comparison and lands here too
+        }
+    }
+
+    fn rule(&self) -> String {
+        format!("scores must be whole numbers from {} to {}", self.min, self.max)
+    }
+}
+
+/// Counts of the answers of one group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Histogram {
+    /// Count of each valid score, from the scale's minimum up.
+    pub counts: Vec<i64>,
+    /// Null answers (plus invalid ones under [`InvalidPolicy::Null`]).
+    pub missing: i64,
+    /// Invalid answers left out under [`InvalidPolicy::Drop`].
+    pub invalid: i64,
+}
+
+impl Histogram {
+    fn empty(scale: Scale) -> Self {
+        Histogram { counts: vec![0; scale.len()], missing: 0, invalid: 0 }
+    }
+
+    /// Number of valid answers.
+    pub fn n(&self) -> i64 {
+        self.counts.iter().sum()
+    }
+
+    /// Answers whose score is at least `from` positions above the scale minimum.
+    fn count_from(&self, from: usize) -> i64 {
+        self.counts.iter().skip(from).sum()
+    }
+
+    fn count_below(&self, until: usize) -> i64 {
+        self.counts.iter().take(until).sum()
+    }
+
+    /// Mean score (null for no answers).
+    pub fn mean(&self, scale: Scale) -> Option<f64> {
+        let n = self.n();
+        (n > 0).then(|| {
+            let total: f64 =
+                self.counts.iter().enumerate().map(|(i, c)| (scale.min + i as i64) as f64 * *c as f64).sum();
+            total / n as f64
+        })
+    }
+}
+
+fn ratio(numerator: i64, denominator: i64) -> Option<f64> {
+    (denominator > 0).then(|| numerator as f64 / denominator as f64)
+}
+
+/// Promoters, passives and detractors of an NPS histogram (0-10 scale).
+fn nps_parts(h: &Histogram) -> (i64, i64, i64) {
+    (h.count_from(9), h.counts[7] + h.counts[8], h.count_below(7))
+}
+
+/// NPS = 100 (P - D) / n; None for n = 0.
+pub fn nps_value(promoters: i64, detractors: i64, n: i64) -> Option<f64> {
+    ratio(100 * (promoters - detractors), n)
+}
+
+/// Standard error of an NPS on the -100..100 scale from its counts (Wald); None for n = 0.
+pub fn nps_standard_error(promoters: f64, detractors: f64, n: f64) -> Option<f64> {
+    if n <= 0.0 {
+        return None;
+    }
+    let (pp, pd) = (promoters / n, detractors / n);
+    let variance = (pp + pd - (pp - pd).powi(2)).max(0.0) / n;
+    Some(100.0 * variance.sqrt())
+}
+
+/// The NPS confidence interval `(lower, upper)`, clipped to [-100, 100]; None for n = 0.
+pub fn nps_interval(promoters: i64, detractors: i64, n: i64, method: NpsInterval, z: f64) -> Option<(f64, f64)> {
+    if n == 0 {
+        return None;
+    }
+    let (p, d, n) = match method {
+        NpsInterval::AdjustedWald => (promoters as f64 + 0.75, detractors as f64 + 0.75, n as f64 + 3.0),
+        NpsInterval::Wald => (promoters as f64, detractors as f64, n as f64),
+    };
+    let centre = 100.0 * (p - d) / n;
+    let se = nps_standard_error(p, d, n)?;
+    Some(((centre - z * se).max(-100.0), (centre + z * se).min(100.0)))
+}
+
+/// How rows are grouped: customer-level or segment columns, and optionally calendar periods.
+#[derive(Debug, Clone)]
+pub struct Grouping {
+    /// Columns to group by (any type; nulls form their own group).
+    pub by: Vec<String>,
+    /// Calendar period of the timestamp, added as a Date column `period`.
+    pub period: Option<Period>,
+    /// The timestamp column (Date or Datetime) used with `period`.
+    pub timestamp: String,
+}
+
+impl Default for Grouping {
+    fn default() -> Self {
+        Grouping { by: Vec::new(), period: None, timestamp: "timestamp".to_string() }
+    }
+}
+
+impl Grouping {
+    fn key_names(&self) -> Vec<String> {
+        let mut keys = self.by.clone();
+        if self.period.is_some() {
+            keys.push("period".to_string());
+        }
+        keys
+    }
+}
+
+const SCORE: &str = "__cs_score";
+const COUNT: &str = "__cs_count";
+
+/// Per-group histograms: the key columns (sorted) and one histogram per row of them.
+struct GroupedHistograms {
+    keys: DataFrame,
+    histograms: Vec<Histogram>,
+}
+
+fn score_series(frame: &DataFrame, score: &str) -> Result<Series> {
+    let series = column(frame, score, "the survey score of each answer")?.as_materialized_series();
+    if !series.dtype().is_primitive_numeric() && !series.dtype().is_null() {
+        return Err(CsError::InvalidType {
+            column: score.to_string(),
+            dtype: series.dtype().to_string(),
+            rule: "scores must be numeric (integers or floats)".to_string(),
+        });
+    }
+    Ok(series.cast(&DataType::Float64)?)
+}
+
+/// The first row of `scores` holding `value` (NaN matches NaN).
+fn first_row_with(scores: &Float64Chunked, value: f64) -> usize {
+    scores
+        .iter()
+        .position(|v| v.is_some_and(|v| v == value || (v.is_nan() && value.is_nan())))
+        .unwrap_or(0)
+}
+
+fn invalid_score(column_name: &str, row: usize, value: f64, scale: Scale) -> CsError {
+    CsError::InvalidValue {
+        column: column_name.to_string(),
+        row,
+        value: format_number(value),
+        rule: scale.rule(),
+    }
+}
+
+fn grouped_histograms(
+    frame: &DataFrame,
+    score: &str,
+    grouping: &Grouping,
+    scale: Scale,
+    policy: InvalidPolicy,
+) -> Result<GroupedHistograms> {
+    let scores = score_series(frame, score)?;
+    let keys = grouping.key_names();
+    let mut columns: Vec<Column> = Vec::with_capacity(keys.len() + 1);
+    for name in &grouping.by {
+        if grouping.period.is_some() && name == "period" {
+            return Err(CsError::option(
+                "by",
+                "'period'",
+                "a by column cannot be called 'period' when period= is given; rename it",
+            ));
+        }
+        columns.push(column(frame, name, "grouping (by=)")?.clone());
+    }
+    if let Some(period) = grouping.period {
+        columns.push(period_column(frame, &grouping.timestamp, period, "period")?);
+    }
+    columns.push(scores.clone().with_name(SCORE.into()).into_column());
+    let work = DataFrame::new(frame.height(), columns)?;
+
+    let mut group_keys: Vec<Expr> = keys.iter().map(|k| col(k.as_str())).collect();
+    group_keys.push(col(SCORE));
+    let mut distinct = work
+        .lazy()
+        .group_by(group_keys)
+        .agg([len().alias(COUNT)])
+        .collect()?;
+
+    // Classify each distinct score once.
+    let distinct_scores = distinct.column(SCORE)?.as_materialized_series().f64()?.clone();
+    let mut slots: Vec<i64> = Vec::with_capacity(distinct.height());
+    for value in distinct_scores.iter() {
+        let slot = match value {
+            None => -1,
+            Some(v) => match scale.position(v) {
+                Some(pos) => pos as i64,
+                None => match policy {
+                    InvalidPolicy::Raise => {
+                        let all = scores.f64()?;
+                        return Err(invalid_score(score, first_row_with(all, v), v, scale));
+                    }
+                    InvalidPolicy::Drop => -2,
+                    InvalidPolicy::Null => -1,
+                },
+            },
+        };
+        slots.push(slot);
+    }
+
+    // Fold the distinct (group, score) rows into one histogram per group: sorted by the keys,
+    // each group is a run of rows.
+    let order = if keys.is_empty() {
+        distinct
+    } else {
+        distinct.with_column(Column::new("__cs_slot".into(), slots.clone()))?;
+        distinct
+            .lazy()
+            .sort(keys.iter().map(|k| k.as_str()).collect::<Vec<_>>(), SortMultipleOptions::default().with_nulls_last(true))
+            .collect()?
+    };
+    let (key_rows, slots, counts) = if keys.is_empty() {
+        let counts = order.column(COUNT)?.as_materialized_series().cast(&DataType::Int64)?;
+        let counts: Vec<i64> = counts.i64()?.into_no_null_iter().collect();
+        (DataFrame::empty_with_height(1), slots, counts)
+    } else {
+        let counts = order.column(COUNT)?.as_materialized_series().cast(&DataType::Int64)?;
+        let counts: Vec<i64> = counts.i64()?.into_no_null_iter().collect();
+        let slots: Vec<i64> = order.column("__cs_slot")?.i64()?.into_no_null_iter().collect();
+        (order.select(keys.iter().map(|k| k.as_str()))?, slots, counts)
+    };
+    let runs = if keys.is_empty() { vec![(0, slots.len())] } else { runs(&key_rows)? };
+    let mut histograms = Vec::with_capacity(runs.len());
+    let mut firsts = Vec::with_capacity(runs.len());
+    for (lo, hi) in runs {
+        let mut h = Histogram::empty(scale);
+        for row in lo..hi {
+            match slots[row] {
+                -1 => h.missing += counts[row],
+                -2 => h.invalid += counts[row],
+                pos => h.counts[pos as usize] += counts[row],
+            }
+        }
+        histograms.push(h);
+        firsts.push(lo as IdxSize);
+    }
+    let key_rows = if keys.is_empty() {
+        DataFrame::empty_with_height(1)
+    } else {
+        key_rows.take(&IdxCa::from_vec("".into(), firsts))?
+    };
+    Ok(GroupedHistograms { keys: key_rows, histograms })
+}
+
+/// The runs of equal rows of a sorted key frame, as half-open row ranges.
+fn runs(keys: &DataFrame) -> Result<Vec<(usize, usize)>> {
+    let height = keys.height();
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for row in 1..=height {
+        let mut boundary = row == height;
+        if !boundary {
+            for c in keys.columns() {
+                if c.get(row)? != c.get(row - 1)? {
+                    boundary = true;
+                    break;
+                }
+            }
+        }
+        if boundary {
+            runs.push((start, row));
+            start = row;
+        }
+    }
+    Ok(runs)
+}
+
+fn int_column(name: &str, values: impl Iterator<Item = i64>) -> Column {
+    Column::new(name.into(), values.collect::<Vec<i64>>())
+}
+
+fn float_column(name: &str, values: impl Iterator<Item = Option<f64>>) -> Column {
+    Column::new(name.into(), values.collect::<Vec<Option<f64>>>())
+}
+
+fn with_keys(keys: DataFrame, columns: Vec<Column>) -> Result<DataFrame> {
+    let height = keys.height();
+    let mut all = keys.into_columns();
+    all.extend(columns);
+    Ok(DataFrame::new(height, all)?)
+}
+
+/// Options of [`nps`].
+#[derive(Debug, Clone)]
+pub struct NpsOptions {
+    /// The score column (0-10). Default `"score"`.
+    pub score: String,
+    /// Grouping by columns and period.
+    pub grouping: Grouping,
+    /// Invalid-score policy. Default [`InvalidPolicy::Raise`].
+    pub invalid: InvalidPolicy,
+    /// Interval method, or None for no interval columns. Default adjusted Wald.
+    pub ci: Option<NpsInterval>,
+    /// Confidence level. Default 0.95.
+    pub confidence: f64,
+}
+
+impl Default for NpsOptions {
+    fn default() -> Self {
+        NpsOptions {
+            score: "score".to_string(),
+            grouping: Grouping::default(),
+            invalid: InvalidPolicy::Raise,
+            ci: Some(NpsInterval::AdjustedWald),
+            confidence: 0.95,
+        }
+    }
+}
+
+/// Net Promoter Score per group.
+///
+/// Promoters score 9-10, passives 7-8, detractors 0-6; `nps = 100 (promoters - detractors) / n`.
+/// Returns the group keys (sorted) and `n`, `promoters`, `passives`, `detractors`, their shares,
+/// `nps`, `nps_lower`, `nps_upper` (when an interval is asked for), `missing` and `invalid`.
+/// A group with no valid answer has n = 0 and null NPS, shares and interval. Without grouping
+/// the result has exactly one row, even for an empty input.
+pub fn nps(frame: &DataFrame, options: &NpsOptions) -> Result<DataFrame> {
+    let z = match options.ci {
+        Some(_) => Some(z_for_confidence(options.confidence)?),
+        None => None,
+    };
+    let g = grouped_histograms(frame, &options.score, &options.grouping, Scale::NPS, options.invalid)?;
+    let parts: Vec<(i64, i64, i64, i64)> = g
+        .histograms
+        .iter()
+        .map(|h| {
+            let (p, pa, d) = nps_parts(h);
+            (p, pa, d, h.n())
+        })
+        .collect();
+    let mut columns = vec![
+        int_column("n", parts.iter().map(|x| x.3)),
+        int_column("promoters", parts.iter().map(|x| x.0)),
+        int_column("passives", parts.iter().map(|x| x.1)),
+        int_column("detractors", parts.iter().map(|x| x.2)),
+        float_column("promoter_share", parts.iter().map(|x| ratio(x.0, x.3))),
+        float_column("passive_share", parts.iter().map(|x| ratio(x.1, x.3))),
+        float_column("detractor_share", parts.iter().map(|x| ratio(x.2, x.3))),
+        float_column("nps", parts.iter().map(|x| nps_value(x.0, x.2, x.3))),
+    ];
+    if let (Some(method), Some(z)) = (options.ci, z) {
+        let bounds: Vec<Option<(f64, f64)>> =
+            parts.iter().map(|x| nps_interval(x.0, x.2, x.3, method, z)).collect();
+        columns.push(float_column("nps_lower", bounds.iter().map(|b| b.map(|b| b.0))));
+        columns.push(float_column("nps_upper", bounds.iter().map(|b| b.map(|b| b.1))));
+    }
+    columns.push(int_column("missing", g.histograms.iter().map(|h| h.missing)));
+    columns.push(int_column("invalid", g.histograms.iter().map(|h| h.invalid)));
+    with_keys(g.keys, columns)
+}
+
+/// Options of [`csat`].
+#[derive(Debug, Clone)]
+pub struct CsatOptions {
+    /// The score column. Default `"score"`.
+    pub score: String,
+    /// Grouping by columns and period.
+    pub grouping: Grouping,
+    /// Invalid-score policy.
+    pub invalid: InvalidPolicy,
+    /// The answer scale. Default 1-5.
+    pub scale: Scale,
+}
+
+impl Default for CsatOptions {
+    fn default() -> Self {
+        CsatOptions {
+            score: "score".to_string(),
+            grouping: Grouping::default(),
+            invalid: InvalidPolicy::Raise,
+            scale: Scale { min: 1, max: 5 },
+        }
+    }
+}
+
+/// Customer satisfaction per group: the share of satisfied answers (the top two boxes of the
+/// scale) and the mean score. Returns the keys and `n`, `satisfied`, `csat`, `mean_score`,
+/// `missing`, `invalid`.
+pub fn csat(frame: &DataFrame, options: &CsatOptions) -> Result<DataFrame> {
+    let scale = options.scale;
+    let g = grouped_histograms(frame, &options.score, &options.grouping, scale, options.invalid)?;
+    let top = scale.len() - 2;
+    let columns = vec![
+        int_column("n", g.histograms.iter().map(|h| h.n())),
+        int_column("satisfied", g.histograms.iter().map(|h| h.count_from(top))),
+        float_column("csat", g.histograms.iter().map(|h| ratio(h.count_from(top), h.n()))),
+        float_column("mean_score", g.histograms.iter().map(|h| h.mean(scale))),
+        int_column("missing", g.histograms.iter().map(|h| h.missing)),
+        int_column("invalid", g.histograms.iter().map(|h| h.invalid)),
+    ];
+    with_keys(g.keys, columns)
+}
+
+/// Options of [`ces`].
+#[derive(Debug, Clone)]
+pub struct CesOptions {
+    /// The score column. Default `"score"`.
+    pub score: String,
+    /// Grouping by columns and period.
+    pub grouping: Grouping,
+    /// Invalid-score policy.
+    pub invalid: InvalidPolicy,
+    /// The answer scale; None means 1-7 when higher is easier and 1-5 when lower is easier.
+    pub scale: Option<Scale>,
+    /// Which end of the scale is low effort.
+    pub direction: CesDirection,
+}
+
+impl Default for CesOptions {
+    fn default() -> Self {
+        CesOptions {
+            score: "score".to_string(),
+            grouping: Grouping::default(),
+            invalid: InvalidPolicy::Raise,
+            scale: None,
+            direction: CesDirection::HigherIsEasier,
+        }
+    }
+}
+
+impl CesOptions {
+    /// The scale in force: the given one, or the direction's usual one.
+    pub fn effective_scale(&self) -> Scale {
+        self.scale.unwrap_or(match self.direction {
+            CesDirection::HigherIsEasier => Scale { min: 1, max: 7 },
+            CesDirection::LowerIsEasier => Scale { min: 1, max: 5 },
+        })
+    }
+}
+
+fn low_effort(h: &Histogram, scale: Scale, direction: CesDirection) -> i64 {
+    match direction {
+        CesDirection::HigherIsEasier => h.count_from(scale.len().saturating_sub(3)),
+        CesDirection::LowerIsEasier => h.count_below(2),
+    }
+}
+
+/// Customer effort score per group: the mean score and the low-effort share (top three boxes
+/// when higher is easier, bottom two when lower is easier). Returns the keys and `n`,
+/// `low_effort`, `low_effort_share`, `mean_score`, `missing`, `invalid`.
+pub fn ces(frame: &DataFrame, options: &CesOptions) -> Result<DataFrame> {
+    let scale = options.effective_scale();
+    let g = grouped_histograms(frame, &options.score, &options.grouping, scale, options.invalid)?;
+    let low: Vec<i64> = g.histograms.iter().map(|h| low_effort(h, scale, options.direction)).collect();
+    let columns = vec![
+        int_column("n", g.histograms.iter().map(|h| h.n())),
+        int_column("low_effort", low.iter().copied()),
+        float_column("low_effort_share", low.iter().zip(&g.histograms).map(|(l, h)| ratio(*l, h.n()))),
+        float_column("mean_score", g.histograms.iter().map(|h| h.mean(scale))),
+        int_column("missing", g.histograms.iter().map(|h| h.missing)),
+        int_column("invalid", g.histograms.iter().map(|h| h.invalid)),
+    ];
+    with_keys(g.keys, columns)
+}
+
+/// Options of [`nps_compare`].
+#[derive(Debug, Clone)]
+pub struct NpsCompareOptions {
+    /// The score column. Default `"score"`.
+    pub score: String,
+    /// The column whose values are compared with each other; None compares periods.
+    pub between: Option<String>,
+    /// Outer grouping: comparisons are made within each of its groups. With `between` set, a
+    /// `period` here compares values within each period.
+    pub grouping: Grouping,
+    /// Invalid-score policy.
+    pub invalid: InvalidPolicy,
+    /// Which pairs to test.
+    pub pairs: ComparePairs,
+    /// Confidence level of the interval of the difference. Default 0.95.
+    pub confidence: f64,
+}
+
+impl Default for NpsCompareOptions {
+    fn default() -> Self {
+        NpsCompareOptions {
+            score: "score".to_string(),
+            between: None,
+            grouping: Grouping::default(),
+            invalid: InvalidPolicy::Raise,
+            pairs: ComparePairs::All,
+            confidence: 0.95,
+        }
+    }
+}
+
+/// Two-sample NPS comparison: for each pair (a, b) of values of the compared column, the
+/// difference `nps_b - nps_a`, its unpooled standard error sqrt(se_a^2 + se_b^2) (each se from
+/// the Wald formula), z, the two-sided p-value and a Wald interval of the difference.
+///
+/// Returns the outer keys, `{between}_a`, `{between}_b`, `n_a`, `nps_a`, `n_b`, `nps_b`,
+/// `difference`, `se`, `z`, `p_value`, `difference_lower`, `difference_upper`. z and p are null
+/// when a side has no answers or the standard error is zero.
+pub fn nps_compare(frame: &DataFrame, options: &NpsCompareOptions) -> Result<DataFrame> {
+    let z_crit = z_for_confidence(options.confidence)?;
+    let mut grouping = options.grouping.clone();
+    let compared = match &options.between {
+        Some(name) => {
+            grouping.by.push(name.clone());
+            name.clone()
+        }
+        None => {
+            if grouping.period.is_none() {
+                return Err(CsError::option(
+                    "between",
+                    "None",
+                    "say which column's values to compare (between=...) or give period= to compare periods",
+                ));
+            }
+            "period".to_string()
+        }
+    };
+    // Keys are sorted, so each outer group is a run of rows ordered by the compared value.
+    let mut key_names = options.grouping.by.clone();
+    if options.between.is_some() && grouping.period.is_some() {
+        key_names.push("period".to_string());
+    }
+    let g = grouped_histograms(frame, &options.score, &grouping, Scale::NPS, options.invalid)?;
+    let outer = g.keys.select(key_names.iter().map(|k| k.as_str()))?;
+    let runs = if key_names.is_empty() { vec![(0, g.keys.height())] } else { runs(&outer)? };
+    let mut left: Vec<IdxSize> = Vec::new();
+    let mut right: Vec<IdxSize> = Vec::new();
+    for (lo, hi) in runs {
+        for a in lo..hi {
+            let last = match options.pairs {
+                ComparePairs::All => hi,
+                ComparePairs::Consecutive => (a + 2).min(hi),
+            };
+            for b in a + 1..last {
+                left.push(a as IdxSize);
+                right.push(b as IdxSize);
+            }
+        }
+    }
+    let stats = |i: IdxSize| {
+        let h = &g.histograms[i as usize];
+        let (p, _, d) = nps_parts(h);
+        let n = h.n();
+        (n, nps_value(p, d, n), nps_standard_error(p as f64, d as f64, n as f64))
+    };
+    let a: Vec<_> = left.iter().map(|i| stats(*i)).collect();
+    let b: Vec<_> = right.iter().map(|i| stats(*i)).collect();
+    let mut differences = Vec::with_capacity(a.len());
+    let mut ses = Vec::with_capacity(a.len());
+    let mut zs = Vec::with_capacity(a.len());
+    for (sa, sb) in a.iter().zip(&b) {
+        let difference = match (sa.1, sb.1) {
+            (Some(x), Some(y)) => Some(y - x),
+            _ => None,
+        };
+        let se = match (sa.2, sb.2) {
+            (Some(x), Some(y)) => Some((x * x + y * y).sqrt()),
+            _ => None,
+        };
+        let z = match (difference, se) {
+            (Some(d), Some(s)) if s > 0.0 => Some(d / s),
+            _ => None,
+        };
+        differences.push(difference);
+        ses.push(se);
+        zs.push(z);
+    }
+    let left_idx = IdxCa::from_vec("".into(), left);
+    let right_idx = IdxCa::from_vec("".into(), right);
+    let outer_rows = if key_names.is_empty() {
+        DataFrame::empty_with_height(left_idx.len())
+    } else {
+        outer.take(&left_idx)?
+    };
+    let compared_column = g.keys.column(&compared)?.as_materialized_series();
+    let columns = vec![
+        compared_column.take(&left_idx)?.with_name(format!("{compared}_a").into()).into_column(),
+        compared_column.take(&right_idx)?.with_name(format!("{compared}_b").into()).into_column(),
+        int_column("n_a", a.iter().map(|s| s.0)),
+        float_column("nps_a", a.iter().map(|s| s.1)),
+        int_column("n_b", b.iter().map(|s| s.0)),
+        float_column("nps_b", b.iter().map(|s| s.1)),
+        float_column("difference", differences.iter().copied()),
+        float_column("se", ses.iter().copied()),
+        float_column("z", zs.iter().copied()),
+        float_column("p_value", zs.iter().map(|z| z.map(two_sided_p))),
+        float_column(
+            "difference_lower",
+            differences.iter().zip(&ses).map(|(d, s)| Some((*d)? - z_crit * (*s)?)),
+        ),
+        float_column(
+            "difference_upper",
+            differences.iter().zip(&ses).map(|(d, s)| Some((*d)? + z_crit * (*s)?)),
+        ),
+    ];
+    with_keys(outer_rows, columns)
+}
+
+/// The histogram of one series of scores (the kernel of the expression plugins).
+///
+/// `name` is used in error messages; rows are positions within the series.
+pub fn histogram_of_series(series: &Series, name: &str, scale: Scale, policy: InvalidPolicy) -> Result<Histogram> {
+    if !series.dtype().is_primitive_numeric() && !series.dtype().is_null() {
+        return Err(CsError::InvalidType {
+            column: name.to_string(),
+            dtype: series.dtype().to_string(),
+            rule: "scores must be numeric (integers or floats)".to_string(),
+        });
+    }
+    let values = series.cast(&DataType::Float64)?;
+    let values = values.f64()?;
+    let mut h = Histogram::empty(scale);
+    for (row, value) in values.iter().enumerate() {
+        match value {
+            None => h.missing += 1,
+            Some(v) => match scale.position(v) {
+                Some(pos) => h.counts[pos] += 1,
+                None => match policy {
+                    InvalidPolicy::Raise => return Err(invalid_score(name, row, v, scale)),
+                    InvalidPolicy::Drop => h.invalid += 1,
+                    InvalidPolicy::Null => h.missing += 1,
+                },
+            },
+        }
+    }
+    Ok(h)
+}
+
+/// NPS of one series of 0-10 scores; None when it has no valid answer.
+pub fn nps_of_series(series: &Series, name: &str, policy: InvalidPolicy) -> Result<Option<f64>> {
+    let h = histogram_of_series(series, name, Scale::NPS, policy)?;
+    let (p, _, d) = nps_parts(&h);
+    Ok(nps_value(p, d, h.n()))
+}
+
+/// CSAT (top-two-box share) of one series; None when it has no valid answer.
+pub fn csat_of_series(series: &Series, name: &str, scale: Scale, policy: InvalidPolicy) -> Result<Option<f64>> {
+    let h = histogram_of_series(series, name, scale, policy)?;
+    Ok(ratio(h.count_from(scale.len() - 2), h.n()))
+}
+
+/// CES low-effort share of one series; None when it has no valid answer.
+pub fn ces_of_series(
+    series: &Series,
+    name: &str,
+    scale: Scale,
+    direction: CesDirection,
+    policy: InvalidPolicy,
+) -> Result<Option<f64>> {
+    let h = histogram_of_series(series, name, scale, policy)?;
+    Ok(ratio(low_effort(&h, scale, direction), h.n()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nps_worked_example() {
+        assert_eq!(nps_value(60, 10, 100), Some(50.0));
+        assert_eq!(nps_value(0, 0, 0), None);
+    }
+
+    #[test]
+    fn adjusted_wald_worked_example() {
+        // METRICS.md: 60/30/10 -> [35.47, 61.62].
+        let z = z_for_confidence(0.95).unwrap();
+        let (lo, hi) = nps_interval(60, 10, 100, NpsInterval::AdjustedWald, z).unwrap();
+        assert!((lo - 35.47).abs() < 0.005, "{lo}");
+        assert!((hi - 61.62).abs() < 0.005, "{hi}");
+    }
+
+    #[test]
+    fn wald_by_hand() {
+        // pP = .6, pD = .1: var = (.7 - .25) / 100 = .0045, se = 100 sqrt(.0045) = 6.7082.
+        let z = z_for_confidence(0.95).unwrap();
+        let (lo, hi) = nps_interval(60, 10, 100, NpsInterval::Wald, z).unwrap();
+        let se = 100.0 * 0.0045f64.sqrt();
+        assert!((lo - (50.0 - z * se)).abs() < 1e-12);
+        assert!((hi - (50.0 + z * se)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn interval_is_clipped() {
+        let z = z_for_confidence(0.95).unwrap();
+        let (lo, hi) = nps_interval(5, 0, 5, NpsInterval::Wald, z).unwrap();
+        assert_eq!((lo, hi), (100.0, 100.0));
+        let (_, hi) = nps_interval(5, 0, 5, NpsInterval::AdjustedWald, z).unwrap();
+        assert!(hi <= 100.0);
+    }
+
+    #[test]
+    fn scale_positions() {
+        let s = Scale::NPS;
+        assert_eq!(s.position(0.0), Some(0));
+        assert_eq!(s.position(10.0), Some(10));
+        assert_eq!(s.position(11.0), None);
+        assert_eq!(s.position(-1.0), None);
+        assert_eq!(s.position(7.5), None);
+        assert_eq!(s.position(f64::NAN), None);
+        assert_eq!(s.position(f64::INFINITY), None);
+        assert!(Scale::new(5, 1).is_err());
+    }
+}

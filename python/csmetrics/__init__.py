@@ -1,0 +1,39 @@
+"""csmetrics: customer-success metrics over Polars and pandas DataFrames.
+
+Survey metrics (NPS with confidence intervals and two-sample tests, CSAT, CES) as eager functions
+and as Polars expressions (``csmetrics.expr`` and the ``pl.col(...).cs`` namespace). Every
+definition follows the project's metrics contract; every vendor disagreement is an option.
+
+Examples
+--------
+>>> import polars as pl
+>>> import csmetrics as csm
+>>> csm.nps(pl.DataFrame({"score": [10, 9, 8, 3]}))["nps"][0]
+25.0
+"""
+
+from __future__ import annotations
+
+from csmetrics import datasets, expr
+from csmetrics._internal import __version__
+from csmetrics.exceptions import (
+    ConvergenceError,
+    CsMetricsError,
+    InvalidInputError,
+    MissingColumnError,
+)
+from csmetrics.survey import ces, csat, nps, nps_compare
+
+__all__ = [
+    "ConvergenceError",
+    "CsMetricsError",
+    "InvalidInputError",
+    "MissingColumnError",
+    "__version__",
+    "ces",
+    "csat",
+    "datasets",
+    "expr",
+    "nps",
+    "nps_compare",
+]

@@ -1,0 +1,46 @@
+# Type stubs of the compiled module csmetrics._internal (crates/csmetrics-python).
+import polars as pl
+
+__version__: str
+
+def nps(
+    frame: pl.DataFrame,
+    score: str,
+    by: list[str],
+    period: str | None,
+    timestamp: str,
+    invalid: str,
+    ci: str | None,
+    confidence: float,
+) -> pl.DataFrame: ...
+def csat(
+    frame: pl.DataFrame,
+    score: str,
+    by: list[str],
+    period: str | None,
+    timestamp: str,
+    invalid: str,
+    scale: tuple[int, int],
+) -> pl.DataFrame: ...
+def ces(
+    frame: pl.DataFrame,
+    score: str,
+    by: list[str],
+    period: str | None,
+    timestamp: str,
+    invalid: str,
+    scale: tuple[int, int] | None,
+    direction: str,
+) -> pl.DataFrame: ...
+def nps_compare(
+    frame: pl.DataFrame,
+    score: str,
+    between: str | None,
+    by: list[str],
+    period: str | None,
+    timestamp: str,
+    invalid: str,
+    pairs: str,
+    confidence: float,
+) -> pl.DataFrame: ...
+def survey_responses(n: int, customers: int, months: int, seed: int) -> pl.DataFrame: ...

@@ -1,0 +1,38 @@
+"""The exceptions csmetrics raises.
+
+Every error from the engine is a :class:`CsMetricsError`. Input problems are also built-in
+exceptions users already catch: a bad value or option is a :class:`ValueError`, a missing column a
+:class:`KeyError`. Errors about data carry the offending ``column``, ``row``, ``value`` and
+``rule`` as attributes where they apply.
+
+Errors raised inside Polars expression plugins (``csmetrics.expr`` and the ``.cs`` namespace)
+surface as ``polars.exceptions.ComputeError`` with the same message, because Polars owns that path.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConvergenceError", "CsMetricsError", "InvalidInputError", "MissingColumnError"]
+
+
+class CsMetricsError(Exception):
+    """Base class of every csmetrics error."""
+
+
+class InvalidInputError(CsMetricsError, ValueError):
+    """A value, type or option breaks a rule of the metric's definition.
+
+    Attributes (set when they apply): ``column``, ``row`` (zero-based), ``value``, ``rule``,
+    ``option``.
+    """
+
+
+class MissingColumnError(CsMetricsError, KeyError):
+    """A column the computation needs is not in the input. Attribute: ``column``."""
+
+    def __str__(self) -> str:
+        # KeyError would quote the message; show it as written.
+        return str(self.args[0]) if self.args else ""
+
+
+class ConvergenceError(CsMetricsError):
+    """A model fit did not converge."""
