@@ -12,7 +12,7 @@
 //! use csmetrics::prelude::*;
 //! use polars::prelude::*;
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
 //! // 6 promoters, 3 passives, 1 detractor.
 //! let answers = df!(
 //!     "segment" => ["smb", "smb", "smb", "smb", "smb", "ent", "ent", "ent", "ent", "ent"],
@@ -26,7 +26,7 @@
 //!     &NpsOptions { grouping: Grouping { by: vec!["segment".into()], ..Default::default() }, ..Default::default() },
 //! )?;
 //! // Sorted by segment: ent (2 promoters, 1 detractor of 5) then smb (4 of 5, none).
-//! let scores: Vec<Option<f64>> = by_segment.column("nps")?.f64()?.into_iter().collect();
+//! let scores: Vec<Option<f64>> = by_segment.column("nps")?.f64()?.iter().collect();
 //! assert_eq!(scores, vec![Some(20.0), Some(80.0)]);
 //! # Ok(())
 //! # }

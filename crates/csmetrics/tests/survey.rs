@@ -89,11 +89,11 @@ fn grouped_by_segment_and_month() {
     };
     let result = nps(&frame, &options).unwrap();
     // Sorted: (a, Jan) 9,3 -> 0; (a, Feb) 7,10 -> 50; (b, Jan) 10,6 -> 0.
-    let segments: Vec<&str> = result.column("segment").unwrap().str().unwrap().into_no_null_iter().collect();
+    let segments: Vec<&str> = result.column("segment").unwrap().str().unwrap().iter().flatten().collect();
     assert_eq!(segments, ["a", "a", "b"]);
     let periods: Vec<String> = result.column("period").unwrap().as_materialized_series().iter().map(|v| v.to_string()).collect();
     assert_eq!(periods, ["2024-01-01", "2024-02-01", "2024-01-01"]);
-    let values: Vec<Option<f64>> = result.column("nps").unwrap().f64().unwrap().into_iter().collect();
+    let values: Vec<Option<f64>> = result.column("nps").unwrap().f64().unwrap().iter().collect();
     assert_eq!(values, [Some(0.0), Some(50.0), Some(0.0)]);
 }
 
@@ -265,7 +265,7 @@ fn two_sample_comparison_worked_example() {
     let z = f64_at(&result, "z", 0).unwrap();
     assert!((z + 1.943).abs() < 5e-4, "{z}");
     assert!((f64_at(&result, "p_value", 0).unwrap() - 0.0521).abs() < 5e-5);
-    let a: Vec<&str> = result.column("group_a").unwrap().str().unwrap().into_no_null_iter().collect();
+    let a: Vec<&str> = result.column("group_a").unwrap().str().unwrap().iter().flatten().collect();
     assert_eq!(a, ["A"]);
 }
 
@@ -283,7 +283,7 @@ fn comparison_of_consecutive_periods() {
         ..Default::default()
     };
     let result = nps_compare(&frame, &consecutive).unwrap();
-    let differences: Vec<Option<f64>> = result.column("difference").unwrap().f64().unwrap().into_iter().collect();
+    let differences: Vec<Option<f64>> = result.column("difference").unwrap().f64().unwrap().iter().collect();
     assert_eq!(differences, [Some(100.0), Some(-200.0)]);
     // Feb (all promoters) vs Mar (all detractors): se = 0 on both sides, so z is null.
     assert_eq!(f64_at(&result, "z", 1), None);
