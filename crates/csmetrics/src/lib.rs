@@ -35,6 +35,7 @@
 pub mod datasets;
 pub mod error;
 pub mod frame;
+pub mod groups;
 pub mod period;
 pub mod stats;
 pub mod survey;

@@ -9,7 +9,10 @@ use std::str::FromStr;
 
 use polars::prelude::*;
 
+use polars_arrow::array::PrimitiveArray;
+
 use crate::error::{CsError, Result};
+use crate::groups::{parallel, work_ranges, EncodedKey};
 
 /// A calendar period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,6 +88,17 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 }
 
 impl Period {
+    /// The longest the period can be, in days.
+    fn max_days(self) -> i64 {
+        match self {
+            Period::Day => 1,
+            Period::Week => 7,
+            Period::Month => 31,
+            Period::Quarter => 92,
+            Period::Year => 366,
+        }
+    }
+
     /// The first day (days since 1970-01-01) of the period containing `days`.
     pub fn start_of(self, days: i64) -> i64 {
         match self {
@@ -107,81 +121,116 @@ impl Period {
     }
 }
 
-/// Days since 1970-01-01 (UTC) of every value of a Date or Datetime column; nulls stay null.
+/// Days since 1970-01-01 (UTC) of each row of a Date or Datetime column, as a row accessor.
 ///
-/// Time-zone-aware datetimes are stored as UTC instants, so this labels them in UTC.
-pub fn column_days(frame: &DataFrame, column: &str) -> Result<Vec<Option<i64>>> {
-    let series = crate::frame::column(frame, column, "the timestamp of each row")?
-        .as_materialized_series();
-    match series.dtype() {
-        DataType::Date => Ok(series
-            .date()?
-            .physical()
-            .iter()
-            .map(|d| d.map(i64::from))
-            .collect()),
+/// Time-zone-aware datetimes are stored as UTC instants, so they are labelled in UTC.
+enum DayReader<'a> {
+    Date(&'a PrimitiveArray<i32>),
+    Datetime(&'a PrimitiveArray<i64>, i64),
+    Empty,
+}
+
+impl DayReader<'_> {
+    fn day(&self, row: usize) -> Option<i64> {
+        match self {
+            DayReader::Date(a) => a.get(row).map(i64::from),
+            DayReader::Datetime(a, per_day) => a.get(row).map(|t| t.div_euclid(*per_day)),
+            DayReader::Empty => None,
+        }
+    }
+}
+
+/// Encodes the calendar period of each row of `timestamp` as a grouping key named `name`
+/// (a Date label: the first day of the period).
+///
+/// A null timestamp is an error: the row cannot be placed in a period.
+pub fn period_key(frame: &DataFrame, timestamp: &str, period: Period, name: &str) -> Result<EncodedKey> {
+    let series = crate::frame::column(frame, timestamp, "the timestamp of each row")?
+        .as_materialized_series()
+        .rechunk();
+    let physical = series.to_physical_repr().rechunk();
+    let reader = match series.dtype() {
+        DataType::Date => physical.i32()?.downcast_iter().next().map_or(DayReader::Empty, DayReader::Date),
         DataType::Datetime(unit, _) => {
             let per_day: i64 = match unit {
                 TimeUnit::Nanoseconds => 86_400_000_000_000,
                 TimeUnit::Microseconds => 86_400_000_000,
                 TimeUnit::Milliseconds => 86_400_000,
             };
-            Ok(series
-                .datetime()?
-                .physical()
-                .iter()
-                .map(|t| t.map(|t| t.div_euclid(per_day)))
-                .collect())
+            physical.i64()?.downcast_iter().next().map_or(DayReader::Empty, |a| DayReader::Datetime(a, per_day))
         }
-        other => Err(CsError::InvalidType {
-            column: column.to_string(),
-            dtype: other.to_string(),
-            rule: "a timestamp column must be Date or Datetime".to_string(),
-        }),
-    }
-}
-
-/// A Date column named `name` holding the start of the period that contains each timestamp.
-///
-/// A null timestamp is an error: the row cannot be placed in a period.
-pub fn period_column(frame: &DataFrame, timestamp: &str, period: Period, name: &str) -> Result<Column> {
-    let days = column_days(frame, timestamp)?;
-    let mut starts: Vec<i32> = Vec::with_capacity(days.len());
-    let mut cache: Option<(i64, i64, i32)> = None; // (first day, last day + 1, label) of the last period seen
-    for (row, day) in days.iter().enumerate() {
-        let Some(day) = *day else {
-            return Err(CsError::InvalidValue {
+        other => {
+            return Err(CsError::InvalidType {
                 column: timestamp.to_string(),
-                row,
-                value: "null".to_string(),
-                rule: format!("every row needs a timestamp to be placed in a {period}"),
-            });
-        };
-        // Rows usually arrive in time order: reuse the last period's bounds when they fit.
-        if let Some((lo, hi, label)) = cache {
-            if day >= lo && day < hi {
-                starts.push(label);
-                continue;
+                dtype: other.to_string(),
+                rule: "a timestamp column must be Date or Datetime".to_string(),
+            })
+        }
+    };
+    let rows = series.len();
+    // Pass 1: the range of days, and the first null.
+    let spans = parallel(work_ranges(rows), |range| {
+        let (mut lo, mut hi, mut null) = (i64::MAX, i64::MIN, None);
+        for row in range {
+            match reader.day(row) {
+                Some(d) => {
+                    lo = lo.min(d);
+                    hi = hi.max(d);
+                }
+                None => {
+                    null = null.or(Some(row));
+                }
             }
         }
-        let start = period.start_of(day);
-        let next = period.start_of(match period {
-            Period::Day => start + 1,
-            Period::Week => start + 7,
-            Period::Month => start + 31,
-            Period::Quarter => start + 92,
-            Period::Year => start + 366,
-        });
-        let label = i32::try_from(start).map_err(|_| CsError::InvalidValue {
+        (lo, hi, null)
+    });
+    if let Some(row) = spans.iter().filter_map(|s| s.2).min() {
+        return Err(CsError::InvalidValue {
             column: timestamp.to_string(),
             row,
-            value: format!("{day} days since 1970-01-01"),
-            rule: "timestamps must fall within the range of a Date".to_string(),
-        })?;
-        cache = Some((start, next, label));
-        starts.push(label);
+            value: "null".to_string(),
+            rule: format!("every row needs a timestamp to be placed in a {period}"),
+        });
     }
-    Ok(Column::new(name.into(), starts).cast(&DataType::Date)?)
+    let lo = spans.iter().map(|s| s.0).min().unwrap_or(0);
+    let hi = spans.iter().map(|s| s.1).max().unwrap_or(-1);
+    let label_range = |start: i64| {
+        i32::try_from(start).map_err(|_| CsError::InvalidValue {
+            column: timestamp.to_string(),
+            row: 0,
+            value: format!("{start} days since 1970-01-01"),
+            rule: "timestamps must fall within the range of a Date".to_string(),
+        })
+    };
+    let (codes, labels): (Vec<u32>, Vec<i32>) = if hi < lo {
+        (Vec::new(), Vec::new())
+    } else if hi - lo < 20_000_000 {
+        // Pass 2 through a table from day offset to period index: no calendar work per row.
+        let mut table: Vec<u32> = Vec::with_capacity((hi - lo + 1) as usize);
+        let mut labels: Vec<i32> = Vec::new();
+        let mut next_start = i64::MIN;
+        for day in lo..=hi {
+            if day >= next_start {
+                let start = period.start_of(day);
+                labels.push(label_range(start)?);
+                next_start = period.start_of(start + period.max_days());
+            }
+            table.push(labels.len() as u32 - 1);
+        }
+        let parts = parallel(work_ranges(rows), |range| {
+            range.map(|row| reader.day(row).map_or(0, |d| table[(d - lo) as usize])).collect::<Vec<u32>>()
+        });
+        (parts.concat(), labels)
+    } else {
+        // Dates thousands of years apart: label each row directly.
+        let (codes, firsts) = crate::groups::encode_rows(rows, |row| reader.day(row).map(|d| period.start_of(d)));
+        let labels = firsts
+            .iter()
+            .map(|&r| label_range(reader.day(r as usize).map_or(0, |d| period.start_of(d))))
+            .collect::<Result<Vec<i32>>>()?;
+        (codes, labels)
+    };
+    Ok(EncodedKey { codes, labels: Column::new(name.into(), labels).cast(&DataType::Date)? })
 }
 
 #[cfg(test)]

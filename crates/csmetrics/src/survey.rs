@@ -12,7 +12,8 @@ use polars::prelude::*;
 
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
-use crate::period::{period_column, Period};
+use crate::groups::{encode_column, group_rows, parallel, sorted_keys, work_ranges, EncodedKey};
+use crate::period::{period_key, Period};
 use crate::stats::{two_sided_p, z_for_confidence};
 
 /// What to do with a score that is outside the scale, not a whole number, or NaN.
@@ -257,18 +258,7 @@ impl Default for Grouping {
     }
 }
 
-impl Grouping {
-    fn key_names(&self) -> Vec<String> {
-        let mut keys = self.by.clone();
-        if self.period.is_some() {
-            keys.push("period".to_string());
-        }
-        keys
-    }
-}
 
-const SCORE: &str = "__cs_score";
-const COUNT: &str = "__cs_count";
 
 /// Per-group histograms: the key columns (sorted) and one histogram per row of them.
 struct GroupedHistograms {
@@ -288,14 +278,6 @@ fn score_series(frame: &DataFrame, score: &str) -> Result<Series> {
     Ok(series.cast(&DataType::Float64)?)
 }
 
-/// The first row of `scores` holding `value` (NaN matches NaN).
-fn first_row_with(scores: &Float64Chunked, value: f64) -> usize {
-    scores
-        .iter()
-        .position(|v| v.is_some_and(|v| v == value || (v.is_nan() && value.is_nan())))
-        .unwrap_or(0)
-}
-
 fn invalid_score(column_name: &str, row: usize, value: f64, scale: Scale) -> CsError {
     CsError::InvalidValue {
         column: column_name.to_string(),
@@ -312,9 +294,8 @@ fn grouped_histograms(
     scale: Scale,
     policy: InvalidPolicy,
 ) -> Result<GroupedHistograms> {
-    let scores = score_series(frame, score)?;
-    let keys = grouping.key_names();
-    let mut columns: Vec<Column> = Vec::with_capacity(keys.len() + 1);
+    let scores = score_series(frame, score)?.rechunk();
+    let mut keys: Vec<EncodedKey> = Vec::with_capacity(grouping.by.len() + 1);
     for name in &grouping.by {
         if grouping.period.is_some() && name == "period" {
             return Err(CsError::option(
@@ -323,85 +304,76 @@ fn grouped_histograms(
                 "a by column cannot be called 'period' when period= is given; rename it",
             ));
         }
-        columns.push(column(frame, name, "grouping (by=)")?.clone());
+        keys.push(encode_column(column(frame, name, "grouping (by=)")?)?);
     }
     if let Some(period) = grouping.period {
-        columns.push(period_column(frame, &grouping.timestamp, period, "period")?);
+        keys.push(period_key(frame, &grouping.timestamp, period, "period")?);
     }
-    columns.push(scores.clone().with_name(SCORE.into()).into_column());
-    let work = DataFrame::new(frame.height(), columns)?;
+    let groups = group_rows(&keys, frame.height());
 
-    let mut group_keys: Vec<Expr> = keys.iter().map(|k| col(k.as_str())).collect();
-    group_keys.push(col(SCORE));
-    let mut distinct = work
-        .lazy()
-        .group_by(group_keys)
-        .agg([len().alias(COUNT)])
-        .collect()?;
-
-    // Classify each distinct score once.
-    let distinct_scores = distinct.column(SCORE)?.as_materialized_series().f64()?.clone();
-    let mut slots: Vec<i64> = Vec::with_capacity(distinct.height());
-    for value in distinct_scores.iter() {
-        let slot = match value {
-            None => -1,
-            Some(v) => match scale.position(v) {
-                Some(pos) => pos as i64,
-                None => match policy {
-                    InvalidPolicy::Raise => {
-                        let all = scores.f64()?;
-                        return Err(invalid_score(score, first_row_with(all, v), v, scale));
+    // One pass over the rows, split across threads: each counts into its own table of
+    // (group, slot) cells. Slots are the scale's positions, then missing, then invalid.
+    let slots = scale.len() + 2;
+    let (missing_slot, invalid_slot) = (scale.len(), scale.len() + 1);
+    let values = scores.f64()?;
+    let array = values.downcast_iter().next();
+    let data: &[f64] = array.map(|a| a.values().as_slice()).unwrap_or(&[]);
+    let validity = array.and_then(|a| a.validity());
+    let cells = groups.count() * slots;
+    let count_range = |range: std::ops::Range<usize>| -> (Vec<i64>, Option<usize>) {
+        let mut table = vec![0i64; cells];
+        let mut first_invalid = None;
+        for row in range {
+            let slot = if validity.is_some_and(|v| !v.get_bit(row)) {
+                missing_slot
+            } else {
+                match scale.position(data[row]) {
+                    Some(pos) => pos,
+                    None => {
+                        if first_invalid.is_none() {
+                            first_invalid = Some(row);
+                        }
+                        match policy {
+                            InvalidPolicy::Null => missing_slot,
+                            _ => invalid_slot,
+                        }
                     }
-                    InvalidPolicy::Drop => -2,
-                    InvalidPolicy::Null => -1,
-                },
-            },
-        };
-        slots.push(slot);
+                }
+            };
+            table[groups.ids[row] as usize * slots + slot] += 1;
+        }
+        (table, first_invalid)
+    };
+    let partials = parallel(work_ranges(frame.height()), count_range);
+    if policy == InvalidPolicy::Raise {
+        if let Some(row) = partials.iter().filter_map(|p| p.1).min() {
+            return Err(invalid_score(score, row, data[row], scale));
+        }
+    }
+    let mut table = vec![0i64; cells];
+    for (partial, _) in &partials {
+        for (total, part) in table.iter_mut().zip(partial) {
+            *total += part;
+        }
     }
 
-    // Fold the distinct (group, score) rows into one histogram per group: sorted by the keys,
-    // each group is a run of rows.
-    let order = if keys.is_empty() {
-        distinct
-    } else {
-        distinct.with_column(Column::new("__cs_slot".into(), slots.clone()))?;
-        distinct
-            .lazy()
-            .sort(keys.iter().map(|k| k.as_str()).collect::<Vec<_>>(), SortMultipleOptions::default().with_nulls_last(true))
-            .collect()?
-    };
-    let (key_rows, slots, counts) = if keys.is_empty() {
-        let counts = order.column(COUNT)?.as_materialized_series().cast(&DataType::Int64)?;
-        let counts: Vec<i64> = counts.i64()?.into_no_null_iter().collect();
-        (DataFrame::empty_with_height(1), slots, counts)
-    } else {
-        let counts = order.column(COUNT)?.as_materialized_series().cast(&DataType::Int64)?;
-        let counts: Vec<i64> = counts.i64()?.into_no_null_iter().collect();
-        let slots: Vec<i64> = order.column("__cs_slot")?.i64()?.into_no_null_iter().collect();
-        (order.select(keys.iter().map(|k| k.as_str()))?, slots, counts)
-    };
-    let runs = if keys.is_empty() { vec![(0, slots.len())] } else { runs(&key_rows)? };
-    let mut histograms = Vec::with_capacity(runs.len());
-    let mut firsts = Vec::with_capacity(runs.len());
-    for (lo, hi) in runs {
-        let mut h = Histogram::empty(scale);
-        for row in lo..hi {
-            match slots[row] {
-                -1 => h.missing += counts[row],
-                -2 => h.invalid += counts[row],
-                pos => h.counts[pos as usize] += counts[row],
+    let no_keys = keys.is_empty();
+    let (keys, order) = sorted_keys(&keys, &groups)?;
+    let mut histograms: Vec<Histogram> = order
+        .iter()
+        .map(|&g| {
+            let cell = &table[g * slots..(g + 1) * slots];
+            Histogram {
+                counts: cell[..scale.len()].to_vec(),
+                missing: cell[missing_slot],
+                invalid: cell[invalid_slot],
             }
-        }
-        histograms.push(h);
-        firsts.push(lo as IdxSize);
+        })
+        .collect();
+    if no_keys && histograms.is_empty() {
+        histograms.push(Histogram::empty(scale)); // no grouping: always one row
     }
-    let key_rows = if keys.is_empty() {
-        DataFrame::empty_with_height(1)
-    } else {
-        key_rows.take(&IdxCa::from_vec("".into(), firsts))?
-    };
-    Ok(GroupedHistograms { keys: key_rows, histograms })
+    Ok(GroupedHistograms { keys, histograms })
 }
 
 /// The runs of equal rows of a sorted key frame, as half-open row ranges.

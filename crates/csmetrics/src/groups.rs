@@ -1,0 +1,376 @@
+//! Dense group ids for `by=` keys: every row gets a small integer naming its group, so that a
+//! metric can aggregate with plain array indexing instead of a general hash group-by.
+//!
+//! Each key is encoded on its own into codes (strings and numbers hashed once per row with a
+//! fixed, platform-independent hasher, in parallel over row ranges; calendar periods through a
+//! lookup table), the codes are combined in mixed radix, and the combination is compacted to
+//! group ids in first-seen order. Results never depend on the number of threads.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::ops::Range;
+
+use foldhash::fast::FixedState;
+use polars::prelude::*;
+use polars_arrow::array::Array;
+
+use crate::error::{CsError, Result};
+
+/// Number of worker threads for row-parallel loops.
+pub fn threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(16)
+}
+
+/// Splits `0..rows` into at most `parts` contiguous ranges of nearly equal size.
+pub fn chunks(rows: usize, parts: usize) -> Vec<Range<usize>> {
+    let size = rows.div_ceil(parts.max(1)).max(1);
+    (0..rows).step_by(size).map(|lo| lo..(lo + size).min(rows)).collect()
+}
+
+/// The ranges a row-parallel loop over `rows` uses: one for small inputs.
+pub fn work_ranges(rows: usize) -> Vec<Range<usize>> {
+    chunks(rows, if rows >= 1 << 16 { threads() } else { 1 })
+}
+
+/// Runs `f` over each range, in parallel when there are several; results in range order.
+pub fn parallel<T: Send>(ranges: Vec<Range<usize>>, f: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {
+    if ranges.len() <= 1 {
+        return ranges.into_iter().map(&f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges.into_iter().map(|r| scope.spawn(move || f(r))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// One grouping key, encoded: a code per row and the key's value for each code.
+#[derive(Debug, Clone)]
+pub struct EncodedKey {
+    /// Code of each row, in `0..labels.len()`.
+    pub codes: Vec<u32>,
+    /// The key's value for each code (a column named like the key).
+    pub labels: Column,
+}
+
+fn new_map<K>() -> HashMap<K, u32, FixedState> {
+    HashMap::with_hasher(FixedState::with_seed(0x5eed))
+}
+
+/// Codes of `get(row)` for every row, hashed in parallel over row ranges, numbered in order of
+/// first appearance; also the first row of each code.
+pub fn encode_rows<K, G>(rows: usize, get: G) -> (Vec<u32>, Vec<IdxSize>)
+where
+    K: Hash + Eq + Send,
+    G: Fn(usize) -> K + Sync,
+{
+    let parts = parallel(work_ranges(rows), |range| {
+        let mut seen = new_map::<K>();
+        let mut firsts: Vec<IdxSize> = Vec::new();
+        let mut codes = Vec::with_capacity(range.len());
+        for row in range {
+            let next = seen.len() as u32;
+            let code = *seen.entry(get(row)).or_insert_with(|| {
+                firsts.push(row as IdxSize);
+                next
+            });
+            codes.push(code);
+        }
+        (codes, firsts)
+    });
+    // Merge: global codes in order of first appearance over the whole input.
+    let mut global = new_map::<K>();
+    let mut first_rows: Vec<IdxSize> = Vec::new();
+    let mut remaps: Vec<Vec<u32>> = Vec::with_capacity(parts.len());
+    for (_, firsts) in &parts {
+        let remap = firsts
+            .iter()
+            .map(|&row| {
+                let next = global.len() as u32;
+                *global.entry(get(row as usize)).or_insert_with(|| {
+                    first_rows.push(row);
+                    next
+                })
+            })
+            .collect();
+        remaps.push(remap);
+    }
+    let mut codes = Vec::with_capacity(rows);
+    for ((local, _), remap) in parts.into_iter().zip(&remaps) {
+        if parts_are_identity(remap) {
+            codes.extend(local);
+        } else {
+            codes.extend(local.into_iter().map(|c| remap[c as usize]));
+        }
+    }
+    (codes, first_rows)
+}
+
+fn parts_are_identity(remap: &[u32]) -> bool {
+    remap.iter().enumerate().all(|(i, c)| i as u32 == *c)
+}
+
+#[derive(Hash, PartialEq, Eq)]
+enum StrKey<'a> {
+    Inline(u128),
+    Long(&'a str),
+}
+
+/// Encodes a `by=` column.
+pub fn encode_column(column: &Column) -> Result<EncodedKey> {
+    let series = column.as_materialized_series().rechunk();
+    let rows = series.len();
+    let physical = series.to_physical_repr().rechunk();
+    let (codes, first_rows) = match physical.dtype() {
+        DataType::String => {
+            let ca = physical.str()?;
+            match ca.downcast_iter().next() {
+                Some(array) => {
+                    let views = array.views().as_slice();
+                    // Strings of up to 12 bytes live inside their 16-byte view, which then
+                    // identifies them: hash the view instead of the bytes.
+                    encode_rows(rows, |row| {
+                        array.is_valid(row).then(|| {
+                            let view = views[row];
+                            if view.length <= 12 {
+                                StrKey::Inline(view.as_u128())
+                            } else {
+                                StrKey::Long(array.value(row))
+                            }
+                        })
+                    })
+                }
+                None => (Vec::new(), Vec::new()),
+            }
+        }
+        DataType::Float32 | DataType::Float64 => {
+            let values = physical.cast(&DataType::Float64)?;
+            let ca = values.f64()?;
+            let encoded = match ca.downcast_iter().next() {
+                Some(array) => encode_rows(rows, |row| {
+                    // -0.0 and 0.0 are one value; NaNs are one group.
+                    array.is_valid(row).then(|| {
+                        let v = array.value(row);
+                        if v == 0.0 {
+                            0u64
+                        } else if v.is_nan() {
+                            u64::MAX
+                        } else {
+                            v.to_bits()
+                        }
+                    })
+                }),
+                None => (Vec::new(), Vec::new()),
+            };
+            encoded
+        }
+        DataType::UInt64 => {
+            let ca = physical.u64()?;
+            match ca.downcast_iter().next() {
+                Some(array) => encode_rows(rows, |row| array.get(row)),
+                None => (Vec::new(), Vec::new()),
+            }
+        }
+        dtype if dtype.is_integer() || dtype.is_bool() || dtype.is_null() => {
+            let values = physical.cast(&DataType::Int64)?;
+            let ca = values.i64()?;
+            let encoded = match ca.downcast_iter().next() {
+                Some(array) => encode_rows(rows, |row| array.get(row)),
+                None => (Vec::new(), Vec::new()),
+            };
+            encoded
+        }
+        _ => {
+            return Err(CsError::InvalidType {
+                column: series.name().to_string(),
+                dtype: series.dtype().to_string(),
+                rule: "a grouping column must hold strings, numbers, booleans, dates or datetimes".to_string(),
+            })
+        }
+    };
+    let labels = series.take(&IdxCa::from_vec("".into(), first_rows))?.into_column();
+    Ok(EncodedKey { codes, labels })
+}
+
+/// The group of every row, and each group's code of every key.
+#[derive(Debug, Clone)]
+pub struct Groups {
+    /// Group id of each row, in `0..count()`.
+    pub ids: Vec<u32>,
+    /// For each key, the code of each group.
+    pub key_codes: Vec<Vec<u32>>,
+    count: usize,
+}
+
+impl Groups {
+    /// Number of groups.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+}
+
+/// Dense group ids over the combination of `keys` for `rows` rows.
+///
+/// Every group has at least one row. With one key the ids are its codes; with several they are
+/// numbered in the order of the keys' codes (mixed radix) or, when the combinations are too
+/// many for that, in order of first appearance.
+pub fn group_rows(keys: &[EncodedKey], rows: usize) -> Groups {
+    match keys {
+        [] => Groups { ids: vec![0; rows], key_codes: Vec::new(), count: usize::from(rows > 0) },
+        [key] => {
+            let count = key.labels.len();
+            Groups { ids: key.codes.clone(), key_codes: vec![(0..count as u32).collect()], count }
+        }
+        _ => {
+            let radix = keys.iter().try_fold(1u64, |acc, k| acc.checked_mul(k.labels.len().max(1) as u64));
+            match radix {
+                Some(radix) if radix <= (rows as u64).max(1 << 16) * 4 => mixed_radix_groups(keys, rows, radix as usize),
+                _ => hashed_groups(keys, rows),
+            }
+        }
+    }
+}
+
+fn mixed_radix_groups(keys: &[EncodedKey], rows: usize, radix: usize) -> Groups {
+    let combine = |row: usize| {
+        keys.iter().fold(0usize, |acc, k| acc * k.labels.len().max(1) + k.codes[row] as usize)
+    };
+    let parts = parallel(work_ranges(rows), |range| {
+        let mut used = vec![false; radix];
+        let codes: Vec<u32> = range
+            .map(|row| {
+                let c = combine(row);
+                used[c] = true;
+                c as u32
+            })
+            .collect();
+        (codes, used)
+    });
+    let mut remap = vec![u32::MAX; radix];
+    let mut key_codes: Vec<Vec<u32>> = vec![Vec::new(); keys.len()];
+    let mut count = 0u32;
+    for cell in 0..radix {
+        if parts.iter().any(|(_, used)| used[cell]) {
+            remap[cell] = count;
+            count += 1;
+            // Decompose the mixed-radix cell into each key's code.
+            let mut rest = cell;
+            for (k, key) in keys.iter().enumerate().rev() {
+                let base = key.labels.len().max(1);
+                key_codes[k].push((rest % base) as u32);
+                rest /= base;
+            }
+        }
+    }
+    let mut ids = Vec::with_capacity(rows);
+    for (codes, _) in parts {
+        ids.extend(codes.into_iter().map(|c| remap[c as usize]));
+    }
+    Groups { ids, key_codes, count: count as usize }
+}
+
+fn hashed_groups(keys: &[EncodedKey], rows: usize) -> Groups {
+    let (ids, first_rows) = encode_rows(rows, |row| keys.iter().map(|k| k.codes[row]).collect::<Vec<u32>>());
+    let key_codes = keys
+        .iter()
+        .map(|k| first_rows.iter().map(|&r| k.codes[r as usize]).collect())
+        .collect();
+    Groups { ids, key_codes, count: first_rows.len() }
+}
+
+/// The keys of each group as a frame sorted by the keys (nulls last), and the group id of each
+/// of its rows.
+pub fn sorted_keys(keys: &[EncodedKey], groups: &Groups) -> Result<(DataFrame, Vec<usize>)> {
+    if keys.is_empty() {
+        return Ok((DataFrame::empty_with_height(groups.count().max(1)), (0..groups.count()).collect()));
+    }
+    let columns: Vec<Column> = keys
+        .iter()
+        .zip(&groups.key_codes)
+        .map(|(k, codes)| Ok(k.labels.as_materialized_series().take(&IdxCa::from_vec("".into(), codes.clone()))?.into_column()))
+        .collect::<Result<_>>()?;
+    let names: Vec<PlSmallStr> = columns.iter().map(|c| c.name().clone()).collect();
+    let frame = DataFrame::new(groups.count(), columns)?;
+    let order = frame
+        .lazy()
+        .with_row_index("__cs_group", None)
+        .sort(names.clone(), SortMultipleOptions::default().with_nulls_last(true).with_maintain_order(true))
+        .collect()?;
+    let index: Vec<usize> = order
+        .column("__cs_group")?
+        .as_materialized_series()
+        .idx()?
+        .iter()
+        .map(|i| i.unwrap_or(0) as usize)
+        .collect();
+    Ok((order.select(names)?, index))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(columns: &[Column]) -> Vec<u32> {
+        let keys: Vec<EncodedKey> = columns.iter().map(|c| encode_column(c).unwrap()).collect();
+        group_rows(&keys, columns[0].len()).ids
+    }
+
+    #[test]
+    fn ids_follow_first_appearance_and_combine_columns() {
+        let a = Column::new("a".into(), ["x", "y", "x", "y", "x"]);
+        let b = Column::new("b".into(), [Some(1i64), Some(1), Some(2), Some(1), None]);
+        let keys = vec![encode_column(&a).unwrap(), encode_column(&b).unwrap()];
+        let groups = group_rows(&keys, 5);
+        // Codes: a x=0 y=1; b 1=0 2=1 null=2. Cells a*3+b: 0, 3, 1, 3, 2 -> dense 0, 3, 1, 3, 2.
+        assert_eq!(groups.ids, vec![0, 3, 1, 3, 2]);
+        let (frame, order) = sorted_keys(&keys, &groups).unwrap();
+        // (x,1) (x,2) (x,null) (y,1)
+        assert_eq!(order, vec![0, 1, 2, 3]);
+        assert_eq!(frame.height(), 4);
+        let b_sorted: Vec<Option<i64>> = frame.column("b").unwrap().i64().unwrap().iter().collect();
+        assert_eq!(b_sorted, vec![Some(1), Some(2), None, Some(1)]);
+    }
+
+    #[test]
+    fn floats_and_booleans_group_by_value() {
+        assert_eq!(ids(&[Column::new("f".into(), [0.0f64, -0.0, f64::NAN, f64::NAN, 1.5])]), vec![0, 0, 1, 1, 2]);
+        assert_eq!(ids(&[Column::new("b".into(), [true, false, true])]), vec![0, 1, 0]);
+    }
+
+    #[test]
+    fn parallel_encoding_equals_sequential_numbering() {
+        // Large enough to be split across threads; codes must be numbered by first appearance.
+        let rows = 200_000;
+        let values: Vec<String> = (0..rows).map(|i| format!("v{}", (i * 7919) % 1013)).collect();
+        let key = encode_column(&Column::new("s".into(), values.clone())).unwrap();
+        let mut seen = std::collections::HashMap::new();
+        let expected: Vec<u32> = values
+            .iter()
+            .map(|v| {
+                let next = seen.len() as u32;
+                *seen.entry(v.clone()).or_insert(next)
+            })
+            .collect();
+        assert_eq!(key.codes, expected);
+        assert_eq!(key.labels.len(), 1013);
+    }
+
+    #[test]
+    fn many_columns_fall_back_to_hashing() {
+        let rows = 1000;
+        let cols: Vec<Column> = (0..4)
+            .map(|k| Column::new(format!("c{k}").into(), (0..rows as i64).map(|i| i * (k + 7) % 997).collect::<Vec<_>>()))
+            .collect();
+        let keys: Vec<EncodedKey> = cols.iter().map(|c| encode_column(c).unwrap()).collect();
+        assert_eq!(group_rows(&keys, rows).count(), 997);
+    }
+
+    #[test]
+    fn chunking_covers_all_rows() {
+        assert_eq!(chunks(10, 3), vec![0..4, 4..8, 8..10]);
+        assert!(chunks(0, 2).is_empty());
+    }
+}
