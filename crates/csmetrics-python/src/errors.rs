@@ -21,7 +21,12 @@ fn build(py: Python<'_>, err: &CsError) -> PyResult<PyErr> {
             attrs.set_item("column", column)?;
             "MissingColumnError"
         }
-        CsError::InvalidValue { column, row, value, rule } => {
+        CsError::InvalidValue {
+            column,
+            row,
+            value,
+            rule,
+        } => {
             attrs.set_item("column", column)?;
             attrs.set_item("row", row)?;
             attrs.set_item("value", value)?;
@@ -33,7 +38,11 @@ fn build(py: Python<'_>, err: &CsError) -> PyResult<PyErr> {
             attrs.set_item("rule", rule)?;
             "InvalidInputError"
         }
-        CsError::InvalidOption { option, value, rule } => {
+        CsError::InvalidOption {
+            option,
+            value,
+            rule,
+        } => {
             attrs.set_item("option", option)?;
             attrs.set_item("value", value)?;
             attrs.set_item("rule", rule)?;

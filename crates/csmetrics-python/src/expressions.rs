@@ -4,7 +4,9 @@
 
 #![allow(missing_docs)]
 
-use csmetrics::survey::{ces_of_series, csat_of_series, nps_of_series, CesDirection, InvalidPolicy, Scale};
+use csmetrics::survey::{
+    ces_of_series, csat_of_series, nps_of_series, CesDirection, InvalidPolicy, Scale,
+};
 use csmetrics::CsError;
 use polars::prelude::*;
 use pyo3_polars::derive::polars_expr;
@@ -61,6 +63,7 @@ fn ces_expr(inputs: &[Series], kwargs: CesKwargs) -> PolarsResult<Series> {
     let policy: InvalidPolicy = kwargs.invalid.parse().map_err(compute_error)?;
     let scale = Scale::new(kwargs.scale_min, kwargs.scale_max).map_err(compute_error)?;
     let direction: CesDirection = kwargs.direction.parse().map_err(compute_error)?;
-    let value = ces_of_series(series, series.name(), scale, direction, policy).map_err(compute_error)?;
+    let value =
+        ces_of_series(series, series.name(), scale, direction, policy).map_err(compute_error)?;
     Ok(scalar(series.name(), value))
 }

@@ -36,7 +36,8 @@ fn nps(
         confidence,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| csmetrics::survey::nps(&frame, &options))).map(PyDataFrame)
+    py.detach(|| guard(|| csmetrics::survey::nps(&frame, &options)))
+        .map(PyDataFrame)
 }
 
 #[pyfunction]
@@ -58,7 +59,8 @@ fn csat(
         scale: Scale::new(scale.0, scale.1).map_err(to_py)?,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| csmetrics::survey::csat(&frame, &options))).map(PyDataFrame)
+    py.detach(|| guard(|| csmetrics::survey::csat(&frame, &options)))
+        .map(PyDataFrame)
 }
 
 #[pyfunction]
@@ -79,11 +81,15 @@ fn ces(
         score: score.to_string(),
         grouping: grouping(by, period, timestamp).map_err(to_py)?,
         invalid: invalid.parse().map_err(to_py)?,
-        scale: scale.map(|(lo, hi)| Scale::new(lo, hi)).transpose().map_err(to_py)?,
+        scale: scale
+            .map(|(lo, hi)| Scale::new(lo, hi))
+            .transpose()
+            .map_err(to_py)?,
         direction: direction.parse().map_err(to_py)?,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| csmetrics::survey::ces(&frame, &options))).map(PyDataFrame)
+    py.detach(|| guard(|| csmetrics::survey::ces(&frame, &options)))
+        .map(PyDataFrame)
 }
 
 #[pyfunction]
@@ -110,7 +116,8 @@ fn nps_compare(
         confidence,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| csmetrics::survey::nps_compare(&frame, &options))).map(PyDataFrame)
+    py.detach(|| guard(|| csmetrics::survey::nps_compare(&frame, &options)))
+        .map(PyDataFrame)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -122,7 +129,13 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 #[pyfunction]
-fn survey_responses(py: Python<'_>, n: usize, customers: usize, months: u32, seed: u64) -> PyResult<PyDataFrame> {
+fn survey_responses(
+    py: Python<'_>,
+    n: usize,
+    customers: usize,
+    months: u32,
+    seed: u64,
+) -> PyResult<PyDataFrame> {
     py.detach(|| guard(|| csmetrics::datasets::survey_responses(n, customers, months, seed)))
         .map(PyDataFrame)
 }

@@ -18,13 +18,19 @@ use crate::error::{CsError, Result};
 
 /// Number of worker threads for row-parallel loops.
 pub fn threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(16)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(16)
 }
 
 /// Splits `0..rows` into at most `parts` contiguous ranges of nearly equal size.
 pub fn chunks(rows: usize, parts: usize) -> Vec<Range<usize>> {
     let size = rows.div_ceil(parts.max(1)).max(1);
-    (0..rows).step_by(size).map(|lo| lo..(lo + size).min(rows)).collect()
+    (0..rows)
+        .step_by(size)
+        .map(|lo| lo..(lo + size).min(rows))
+        .collect()
 }
 
 /// The ranges a row-parallel loop over `rows` uses: one for small inputs.
@@ -33,13 +39,19 @@ pub fn work_ranges(rows: usize) -> Vec<Range<usize>> {
 }
 
 /// Runs `f` over each range, in parallel when there are several; results in range order.
-pub fn parallel<T: Send>(ranges: Vec<Range<usize>>, f: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {
+pub fn parallel<T: Send>(
+    ranges: Vec<Range<usize>>,
+    f: impl Fn(Range<usize>) -> T + Sync,
+) -> Vec<T> {
     if ranges.len() <= 1 {
         return ranges.into_iter().map(&f).collect();
     }
     let f = &f;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = ranges.into_iter().map(|r| scope.spawn(move || f(r))).collect();
+        let handles: Vec<_> = ranges
+            .into_iter()
+            .map(|r| scope.spawn(move || f(r)))
+            .collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
@@ -187,11 +199,14 @@ pub fn encode_column(column: &Column) -> Result<EncodedKey> {
             return Err(CsError::InvalidType {
                 column: series.name().to_string(),
                 dtype: series.dtype().to_string(),
-                rule: "a grouping column must hold strings, numbers, booleans, dates or datetimes".to_string(),
+                rule: "a grouping column must hold strings, numbers, booleans, dates or datetimes"
+                    .to_string(),
             })
         }
     };
-    let labels = series.take(&IdxCa::from_vec("".into(), first_rows))?.into_column();
+    let labels = series
+        .take(&IdxCa::from_vec("".into(), first_rows))?
+        .into_column();
     Ok(EncodedKey { codes, labels })
 }
 
@@ -219,15 +234,27 @@ impl Groups {
 /// many for that, in order of first appearance.
 pub fn group_rows(keys: &[EncodedKey], rows: usize) -> Groups {
     match keys {
-        [] => Groups { ids: vec![0; rows], key_codes: Vec::new(), count: usize::from(rows > 0) },
+        [] => Groups {
+            ids: vec![0; rows],
+            key_codes: Vec::new(),
+            count: usize::from(rows > 0),
+        },
         [key] => {
             let count = key.labels.len();
-            Groups { ids: key.codes.clone(), key_codes: vec![(0..count as u32).collect()], count }
+            Groups {
+                ids: key.codes.clone(),
+                key_codes: vec![(0..count as u32).collect()],
+                count,
+            }
         }
         _ => {
-            let radix = keys.iter().try_fold(1u64, |acc, k| acc.checked_mul(k.labels.len().max(1) as u64));
+            let radix = keys
+                .iter()
+                .try_fold(1u64, |acc, k| acc.checked_mul(k.labels.len().max(1) as u64));
             match radix {
-                Some(radix) if radix <= (rows as u64).max(1 << 16) * 4 => mixed_radix_groups(keys, rows, radix as usize),
+                Some(radix) if radix <= (rows as u64).max(1 << 16) * 4 => {
+                    mixed_radix_groups(keys, rows, radix as usize)
+                }
                 _ => hashed_groups(keys, rows),
             }
         }
@@ -236,7 +263,9 @@ pub fn group_rows(keys: &[EncodedKey], rows: usize) -> Groups {
 
 fn mixed_radix_groups(keys: &[EncodedKey], rows: usize, radix: usize) -> Groups {
     let combine = |row: usize| {
-        keys.iter().fold(0usize, |acc, k| acc * k.labels.len().max(1) + k.codes[row] as usize)
+        keys.iter().fold(0usize, |acc, k| {
+            acc * k.labels.len().max(1) + k.codes[row] as usize
+        })
     };
     let parts = parallel(work_ranges(rows), |range| {
         let mut used = vec![false; radix];
@@ -269,35 +298,58 @@ fn mixed_radix_groups(keys: &[EncodedKey], rows: usize, radix: usize) -> Groups 
     for (codes, _) in parts {
         ids.extend(codes.into_iter().map(|c| remap[c as usize]));
     }
-    Groups { ids, key_codes, count: count as usize }
+    Groups {
+        ids,
+        key_codes,
+        count: count as usize,
+    }
 }
 
 fn hashed_groups(keys: &[EncodedKey], rows: usize) -> Groups {
-    let (ids, first_rows) = encode_rows(rows, |row| keys.iter().map(|k| k.codes[row]).collect::<Vec<u32>>());
+    let (ids, first_rows) = encode_rows(rows, |row| {
+        keys.iter().map(|k| k.codes[row]).collect::<Vec<u32>>()
+    });
     let key_codes = keys
         .iter()
         .map(|k| first_rows.iter().map(|&r| k.codes[r as usize]).collect())
         .collect();
-    Groups { ids, key_codes, count: first_rows.len() }
+    Groups {
+        ids,
+        key_codes,
+        count: first_rows.len(),
+    }
 }
 
 /// The keys of each group as a frame sorted by the keys (nulls last), and the group id of each
 /// of its rows.
 pub fn sorted_keys(keys: &[EncodedKey], groups: &Groups) -> Result<(DataFrame, Vec<usize>)> {
     if keys.is_empty() {
-        return Ok((DataFrame::empty_with_height(groups.count().max(1)), (0..groups.count()).collect()));
+        return Ok((
+            DataFrame::empty_with_height(groups.count().max(1)),
+            (0..groups.count()).collect(),
+        ));
     }
     let columns: Vec<Column> = keys
         .iter()
         .zip(&groups.key_codes)
-        .map(|(k, codes)| Ok(k.labels.as_materialized_series().take(&IdxCa::from_vec("".into(), codes.clone()))?.into_column()))
+        .map(|(k, codes)| {
+            Ok(k.labels
+                .as_materialized_series()
+                .take(&IdxCa::from_vec("".into(), codes.clone()))?
+                .into_column())
+        })
         .collect::<Result<_>>()?;
     let names: Vec<PlSmallStr> = columns.iter().map(|c| c.name().clone()).collect();
     let frame = DataFrame::new(groups.count(), columns)?;
     let order = frame
         .lazy()
         .with_row_index("__cs_group", None)
-        .sort(names.clone(), SortMultipleOptions::default().with_nulls_last(true).with_maintain_order(true))
+        .sort(
+            names.clone(),
+            SortMultipleOptions::default()
+                .with_nulls_last(true)
+                .with_maintain_order(true),
+        )
         .collect()?;
     let index: Vec<usize> = order
         .column("__cs_group")?
@@ -336,15 +388,26 @@ mod tests {
 
     #[test]
     fn floats_and_booleans_group_by_value() {
-        assert_eq!(ids(&[Column::new("f".into(), [0.0f64, -0.0, f64::NAN, f64::NAN, 1.5])]), vec![0, 0, 1, 1, 2]);
-        assert_eq!(ids(&[Column::new("b".into(), [true, false, true])]), vec![0, 1, 0]);
+        assert_eq!(
+            ids(&[Column::new(
+                "f".into(),
+                [0.0f64, -0.0, f64::NAN, f64::NAN, 1.5]
+            )]),
+            vec![0, 0, 1, 1, 2]
+        );
+        assert_eq!(
+            ids(&[Column::new("b".into(), [true, false, true])]),
+            vec![0, 1, 0]
+        );
     }
 
     #[test]
     fn parallel_encoding_equals_sequential_numbering() {
         // Large enough to be split across threads; codes must be numbered by first appearance.
         let rows = 200_000;
-        let values: Vec<String> = (0..rows).map(|i| format!("v{}", (i * 7919) % 1013)).collect();
+        let values: Vec<String> = (0..rows)
+            .map(|i| format!("v{}", (i * 7919) % 1013))
+            .collect();
         let key = encode_column(&Column::new("s".into(), values.clone())).unwrap();
         let mut seen = std::collections::HashMap::new();
         let expected: Vec<u32> = values
@@ -362,7 +425,14 @@ mod tests {
     fn many_columns_fall_back_to_hashing() {
         let rows = 1000;
         let cols: Vec<Column> = (0..4)
-            .map(|k| Column::new(format!("c{k}").into(), (0..rows as i64).map(|i| i * (k + 7) % 997).collect::<Vec<_>>()))
+            .map(|k| {
+                Column::new(
+                    format!("c{k}").into(),
+                    (0..rows as i64)
+                        .map(|i| i * (k + 7) % 997)
+                        .collect::<Vec<_>>(),
+                )
+            })
             .collect();
         let keys: Vec<EncodedKey> = cols.iter().map(|c| encode_column(c).unwrap()).collect();
         assert_eq!(group_rows(&keys, rows).count(), 997);

@@ -71,7 +71,11 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153; // 0 = March
     let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -144,20 +148,33 @@ impl DayReader<'_> {
 /// (a Date label: the first day of the period).
 ///
 /// A null timestamp is an error: the row cannot be placed in a period.
-pub fn period_key(frame: &DataFrame, timestamp: &str, period: Period, name: &str) -> Result<EncodedKey> {
+pub fn period_key(
+    frame: &DataFrame,
+    timestamp: &str,
+    period: Period,
+    name: &str,
+) -> Result<EncodedKey> {
     let series = crate::frame::column(frame, timestamp, "the timestamp of each row")?
         .as_materialized_series()
         .rechunk();
     let physical = series.to_physical_repr().rechunk();
     let reader = match series.dtype() {
-        DataType::Date => physical.i32()?.downcast_iter().next().map_or(DayReader::Empty, DayReader::Date),
+        DataType::Date => physical
+            .i32()?
+            .downcast_iter()
+            .next()
+            .map_or(DayReader::Empty, DayReader::Date),
         DataType::Datetime(unit, _) => {
             let per_day: i64 = match unit {
                 TimeUnit::Nanoseconds => 86_400_000_000_000,
                 TimeUnit::Microseconds => 86_400_000_000,
                 TimeUnit::Milliseconds => 86_400_000,
             };
-            physical.i64()?.downcast_iter().next().map_or(DayReader::Empty, |a| DayReader::Datetime(a, per_day))
+            physical
+                .i64()?
+                .downcast_iter()
+                .next()
+                .map_or(DayReader::Empty, |a| DayReader::Datetime(a, per_day))
         }
         other => {
             return Err(CsError::InvalidType {
@@ -218,19 +235,25 @@ pub fn period_key(frame: &DataFrame, timestamp: &str, period: Period, name: &str
             table.push(labels.len() as u32 - 1);
         }
         let parts = parallel(work_ranges(rows), |range| {
-            range.map(|row| reader.day(row).map_or(0, |d| table[(d - lo) as usize])).collect::<Vec<u32>>()
+            range
+                .map(|row| reader.day(row).map_or(0, |d| table[(d - lo) as usize]))
+                .collect::<Vec<u32>>()
         });
         (parts.concat(), labels)
     } else {
         // Dates thousands of years apart: label each row directly.
-        let (codes, firsts) = crate::groups::encode_rows(rows, |row| reader.day(row).map(|d| period.start_of(d)));
+        let (codes, firsts) =
+            crate::groups::encode_rows(rows, |row| reader.day(row).map(|d| period.start_of(d)));
         let labels = firsts
             .iter()
             .map(|&r| label_range(reader.day(r as usize).map_or(0, |d| period.start_of(d))))
             .collect::<Result<Vec<i32>>>()?;
         (codes, labels)
     };
-    Ok(EncodedKey { codes, labels: Column::new(name.into(), labels).cast(&DataType::Date)? })
+    Ok(EncodedKey {
+        codes,
+        labels: Column::new(name.into(), labels).cast(&DataType::Date)?,
+    })
 }
 
 #[cfg(test)]
@@ -257,16 +280,28 @@ mod tests {
         assert_eq!(Period::Quarter.start_of(d), days_from_civil(2024, 7, 1));
         assert_eq!(Period::Year.start_of(d), days_from_civil(2024, 1, 1));
         // A Monday is its own week start; a Sunday belongs to the week that began six days before.
-        assert_eq!(Period::Week.start_of(days_from_civil(2024, 8, 12)), days_from_civil(2024, 8, 12));
-        assert_eq!(Period::Week.start_of(days_from_civil(2024, 8, 18)), days_from_civil(2024, 8, 12));
+        assert_eq!(
+            Period::Week.start_of(days_from_civil(2024, 8, 12)),
+            days_from_civil(2024, 8, 12)
+        );
+        assert_eq!(
+            Period::Week.start_of(days_from_civil(2024, 8, 18)),
+            days_from_civil(2024, 8, 12)
+        );
         // Before the epoch.
-        assert_eq!(Period::Month.start_of(days_from_civil(1969, 12, 31)), days_from_civil(1969, 12, 1));
+        assert_eq!(
+            Period::Month.start_of(days_from_civil(1969, 12, 31)),
+            days_from_civil(1969, 12, 1)
+        );
     }
 
     #[test]
     fn parse_rejects_unknown() {
         assert_eq!("quarter".parse::<Period>().unwrap(), Period::Quarter);
         let err = "fortnight".parse::<Period>().unwrap_err().to_string();
-        assert!(err.contains("fortnight") && err.contains("'month'"), "{err}");
+        assert!(
+            err.contains("fortnight") && err.contains("'month'"),
+            "{err}"
+        );
     }
 }

@@ -106,7 +106,10 @@ mod tests {
     fn quantile_inverts_cdf() {
         for i in 1..1000 {
             let p = i as f64 / 1000.0;
-            assert!((normal_cdf(normal_quantile(p)) - p).abs() < 1e-14, "p = {p}");
+            assert!(
+                (normal_cdf(normal_quantile(p)) - p).abs() < 1e-14,
+                "p = {p}"
+            );
         }
     }
 

@@ -158,7 +158,10 @@ impl Scale {
     }
 
     fn rule(&self) -> String {
-        format!("scores must be whole numbers from {} to {}", self.min, self.max)
+        format!(
+            "scores must be whole numbers from {} to {}",
+            self.min, self.max
+        )
     }
 }
 
@@ -175,7 +178,11 @@ pub struct Histogram {
 
 impl Histogram {
     fn empty(scale: Scale) -> Self {
-        Histogram { counts: vec![0; scale.len()], missing: 0, invalid: 0 }
+        Histogram {
+            counts: vec![0; scale.len()],
+            missing: 0,
+            invalid: 0,
+        }
     }
 
     /// Number of valid answers.
@@ -196,8 +203,12 @@ impl Histogram {
     pub fn mean(&self, scale: Scale) -> Option<f64> {
         let n = self.n();
         (n > 0).then(|| {
-            let total: f64 =
-                self.counts.iter().enumerate().map(|(i, c)| (scale.min + i as i64) as f64 * *c as f64).sum();
+            let total: f64 = self
+                .counts
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (scale.min + i as i64) as f64 * *c as f64)
+                .sum();
             total / n as f64
         })
     }
@@ -228,12 +239,22 @@ pub fn nps_standard_error(promoters: f64, detractors: f64, n: f64) -> Option<f64
 }
 
 /// The NPS confidence interval `(lower, upper)`, clipped to [-100, 100]; None for n = 0.
-pub fn nps_interval(promoters: i64, detractors: i64, n: i64, method: NpsInterval, z: f64) -> Option<(f64, f64)> {
+pub fn nps_interval(
+    promoters: i64,
+    detractors: i64,
+    n: i64,
+    method: NpsInterval,
+    z: f64,
+) -> Option<(f64, f64)> {
     if n == 0 {
         return None;
     }
     let (p, d, n) = match method {
-        NpsInterval::AdjustedWald => (promoters as f64 + 0.75, detractors as f64 + 0.75, n as f64 + 3.0),
+        NpsInterval::AdjustedWald => (
+            promoters as f64 + 0.75,
+            detractors as f64 + 0.75,
+            n as f64 + 3.0,
+        ),
         NpsInterval::Wald => (promoters as f64, detractors as f64, n as f64),
     };
     let centre = 100.0 * (p - d) / n;
@@ -254,11 +275,13 @@ pub struct Grouping {
 
 impl Default for Grouping {
     fn default() -> Self {
-        Grouping { by: Vec::new(), period: None, timestamp: "timestamp".to_string() }
+        Grouping {
+            by: Vec::new(),
+            period: None,
+            timestamp: "timestamp".to_string(),
+        }
     }
 }
-
-
 
 /// Per-group histograms: the key columns (sorted) and one histogram per row of them.
 struct GroupedHistograms {
@@ -453,7 +476,13 @@ pub fn nps(frame: &DataFrame, options: &NpsOptions) -> Result<DataFrame> {
         Some(_) => Some(z_for_confidence(options.confidence)?),
         None => None,
     };
-    let g = grouped_histograms(frame, &options.score, &options.grouping, Scale::NPS, options.invalid)?;
+    let g = grouped_histograms(
+        frame,
+        &options.score,
+        &options.grouping,
+        Scale::NPS,
+        options.invalid,
+    )?;
     let parts: Vec<(i64, i64, i64, i64)> = g
         .histograms
         .iter()
@@ -473,13 +502,27 @@ pub fn nps(frame: &DataFrame, options: &NpsOptions) -> Result<DataFrame> {
         float_column("nps", parts.iter().map(|x| nps_value(x.0, x.2, x.3))),
     ];
     if let (Some(method), Some(z)) = (options.ci, z) {
-        let bounds: Vec<Option<(f64, f64)>> =
-            parts.iter().map(|x| nps_interval(x.0, x.2, x.3, method, z)).collect();
-        columns.push(float_column("nps_lower", bounds.iter().map(|b| b.map(|b| b.0))));
-        columns.push(float_column("nps_upper", bounds.iter().map(|b| b.map(|b| b.1))));
+        let bounds: Vec<Option<(f64, f64)>> = parts
+            .iter()
+            .map(|x| nps_interval(x.0, x.2, x.3, method, z))
+            .collect();
+        columns.push(float_column(
+            "nps_lower",
+            bounds.iter().map(|b| b.map(|b| b.0)),
+        ));
+        columns.push(float_column(
+            "nps_upper",
+            bounds.iter().map(|b| b.map(|b| b.1)),
+        ));
     }
-    columns.push(int_column("missing", g.histograms.iter().map(|h| h.missing)));
-    columns.push(int_column("invalid", g.histograms.iter().map(|h| h.invalid)));
+    columns.push(int_column(
+        "missing",
+        g.histograms.iter().map(|h| h.missing),
+    ));
+    columns.push(int_column(
+        "invalid",
+        g.histograms.iter().map(|h| h.invalid),
+    ));
     with_keys(g.keys, columns)
 }
 
@@ -512,12 +555,21 @@ impl Default for CsatOptions {
 /// `missing`, `invalid`.
 pub fn csat(frame: &DataFrame, options: &CsatOptions) -> Result<DataFrame> {
     let scale = options.scale;
-    let g = grouped_histograms(frame, &options.score, &options.grouping, scale, options.invalid)?;
+    let g = grouped_histograms(
+        frame,
+        &options.score,
+        &options.grouping,
+        scale,
+        options.invalid,
+    )?;
     let top = scale.len() - 2;
     let columns = vec![
         int_column("n", g.histograms.iter().map(|h| h.n())),
         int_column("satisfied", g.histograms.iter().map(|h| h.count_from(top))),
-        float_column("csat", g.histograms.iter().map(|h| ratio(h.count_from(top), h.n()))),
+        float_column(
+            "csat",
+            g.histograms.iter().map(|h| ratio(h.count_from(top), h.n())),
+        ),
         float_column("mean_score", g.histograms.iter().map(|h| h.mean(scale))),
         int_column("missing", g.histograms.iter().map(|h| h.missing)),
         int_column("invalid", g.histograms.iter().map(|h| h.invalid)),
@@ -574,12 +626,25 @@ fn low_effort(h: &Histogram, scale: Scale, direction: CesDirection) -> i64 {
 /// `low_effort`, `low_effort_share`, `mean_score`, `missing`, `invalid`.
 pub fn ces(frame: &DataFrame, options: &CesOptions) -> Result<DataFrame> {
     let scale = options.effective_scale();
-    let g = grouped_histograms(frame, &options.score, &options.grouping, scale, options.invalid)?;
-    let low: Vec<i64> = g.histograms.iter().map(|h| low_effort(h, scale, options.direction)).collect();
+    let g = grouped_histograms(
+        frame,
+        &options.score,
+        &options.grouping,
+        scale,
+        options.invalid,
+    )?;
+    let low: Vec<i64> = g
+        .histograms
+        .iter()
+        .map(|h| low_effort(h, scale, options.direction))
+        .collect();
     let columns = vec![
         int_column("n", g.histograms.iter().map(|h| h.n())),
         int_column("low_effort", low.iter().copied()),
-        float_column("low_effort_share", low.iter().zip(&g.histograms).map(|(l, h)| ratio(*l, h.n()))),
+        float_column(
+            "low_effort_share",
+            low.iter().zip(&g.histograms).map(|(l, h)| ratio(*l, h.n())),
+        ),
         float_column("mean_score", g.histograms.iter().map(|h| h.mean(scale))),
         int_column("missing", g.histograms.iter().map(|h| h.missing)),
         int_column("invalid", g.histograms.iter().map(|h| h.invalid)),
@@ -649,9 +714,19 @@ pub fn nps_compare(frame: &DataFrame, options: &NpsCompareOptions) -> Result<Dat
     if options.between.is_some() && grouping.period.is_some() {
         key_names.push("period".to_string());
     }
-    let g = grouped_histograms(frame, &options.score, &grouping, Scale::NPS, options.invalid)?;
+    let g = grouped_histograms(
+        frame,
+        &options.score,
+        &grouping,
+        Scale::NPS,
+        options.invalid,
+    )?;
     let outer = g.keys.select(key_names.iter().map(|k| k.as_str()))?;
-    let runs = if key_names.is_empty() { vec![(0, g.keys.height())] } else { runs(&outer)? };
+    let runs = if key_names.is_empty() {
+        vec![(0, g.keys.height())]
+    } else {
+        runs(&outer)?
+    };
     let mut left: Vec<IdxSize> = Vec::new();
     let mut right: Vec<IdxSize> = Vec::new();
     for (lo, hi) in runs {
@@ -670,7 +745,11 @@ pub fn nps_compare(frame: &DataFrame, options: &NpsCompareOptions) -> Result<Dat
         let h = &g.histograms[i as usize];
         let (p, _, d) = nps_parts(h);
         let n = h.n();
-        (n, nps_value(p, d, n), nps_standard_error(p as f64, d as f64, n as f64))
+        (
+            n,
+            nps_value(p, d, n),
+            nps_standard_error(p as f64, d as f64, n as f64),
+        )
     };
     let a: Vec<_> = left.iter().map(|i| stats(*i)).collect();
     let b: Vec<_> = right.iter().map(|i| stats(*i)).collect();
@@ -703,8 +782,14 @@ pub fn nps_compare(frame: &DataFrame, options: &NpsCompareOptions) -> Result<Dat
     };
     let compared_column = g.keys.column(&compared)?.as_materialized_series();
     let columns = vec![
-        compared_column.take(&left_idx)?.with_name(format!("{compared}_a").into()).into_column(),
-        compared_column.take(&right_idx)?.with_name(format!("{compared}_b").into()).into_column(),
+        compared_column
+            .take(&left_idx)?
+            .with_name(format!("{compared}_a").into())
+            .into_column(),
+        compared_column
+            .take(&right_idx)?
+            .with_name(format!("{compared}_b").into())
+            .into_column(),
         int_column("n_a", a.iter().map(|s| s.0)),
         float_column("nps_a", a.iter().map(|s| s.1)),
         int_column("n_b", b.iter().map(|s| s.0)),
@@ -715,11 +800,17 @@ pub fn nps_compare(frame: &DataFrame, options: &NpsCompareOptions) -> Result<Dat
         float_column("p_value", zs.iter().map(|z| z.map(two_sided_p))),
         float_column(
             "difference_lower",
-            differences.iter().zip(&ses).map(|(d, s)| Some((*d)? - z_crit * (*s)?)),
+            differences
+                .iter()
+                .zip(&ses)
+                .map(|(d, s)| Some((*d)? - z_crit * (*s)?)),
         ),
         float_column(
             "difference_upper",
-            differences.iter().zip(&ses).map(|(d, s)| Some((*d)? + z_crit * (*s)?)),
+            differences
+                .iter()
+                .zip(&ses)
+                .map(|(d, s)| Some((*d)? + z_crit * (*s)?)),
         ),
     ];
     with_keys(outer_rows, columns)
@@ -728,7 +819,12 @@ pub fn nps_compare(frame: &DataFrame, options: &NpsCompareOptions) -> Result<Dat
 /// The histogram of one series of scores (the kernel of the expression plugins).
 ///
 /// `name` is used in error messages; rows are positions within the series.
-pub fn histogram_of_series(series: &Series, name: &str, scale: Scale, policy: InvalidPolicy) -> Result<Histogram> {
+pub fn histogram_of_series(
+    series: &Series,
+    name: &str,
+    scale: Scale,
+    policy: InvalidPolicy,
+) -> Result<Histogram> {
     if !series.dtype().is_primitive_numeric() && !series.dtype().is_null() {
         return Err(CsError::InvalidType {
             column: name.to_string(),
@@ -763,7 +859,12 @@ pub fn nps_of_series(series: &Series, name: &str, policy: InvalidPolicy) -> Resu
 }
 
 /// CSAT (top-two-box share) of one series; None when it has no valid answer.
-pub fn csat_of_series(series: &Series, name: &str, scale: Scale, policy: InvalidPolicy) -> Result<Option<f64>> {
+pub fn csat_of_series(
+    series: &Series,
+    name: &str,
+    scale: Scale,
+    policy: InvalidPolicy,
+) -> Result<Option<f64>> {
     let h = histogram_of_series(series, name, scale, policy)?;
     Ok(ratio(h.count_from(scale.len() - 2), h.n()))
 }

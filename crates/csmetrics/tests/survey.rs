@@ -17,7 +17,13 @@ fn f64_at(frame: &DataFrame, column: &str, row: usize) -> Option<f64> {
 }
 
 fn i64_at(frame: &DataFrame, column: &str, row: usize) -> i64 {
-    frame.column(column).unwrap().i64().unwrap().get(row).unwrap()
+    frame
+        .column(column)
+        .unwrap()
+        .i64()
+        .unwrap()
+        .get(row)
+        .unwrap()
 }
 
 fn date_column(name: &str, dates: &[Option<(i64, u32, u32)>]) -> Column {
@@ -25,7 +31,9 @@ fn date_column(name: &str, dates: &[Option<(i64, u32, u32)>]) -> Column {
         .iter()
         .map(|d| d.map(|(y, m, day)| csmetrics::period::days_from_civil(y, m, day) as i32))
         .collect();
-    Column::new(name.into(), days).cast(&DataType::Date).unwrap()
+    Column::new(name.into(), days)
+        .cast(&DataType::Date)
+        .unwrap()
 }
 
 fn with_column(mut frame: DataFrame, column: Column) -> DataFrame {
@@ -34,11 +42,22 @@ fn with_column(mut frame: DataFrame, column: Column) -> DataFrame {
 }
 
 fn by(columns: &[&str]) -> Grouping {
-    Grouping { by: columns.iter().map(|c| c.to_string()).collect(), ..Default::default() }
+    Grouping {
+        by: columns.iter().map(|c| c.to_string()).collect(),
+        ..Default::default()
+    }
 }
 
 fn sixty_thirty_ten() -> Vec<i64> {
-    [repeat(9, 30), repeat(10, 30), repeat(7, 15), repeat(8, 15), repeat(0, 5), repeat(6, 5)].concat()
+    [
+        repeat(9, 30),
+        repeat(10, 30),
+        repeat(7, 15),
+        repeat(8, 15),
+        repeat(0, 5),
+        repeat(6, 5),
+    ]
+    .concat()
 }
 
 #[test]
@@ -64,13 +83,24 @@ fn nps_worked_example_with_counts_and_interval() {
 
 #[test]
 fn wald_interval_and_confidence_level() {
-    let options = NpsOptions { ci: Some(NpsInterval::Wald), confidence: 0.90, ..Default::default() };
+    let options = NpsOptions {
+        ci: Some(NpsInterval::Wald),
+        confidence: 0.90,
+        ..Default::default()
+    };
     let result = nps(&scores(&sixty_thirty_ten()), &options).unwrap();
     let se = 100.0 * 0.0045f64.sqrt(); // (0.6 + 0.1 - 0.5^2) / 100
     let z90 = 1.644_853_626_951_472_7;
     assert!((f64_at(&result, "nps_lower", 0).unwrap() - (50.0 - z90 * se)).abs() < 1e-9);
     assert!((f64_at(&result, "nps_upper", 0).unwrap() - (50.0 + z90 * se)).abs() < 1e-9);
-    let none = nps(&scores(&[9]), &NpsOptions { ci: None, ..Default::default() }).unwrap();
+    let none = nps(
+        &scores(&[9]),
+        &NpsOptions {
+            ci: None,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert!(none.column("nps_lower").is_err());
 }
 
@@ -80,20 +110,50 @@ fn grouped_by_segment_and_month() {
         df!("segment" => ["b", "a", "a", "a", "b", "a"], "score" => [10, 9, 3, 7, 6, 10]).unwrap(),
         date_column(
             "timestamp",
-            &[Some((2024, 1, 31)), Some((2024, 1, 1)), Some((2024, 1, 15)), Some((2024, 2, 1)), Some((2024, 1, 2)), Some((2024, 2, 29))],
+            &[
+                Some((2024, 1, 31)),
+                Some((2024, 1, 1)),
+                Some((2024, 1, 15)),
+                Some((2024, 2, 1)),
+                Some((2024, 1, 2)),
+                Some((2024, 2, 29)),
+            ],
         ),
     );
     let options = NpsOptions {
-        grouping: Grouping { by: vec!["segment".into()], period: Some(Period::Month), ..Default::default() },
+        grouping: Grouping {
+            by: vec!["segment".into()],
+            period: Some(Period::Month),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let result = nps(&frame, &options).unwrap();
     // Sorted: (a, Jan) 9,3 -> 0; (a, Feb) 7,10 -> 50; (b, Jan) 10,6 -> 0.
-    let segments: Vec<&str> = result.column("segment").unwrap().str().unwrap().iter().flatten().collect();
+    let segments: Vec<&str> = result
+        .column("segment")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
     assert_eq!(segments, ["a", "a", "b"]);
-    let periods: Vec<String> = result.column("period").unwrap().as_materialized_series().iter().map(|v| v.to_string()).collect();
+    let periods: Vec<String> = result
+        .column("period")
+        .unwrap()
+        .as_materialized_series()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
     assert_eq!(periods, ["2024-01-01", "2024-02-01", "2024-01-01"]);
-    let values: Vec<Option<f64>> = result.column("nps").unwrap().f64().unwrap().iter().collect();
+    let values: Vec<Option<f64>> = result
+        .column("nps")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .collect();
     assert_eq!(values, [Some(0.0), Some(50.0), Some(0.0)]);
 }
 
@@ -105,19 +165,34 @@ fn weeks_start_on_monday_and_tz_aware_datetimes_are_labelled_in_utc() {
     let frame = DataFrame::new(
         2,
         vec![
-            Column::new("timestamp".into(), [micros(sunday, 23 * 60 + 30), micros(sunday + 1, 30)])
-                .cast(&DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)))
-                .unwrap(),
+            Column::new(
+                "timestamp".into(),
+                [micros(sunday, 23 * 60 + 30), micros(sunday + 1, 30)],
+            )
+            .cast(&DataType::Datetime(
+                TimeUnit::Microseconds,
+                Some(TimeZone::UTC),
+            ))
+            .unwrap(),
             Column::new("score".into(), [10i64, 0]),
         ],
     )
     .unwrap();
     let options = NpsOptions {
-        grouping: Grouping { period: Some(Period::Week), ..Default::default() },
+        grouping: Grouping {
+            period: Some(Period::Week),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let result = nps(&frame, &options).unwrap();
-    let periods: Vec<String> = result.column("period").unwrap().as_materialized_series().iter().map(|v| v.to_string()).collect();
+    let periods: Vec<String> = result
+        .column("period")
+        .unwrap()
+        .as_materialized_series()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
     assert_eq!(periods, ["2024-08-12", "2024-08-19"]);
 }
 
@@ -130,10 +205,18 @@ fn invalid_scores_raise_with_column_rule_value_and_row() {
         (vec![9.0, 9.0, f64::NAN], "NaN", 2),
     ] {
         let frame = df!("answer" => values).unwrap();
-        let options = NpsOptions { score: "answer".into(), ..Default::default() };
+        let options = NpsOptions {
+            score: "answer".into(),
+            ..Default::default()
+        };
         let err = nps(&frame, &options).unwrap_err();
         match &err {
-            CsError::InvalidValue { column, row: r, value, rule } => {
+            CsError::InvalidValue {
+                column,
+                row: r,
+                value,
+                rule,
+            } => {
                 assert_eq!(column, "answer");
                 assert_eq!(*r, row);
                 assert_eq!(value, shown);
@@ -142,19 +225,52 @@ fn invalid_scores_raise_with_column_rule_value_and_row() {
             other => panic!("unexpected error {other}"),
         }
         let message = err.to_string();
-        assert!(message.contains("'answer'") && message.contains(&format!("row {row}")), "{message}");
+        assert!(
+            message.contains("'answer'") && message.contains(&format!("row {row}")),
+            "{message}"
+        );
     }
 }
 
 #[test]
 fn invalid_policies_drop_and_null_count_what_they_leave_out() {
-    let frame = df!("score" => [Some(10.0), Some(11.0), None, Some(f64::NAN), Some(0.0), Some(9.0)]).unwrap();
-    let drop = nps(&frame, &NpsOptions { invalid: InvalidPolicy::Drop, ..Default::default() }).unwrap();
-    assert_eq!((i64_at(&drop, "n", 0), i64_at(&drop, "invalid", 0), i64_at(&drop, "missing", 0)), (3, 2, 1));
+    let frame =
+        df!("score" => [Some(10.0), Some(11.0), None, Some(f64::NAN), Some(0.0), Some(9.0)])
+            .unwrap();
+    let drop = nps(
+        &frame,
+        &NpsOptions {
+            invalid: InvalidPolicy::Drop,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            i64_at(&drop, "n", 0),
+            i64_at(&drop, "invalid", 0),
+            i64_at(&drop, "missing", 0)
+        ),
+        (3, 2, 1)
+    );
     // 2 promoters, 1 detractor of 3.
     assert!((f64_at(&drop, "nps", 0).unwrap() - 100.0 / 3.0).abs() < 1e-12);
-    let null = nps(&frame, &NpsOptions { invalid: InvalidPolicy::Null, ..Default::default() }).unwrap();
-    assert_eq!((i64_at(&null, "n", 0), i64_at(&null, "invalid", 0), i64_at(&null, "missing", 0)), (3, 0, 3));
+    let null = nps(
+        &frame,
+        &NpsOptions {
+            invalid: InvalidPolicy::Null,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            i64_at(&null, "n", 0),
+            i64_at(&null, "invalid", 0),
+            i64_at(&null, "missing", 0)
+        ),
+        (3, 0, 3)
+    );
 }
 
 #[test]
@@ -167,13 +283,19 @@ fn empty_and_all_missing_inputs_give_n_zero_and_null() {
     assert_eq!(f64_at(&result, "nps_lower", 0), None);
     let grouped = nps(
         &df!("segment" => Vec::<&str>::new(), "score" => Vec::<i64>::new()).unwrap(),
-        &NpsOptions { grouping: by(&["segment"]), ..Default::default() },
+        &NpsOptions {
+            grouping: by(&["segment"]),
+            ..Default::default()
+        },
     )
     .unwrap();
     assert_eq!(grouped.height(), 0);
     let nulls = df!("score" => [None::<i64>, None]).unwrap();
     let result = nps(&nulls, &NpsOptions::default()).unwrap();
-    assert_eq!((i64_at(&result, "n", 0), i64_at(&result, "missing", 0)), (0, 2));
+    assert_eq!(
+        (i64_at(&result, "n", 0), i64_at(&result, "missing", 0)),
+        (0, 2)
+    );
     assert_eq!(f64_at(&result, "nps", 0), None);
 }
 
@@ -181,10 +303,20 @@ fn empty_and_all_missing_inputs_give_n_zero_and_null() {
 fn missing_and_mistyped_columns() {
     let frame = df!("answer" => [9]).unwrap();
     let err = nps(&frame, &NpsOptions::default()).unwrap_err().to_string();
-    assert!(err.contains("missing column 'score'") && err.contains("[answer]"), "{err}");
-    let err = nps(&frame, &NpsOptions { score: "answer".into(), grouping: by(&["segment"]), ..Default::default() })
-        .unwrap_err()
-        .to_string();
+    assert!(
+        err.contains("missing column 'score'") && err.contains("[answer]"),
+        "{err}"
+    );
+    let err = nps(
+        &frame,
+        &NpsOptions {
+            score: "answer".into(),
+            grouping: by(&["segment"]),
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("'segment'"), "{err}");
     let strings = df!("score" => ["9", "10"]).unwrap();
     let err = nps(&strings, &NpsOptions::default()).unwrap_err();
@@ -192,27 +324,53 @@ fn missing_and_mistyped_columns() {
     assert!(err.to_string().contains("must be numeric"));
     let no_time = df!("score" => [9]).unwrap();
     let options = NpsOptions {
-        grouping: Grouping { period: Some(Period::Month), ..Default::default() },
+        grouping: Grouping {
+            period: Some(Period::Month),
+            ..Default::default()
+        },
         ..Default::default()
     };
-    assert!(nps(&no_time, &options).unwrap_err().to_string().contains("'timestamp'"));
+    assert!(nps(&no_time, &options)
+        .unwrap_err()
+        .to_string()
+        .contains("'timestamp'"));
 }
 
 #[test]
 fn null_timestamp_with_period_is_an_error() {
-    let frame = with_column(df!("score" => [9, 9]).unwrap(), date_column("timestamp", &[Some((2024, 1, 1)), None]));
+    let frame = with_column(
+        df!("score" => [9, 9]).unwrap(),
+        date_column("timestamp", &[Some((2024, 1, 1)), None]),
+    );
     let options = NpsOptions {
-        grouping: Grouping { period: Some(Period::Month), ..Default::default() },
+        grouping: Grouping {
+            period: Some(Period::Month),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let err = nps(&frame, &options).unwrap_err().to_string();
-    assert!(err.contains("'timestamp'") && err.contains("row 1") && err.contains("null"), "{err}");
+    assert!(
+        err.contains("'timestamp'") && err.contains("row 1") && err.contains("null"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_options_are_rejected() {
-    assert!(nps(&scores(&[9]), &NpsOptions { confidence: 1.5, ..Default::default() }).is_err());
-    assert!("sometimes".parse::<InvalidPolicy>().unwrap_err().to_string().contains("'raise'"));
+    assert!(nps(
+        &scores(&[9]),
+        &NpsOptions {
+            confidence: 1.5,
+            ..Default::default()
+        }
+    )
+    .is_err());
+    assert!("sometimes"
+        .parse::<InvalidPolicy>()
+        .unwrap_err()
+        .to_string()
+        .contains("'raise'"));
     assert!("wilson".parse::<NpsInterval>().is_err());
     assert!(Scale::new(5, 5).is_err());
 }
@@ -224,9 +382,17 @@ fn csat_top_two_boxes_and_mean() {
     assert_eq!(f64_at(&result, "csat", 0), Some(0.6));
     assert!((f64_at(&result, "mean_score", 0).unwrap() - 3.4).abs() < 1e-12);
     // On 1-10, the top two boxes are 9 and 10.
-    let ten = CsatOptions { scale: Scale::new(1, 10).unwrap(), ..Default::default() };
-    assert_eq!(f64_at(&csat(&scores(&[10, 9, 8, 2]), &ten).unwrap(), "csat", 0), Some(0.5));
-    let err = csat(&scores(&[0]), &CsatOptions::default()).unwrap_err().to_string();
+    let ten = CsatOptions {
+        scale: Scale::new(1, 10).unwrap(),
+        ..Default::default()
+    };
+    assert_eq!(
+        f64_at(&csat(&scores(&[10, 9, 8, 2]), &ten).unwrap(), "csat", 0),
+        Some(0.5)
+    );
+    let err = csat(&scores(&[0]), &CsatOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("from 1 to 5"), "{err}");
 }
 
@@ -236,7 +402,10 @@ fn ces_in_both_directions() {
     assert_eq!(i64_at(&higher, "low_effort", 0), 3);
     assert_eq!(f64_at(&higher, "low_effort_share", 0), Some(0.6));
     assert!((f64_at(&higher, "mean_score", 0).unwrap() - 4.6).abs() < 1e-12);
-    let lower = CesOptions { direction: CesDirection::LowerIsEasier, ..Default::default() };
+    let lower = CesOptions {
+        direction: CesDirection::LowerIsEasier,
+        ..Default::default()
+    };
     let result = ces(&scores(&[1, 2, 3, 5]), &lower).unwrap();
     assert_eq!(f64_at(&result, "low_effort_share", 0), Some(0.5));
     assert!((f64_at(&result, "mean_score", 0).unwrap() - 2.75).abs() < 1e-12);
@@ -247,13 +416,18 @@ fn ces_in_both_directions() {
 fn two_groups() -> DataFrame {
     let a = sixty_thirty_ten();
     let b = [repeat(9, 50), repeat(7, 30), repeat(2, 20)].concat();
-    let labels: Vec<&str> = std::iter::repeat_n("A", 100).chain(std::iter::repeat_n("B", 100)).collect();
+    let labels: Vec<&str> = std::iter::repeat_n("A", 100)
+        .chain(std::iter::repeat_n("B", 100))
+        .collect();
     df!("group" => labels, "score" => [a, b].concat()).unwrap()
 }
 
 #[test]
 fn two_sample_comparison_worked_example() {
-    let options = NpsCompareOptions { between: Some("group".into()), ..Default::default() };
+    let options = NpsCompareOptions {
+        between: Some("group".into()),
+        ..Default::default()
+    };
     let result = nps_compare(&two_groups(), &options).unwrap();
     assert_eq!(result.height(), 1);
     assert_eq!(f64_at(&result, "nps_a", 0), Some(50.0));
@@ -265,7 +439,14 @@ fn two_sample_comparison_worked_example() {
     let z = f64_at(&result, "z", 0).unwrap();
     assert!((z + 1.943).abs() < 5e-4, "{z}");
     assert!((f64_at(&result, "p_value", 0).unwrap() - 0.0521).abs() < 5e-5);
-    let a: Vec<&str> = result.column("group_a").unwrap().str().unwrap().iter().flatten().collect();
+    let a: Vec<&str> = result
+        .column("group_a")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
     assert_eq!(a, ["A"]);
 }
 
@@ -274,26 +455,50 @@ fn comparison_of_consecutive_periods() {
     let day = |m: u32| Some((2024, m, 3));
     let frame = with_column(
         df!("score" => [10, 0, 10, 10, 0, 0]).unwrap(),
-        date_column("timestamp", &[day(1), day(1), day(2), day(2), day(3), day(3)]),
+        date_column(
+            "timestamp",
+            &[day(1), day(1), day(2), day(2), day(3), day(3)],
+        ),
     );
-    let grouping = Grouping { period: Some(Period::Month), ..Default::default() };
+    let grouping = Grouping {
+        period: Some(Period::Month),
+        ..Default::default()
+    };
     let consecutive = NpsCompareOptions {
         grouping: grouping.clone(),
         pairs: ComparePairs::Consecutive,
         ..Default::default()
     };
     let result = nps_compare(&frame, &consecutive).unwrap();
-    let differences: Vec<Option<f64>> = result.column("difference").unwrap().f64().unwrap().iter().collect();
+    let differences: Vec<Option<f64>> = result
+        .column("difference")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .collect();
     assert_eq!(differences, [Some(100.0), Some(-200.0)]);
     // Feb (all promoters) vs Mar (all detractors): se = 0 on both sides, so z is null.
     assert_eq!(f64_at(&result, "z", 1), None);
-    let all = nps_compare(&frame, &NpsCompareOptions { grouping, ..Default::default() }).unwrap();
+    let all = nps_compare(
+        &frame,
+        &NpsCompareOptions {
+            grouping,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(all.height(), 3);
     assert!(nps_compare(&frame, &NpsCompareOptions::default()).is_err());
 }
 
 fn arbitrary_answers() -> impl Strategy<Value = (Vec<u8>, Vec<i64>)> {
-    (1usize..200).prop_flat_map(|n| (prop::collection::vec(0u8..3, n), prop::collection::vec(0i64..=10, n)))
+    (1usize..200).prop_flat_map(|n| {
+        (
+            prop::collection::vec(0u8..3, n),
+            prop::collection::vec(0i64..=10, n),
+        )
+    })
 }
 
 proptest! {
