@@ -32,11 +32,13 @@
 //! # }
 //! ```
 
+pub mod clv;
 pub mod datasets;
 pub mod error;
 pub mod frame;
 pub mod groups;
 pub mod period;
+pub mod revenue;
 pub mod stats;
 pub mod survey;
 

@@ -103,6 +103,11 @@ impl Period {
         }
     }
 
+    /// The first day of the period after the one starting on `start_day`.
+    pub fn next_start(self, start_day: i64) -> i64 {
+        self.start_of(start_day + self.max_days())
+    }
+
     /// The first day (days since 1970-01-01) of the period containing `days`.
     pub fn start_of(self, days: i64) -> i64 {
         match self {

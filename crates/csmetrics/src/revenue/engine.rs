@@ -1,0 +1,395 @@
+//! The revenue sweep: one pass over each customer's subscriptions that builds its MRR in every
+//! period (the customer-state panel), classifies its movements, and adds them to per-group,
+//! per-period accumulators in exact integer units. Customers are independent, so the sweep runs
+//! in parallel over ranges of customers; results do not depend on the number of threads.
+
+use super::input::Normalised;
+use super::Mode;
+use crate::groups::{parallel, work_ranges};
+
+/// The kinds of MRR movement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Movement {
+    /// First MRR of a customer who never had any.
+    New = 0,
+    /// MRR up from a positive amount.
+    Expansion = 1,
+    /// MRR down, still positive.
+    Contraction = 2,
+    /// MRR down to zero.
+    Churned = 3,
+    /// MRR back from zero for a customer who had MRR before.
+    Reactivation = 4,
+}
+
+impl Movement {
+    /// All kinds, in the order of the bridge.
+    pub const ALL: [Movement; 5] =
+        [Movement::New, Movement::Expansion, Movement::Contraction, Movement::Churned, Movement::Reactivation];
+
+    /// The name used in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Movement::New => "new",
+            Movement::Expansion => "expansion",
+            Movement::Contraction => "contraction",
+            Movement::Churned => "churned",
+            Movement::Reactivation => "reactivation",
+        }
+    }
+
+    fn classify(previous: i64, current: i64, was_active: bool) -> Option<Movement> {
+        match (previous > 0, current > 0) {
+            (false, true) => Some(if was_active { Movement::Reactivation } else { Movement::New }),
+            (true, false) => Some(Movement::Churned),
+            (true, true) if current > previous => Some(Movement::Expansion),
+            (true, true) if current < previous => Some(Movement::Contraction),
+            _ => None,
+        }
+    }
+}
+
+/// Field offsets of one (group, period) accumulator.
+pub mod field {
+    /// MRR of the customers active at the end of the previous period.
+    pub const STARTING_MRR: usize = 0;
+    /// Movement amounts: new, expansion, contraction, churned, reactivation (Movement order).
+    pub const MOVEMENT: usize = 1;
+    /// MRR at the end of the period.
+    pub const ENDING_MRR: usize = 6;
+    /// Paying customers at the end of the previous period.
+    pub const STARTING_CUSTOMERS: usize = 7;
+    /// Customers with each movement kind (Movement order).
+    pub const MOVEMENT_CUSTOMERS: usize = 8;
+    /// Paying customers at the end of the period.
+    pub const ENDING_CUSTOMERS: usize = 13;
+    /// Active customers at the end of the period (paying, or any subscription with free_is_active).
+    pub const ACTIVE_CUSTOMERS: usize = 14;
+    /// Over the starting base: sum of min(start MRR, end MRR).
+    pub const RETAINED_GROSS: usize = 15;
+    /// Over the starting base: sum of end MRR.
+    pub const RETAINED_NET: usize = 16;
+    /// MRR at the window's start of the customers paying then.
+    pub const WINDOW_BASE: usize = 17;
+    /// Over the window's base: sum of min(start, end).
+    pub const WINDOW_GROSS: usize = 18;
+    /// Over the window's base: sum of end MRR.
+    pub const WINDOW_NET: usize = 19;
+    /// Number of fields.
+    pub const COUNT: usize = 20;
+}
+
+/// The period grid and snapshot instants.
+pub struct Grid {
+    /// Start instant of each period, plus the start of the period after the last.
+    pub starts: Vec<i64>,
+    /// Snapshot instant of each period (its last instant, or `as_of` for the last).
+    pub snapshots: Vec<i64>,
+    /// Index of the first reported period.
+    pub report_first: usize,
+    /// The cut-off instant.
+    pub as_of: i64,
+}
+
+impl Grid {
+    /// Number of periods in the grid.
+    pub fn len(&self) -> usize {
+        self.snapshots.len()
+    }
+
+    /// Number of reported periods.
+    pub fn reported(&self) -> usize {
+        self.len() - self.report_first
+    }
+
+    fn period_of(&self, instant: i64) -> usize {
+        self.starts.partition_point(|s| *s <= instant).saturating_sub(1)
+    }
+}
+
+/// One row of the per-customer movement table.
+#[derive(Debug, Clone, Copy)]
+pub struct MovementRow {
+    /// Customer code.
+    pub customer: u32,
+    /// Reported period index.
+    pub period: u32,
+    /// The movement.
+    pub kind: Movement,
+    /// MRR before, in units.
+    pub previous: i64,
+    /// MRR after, in units.
+    pub current: i64,
+}
+
+/// One row of the customer-period panel.
+#[derive(Debug, Clone, Copy)]
+pub struct PanelRow {
+    /// Customer code.
+    pub customer: u32,
+    /// Reported period index.
+    pub period: u32,
+    /// MRR in units.
+    pub mrr: i64,
+}
+
+/// What the sweep should produce besides the accumulators.
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted {
+    /// Per-customer movement rows.
+    pub movements: bool,
+    /// Customer-period panel rows.
+    pub panel: bool,
+}
+
+/// The sweep's results.
+pub struct Sweep {
+    /// Accumulators, indexed by (group rank, reported period, field).
+    pub totals: Vec<i128>,
+    /// Movement rows in customer-code order.
+    pub movements: Vec<MovementRow>,
+    /// Panel rows in customer-code order.
+    pub panel: Vec<PanelRow>,
+}
+
+/// Options of the sweep.
+pub struct SweepOptions {
+    /// Movement mode.
+    pub mode: Mode,
+    /// Count customers with only $0 subscriptions as active.
+    pub free_is_active: bool,
+    /// Trailing window in periods for GRR/NRR, if any.
+    pub window: Option<usize>,
+    /// What to collect.
+    pub wanted: Wanted,
+}
+
+/// Runs the sweep.
+pub fn sweep(data: &Normalised, grid: &Grid, options: &SweepOptions) -> Sweep {
+    let customers = data.customer_labels.len();
+    // Subscriptions grouped by customer (counting sort).
+    let mut offsets = vec![0usize; customers + 1];
+    for c in &data.customer {
+        offsets[*c as usize + 1] += 1;
+    }
+    for i in 0..customers {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut cursor = offsets.clone();
+    let mut order = vec![0u32; data.customer.len()];
+    for (row, c) in data.customer.iter().enumerate() {
+        order[cursor[*c as usize]] = row as u32;
+        cursor[*c as usize] += 1;
+    }
+    let groups = data.group_keys.height().max(1);
+    let reported = grid.reported();
+    let cells = groups * reported * field::COUNT;
+    let parts = parallel(work_ranges(customers), |range| {
+        let mut worker = Worker::new(data, grid, options, cells);
+        for customer in range {
+            worker.customer(customer as u32, &order[offsets[customer]..offsets[customer + 1]]);
+        }
+        (worker.totals, worker.movements, worker.panel)
+    });
+    let mut totals = vec![0i128; cells];
+    let mut movements = Vec::new();
+    let mut panel = Vec::new();
+    for (part, m, p) in parts {
+        for (t, v) in totals.iter_mut().zip(part) {
+            *t += v;
+        }
+        movements.extend(m);
+        panel.extend(p);
+    }
+    Sweep { totals, movements, panel }
+}
+
+struct Worker<'a> {
+    data: &'a Normalised,
+    grid: &'a Grid,
+    options: &'a SweepOptions,
+    totals: Vec<i128>,
+    movements: Vec<MovementRow>,
+    panel: Vec<PanelRow>,
+    // Scratch, reused across customers.
+    mrr: Vec<i64>,
+    active: Vec<i32>,
+    events: Vec<(i64, i64)>,
+}
+
+impl<'a> Worker<'a> {
+    fn new(data: &'a Normalised, grid: &'a Grid, options: &'a SweepOptions, cells: usize) -> Self {
+        Worker {
+            data,
+            grid,
+            options,
+            totals: vec![0; cells],
+            movements: Vec::new(),
+            panel: Vec::new(),
+            mrr: Vec::new(),
+            active: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    fn cell(&mut self, group: usize, period: usize) -> &mut [i128] {
+        let start = (group * self.grid.reported() + period - self.grid.report_first) * field::COUNT;
+        &mut self.totals[start..start + field::COUNT]
+    }
+
+    fn customer(&mut self, customer: u32, rows: &[u32]) {
+        let grid = self.grid;
+        let data = self.data;
+        let n = grid.len();
+        let group = data.group_rank[data.customer_group[customer as usize] as usize] as usize;
+        // Snapshot panel: the periods [lo, hi) whose snapshot falls inside some subscription.
+        let (mut lo, mut hi) = (usize::MAX, 0usize);
+        let ranges: Vec<(usize, usize, i64)> = rows
+            .iter()
+            .map(|&r| {
+                let r = r as usize;
+                let first = grid.snapshots.partition_point(|t| *t < data.start[r]);
+                let past = grid.snapshots.partition_point(|t| *t < data.end[r]);
+                (first, past, data.units[r])
+            })
+            .filter(|(first, past, _)| first < past)
+            .collect();
+        for (first, past, _) in &ranges {
+            lo = lo.min(*first);
+            hi = hi.max(*past);
+        }
+        let span = if lo < hi { hi - lo } else { 0 };
+        self.mrr.clear();
+        self.mrr.resize(span + 1, 0);
+        self.active.clear();
+        self.active.resize(span + 1, 0);
+        for (first, past, units) in &ranges {
+            self.mrr[first - lo] += units;
+            self.mrr[past - lo] -= units;
+            self.active[first - lo] += 1;
+            self.active[past - lo] -= 1;
+        }
+        for i in 1..=span {
+            self.mrr[i] += self.mrr[i - 1];
+            self.active[i] += self.active[i - 1];
+        }
+        let mrr_at = |mrr: &[i64], p: usize| if p >= lo && p < hi { mrr[p - lo] } else { 0 };
+
+        let window = self.options.window.unwrap_or(0);
+        let snapshot = self.options.mode == Mode::Snapshot;
+        let mut was_active = false;
+        if span > 0 {
+            let last = (hi + window).min(n - 1);
+            for p in lo..=last {
+                let previous = if p == 0 { 0 } else { mrr_at(&self.mrr, p - 1) };
+                let current = mrr_at(&self.mrr, p);
+                if p >= grid.report_first {
+                    let active_subs = if p >= lo && p < hi { self.active[p - lo] } else { 0 };
+                    let free = self.options.free_is_active;
+                    let base = if window > 0 && p >= window { mrr_at(&self.mrr, p - window) } else { 0 };
+                    let movement = Movement::classify(previous, current, was_active);
+                    let cell = self.cell(group, p);
+                    if previous > 0 {
+                        cell[field::STARTING_MRR] += previous as i128;
+                        cell[field::STARTING_CUSTOMERS] += 1;
+                        cell[field::RETAINED_GROSS] += previous.min(current) as i128;
+                        cell[field::RETAINED_NET] += current as i128;
+                    }
+                    if current > 0 {
+                        cell[field::ENDING_MRR] += current as i128;
+                        cell[field::ENDING_CUSTOMERS] += 1;
+                    }
+                    if current > 0 || (free && active_subs > 0) {
+                        cell[field::ACTIVE_CUSTOMERS] += 1;
+                    }
+                    if base > 0 {
+                        cell[field::WINDOW_BASE] += base as i128;
+                        cell[field::WINDOW_GROSS] += base.min(current) as i128;
+                        cell[field::WINDOW_NET] += current as i128;
+                    }
+                    if snapshot {
+                        if let Some(kind) = movement {
+                            cell[field::MOVEMENT + kind as usize] += (current - previous).abs() as i128;
+                            cell[field::MOVEMENT_CUSTOMERS + kind as usize] += 1;
+                            if self.options.wanted.movements {
+                                self.movements.push(MovementRow {
+                                    customer,
+                                    period: (p - grid.report_first) as u32,
+                                    kind,
+                                    previous,
+                                    current,
+                                });
+                            }
+                        }
+                    }
+                    if self.options.wanted.panel && (current > 0 || (free && active_subs > 0)) {
+                        self.panel.push(PanelRow { customer, period: (p - grid.report_first) as u32, mrr: current });
+                    }
+                }
+                was_active |= current > 0;
+            }
+        }
+        if !snapshot {
+            self.events_mode(customer, group, rows);
+        }
+    }
+
+    /// Every netted change of the customer's MRR is a movement in the period it happens.
+    fn events_mode(&mut self, customer: u32, group: usize, rows: &[u32]) {
+        let grid = self.grid;
+        let data = self.data;
+        self.events.clear();
+        for &r in rows {
+            let r = r as usize;
+            if data.units[r] == 0 || data.start[r] > grid.as_of {
+                continue;
+            }
+            self.events.push((data.start[r], data.units[r]));
+            if data.end[r] <= grid.as_of {
+                self.events.push((data.end[r], -data.units[r]));
+            }
+        }
+        self.events.sort_unstable();
+        let mut mrr = 0i64;
+        let mut was_active = false;
+        let mut counted: (usize, u8) = (usize::MAX, 0); // (period, kinds already counted)
+        let mut i = 0;
+        while i < self.events.len() {
+            let instant = self.events[i].0;
+            let mut change = 0i64;
+            while i < self.events.len() && self.events[i].0 == instant {
+                change += self.events[i].1;
+                i += 1;
+            }
+            if change == 0 {
+                continue;
+            }
+            let (previous, current) = (mrr, mrr + change);
+            mrr = current;
+            let kind = Movement::classify(previous, current, was_active);
+            was_active |= current > 0;
+            let p = grid.period_of(instant);
+            let (Some(kind), true) = (kind, p >= grid.report_first) else { continue };
+            if counted.0 != p {
+                counted = (p, 0);
+            }
+            let first_of_kind = counted.1 & (1 << kind as u8) == 0;
+            counted.1 |= 1 << kind as u8;
+            let cell = self.cell(group, p);
+            cell[field::MOVEMENT + kind as usize] += (current - previous).abs() as i128;
+            if first_of_kind {
+                cell[field::MOVEMENT_CUSTOMERS + kind as usize] += 1;
+            }
+            if self.options.wanted.movements {
+                self.movements.push(MovementRow {
+                    customer,
+                    period: (p - grid.report_first) as u32,
+                    kind,
+                    previous,
+                    current,
+                });
+            }
+        }
+    }
+}

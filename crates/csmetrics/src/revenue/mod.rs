@@ -1,0 +1,459 @@
+//! Revenue: MRR per customer and period, the MRR bridge with its per-customer movements, and
+//! the revenue KPIs (ARR, ARPA, expansion rate, GRR, NRR, MRR churn, quick ratio), as defined in
+//! METRICS.md sections 0 and 2.
+//!
+//! Money is exact: each subscription's monthly amount is rounded half-to-even to `precision`
+//! decimals once, and every sum is integer arithmetic in those units, so
+//! `starting + new + expansion + reactivation - contraction - churned = ending` holds exactly in
+//! units for every period and group ([`Money::Units`] returns the units themselves).
+
+mod engine;
+mod input;
+
+use std::str::FromStr;
+
+use polars::prelude::*;
+
+pub use engine::Movement;
+use engine::{field, sweep, Grid, Sweep, SweepOptions, Wanted};
+use input::{normalise, period_grid, Normalised, DAY};
+
+use crate::error::{CsError, Result};
+use crate::period::Period;
+
+/// How movements are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Compare each customer's MRR at the end of consecutive periods (dbt mrr-playbook) (default).
+    #[default]
+    Snapshot,
+    /// Every change is a movement in the period it happens, after netting a customer's changes
+    /// at the same instant (ChartMogul, Stripe).
+    Events,
+}
+
+impl FromStr for Mode {
+    type Err = CsError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "snapshot" => Ok(Mode::Snapshot),
+            "events" => Ok(Mode::Events),
+            other => Err(CsError::option("mode", format!("'{other}'"), "expected 'snapshot' or 'events'")),
+        }
+    }
+}
+
+/// How money columns are returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Money {
+    /// Float64 currency amounts (default); identities hold to about 1e-15 relative.
+    #[default]
+    Float,
+    /// Int64 integer units of 10^-precision: identities hold exactly.
+    Units,
+}
+
+impl FromStr for Money {
+    type Err = CsError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "float" => Ok(Money::Float),
+            "units" => Ok(Money::Units),
+            other => Err(CsError::option("money", format!("'{other}'"), "expected 'float' or 'units'")),
+        }
+    }
+}
+
+/// Columns of a subscriptions table.
+#[derive(Debug, Clone)]
+pub struct SubscriptionColumns {
+    /// Customer id (any type). Default `customer_id`.
+    pub customer_id: String,
+    /// Start instant (Date or Datetime). Default `start`.
+    pub start: String,
+    /// Exclusive end instant, null while active; None when the table has no end column.
+    pub end: Option<String>,
+    /// Billed amount per interval, net of discounts, excluding tax. Default `amount`.
+    pub amount: String,
+    /// Billing interval (day, week, month, quarter, year); None means every amount is monthly.
+    pub interval: Option<String>,
+    /// Number of intervals billed at once; None means 1.
+    pub interval_count: Option<String>,
+    /// Currency of each amount, used when the table has this column. Default `currency`.
+    pub currency: Option<String>,
+}
+
+impl Default for SubscriptionColumns {
+    fn default() -> Self {
+        SubscriptionColumns {
+            customer_id: "customer_id".into(),
+            start: "start".into(),
+            end: Some("end".into()),
+            amount: "amount".into(),
+            interval: Some("interval".into()),
+            interval_count: None,
+            currency: Some("currency".into()),
+        }
+    }
+}
+
+/// The input table.
+#[derive(Debug, Clone)]
+pub enum RevenueInput {
+    /// Subscriptions, normalised to monthly amounts.
+    Subscriptions(SubscriptionColumns),
+    /// An already-monthly table: one row per customer and period with its MRR.
+    Monthly {
+        /// Customer id column.
+        customer_id: String,
+        /// Period column (Date, the first day of the period).
+        period: String,
+        /// MRR column.
+        mrr: String,
+    },
+}
+
+/// Options shared by the revenue functions.
+#[derive(Debug, Clone)]
+pub struct RevenueOptions {
+    /// The input table and its columns.
+    pub input: RevenueInput,
+    /// Reporting period. Default month.
+    pub period: Period,
+    /// Cut-off instant in µs since 1970-01-01 UTC; default the latest start in the input.
+    pub as_of: Option<i64>,
+    /// An instant in the first period to report; default the first period with activity.
+    /// Customers active before it form the opening balance.
+    pub first_period: Option<i64>,
+    /// Decimals of the monthly amounts (half-to-even rounding). Default 6.
+    pub precision: u32,
+    /// Count customers whose only subscriptions are $0 as active (changes `active_customers`,
+    /// never movement amounts). Default false.
+    pub free_is_active: bool,
+    /// Movement mode. Default snapshot.
+    pub mode: Mode,
+    /// Customer-level grouping columns (constant per customer).
+    pub by: Vec<String>,
+    /// Rates converting each currency into the reporting currency.
+    pub fx: Option<Vec<(String, f64)>>,
+    /// Trailing window in periods for GRR/NRR (e.g. 12), if any.
+    pub window: Option<usize>,
+    /// Money output.
+    pub money: Money,
+}
+
+impl Default for RevenueOptions {
+    fn default() -> Self {
+        RevenueOptions {
+            input: RevenueInput::Subscriptions(SubscriptionColumns::default()),
+            period: Period::Month,
+            as_of: None,
+            first_period: None,
+            precision: 6,
+            free_is_active: false,
+            mode: Mode::Snapshot,
+            by: Vec::new(),
+            fx: None,
+            window: None,
+            money: Money::Float,
+        }
+    }
+}
+
+fn check_options(options: &RevenueOptions) -> Result<()> {
+    if options.precision > 9 {
+        return Err(CsError::option("precision", options.precision, "precision must be 0 to 9 decimals"));
+    }
+    if options.window == Some(0) {
+        return Err(CsError::option("window", 0, "a trailing window needs at least one period"));
+    }
+    if let Some(fx) = &options.fx {
+        if let Some((currency, rate)) = fx.iter().find(|(_, r)| !(r.is_finite() && *r > 0.0)) {
+            return Err(CsError::option("fx", format!("{currency}: {rate}"), "rates must be positive numbers"));
+        }
+    }
+    Ok(())
+}
+
+fn build_grid(data: &Normalised, options: &RevenueOptions) -> Result<Grid> {
+    let as_of = match options.as_of {
+        Some(t) => t,
+        None => data.start.iter().copied().max().unwrap_or(0),
+    };
+    let first_activity = data.start.iter().copied().filter(|s| *s <= as_of).min();
+    let Some(first_activity) = first_activity.or(options.first_period) else {
+        return Ok(Grid { starts: Vec::new(), snapshots: Vec::new(), report_first: 0, as_of });
+    };
+    let report_from = options.first_period.unwrap_or(first_activity);
+    if report_from > as_of {
+        return Err(CsError::option(
+            "first_period",
+            input::format_instant(report_from),
+            &format!("the first reported period must not start after as_of ({})", input::format_instant(as_of)),
+        ));
+    }
+    let first_day = first_activity.min(report_from).div_euclid(DAY);
+    let days = period_grid(options.period, first_day, as_of.div_euclid(DAY));
+    let starts: Vec<i64> = days.iter().map(|d| d * DAY).collect();
+    let n = starts.len() - 1;
+    let mut snapshots: Vec<i64> = starts[1..].iter().map(|s| s - 1).collect();
+    snapshots[n - 1] = as_of;
+    let report_first = starts.partition_point(|s| *s <= report_from) - 1;
+    Ok(Grid { starts, snapshots, report_first, as_of })
+}
+
+struct Computed {
+    data: Normalised,
+    grid: Grid,
+    sweep: Sweep,
+}
+
+fn compute(frame: &DataFrame, options: &RevenueOptions, wanted: Wanted) -> Result<Computed> {
+    check_options(options)?;
+    let data = normalise(frame, options)?;
+    let grid = build_grid(&data, options)?;
+    let sweep_options = SweepOptions {
+        mode: options.mode,
+        free_is_active: options.free_is_active,
+        window: options.window,
+        wanted,
+    };
+    let sweep = sweep(&data, &grid, &sweep_options);
+    Ok(Computed { data, grid, sweep })
+}
+
+struct MoneyOut {
+    money: Money,
+    scale: f64,
+}
+
+impl MoneyOut {
+    fn new(options: &RevenueOptions) -> Self {
+        MoneyOut { money: options.money, scale: 10f64.powi(options.precision as i32) }
+    }
+
+    fn column(&self, name: &str, units: impl Iterator<Item = i128>) -> Result<Column> {
+        match self.money {
+            Money::Float => Ok(Column::new(name.into(), units.map(|u| u as f64 / self.scale).collect::<Vec<f64>>())),
+            Money::Units => {
+                let values = units
+                    .map(|u| {
+                        i64::try_from(u).map_err(|_| {
+                            CsError::option("money", "'units'", &format!("the sum {u} in '{name}' does not fit in Int64"))
+                        })
+                    })
+                    .collect::<Result<Vec<i64>>>()?;
+                Ok(Column::new(name.into(), values))
+            }
+        }
+    }
+}
+
+fn ratio(numerator: i128, denominator: i128) -> Option<f64> {
+    (denominator != 0).then(|| numerator as f64 / denominator as f64)
+}
+
+/// Key columns, period and completeness for every (group, reported period) row.
+fn group_period_columns(c: &Computed) -> Result<(Vec<Column>, usize)> {
+    let groups = c.data.group_keys.height().max(1);
+    let reported = c.grid.reported();
+    let rows = groups * reported;
+    let group_index: Vec<IdxSize> = (0..rows).map(|i| (i / reported.max(1)) as IdxSize).collect();
+    let mut columns: Vec<Column> = c
+        .data
+        .group_keys
+        .take(&IdxCa::from_vec("".into(), group_index))?
+        .into_columns();
+    let periods: Vec<i32> = (0..rows)
+        .map(|i| (c.grid.starts[c.grid.report_first + i % reported.max(1)] / DAY) as i32)
+        .collect();
+    columns.push(Column::new("period".into(), periods).cast(&DataType::Date)?);
+    let last = c.grid.len().saturating_sub(1);
+    let complete_last = c.grid.starts.get(last + 1).is_some_and(|next| c.grid.as_of >= next - 1);
+    let complete: Vec<bool> = (0..rows)
+        .map(|i| c.grid.report_first + i % reported.max(1) != last || complete_last)
+        .collect();
+    columns.push(Column::new("complete".into(), complete));
+    Ok((columns, rows))
+}
+
+fn totals(c: &Computed, row: usize, f: usize) -> i128 {
+    c.sweep.totals[row * field::COUNT + f]
+}
+
+/// The MRR bridge per group and period.
+///
+/// Columns: the `by` keys, `period` (Date, first day), `complete` (false for a last period cut
+/// by `as_of`), `starting_mrr`, `new`, `expansion`, `contraction`, `churned`, `reactivation`,
+/// `ending_mrr` (all non-negative), the matching `starting_customers`, `new_customers`,
+/// `expansion_customers`, `contraction_customers`, `churned_customers`,
+/// `reactivated_customers`, `ending_customers` (paying customers), and `active_customers`
+/// (paying, or with any subscription when `free_is_active`).
+pub fn mrr_bridge(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFrame> {
+    let c = compute(frame, options, Wanted { movements: false, panel: false })?;
+    let money = MoneyOut::new(options);
+    let (mut columns, rows) = group_period_columns(&c)?;
+    let c = &c;
+    let amount = |f: usize| (0..rows).map(move |r| totals(c, r, f));
+    columns.push(money.column("starting_mrr", amount(field::STARTING_MRR))?);
+    for kind in Movement::ALL {
+        columns.push(money.column(kind.name(), amount(field::MOVEMENT + kind as usize))?);
+    }
+    columns.push(money.column("ending_mrr", amount(field::ENDING_MRR))?);
+    let count = |name: &str, f: usize| {
+        Column::new(name.into(), (0..rows).map(|r| totals(c, r, f) as i64).collect::<Vec<i64>>())
+    };
+    columns.push(count("starting_customers", field::STARTING_CUSTOMERS));
+    for (kind, name) in Movement::ALL.iter().zip([
+        "new_customers",
+        "expansion_customers",
+        "contraction_customers",
+        "churned_customers",
+        "reactivated_customers",
+    ]) {
+        columns.push(count(name, field::MOVEMENT_CUSTOMERS + *kind as usize));
+    }
+    columns.push(count("ending_customers", field::ENDING_CUSTOMERS));
+    columns.push(count("active_customers", field::ACTIVE_CUSTOMERS));
+    Ok(DataFrame::new(rows, columns)?)
+}
+
+/// Revenue KPIs per group and period, each next to the amounts behind it.
+///
+/// Columns: keys, `period`, `complete`, `mrr`, `arr` (12 MRR), `paying_customers`, `arpa`
+/// (MRR / paying customers), `starting_mrr`, `new`, `expansion`, `contraction`, `churned`,
+/// `reactivation`, `expansion_rate` (expansion / starting MRR), `retained_mrr` and
+/// `retained_mrr_gross` (over the starting base: end MRR, and min(start, end)), `nrr`, `grr`,
+/// `net_mrr_churn_rate` (1 - NRR), `gross_mrr_churn_rate` (1 - GRR), `quick_ratio`
+/// ((new + expansion + reactivation) / (churned + contraction)), `quick_ratio_excl_reactivation`,
+/// and with a window, `window_base_mrr`, `nrr_window`, `grr_window` over the customers paying at
+/// the window's start. Ratios are null when their denominator is 0. NRR, net MRR churn, expansion
+/// rate and the quick ratios are unbounded; GRR lies in [0, 1].
+pub fn revenue_kpis(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFrame> {
+    let c = compute(frame, options, Wanted { movements: false, panel: false })?;
+    let money = MoneyOut::new(options);
+    let (mut columns, rows) = group_period_columns(&c)?;
+    let t = |r: usize, f: usize| totals(&c, r, f);
+    let mv = |r: usize, k: Movement| t(r, field::MOVEMENT + k as usize);
+    columns.push(money.column("mrr", (0..rows).map(|r| t(r, field::ENDING_MRR)))?);
+    columns.push(money.column("arr", (0..rows).map(|r| 12 * t(r, field::ENDING_MRR)))?);
+    columns.push(Column::new(
+        "paying_customers".into(),
+        (0..rows).map(|r| t(r, field::ENDING_CUSTOMERS) as i64).collect::<Vec<i64>>(),
+    ));
+    let arpa: Vec<Option<f64>> = (0..rows)
+        .map(|r| ratio(t(r, field::ENDING_MRR), t(r, field::ENDING_CUSTOMERS)).map(|v| v / money.scale))
+        .collect();
+    columns.push(match options.money {
+        Money::Float => Column::new("arpa".into(), arpa),
+        Money::Units => Column::new("arpa".into(), arpa.iter().map(|v| v.map(|v| v * money.scale)).collect::<Vec<_>>()),
+    });
+    columns.push(money.column("starting_mrr", (0..rows).map(|r| t(r, field::STARTING_MRR)))?);
+    for kind in Movement::ALL {
+        columns.push(money.column(kind.name(), (0..rows).map(|r| mv(r, kind)))?);
+    }
+    let float = |name: &str, values: Vec<Option<f64>>| Column::new(name.into(), values);
+    columns.push(float(
+        "expansion_rate",
+        (0..rows).map(|r| ratio(mv(r, Movement::Expansion), t(r, field::STARTING_MRR))).collect(),
+    ));
+    columns.push(money.column("retained_mrr", (0..rows).map(|r| t(r, field::RETAINED_NET)))?);
+    columns.push(money.column("retained_mrr_gross", (0..rows).map(|r| t(r, field::RETAINED_GROSS)))?);
+    let nrr: Vec<Option<f64>> = (0..rows).map(|r| ratio(t(r, field::RETAINED_NET), t(r, field::STARTING_MRR))).collect();
+    let grr: Vec<Option<f64>> =
+        (0..rows).map(|r| ratio(t(r, field::RETAINED_GROSS), t(r, field::STARTING_MRR))).collect();
+    columns.push(float("nrr", nrr.clone()));
+    columns.push(float("grr", grr.clone()));
+    columns.push(float("net_mrr_churn_rate", nrr.iter().map(|v| v.map(|v| 1.0 - v)).collect()));
+    columns.push(float("gross_mrr_churn_rate", grr.iter().map(|v| v.map(|v| 1.0 - v)).collect()));
+    let lost = |r: usize| mv(r, Movement::Churned) + mv(r, Movement::Contraction);
+    columns.push(float(
+        "quick_ratio",
+        (0..rows)
+            .map(|r| ratio(mv(r, Movement::New) + mv(r, Movement::Expansion) + mv(r, Movement::Reactivation), lost(r)))
+            .collect(),
+    ));
+    columns.push(float(
+        "quick_ratio_excl_reactivation",
+        (0..rows).map(|r| ratio(mv(r, Movement::New) + mv(r, Movement::Expansion), lost(r))).collect(),
+    ));
+    if let Some(window) = options.window {
+        let available = |r: usize| (c.grid.report_first + r % c.grid.reported().max(1)) >= window;
+        columns.push(money.column("window_base_mrr", (0..rows).map(|r| t(r, field::WINDOW_BASE)))?);
+        columns.push(float(
+            "nrr_window",
+            (0..rows)
+                .map(|r| if available(r) { ratio(t(r, field::WINDOW_NET), t(r, field::WINDOW_BASE)) } else { None })
+                .collect(),
+        ));
+        columns.push(float(
+            "grr_window",
+            (0..rows)
+                .map(|r| if available(r) { ratio(t(r, field::WINDOW_GROSS), t(r, field::WINDOW_BASE)) } else { None })
+                .collect(),
+        ));
+    }
+    Ok(DataFrame::new(rows, columns)?)
+}
+
+fn customer_rows(c: &Computed, customers: &[u32], periods: &[u32]) -> Result<Vec<Column>> {
+    let codes = IdxCa::from_vec("".into(), customers.iter().map(|c| *c as IdxSize).collect());
+    let mut columns = vec![c.data.customer_labels.as_materialized_series().take(&codes)?.into_column()];
+    if c.data.group_keys.width() > 0 {
+        let ranks: Vec<IdxSize> = customers
+            .iter()
+            .map(|k| c.data.group_rank[c.data.customer_group[*k as usize] as usize] as IdxSize)
+            .collect();
+        columns.extend(c.data.group_keys.take(&IdxCa::from_vec("".into(), ranks))?.into_columns());
+    }
+    let days: Vec<i32> =
+        periods.iter().map(|p| (c.grid.starts[c.grid.report_first + *p as usize] / DAY) as i32).collect();
+    columns.push(Column::new("period".into(), days).cast(&DataType::Date)?);
+    Ok(columns)
+}
+
+fn sorted_by_customer(frame: DataFrame, customer: &str) -> Result<DataFrame> {
+    Ok(frame
+        .lazy()
+        .sort([customer, "period"], SortMultipleOptions::default().with_maintain_order(true).with_nulls_last(true))
+        .collect()?)
+}
+
+fn customer_column_name(options: &RevenueOptions) -> &str {
+    match &options.input {
+        RevenueInput::Subscriptions(c) => &c.customer_id,
+        RevenueInput::Monthly { customer_id, .. } => customer_id,
+    }
+}
+
+/// One row per customer and movement, sorted by customer and period: the customer id, the `by`
+/// keys, `period`, `movement` (new, expansion, contraction, churned, reactivation),
+/// `previous_mrr`, `mrr` and `amount` (non-negative). Grouped by movement and period, the amounts
+/// add up to [`mrr_bridge`].
+pub fn mrr_movements(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFrame> {
+    let c = compute(frame, options, Wanted { movements: true, panel: false })?;
+    let money = MoneyOut::new(options);
+    let rows = &c.sweep.movements;
+    let customers: Vec<u32> = rows.iter().map(|m| m.customer).collect();
+    let periods: Vec<u32> = rows.iter().map(|m| m.period).collect();
+    let mut columns = customer_rows(&c, &customers, &periods)?;
+    columns.push(Column::new("movement".into(), rows.iter().map(|m| m.kind.name()).collect::<Vec<&str>>()));
+    columns.push(money.column("previous_mrr", rows.iter().map(|m| m.previous as i128))?);
+    columns.push(money.column("mrr", rows.iter().map(|m| m.current as i128))?);
+    columns.push(money.column("amount", rows.iter().map(|m| (m.current - m.previous).abs() as i128))?);
+    sorted_by_customer(DataFrame::new(rows.len(), columns)?, customer_column_name(options))
+}
+
+/// MRR per customer and period, for the periods in which the customer is active (paying, or
+/// with any subscription when `free_is_active`): the customer id, the `by` keys, `period` and
+/// `mrr`, sorted by customer and period.
+pub fn mrr(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFrame> {
+    let c = compute(frame, options, Wanted { movements: false, panel: true })?;
+    let money = MoneyOut::new(options);
+    let rows = &c.sweep.panel;
+    let customers: Vec<u32> = rows.iter().map(|m| m.customer).collect();
+    let periods: Vec<u32> = rows.iter().map(|m| m.period).collect();
+    let mut columns = customer_rows(&c, &customers, &periods)?;
+    columns.push(money.column("mrr", rows.iter().map(|m| m.mrr as i128))?);
+    sorted_by_customer(DataFrame::new(rows.len(), columns)?, customer_column_name(options))
+}
