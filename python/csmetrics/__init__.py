@@ -22,6 +22,7 @@ from csmetrics.exceptions import (
     InvalidInputError,
     MissingColumnError,
 )
+from csmetrics.revenue import mrr, mrr_bridge, mrr_movements, revenue_kpis
 from csmetrics.survey import ces, csat, nps, nps_compare
 
 __all__ = [
@@ -34,6 +35,10 @@ __all__ = [
     "csat",
     "datasets",
     "expr",
+    "mrr",
+    "mrr_bridge",
+    "mrr_movements",
     "nps",
     "nps_compare",
+    "revenue_kpis",
 ]

@@ -30,6 +30,20 @@ def as_list(columns: str | Sequence[str] | None) -> list[str]:
     return list(columns)
 
 
+def column_names(data: IntoFrame) -> list[str]:
+    """The column names of a supported frame."""
+    if isinstance(data, pl.LazyFrame):
+        return data.collect_schema().names()
+    if isinstance(data, pl.DataFrame):
+        return data.columns
+    if _is_pandas(data):
+        return [str(c) for c in data.columns]
+    raise TypeError(
+        "csmetrics expects a polars DataFrame or LazyFrame or a pandas DataFrame, "
+        f"got {type(data).__module__}.{type(data).__qualname__}"
+    )
+
+
 def to_polars(data: IntoFrame, columns: Iterable[str]) -> tuple[pl.DataFrame, Kind]:
     """Returns an eager Polars frame with only ``columns`` and the family of the input.
 

@@ -44,3 +44,18 @@ def nps_compare(
     confidence: float,
 ) -> pl.DataFrame: ...
 def survey_responses(n: int, customers: int, months: int, seed: int) -> pl.DataFrame: ...
+def revenue(
+    output: str,
+    frame: pl.DataFrame,
+    columns: dict[str, str | None],
+    period: str,
+    as_of: int | None,
+    first_period: int | None,
+    precision: int,
+    free_is_active: bool,
+    mode: str,
+    by: list[str],
+    fx: list[tuple[str, float]] | None,
+    window: int | None,
+    money: str,
+) -> pl.DataFrame: ...

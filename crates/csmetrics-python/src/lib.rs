@@ -9,6 +9,7 @@
 
 mod errors;
 mod expressions;
+mod revenue;
 mod survey;
 
 use pyo3::prelude::*;
@@ -18,6 +19,7 @@ use pyo3::prelude::*;
 fn _internal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     survey::register(m)?;
+    revenue::register(m)?;
     survey::register_datasets(m)?;
     Ok(())
 }

@@ -75,14 +75,15 @@ fn instants(frame: &DataFrame, name: &str, purpose: &str) -> Result<(Vec<Option<
     Ok((values, aware))
 }
 
-/// Monthly factor of a billing interval: monthly = amount * factor / count.
-fn interval_factor(name: &str) -> Option<f64> {
+/// Monthly factor of a billing interval as (multiplier, divisor): monthly = amount * m / d.
+/// Kept as a fraction so that e.g. a yearly amount is divided by 12 exactly as written.
+fn interval_factor(name: &str) -> Option<(f64, f64)> {
     match name {
-        "day" => Some(365.0 / 12.0),
-        "week" => Some(365.0 / 84.0),
-        "month" => Some(1.0),
-        "quarter" => Some(1.0 / 3.0),
-        "year" => Some(1.0 / 12.0),
+        "day" => Some((365.0, 12.0)),
+        "week" => Some((365.0, 84.0)),
+        "month" => Some((1.0, 1.0)),
+        "quarter" => Some((1.0, 3.0)),
+        "year" => Some((1.0, 12.0)),
         _ => None,
     }
 }
@@ -129,7 +130,7 @@ pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalis
                 }
             }
             let amounts = f64_values(frame, &c.amount, "the billed amount of each subscription")?;
-            let mut factors = vec![1.0f64; rows];
+            let mut factors = vec![(1.0f64, 1.0f64); rows];
             if let Some(name) = &c.interval {
                 let series = column(frame, name, "the billing interval (pass interval=None if every amount is monthly)")?
                     .as_materialized_series();
@@ -164,7 +165,7 @@ pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalis
                 let counts = series.cast(&DataType::Int64)?;
                 for (row, value) in counts.i64()?.iter().enumerate() {
                     match value {
-                        Some(n) if n >= 1 => factors[row] /= n as f64,
+                        Some(n) if n >= 1 => factors[row].1 *= n as f64,
                         other => {
                             return Err(invalid(
                                 name,
@@ -201,7 +202,7 @@ pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalis
                 end.push(Some(options.period.next_start(first) * DAY));
             }
             let amounts = f64_values(frame, mrr, "the MRR of each row")?;
-            (customer_id.clone(), start, end, amounts, vec![1.0; rows], mrr.clone())
+            (customer_id.clone(), start, end, amounts, vec![(1.0, 1.0); rows], mrr.clone())
         }
     };
 
@@ -268,7 +269,8 @@ pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalis
             }
         };
         let rate = rates.as_ref().map_or(1.0, |r| r[row]);
-        units.push(to_units(amount * rate * factors[row], scale));
+        let (multiplier, divisor) = factors[row];
+        units.push(to_units(amount * rate * multiplier / divisor, scale));
     }
 
     let start_name = match &options.input {

@@ -1,0 +1,405 @@
+"""Revenue: MRR, the MRR bridge and its movements, and revenue KPIs.
+
+Definitions follow METRICS.md sections 0 and 2. Each function reads a subscriptions table
+(``customer_id``, ``start``, ``end`` (null while active), ``amount``, ``interval``, optionally
+``interval_count`` and ``currency``) or an already-monthly table (``table="monthly"``:
+``customer_id``, ``period``, ``mrr``), as a Polars DataFrame or LazyFrame or a pandas DataFrame,
+and returns a tidy frame of the same family.
+
+How the numbers are made:
+
+- Amounts are normalised to monthly (year / 12, quarter / 3, week * 365/84, day * 365/12, each
+  divided by ``interval_count``), then rounded half-to-even to ``precision`` decimals; every sum is
+  exact integer arithmetic in those units, so ``starting + new + expansion + reactivation -
+  contraction - churned = ending`` holds exactly (``money="units"`` or ``"decimal"`` show it to the
+  last unit; Float64 to about 1e-15 relative).
+- Subscriptions are half-open ``[start, end)``. A customer's MRR in a period is the sum of its
+  subscriptions active at the period's last instant, or at ``as_of`` for the last period.
+- ``as_of`` defaults to the latest start in the input (never an end, never the clock). Ends after
+  it are treated as open. No later period is reported; the last one has ``complete = False``.
+- ``mode="snapshot"`` compares MRR at consecutive period ends; ``mode="events"`` records every
+  change in the period it happens, after netting one customer's changes at the same instant.
+- ``by=`` takes customer-level columns: a value that varies within a customer is an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import polars as pl
+
+from csmetrics import _internal
+from csmetrics._frames import IntoFrame, as_list, column_names, from_polars, to_polars
+
+__all__ = ["mrr", "mrr_bridge", "mrr_movements", "revenue_kpis"]
+
+Period = Literal["day", "week", "month", "quarter", "year"]
+Instant = dt.date | dt.datetime | str
+MoneyKind = Literal["float", "units", "decimal"]
+
+_MONEY = {
+    "starting_mrr", "new", "expansion", "contraction", "churned", "reactivation", "ending_mrr",
+    "mrr", "arr", "previous_mrr", "amount", "retained_mrr", "retained_mrr_gross", "window_base_mrr",
+}
+
+
+def _micros(value: Instant | None, name: str) -> int | None:
+    """An instant as microseconds since 1970-01-01 UTC (naive values are taken as UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError as err:
+            from csmetrics.exceptions import InvalidInputError
+
+            raise InvalidInputError(
+                f"option {name}='{value}' is not allowed: expected an ISO date or datetime"
+            ) from err
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        delta = value - dt.datetime(1970, 1, 1)
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (value - dt.date(1970, 1, 1)).days * 86_400_000_000
+
+
+def _to_decimal(frame: pl.DataFrame, precision: int) -> pl.DataFrame:
+    """Integer units to exact Decimal amounts with ``precision`` decimals."""
+    exprs = []
+    for name in frame.columns:
+        if name in _MONEY and frame.schema[name] == pl.Int64:
+            digits = pl.col(name).abs().cast(pl.String).str.zfill(precision + 1)
+            whole = digits.str.slice(0, digits.str.len_chars() - precision)
+            text = pl.when(pl.col(name) < 0).then(pl.lit("-")).otherwise(pl.lit("")) + whole
+            if precision > 0:
+                text = text + pl.lit(".") + digits.str.slice(-precision)
+            exprs.append(text.cast(pl.Decimal(38, precision)).alias(name))
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def _run(
+    output: str,
+    data: IntoFrame,
+    *,
+    customer_id: str,
+    start: str,
+    end: str | None,
+    amount: str,
+    interval: str | None,
+    interval_count: str | None,
+    currency: str | None,
+    table: Literal["subscriptions", "monthly"],
+    period_column: str,
+    mrr_column: str,
+    period: Period,
+    as_of: Instant | None,
+    first_period: Instant | None,
+    precision: int,
+    free_is_active: bool,
+    mode: Literal["snapshot", "events"],
+    by: str | Sequence[str] | None,
+    fx: Mapping[str, float] | pl.DataFrame | None,
+    window: int | None,
+    money: MoneyKind,
+) -> Any:
+    by_list = as_list(by)
+    names = column_names(data)
+    if table == "monthly":
+        wanted = [customer_id, period_column, mrr_column, *by_list]
+    else:
+        wanted = [customer_id, start, amount, *by_list]
+        wanted += [c for c in (end, interval, interval_count) if c is not None]
+        if currency is not None and currency in names:
+            wanted.append(currency)
+    frame, kind = to_polars(data, wanted)
+    if isinstance(fx, pl.DataFrame):
+        rates = list(zip(fx["currency"].to_list(), fx["rate"].cast(pl.Float64).to_list()))
+    elif fx is not None:
+        rates = [(str(k), float(v)) for k, v in fx.items()]
+    else:
+        rates = None
+    columns = {
+        "table": table,
+        "customer_id": customer_id,
+        "start": start,
+        "end": end,
+        "amount": amount,
+        "interval": interval,
+        "interval_count": interval_count,
+        "currency": currency,
+        "period_column": period_column,
+        "mrr_column": mrr_column,
+    }
+    result = _internal.revenue(
+        output,
+        frame,
+        columns,
+        period,
+        _micros(as_of, "as_of"),
+        _micros(first_period, "first_period"),
+        precision,
+        free_is_active,
+        mode,
+        by_list,
+        rates,
+        window,
+        "units" if money == "decimal" else money,
+    )
+    if money == "decimal":
+        result = _to_decimal(result, precision)
+    return from_polars(result, kind)
+
+
+_COMMON_DOC = """
+    Parameters
+    ----------
+    data
+        Subscriptions (or, with ``table="monthly"``, one row per customer and period with its
+        MRR): a Polars DataFrame or LazyFrame, or a pandas DataFrame.
+    customer_id, start, end, amount
+        Column names. ``end`` may hold nulls (open-ended); ``end=None`` means there is no end
+        column.
+    interval
+        Billing-interval column (``day``, ``week``, ``month``, ``quarter``, ``year``); ``None``
+        when every amount is already monthly.
+    interval_count
+        Column of intervals billed at once (e.g. 6 for a six-monthly plan), or ``None`` for 1.
+    currency
+        Currency column, used when present: mixed currencies need ``fx``.
+    table
+        ``"subscriptions"`` or ``"monthly"`` (then ``period_column`` and ``mrr_column`` are read).
+    period
+        Reporting period (UTC calendar periods, labelled by their first day).
+    as_of
+        Cut-off instant (date, datetime or ISO string); default the latest start.
+    first_period
+        A date in the first period to report (the contract's ``start=`` option, renamed here
+        because ``start`` names the start column); default the first period with activity.
+        Customers active before it form the opening balance.
+    precision
+        Decimals of the monthly amounts (half-to-even), 0 to 9.
+    free_is_active
+        Count customers whose only subscriptions are $0 as active (``active_customers``); never
+        changes movement amounts.
+    mode
+        ``"snapshot"`` or ``"events"``.
+    by
+        Customer-level column(s) to group by, e.g. ``"segment"``.
+    fx
+        Rates into the reporting currency: a mapping ``{"EUR": 1.08, ...}`` or a frame with
+        ``currency`` and ``rate`` columns.
+    money
+        ``"float"`` (Float64), ``"units"`` (Int64 units of 10^-precision) or ``"decimal"`` (exact
+        Decimal).
+"""
+
+
+def mrr_bridge(
+    data: IntoFrame,
+    *,
+    customer_id: str = "customer_id",
+    start: str = "start",
+    end: str | None = "end",
+    amount: str = "amount",
+    interval: str | None = "interval",
+    interval_count: str | None = None,
+    currency: str | None = "currency",
+    table: Literal["subscriptions", "monthly"] = "subscriptions",
+    period_column: str = "period",
+    mrr_column: str = "mrr",
+    period: Period = "month",
+    as_of: Instant | None = None,
+    first_period: Instant | None = None,
+    precision: int = 6,
+    free_is_active: bool = False,
+    mode: Literal["snapshot", "events"] = "snapshot",
+    by: str | Sequence[str] | None = None,
+    fx: Mapping[str, float] | pl.DataFrame | None = None,
+    money: MoneyKind = "float",
+) -> Any:
+    """The MRR bridge per period (and ``by`` group).
+
+    Returns the keys, ``period``, ``complete``, ``starting_mrr``, ``new``, ``expansion``,
+    ``contraction``, ``churned``, ``reactivation``, ``ending_mrr`` (non-negative amounts with
+    ``starting + new + expansion + reactivation - contraction - churned = ending``), the matching
+    customer counts ``starting_customers``, ``new_customers``, ``expansion_customers``,
+    ``contraction_customers``, ``churned_customers``, ``reactivated_customers``,
+    ``ending_customers`` (paying customers), and ``active_customers``.
+    {common}
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> import csmetrics as csm
+    >>> subs = pl.DataFrame({{
+    ...     "customer_id": ["a", "a", "b"],
+    ...     "start": [dt.date(2024, 1, 1), dt.date(2024, 2, 15), dt.date(2024, 1, 1)],
+    ...     "end": [dt.date(2024, 2, 15), None, dt.date(2024, 2, 1)],
+    ...     "amount": [100.0, 1500.0, 50.0],
+    ...     "interval": ["month", "year", "month"],
+    ... }})
+    >>> bridge = csm.mrr_bridge(subs, as_of=dt.date(2024, 2, 29))
+    >>> bridge.select("period", "starting_mrr", "expansion", "churned", "ending_mrr").rows()
+    [(datetime.date(2024, 1, 1), 0.0, 0.0, 0.0, 150.0), (datetime.date(2024, 2, 1), 150.0, 25.0, 50.0, 125.0)]
+    """
+    return _run("bridge", **_args(locals()), window=None)
+
+
+def _args(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k != "window"}
+
+
+def mrr_movements(
+    data: IntoFrame,
+    *,
+    customer_id: str = "customer_id",
+    start: str = "start",
+    end: str | None = "end",
+    amount: str = "amount",
+    interval: str | None = "interval",
+    interval_count: str | None = None,
+    currency: str | None = "currency",
+    table: Literal["subscriptions", "monthly"] = "subscriptions",
+    period_column: str = "period",
+    mrr_column: str = "mrr",
+    period: Period = "month",
+    as_of: Instant | None = None,
+    first_period: Instant | None = None,
+    precision: int = 6,
+    free_is_active: bool = False,
+    mode: Literal["snapshot", "events"] = "snapshot",
+    by: str | Sequence[str] | None = None,
+    fx: Mapping[str, float] | pl.DataFrame | None = None,
+    money: MoneyKind = "float",
+) -> Any:
+    """One row per customer and movement: the explanation of every number of the bridge.
+
+    Returns the customer id, the ``by`` keys, ``period``, ``movement`` (``new``,
+    ``expansion``, ``contraction``, ``churned``, ``reactivation``), ``previous_mrr``, ``mrr`` and
+    ``amount`` (non-negative), sorted by customer and period. Summed by period and movement the
+    amounts equal :func:`mrr_bridge`.
+    {common}
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> import csmetrics as csm
+    >>> subs = pl.DataFrame({{
+    ...     "customer_id": [1, 1],
+    ...     "start": [dt.date(2024, 1, 1), dt.date(2024, 3, 15)],
+    ...     "end": [dt.date(2024, 3, 15), None],
+    ...     "amount": [100.0, 150.0],
+    ...     "interval": ["month", "month"],
+    ... }})
+    >>> csm.mrr_movements(subs, mode="events")[["movement", "amount"]].rows()
+    [('new', 100.0), ('expansion', 50.0)]
+    """
+    return _run("movements", **_args(locals()), window=None)
+
+
+def mrr(
+    data: IntoFrame,
+    *,
+    customer_id: str = "customer_id",
+    start: str = "start",
+    end: str | None = "end",
+    amount: str = "amount",
+    interval: str | None = "interval",
+    interval_count: str | None = None,
+    currency: str | None = "currency",
+    table: Literal["subscriptions", "monthly"] = "subscriptions",
+    period_column: str = "period",
+    mrr_column: str = "mrr",
+    period: Period = "month",
+    as_of: Instant | None = None,
+    first_period: Instant | None = None,
+    precision: int = 6,
+    free_is_active: bool = False,
+    by: str | Sequence[str] | None = None,
+    fx: Mapping[str, float] | pl.DataFrame | None = None,
+    money: MoneyKind = "float",
+) -> Any:
+    """MRR per customer and period, for the periods in which the customer is active.
+
+    Returns the customer id, the ``by`` keys, ``period`` and ``mrr``, sorted by customer and
+    period. Overlapping subscriptions add up; open-ended ones run to ``as_of``.
+    {common}
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> import csmetrics as csm
+    >>> subs = pl.DataFrame({{
+    ...     "customer_id": ["a"], "start": [dt.date(2024, 1, 10)], "end": [None],
+    ...     "amount": [1200.0], "interval": ["year"],
+    ... }})
+    >>> csm.mrr(subs, as_of="2024-03-01")["mrr"].to_list()
+    [100.0, 100.0, 100.0]
+    """
+    return _run("mrr", **_args(locals()), mode="snapshot", window=None)
+
+
+def revenue_kpis(
+    data: IntoFrame,
+    *,
+    customer_id: str = "customer_id",
+    start: str = "start",
+    end: str | None = "end",
+    amount: str = "amount",
+    interval: str | None = "interval",
+    interval_count: str | None = None,
+    currency: str | None = "currency",
+    table: Literal["subscriptions", "monthly"] = "subscriptions",
+    period_column: str = "period",
+    mrr_column: str = "mrr",
+    period: Period = "month",
+    as_of: Instant | None = None,
+    first_period: Instant | None = None,
+    precision: int = 6,
+    free_is_active: bool = False,
+    mode: Literal["snapshot", "events"] = "snapshot",
+    by: str | Sequence[str] | None = None,
+    fx: Mapping[str, float] | pl.DataFrame | None = None,
+    window: int | None = None,
+    money: MoneyKind = "float",
+) -> Any:
+    """Revenue KPIs per period (and ``by`` group), next to the amounts behind them.
+
+    Returns the keys, ``period``, ``complete``, ``mrr``, ``arr`` (12 MRR), ``paying_customers``,
+    ``arpa`` (MRR / paying customers), ``starting_mrr``, the movement amounts,
+    ``expansion_rate`` (expansion / starting MRR), ``retained_mrr`` and ``retained_mrr_gross``
+    (the starting base's end MRR, and its sum of min(start, end)), ``nrr``, ``grr``,
+    ``net_mrr_churn_rate`` (1 - NRR), ``gross_mrr_churn_rate`` (1 - GRR), ``quick_ratio``
+    ((new + expansion + reactivation) / (churned + contraction)) and
+    ``quick_ratio_excl_reactivation``. With ``window=12``: ``window_base_mrr``, ``nrr_window``
+    and ``grr_window`` over the customers paying twelve periods before. Ratios are null when
+    their denominator is 0. NRR, net MRR churn, expansion rate and quick ratios are unbounded;
+    GRR lies in [0, 1]. GRR and NRR are computed on the customer panel, so both modes agree.
+    {common}
+    window
+        Trailing window in periods for ``nrr_window`` and ``grr_window``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> import csmetrics as csm
+    >>> subs = pl.DataFrame({{
+    ...     "customer_id": ["a", "a", "b", "c"],
+    ...     "start": [dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 1, 1), dt.date(2024, 2, 1)],
+    ...     "end": [dt.date(2024, 2, 1), None, dt.date(2024, 2, 1), None],
+    ...     "amount": [100.0, 120.0, 50.0, 30.0],
+    ...     "interval": ["month"] * 4,
+    ... }})
+    >>> feb = csm.revenue_kpis(subs).row(1, named=True)
+    >>> feb["mrr"], feb["arpa"], round(feb["nrr"], 4), round(feb["grr"], 4), feb["quick_ratio"]
+    (150.0, 75.0, 0.8, 0.6667, 1.0)
+    """
+    return _run("kpis", **_args(locals()), window=window)
+
+
+for _function in (mrr_bridge, mrr_movements, mrr, revenue_kpis):
+    _function.__doc__ = (_function.__doc__ or "").replace("{common}", _COMMON_DOC).replace("{{", "{").replace("}}", "}")
