@@ -32,12 +32,15 @@
 //! # }
 //! ```
 
-pub mod clv;
+pub mod churn;
+pub mod cohort;
 pub mod datasets;
 pub mod error;
 pub mod frame;
 pub mod groups;
+pub mod lives;
 pub mod period;
+pub mod renewal;
 pub mod revenue;
 pub mod stats;
 pub mod survey;

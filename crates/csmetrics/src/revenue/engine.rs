@@ -76,8 +76,19 @@ pub mod field {
     pub const WINDOW_GROSS: usize = 18;
     /// Over the window's base: sum of end MRR.
     pub const WINDOW_NET: usize = 19;
+    /// Customers active (by the activity rule) at the end of the previous period: |S|.
+    pub const LOGO_START: usize = 20;
+    /// Customers in S not active at the end of the period.
+    pub const LOGO_LOST: usize = 21;
+    /// Customers active at the end but not the start, for the first time.
+    pub const LOGO_NEW: usize = 22;
+    /// Customers active at the end but not the start, active before.
+    pub const LOGO_REACTIVATED: usize = 23;
+    /// Events mode: customers neither in S nor active at the end who paid at some instant in
+    /// the period (joined and left within it).
+    pub const LOGO_WITHIN: usize = 24;
     /// Number of fields.
-    pub const COUNT: usize = 20;
+    pub const COUNT: usize = 25;
 }
 
 /// The period grid and snapshot instants.
@@ -165,10 +176,10 @@ pub struct SweepOptions {
     pub wanted: Wanted,
 }
 
-/// Runs the sweep.
-pub fn sweep(data: &Normalised, grid: &Grid, options: &SweepOptions) -> Sweep {
+/// Subscription rows grouped by customer (a counting sort): customer c's rows are
+/// `order[offsets[c]..offsets[c + 1]]`.
+pub fn rows_by_customer(data: &Normalised) -> (Vec<usize>, Vec<u32>) {
     let customers = data.customer_labels.len();
-    // Subscriptions grouped by customer (counting sort).
     let mut offsets = vec![0usize; customers + 1];
     for c in &data.customer {
         offsets[*c as usize + 1] += 1;
@@ -182,6 +193,56 @@ pub fn sweep(data: &Normalised, grid: &Grid, options: &SweepOptions) -> Sweep {
         order[cursor[*c as usize]] = row as u32;
         cursor[*c as usize] += 1;
     }
+    (offsets, order)
+}
+
+/// One customer's snapshot panel: fills `mrr` and `subs` (active subscriptions) for the grid
+/// periods `lo..hi` in which some subscription covers the snapshot, and returns `(lo, hi)`
+/// (`lo == hi` when none does). Index period p at `p - lo`.
+pub fn customer_panel(
+    data: &Normalised,
+    grid: &Grid,
+    rows: &[u32],
+    mrr: &mut Vec<i64>,
+    subs: &mut Vec<i32>,
+) -> (usize, usize) {
+    let (mut lo, mut hi) = (usize::MAX, 0usize);
+    let mut ranges: Vec<(usize, usize, i64)> = Vec::with_capacity(rows.len());
+    for &r in rows {
+        let r = r as usize;
+        let first = grid.snapshots.partition_point(|t| *t < data.start[r]);
+        let past = grid.snapshots.partition_point(|t| *t < data.end[r]);
+        if first < past {
+            lo = lo.min(first);
+            hi = hi.max(past);
+            ranges.push((first, past, data.units[r]));
+        }
+    }
+    if lo >= hi {
+        return (0, 0);
+    }
+    let span = hi - lo;
+    mrr.clear();
+    mrr.resize(span + 1, 0);
+    subs.clear();
+    subs.resize(span + 1, 0);
+    for (first, past, units) in &ranges {
+        mrr[first - lo] += units;
+        mrr[past - lo] -= units;
+        subs[first - lo] += 1;
+        subs[past - lo] -= 1;
+    }
+    for i in 1..=span {
+        mrr[i] += mrr[i - 1];
+        subs[i] += subs[i - 1];
+    }
+    (lo, hi)
+}
+
+/// Runs the sweep.
+pub fn sweep(data: &Normalised, grid: &Grid, options: &SweepOptions) -> Sweep {
+    let customers = data.customer_labels.len();
+    let (offsets, order) = rows_by_customer(data);
     let groups = data.group_keys.height().max(1);
     let reported = grid.reported();
     let cells = groups * reported * field::COUNT;
@@ -244,41 +305,18 @@ impl<'a> Worker<'a> {
         let n = grid.len();
         let group = data.group_rank[data.customer_group[customer as usize] as usize] as usize;
         // Snapshot panel: the periods [lo, hi) whose snapshot falls inside some subscription.
-        let (mut lo, mut hi) = (usize::MAX, 0usize);
-        let ranges: Vec<(usize, usize, i64)> = rows
-            .iter()
-            .map(|&r| {
-                let r = r as usize;
-                let first = grid.snapshots.partition_point(|t| *t < data.start[r]);
-                let past = grid.snapshots.partition_point(|t| *t < data.end[r]);
-                (first, past, data.units[r])
-            })
-            .filter(|(first, past, _)| first < past)
-            .collect();
-        for (first, past, _) in &ranges {
-            lo = lo.min(*first);
-            hi = hi.max(*past);
-        }
-        let span = if lo < hi { hi - lo } else { 0 };
-        self.mrr.clear();
-        self.mrr.resize(span + 1, 0);
-        self.active.clear();
-        self.active.resize(span + 1, 0);
-        for (first, past, units) in &ranges {
-            self.mrr[first - lo] += units;
-            self.mrr[past - lo] -= units;
-            self.active[first - lo] += 1;
-            self.active[past - lo] -= 1;
-        }
-        for i in 1..=span {
-            self.mrr[i] += self.mrr[i - 1];
-            self.active[i] += self.active[i - 1];
-        }
+        let (lo, hi) = customer_panel(data, grid, rows, &mut self.mrr, &mut self.active);
+        let span = hi - lo;
         let mrr_at = |mrr: &[i64], p: usize| if p >= lo && p < hi { mrr[p - lo] } else { 0 };
 
         let window = self.options.window.unwrap_or(0);
         let snapshot = self.options.mode == Mode::Snapshot;
+        let free = self.options.free_is_active;
+        let active_at = |mrr: &[i64], subs: &[i32], p: usize| {
+            p >= lo && p < hi && (mrr[p - lo] > 0 || (free && subs[p - lo] > 0))
+        };
         let mut was_active = false;
+        let mut was_logo_active = false;
         if span > 0 {
             let last = (hi + window).min(n - 1);
             for p in lo..=last {
@@ -286,9 +324,10 @@ impl<'a> Worker<'a> {
                 let current = mrr_at(&self.mrr, p);
                 if p >= grid.report_first {
                     let active_subs = if p >= lo && p < hi { self.active[p - lo] } else { 0 };
-                    let free = self.options.free_is_active;
                     let base = if window > 0 && p >= window { mrr_at(&self.mrr, p - window) } else { 0 };
                     let movement = Movement::classify(previous, current, was_active);
+                    let logo_before = p > 0 && active_at(&self.mrr, &self.active, p - 1);
+                    let logo_now = active_at(&self.mrr, &self.active, p);
                     let cell = self.cell(group, p);
                     if previous > 0 {
                         cell[field::STARTING_MRR] += previous as i128;
@@ -302,6 +341,15 @@ impl<'a> Worker<'a> {
                     }
                     if current > 0 || (free && active_subs > 0) {
                         cell[field::ACTIVE_CUSTOMERS] += 1;
+                    }
+                    if logo_before {
+                        cell[field::LOGO_START] += 1;
+                        if !logo_now {
+                            cell[field::LOGO_LOST] += 1;
+                        }
+                    } else if logo_now {
+                        let f = if was_logo_active { field::LOGO_REACTIVATED } else { field::LOGO_NEW };
+                        cell[f] += 1;
                     }
                     if base > 0 {
                         cell[field::WINDOW_BASE] += base as i128;
@@ -328,15 +376,18 @@ impl<'a> Worker<'a> {
                     }
                 }
                 was_active |= current > 0;
+                was_logo_active |= active_at(&self.mrr, &self.active, p);
             }
         }
         if !snapshot {
-            self.events_mode(customer, group, rows);
+            let active_at_end = |p: usize| active_at(&self.mrr, &self.active, p);
+            let flags: Vec<bool> = (0..self.grid.len()).map(|p| if p >= lo && p < hi { active_at_end(p) } else { false }).collect();
+            self.events_mode(customer, group, rows, &flags);
         }
     }
 
     /// Every netted change of the customer's MRR is a movement in the period it happens.
-    fn events_mode(&mut self, customer: u32, group: usize, rows: &[u32]) {
+    fn events_mode(&mut self, customer: u32, group: usize, rows: &[u32], active_at_end: &[bool]) {
         let grid = self.grid;
         let data = self.data;
         self.events.clear();
@@ -354,6 +405,7 @@ impl<'a> Worker<'a> {
         let mut mrr = 0i64;
         let mut was_active = false;
         let mut counted: (usize, u8) = (usize::MAX, 0); // (period, kinds already counted)
+        let mut within_counted = usize::MAX; // last period counted in LOGO_WITHIN
         let mut i = 0;
         while i < self.events.len() {
             let instant = self.events[i].0;
@@ -370,6 +422,14 @@ impl<'a> Worker<'a> {
             let kind = Movement::classify(previous, current, was_active);
             was_active |= current > 0;
             let p = grid.period_of(instant);
+            if current > 0 && p >= grid.report_first && within_counted != p {
+                // Paying at an instant of p, but active neither at its start nor its end.
+                let at_start = p > 0 && active_at_end[p - 1];
+                if !at_start && !active_at_end[p] {
+                    within_counted = p;
+                    self.cell(group, p)[field::LOGO_WITHIN] += 1;
+                }
+            }
             let (Some(kind), true) = (kind, p >= grid.report_first) else { continue };
             if counted.0 != p {
                 counted = (p, 0);

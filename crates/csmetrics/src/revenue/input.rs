@@ -204,6 +204,22 @@ pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalis
             let amounts = f64_values(frame, mrr, "the MRR of each row")?;
             (customer_id.clone(), start, end, amounts, vec![(1.0, 1.0); rows], mrr.clone())
         }
+        RevenueInput::Activity { customer_id, timestamp } => {
+            // Each event makes its customer active for the whole period that contains it.
+            let (instants, _) = instants(frame, timestamp, "the time of each activity event")?;
+            let mut start = Vec::with_capacity(rows);
+            let mut end = Vec::with_capacity(rows);
+            for (row, t) in instants.iter().enumerate() {
+                let Some(t) = *t else {
+                    return Err(invalid(timestamp, row, "null", "every event needs a timestamp"));
+                };
+                let first = options.period.start_of(t.div_euclid(DAY));
+                start.push(Some(first * DAY));
+                end.push(Some(options.period.next_start(first) * DAY));
+            }
+            let one = 1.0 / scale;
+            (customer_id.clone(), start, end, vec![Some(one); rows], vec![(1.0, 1.0); rows], timestamp.clone())
+        }
     };
 
     // Currencies: one currency, or an fx table converting each to the reporting currency.
@@ -273,13 +289,10 @@ pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalis
         units.push(to_units(amount * rate * multiplier / divisor, scale));
     }
 
-    let start_name = match &options.input {
-        RevenueInput::Subscriptions(c) => c.start.clone(),
-        RevenueInput::Monthly { period, .. } => period.clone(),
-    };
-    let end_name = match &options.input {
-        RevenueInput::Subscriptions(c) => c.end.clone().unwrap_or_default(),
-        RevenueInput::Monthly { period, .. } => period.clone(),
+    let (start_name, end_name) = match &options.input {
+        RevenueInput::Subscriptions(c) => (c.start.clone(), c.end.clone().unwrap_or_default()),
+        RevenueInput::Monthly { period, .. } => (period.clone(), period.clone()),
+        RevenueInput::Activity { timestamp, .. } => (timestamp.clone(), timestamp.clone()),
     };
     let mut start_ticks = Vec::with_capacity(rows);
     let mut end_ticks = Vec::with_capacity(rows);

@@ -7,16 +7,16 @@
 //! `starting + new + expansion + reactivation - contraction - churned = ending` holds exactly in
 //! units for every period and group ([`Money::Units`] returns the units themselves).
 
-mod engine;
-mod input;
+pub(crate) mod engine;
+pub(crate) mod input;
 
 use std::str::FromStr;
 
 use polars::prelude::*;
 
 pub use engine::Movement;
-use engine::{field, sweep, Grid, Sweep, SweepOptions, Wanted};
-use input::{normalise, period_grid, Normalised, DAY};
+pub(crate) use engine::{customer_panel, field, rows_by_customer, sweep, Grid, Sweep, SweepOptions, Wanted};
+pub(crate) use input::{normalise, period_grid, Normalised, DAY};
 
 use crate::error::{CsError, Result};
 use crate::period::Period;
@@ -111,6 +111,15 @@ pub enum RevenueInput {
         /// MRR column.
         mrr: String,
     },
+    /// Activity events (customer_id, timestamp): a customer is active in every period in
+    /// which it has an event. For logo metrics only (churn, retention, cohorts, survival); each
+    /// event counts as one unit of "MRR".
+    Activity {
+        /// Customer id column.
+        customer_id: String,
+        /// Event timestamp column (Date or Datetime).
+        timestamp: String,
+    },
 }
 
 /// Options shared by the revenue functions.
@@ -160,7 +169,7 @@ impl Default for RevenueOptions {
     }
 }
 
-fn check_options(options: &RevenueOptions) -> Result<()> {
+pub(crate) fn check_options(options: &RevenueOptions) -> Result<()> {
     if options.precision > 9 {
         return Err(CsError::option("precision", options.precision, "precision must be 0 to 9 decimals"));
     }
@@ -175,7 +184,7 @@ fn check_options(options: &RevenueOptions) -> Result<()> {
     Ok(())
 }
 
-fn build_grid(data: &Normalised, options: &RevenueOptions) -> Result<Grid> {
+pub(crate) fn build_grid(data: &Normalised, options: &RevenueOptions) -> Result<Grid> {
     let as_of = match options.as_of {
         Some(t) => t,
         None => data.start.iter().copied().max().unwrap_or(0),
@@ -202,13 +211,13 @@ fn build_grid(data: &Normalised, options: &RevenueOptions) -> Result<Grid> {
     Ok(Grid { starts, snapshots, report_first, as_of })
 }
 
-struct Computed {
-    data: Normalised,
-    grid: Grid,
-    sweep: Sweep,
+pub(crate) struct Computed {
+    pub(crate) data: Normalised,
+    pub(crate) grid: Grid,
+    pub(crate) sweep: Sweep,
 }
 
-fn compute(frame: &DataFrame, options: &RevenueOptions, wanted: Wanted) -> Result<Computed> {
+pub(crate) fn compute(frame: &DataFrame, options: &RevenueOptions, wanted: Wanted) -> Result<Computed> {
     check_options(options)?;
     let data = normalise(frame, options)?;
     let grid = build_grid(&data, options)?;
@@ -254,7 +263,7 @@ fn ratio(numerator: i128, denominator: i128) -> Option<f64> {
 }
 
 /// Key columns, period and completeness for every (group, reported period) row.
-fn group_period_columns(c: &Computed) -> Result<(Vec<Column>, usize)> {
+pub(crate) fn group_period_columns(c: &Computed) -> Result<(Vec<Column>, usize)> {
     let groups = c.data.group_keys.height().max(1);
     let reported = c.grid.reported();
     let rows = groups * reported;
@@ -277,7 +286,7 @@ fn group_period_columns(c: &Computed) -> Result<(Vec<Column>, usize)> {
     Ok((columns, rows))
 }
 
-fn totals(c: &Computed, row: usize, f: usize) -> i128 {
+pub(crate) fn totals(c: &Computed, row: usize, f: usize) -> i128 {
     c.sweep.totals[row * field::COUNT + f]
 }
 
@@ -422,7 +431,7 @@ fn sorted_by_customer(frame: DataFrame, customer: &str) -> Result<DataFrame> {
 fn customer_column_name(options: &RevenueOptions) -> &str {
     match &options.input {
         RevenueInput::Subscriptions(c) => &c.customer_id,
-        RevenueInput::Monthly { customer_id, .. } => customer_id,
+        RevenueInput::Monthly { customer_id, .. } | RevenueInput::Activity { customer_id, .. } => customer_id,
     }
 }
 

@@ -1,0 +1,264 @@
+//! Cohort retention (METRICS.md section 3): customers grouped by the period of their first
+//! activity (or of a signup column), followed age by age on the revenue engine's panel.
+
+use std::str::FromStr;
+
+use polars::prelude::*;
+
+use crate::error::{CsError, Result};
+use crate::frame::column;
+use crate::groups::{parallel, work_ranges};
+use crate::revenue::{
+    build_grid, check_options, customer_panel, normalise, rows_by_customer, RevenueInput, RevenueOptions, DAY,
+};
+
+/// What a cohort cell measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CohortKind {
+    /// Customers active at age k over the cohort's size (default).
+    #[default]
+    Logo,
+    /// The cohort's MRR at age k over its MRR at age 0 (unbounded: expansion can exceed 1).
+    Revenue,
+}
+
+impl FromStr for CohortKind {
+    type Err = CsError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "logo" => Ok(Self::Logo),
+            "revenue" => Ok(Self::Revenue),
+            other => Err(CsError::option("kind", format!("'{other}'"), "expected 'logo' or 'revenue'")),
+        }
+    }
+}
+
+/// When a customer counts as retained at age k.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CohortRule {
+    /// Active at age k (default).
+    #[default]
+    Classic,
+    /// Active at age k or later (never increases with age). Logo only.
+    Unbounded,
+}
+
+impl FromStr for CohortRule {
+    type Err = CsError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "classic" => Ok(Self::Classic),
+            "unbounded" => Ok(Self::Unbounded),
+            other => Err(CsError::option("rule", format!("'{other}'"), "expected 'classic' or 'unbounded'")),
+        }
+    }
+}
+
+/// Options of [`cohort_retention`].
+#[derive(Debug, Clone, Default)]
+pub struct CohortOptions {
+    /// The panel: input table, period, as_of, free_is_active, by, ...
+    pub panel: RevenueOptions,
+    /// Logo or revenue retention.
+    pub kind: CohortKind,
+    /// Classic or unbounded.
+    pub rule: CohortRule,
+    /// A signup Date/Datetime column (constant per customer) defining the cohort instead of
+    /// the first active period.
+    pub signup: Option<String>,
+}
+
+/// Cohort retention as a long table, one row per (group, cohort, age).
+///
+/// Columns: keys, `cohort` (Date, the cohort's period), `age` (periods since the cohort's
+/// period), `cohort_size` (customers), `active` (customers active at age k, or at k or later
+/// under the unbounded rule), `mrr` and `cohort_mrr` (revenue kind: the cohort's MRR at age k and
+/// at age 0), `rate`. Every cohort gets the same ages, 0 to the oldest observable; cells not yet
+/// observable at `as_of` have null `active`, `mrr` and `rate` (not 0).
+pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<DataFrame> {
+    if options.kind == CohortKind::Revenue && options.rule == CohortRule::Unbounded {
+        return Err(CsError::option(
+            "rule",
+            "'unbounded'",
+            "the unbounded rule is defined for logo retention only; use kind='logo' or rule='classic'",
+        ));
+    }
+    if options.kind == CohortKind::Revenue && matches!(options.panel.input, RevenueInput::Activity { .. }) {
+        return Err(CsError::option("kind", "'revenue'", "activity events carry no revenue; use kind='logo'"));
+    }
+    check_options(&options.panel)?;
+    let data = normalise(frame, &options.panel)?;
+    // Signup instants per customer, when cohorts come from a signup column.
+    let signup = match &options.signup {
+        Some(name) => Some(signup_per_customer(frame, name, &data)?),
+        None => None,
+    };
+    let mut panel_options = options.panel.clone();
+    if let Some(signup) = &signup {
+        if let Some(min) = signup.iter().copied().min() {
+            panel_options.first_period = Some(panel_options.first_period.map_or(min, |f| f.min(min)));
+        }
+    }
+    let grid = build_grid(&data, &panel_options)?;
+    let n = grid.len();
+    let first = grid.report_first;
+    let cohorts = n - first;
+    let groups = data.group_keys.height().max(1);
+    let cells = groups * cohorts * cohorts.max(1);
+    let (offsets, order) = rows_by_customer(&data);
+    let free = options.panel.free_is_active;
+    let parts = parallel(work_ranges(data.customer_labels.len()), |range| {
+        let mut sizes = vec![0i64; groups * cohorts];
+        let mut base_mrr = vec![0i128; groups * cohorts];
+        let mut active = vec![0i64; cells];
+        let mut mrr_at_age = vec![0i128; cells];
+        let (mut mrr, mut subs) = (Vec::new(), Vec::new());
+        let mut before_signup: Option<(usize, usize)> = None;
+        for customer in range {
+            let rows = &order[offsets[customer]..offsets[customer + 1]];
+            let (lo, hi) = customer_panel(&data, &grid, rows, &mut mrr, &mut subs);
+            let active_at = |p: usize| p >= lo && p < hi && (mrr[p - lo] > 0 || (free && subs[p - lo] > 0));
+            let cohort = match &signup {
+                Some(s) if s[customer] <= grid.as_of => Some(grid.starts.partition_point(|t| *t <= s[customer]) - 1),
+                Some(_) => None,
+                None => (lo..hi).find(|&p| active_at(p)),
+            };
+            if signup.is_some() {
+                if let (Some(c), Some(p)) = (cohort, (lo..hi).find(|&p| active_at(p))) {
+                    if p < c && before_signup.is_none() {
+                        before_signup = Some((customer, p));
+                    }
+                }
+            }
+            let Some(cohort) = cohort.filter(|c| *c >= first) else { continue };
+            let g = data.group_rank[data.customer_group[customer] as usize] as usize;
+            let row = g * cohorts + (cohort - first);
+            sizes[row] += 1;
+            let last_active = (lo..hi).rev().find(|&p| active_at(p));
+            for p in cohort..n {
+                let age = p - cohort;
+                let cell = row * cohorts + age;
+                let counted = match options.rule {
+                    CohortRule::Classic => active_at(p),
+                    CohortRule::Unbounded => last_active.is_some_and(|l| l >= p),
+                };
+                if counted {
+                    active[cell] += 1;
+                }
+                if p >= lo && p < hi {
+                    mrr_at_age[cell] += i128::from(mrr[p - lo]);
+                    if age == 0 {
+                        base_mrr[row] += i128::from(mrr[p - lo]);
+                    }
+                }
+            }
+        }
+        (sizes, base_mrr, active, mrr_at_age, before_signup)
+    });
+    if let Some((customer, p)) = parts.iter().find_map(|part| part.4) {
+        let id = data.customer_labels.get(customer).map(|v| v.to_string()).unwrap_or_default();
+        return Err(CsError::InvalidValue {
+            column: options.signup.clone().unwrap_or_default(),
+            row: order[offsets[customer]] as usize,
+            value: format!("customer {id} active in the period of {}", crate::revenue::input::format_instant(grid.starts[p])),
+            rule: "a customer cannot be active before the period of its signup".into(),
+        });
+    }
+    let mut sizes = vec![0i64; groups * cohorts];
+    let mut base_mrr = vec![0i128; groups * cohorts];
+    let mut active = vec![0i64; cells];
+    let mut mrr_at_age = vec![0i128; cells];
+    for (s, b, a, m, _) in parts {
+        sizes.iter_mut().zip(s).for_each(|(x, y)| *x += y);
+        base_mrr.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        active.iter_mut().zip(a).for_each(|(x, y)| *x += y);
+        mrr_at_age.iter_mut().zip(m).for_each(|(x, y)| *x += y);
+    }
+
+    // Rows: (group, cohort) with at least one customer, times every age.
+    let scale = 10f64.powi(options.panel.precision as i32);
+    let mut group_index: Vec<IdxSize> = Vec::new();
+    let (mut cohort_days, mut ages, mut size_col) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut active_col, mut rate_col, mut mrr_col, mut base_col) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for g in 0..groups {
+        for c in 0..cohorts {
+            let row = g * cohorts + c;
+            if sizes[row] == 0 {
+                continue;
+            }
+            for age in 0..cohorts {
+                let observable = first + c + age < n;
+                let cell = row * cohorts + age;
+                group_index.push(g as IdxSize);
+                cohort_days.push((grid.starts[first + c] / DAY) as i32);
+                ages.push(age as i32);
+                size_col.push(sizes[row]);
+                active_col.push(observable.then_some(active[cell]));
+                mrr_col.push(observable.then(|| mrr_at_age[cell] as f64 / scale));
+                base_col.push(base_mrr[row] as f64 / scale);
+                rate_col.push(observable.then(|| match options.kind {
+                    CohortKind::Logo => Some(active[cell] as f64 / sizes[row] as f64),
+                    CohortKind::Revenue => (base_mrr[row] != 0).then(|| mrr_at_age[cell] as f64 / base_mrr[row] as f64),
+                }).flatten());
+            }
+        }
+    }
+    let height = ages.len();
+    let mut columns = data.group_keys.take(&IdxCa::from_vec("".into(), group_index))?.into_columns();
+    columns.push(Column::new("cohort".into(), cohort_days).cast(&DataType::Date)?);
+    columns.push(Column::new("age".into(), ages));
+    columns.push(Column::new("cohort_size".into(), size_col));
+    columns.push(Column::new("active".into(), active_col));
+    if options.kind == CohortKind::Revenue {
+        columns.push(Column::new("cohort_mrr".into(), base_col));
+        columns.push(Column::new("mrr".into(), mrr_col));
+    }
+    columns.push(Column::new("rate".into(), rate_col));
+    Ok(DataFrame::new(height, columns)?)
+}
+
+/// The signup instant of each customer code, checked constant per customer.
+fn signup_per_customer(frame: &DataFrame, name: &str, data: &crate::revenue::Normalised) -> Result<Vec<i64>> {
+    let series = column(frame, name, "the signup date of each customer")?.as_materialized_series();
+    let (per_day, per_unit): (i64, i64) = match series.dtype() {
+        DataType::Date => (DAY, 1),
+        DataType::Datetime(TimeUnit::Nanoseconds, _) => (1, 1000),
+        DataType::Datetime(TimeUnit::Microseconds, _) => (1, 1),
+        DataType::Datetime(TimeUnit::Milliseconds, _) => (1000, 1),
+        other => {
+            return Err(CsError::InvalidType {
+                column: name.to_string(),
+                dtype: other.to_string(),
+                rule: "a signup column must be Date or Datetime".to_string(),
+            })
+        }
+    };
+    let values = series.to_physical_repr().cast(&DataType::Int64)?;
+    let mut signup = vec![i64::MIN; data.customer_labels.len()];
+    for (row, value) in values.i64()?.iter().enumerate() {
+        let Some(v) = value else {
+            return Err(CsError::InvalidValue {
+                column: name.to_string(),
+                row,
+                value: "null".into(),
+                rule: "every customer needs a signup date".into(),
+            });
+        };
+        let instant = (v * per_day).div_euclid(per_unit);
+        let c = data.customer[row] as usize;
+        if signup[c] == i64::MIN {
+            signup[c] = instant;
+        } else if signup[c] != instant {
+            return Err(CsError::InvalidValue {
+                column: name.to_string(),
+                row,
+                value: crate::revenue::input::format_instant(instant),
+                rule: format!(
+                    "a signup date must be constant per customer; this customer's is {} elsewhere",
+                    crate::revenue::input::format_instant(signup[c])
+                ),
+            });
+        }
+    }
+    Ok(signup)
+}

@@ -1,0 +1,148 @@
+//! Renewal rates (METRICS.md section 3) from a contracts table: per period of the renewal due
+//! date, the share of contracts renewed (logo) and of the amount renewed (revenue).
+
+use polars::prelude::*;
+
+use crate::error::{CsError, Result};
+use crate::frame::{column, format_number};
+use crate::groups::{encode_column, group_rows, sorted_keys, EncodedKey};
+use crate::period::{period_key, Period};
+
+/// Options of [`renewal_rates`].
+#[derive(Debug, Clone)]
+pub struct RenewalOptions {
+    /// Renewal due date column (Date or Datetime). Default `renewal_due`.
+    pub renewal_due: String,
+    /// Outcome column: Boolean (or 0/1 integers); null while undecided. Default `renewed`.
+    pub renewed: String,
+    /// Contract amount column, if any (enables the revenue renewal rate). Default none.
+    pub amount: Option<String>,
+    /// Grouping columns.
+    pub by: Vec<String>,
+    /// Reporting period. Default month.
+    pub period: Period,
+}
+
+impl Default for RenewalOptions {
+    fn default() -> Self {
+        RenewalOptions {
+            renewal_due: "renewal_due".into(),
+            renewed: "renewed".into(),
+            amount: None,
+            by: Vec::new(),
+            period: Period::Month,
+        }
+    }
+}
+
+fn outcomes(frame: &DataFrame, name: &str) -> Result<Vec<Option<bool>>> {
+    let series = column(frame, name, "whether each contract was renewed")?.as_materialized_series();
+    match series.dtype() {
+        DataType::Boolean => Ok(series.bool()?.iter().collect()),
+        dtype if dtype.is_integer() => {
+            let values = series.cast(&DataType::Int64)?;
+            values
+                .i64()?
+                .iter()
+                .enumerate()
+                .map(|(row, v)| match v {
+                    None => Ok(None),
+                    Some(0) => Ok(Some(false)),
+                    Some(1) => Ok(Some(true)),
+                    Some(other) => Err(CsError::InvalidValue {
+                        column: name.to_string(),
+                        row,
+                        value: other.to_string(),
+                        rule: "a renewal outcome must be true/false or 1/0 (null while undecided)".into(),
+                    }),
+                })
+                .collect()
+        }
+        other => Err(CsError::InvalidType {
+            column: name.to_string(),
+            dtype: other.to_string(),
+            rule: "a renewal outcome must be Boolean or 0/1 integers".into(),
+        }),
+    }
+}
+
+/// Renewal rates per group and period of the due date.
+///
+/// Columns: keys, `period`, `up_for_renewal` (decided contracts), `renewed`, `pending`
+/// (undecided: null outcome, left out of the rates), `renewal_rate`, and with an amount column
+/// `amount_up`, `amount_renewed`, `revenue_renewal_rate`. Rates are null when nothing is up.
+pub fn renewal_rates(frame: &DataFrame, options: &RenewalOptions) -> Result<DataFrame> {
+    let renewed = outcomes(frame, &options.renewed)?;
+    let amounts: Option<Vec<f64>> = match &options.amount {
+        Some(name) => {
+            let series = column(frame, name, "the amount of each contract")?.as_materialized_series();
+            if !series.dtype().is_primitive_numeric() {
+                return Err(CsError::InvalidType {
+                    column: name.clone(),
+                    dtype: series.dtype().to_string(),
+                    rule: "amounts must be numeric".into(),
+                });
+            }
+            let values: Vec<Option<f64>> = series.cast(&DataType::Float64)?.f64()?.iter().collect();
+            let mut out = Vec::with_capacity(values.len());
+            for (row, v) in values.into_iter().enumerate() {
+                match v {
+                    Some(v) if v.is_finite() && v >= 0.0 => out.push(v),
+                    other => {
+                        return Err(CsError::InvalidValue {
+                            column: name.clone(),
+                            row,
+                            value: other.map_or("null".into(), format_number),
+                            rule: "contract amounts must be non-negative numbers".into(),
+                        })
+                    }
+                }
+            }
+            Some(out)
+        }
+        None => None,
+    };
+    let mut keys: Vec<EncodedKey> = Vec::with_capacity(options.by.len() + 1);
+    for name in &options.by {
+        keys.push(encode_column(column(frame, name, "grouping (by=)")?)?);
+    }
+    keys.push(period_key(frame, &options.renewal_due, options.period, "period")?);
+    let groups = group_rows(&keys, frame.height());
+    let mut counts = vec![[0i64; 3]; groups.count()]; // up, renewed, pending
+    let mut money = vec![[0f64; 2]; groups.count()]; // up, renewed
+    for (row, outcome) in renewed.iter().enumerate() {
+        let g = groups.ids[row] as usize;
+        match outcome {
+            None => counts[g][2] += 1,
+            Some(r) => {
+                counts[g][0] += 1;
+                let amount = amounts.as_ref().map_or(0.0, |a| a[row]);
+                money[g][0] += amount;
+                if *r {
+                    counts[g][1] += 1;
+                    money[g][1] += amount;
+                }
+            }
+        }
+    }
+    let (frame_keys, order) = sorted_keys(&keys, &groups)?;
+    let rate = |n: f64, d: f64| (d > 0.0).then(|| n / d);
+    let mut columns = frame_keys.into_columns();
+    let pick = |i: usize| order.iter().map(|g| counts[*g][i]).collect::<Vec<i64>>();
+    columns.push(Column::new("up_for_renewal".into(), pick(0)));
+    columns.push(Column::new("renewed".into(), pick(1)));
+    columns.push(Column::new("pending".into(), pick(2)));
+    columns.push(Column::new(
+        "renewal_rate".into(),
+        order.iter().map(|g| rate(counts[*g][1] as f64, counts[*g][0] as f64)).collect::<Vec<_>>(),
+    ));
+    if amounts.is_some() {
+        columns.push(Column::new("amount_up".into(), order.iter().map(|g| money[*g][0]).collect::<Vec<f64>>()));
+        columns.push(Column::new("amount_renewed".into(), order.iter().map(|g| money[*g][1]).collect::<Vec<f64>>()));
+        columns.push(Column::new(
+            "revenue_renewal_rate".into(),
+            order.iter().map(|g| rate(money[*g][1], money[*g][0])).collect::<Vec<_>>(),
+        ));
+    }
+    Ok(DataFrame::new(order.len(), columns)?)
+}
