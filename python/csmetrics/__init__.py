@@ -22,6 +22,13 @@ from csmetrics.exceptions import (
     InvalidInputError,
     MissingColumnError,
 )
+from csmetrics.retention import (
+    churn_rates,
+    cohort_retention,
+    cohort_triangle,
+    renewal_rates,
+    survival_table,
+)
 from csmetrics.revenue import mrr, mrr_bridge, mrr_movements, revenue_kpis
 from csmetrics.survey import ces, csat, nps, nps_compare
 
@@ -32,6 +39,9 @@ __all__ = [
     "MissingColumnError",
     "__version__",
     "ces",
+    "churn_rates",
+    "cohort_retention",
+    "cohort_triangle",
     "csat",
     "datasets",
     "expr",
@@ -40,5 +50,7 @@ __all__ = [
     "mrr_movements",
     "nps",
     "nps_compare",
+    "renewal_rates",
     "revenue_kpis",
+    "survival_table",
 ]

@@ -58,4 +58,13 @@ def revenue(
     fx: list[tuple[str, float]] | None,
     window: int | None,
     money: str,
+    extra: dict[str, object],
+) -> pl.DataFrame: ...
+def renewal_rates(
+    frame: pl.DataFrame,
+    renewal_due: str,
+    renewed: str,
+    amount: str | None,
+    by: list[str],
+    period: str,
 ) -> pl.DataFrame: ...

@@ -91,7 +91,7 @@ def _run(
     interval: str | None,
     interval_count: str | None,
     currency: str | None,
-    table: Literal["subscriptions", "monthly"],
+    table: Literal["subscriptions", "monthly", "activity"],
     period_column: str,
     mrr_column: str,
     period: Period,
@@ -104,17 +104,22 @@ def _run(
     fx: Mapping[str, float] | pl.DataFrame | None,
     window: int | None,
     money: MoneyKind,
+    timestamp: str = "timestamp",
+    extra: dict[str, Any] | None = None,
+    also: Sequence[str] = (),
 ) -> Any:
     by_list = as_list(by)
     names = column_names(data)
     if table == "monthly":
         wanted = [customer_id, period_column, mrr_column, *by_list]
+    elif table == "activity":
+        wanted = [customer_id, timestamp, *by_list]
     else:
         wanted = [customer_id, start, amount, *by_list]
         wanted += [c for c in (end, interval, interval_count) if c is not None]
         if currency is not None and currency in names:
             wanted.append(currency)
-    frame, kind = to_polars(data, wanted)
+    frame, kind = to_polars(data, [*wanted, *also])
     if isinstance(fx, pl.DataFrame):
         rates = list(zip(fx["currency"].to_list(), fx["rate"].cast(pl.Float64).to_list()))
     elif fx is not None:
@@ -132,7 +137,12 @@ def _run(
         "currency": currency,
         "period_column": period_column,
         "mrr_column": mrr_column,
+        "timestamp": timestamp,
     }
+    options = dict.fromkeys(
+        ["denominator", "confidence", "kind", "rule", "signup", "gap_tolerance", "lives", "unit"]
+    )
+    options.update(extra or {})
     result = _internal.revenue(
         output,
         frame,
@@ -147,6 +157,7 @@ def _run(
         rates,
         window,
         "units" if money == "decimal" else money,
+        options,
     )
     if money == "decimal":
         result = _to_decimal(result, precision)

@@ -1,8 +1,14 @@
-//! Bindings of the revenue family: one entry point, dispatched on the output asked for.
+//! Bindings of the revenue and retention families: one entry point over the customer panel,
+//! dispatched on the output asked for, and renewal rates.
 
 use csmetrics::revenue::{self as engine, RevenueInput, RevenueOptions, SubscriptionColumns};
 use pyo3::prelude::*;
 use pyo3_polars::PyDataFrame;
+
+use csmetrics::churn::{churn_rates, ChurnOptions};
+use csmetrics::cohort::{cohort_retention, CohortOptions};
+use csmetrics::lives::{survival_table, SurvivalTableOptions};
+use csmetrics::renewal::RenewalOptions;
 
 use crate::errors::{guard, to_py};
 
@@ -20,10 +26,29 @@ pub struct Columns {
     currency: Option<String>,
     period_column: String,
     mrr_column: String,
+    timestamp: String,
+}
+
+/// Options of the retention outputs (churn, cohorts, lives); None where not used.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct Extra {
+    denominator: Option<String>,
+    confidence: Option<f64>,
+    kind: Option<String>,
+    rule: Option<String>,
+    signup: Option<String>,
+    gap_tolerance: Option<f64>,
+    lives: Option<String>,
+    unit: Option<String>,
+}
+
+fn parse<T: std::str::FromStr<Err = csmetrics::CsError> + Default>(value: &Option<String>) -> PyResult<T> {
+    value.as_deref().map_or(Ok(T::default()), |v| v.parse().map_err(to_py))
 }
 
 #[pyfunction]
-#[pyo3(signature = (output, frame, columns, period, as_of, first_period, precision, free_is_active, mode, by, fx, window, money))]
+#[pyo3(signature = (output, frame, columns, period, as_of, first_period, precision, free_is_active, mode, by, fx, window, money, extra))]
 #[allow(clippy::too_many_arguments)]
 fn revenue(
     py: Python<'_>,
@@ -40,8 +65,10 @@ fn revenue(
     fx: Option<Vec<(String, f64)>>,
     window: Option<usize>,
     money: &str,
+    extra: Extra,
 ) -> PyResult<PyDataFrame> {
     let input = match columns.table.as_str() {
+        "activity" => RevenueInput::Activity { customer_id: columns.customer_id, timestamp: columns.timestamp },
         "monthly" => RevenueInput::Monthly {
             customer_id: columns.customer_id,
             period: columns.period_column,
@@ -71,16 +98,50 @@ fn revenue(
         money: money.parse().map_err(to_py)?,
     };
     let frame = frame.0;
-    let run = match output {
-        "mrr" => engine::mrr,
-        "movements" => engine::mrr_movements,
-        "bridge" => engine::mrr_bridge,
-        _ => engine::revenue_kpis,
+    let run: Box<dyn FnOnce() -> csmetrics::Result<polars::prelude::DataFrame> + Send> = match output {
+        "mrr" => Box::new(move || engine::mrr(&frame, &options)),
+        "movements" => Box::new(move || engine::mrr_movements(&frame, &options)),
+        "bridge" => Box::new(move || engine::mrr_bridge(&frame, &options)),
+        "kpis" => Box::new(move || engine::revenue_kpis(&frame, &options)),
+        "churn" => {
+            let churn = ChurnOptions { panel: options, denominator: parse(&extra.denominator)?, confidence: extra.confidence };
+            Box::new(move || churn_rates(&frame, &churn))
+        }
+        "cohort" => {
+            let cohort = CohortOptions { panel: options, kind: parse(&extra.kind)?, rule: parse(&extra.rule)?, signup: extra.signup };
+            Box::new(move || cohort_retention(&frame, &cohort))
+        }
+        _ => {
+            let lives = SurvivalTableOptions {
+                panel: options,
+                gap_tolerance_days: extra.gap_tolerance.unwrap_or(0.0),
+                lives: parse(&extra.lives)?,
+                unit: parse(&extra.unit)?,
+            };
+            Box::new(move || survival_table(&frame, &lives))
+        }
     };
-    py.detach(|| guard(|| run(&frame, &options))).map(PyDataFrame)
+    py.detach(|| guard(run)).map(PyDataFrame)
+}
+
+#[pyfunction]
+#[pyo3(signature = (frame, renewal_due, renewed, amount, by, period))]
+fn renewal_rates(
+    py: Python<'_>,
+    frame: PyDataFrame,
+    renewal_due: String,
+    renewed: String,
+    amount: Option<String>,
+    by: Vec<String>,
+    period: &str,
+) -> PyResult<PyDataFrame> {
+    let options = RenewalOptions { renewal_due, renewed, amount, by, period: period.parse().map_err(to_py)? };
+    let frame = frame.0;
+    py.detach(|| guard(|| csmetrics::renewal::renewal_rates(&frame, &options))).map(PyDataFrame)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(revenue, m)?)?;
+    m.add_function(wrap_pyfunction!(renewal_rates, m)?)?;
     Ok(())
 }

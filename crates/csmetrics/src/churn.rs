@@ -68,7 +68,10 @@ pub fn wilson_interval(successes: f64, trials: f64, z: f64) -> Option<(f64, f64)
     let denominator = 1.0 + z2 / trials;
     let centre = (p + z2 / (2.0 * trials)) / denominator;
     let half = z / denominator * (p * (1.0 - p) / trials + z2 / (4.0 * trials * trials)).sqrt();
-    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+    // At k = 0 (k = n) the lower (upper) bound is exactly 0 (1); rounding would leave ~1e-17.
+    let lower = if successes <= 0.0 { 0.0 } else { (centre - half).max(0.0) };
+    let upper = if successes >= trials { 1.0 } else { (centre + half).min(1.0) };
+    Some((lower, upper))
 }
 
 /// Logo churn, customer retention and customer growth per group and period.

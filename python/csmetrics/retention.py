@@ -1,0 +1,396 @@
+"""Churn, retention, cohorts, customer lives and renewals.
+
+Definitions follow METRICS.md section 3. Churn, cohorts and lives work on the same
+customer-state panel as the revenue functions, from a subscriptions table, an already-monthly
+table (``table="monthly"``) or plain activity events (``table="activity"``: ``customer_id``,
+``timestamp``; a customer is active in every period with an event). S is the set of customers
+active at the end of the previous period, E at the end of the period; active means paying
+(MRR > 0), or holding any subscription with ``free_is_active=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import polars as pl
+
+from csmetrics import _internal
+from csmetrics._frames import IntoFrame, as_list, from_polars, to_polars
+from csmetrics.revenue import Instant, Period, _run
+
+__all__ = ["churn_rates", "cohort_retention", "cohort_triangle", "renewal_rates", "survival_table"]
+
+Table = Literal["subscriptions", "monthly", "activity"]
+
+
+def _panel(
+    output: str,
+    data: IntoFrame,
+    *,
+    customer_id: str,
+    start: str,
+    end: str | None,
+    amount: str,
+    interval: str | None,
+    interval_count: str | None,
+    table: Table,
+    timestamp: str,
+    period: Period,
+    as_of: Instant | None,
+    first_period: Instant | None,
+    free_is_active: bool,
+    mode: Literal["snapshot", "events"],
+    by: str | Sequence[str] | None,
+    extra: dict[str, Any],
+    also: Sequence[str] = (),
+) -> Any:
+    return _run(
+        output,
+        data,
+        customer_id=customer_id,
+        start=start,
+        end=end,
+        amount=amount,
+        interval=interval,
+        interval_count=interval_count,
+        currency="currency",
+        table=table,
+        period_column="period",
+        mrr_column="mrr",
+        period=period,
+        as_of=as_of,
+        first_period=first_period,
+        precision=6,
+        free_is_active=free_is_active,
+        mode=mode,
+        by=by,
+        fx=None,
+        window=None,
+        money="float",
+        timestamp=timestamp,
+        extra=extra,
+        also=also,
+    )
+
+
+_PANEL_DOC = """
+    Parameters
+    ----------
+    data
+        Subscriptions, an already-monthly table or activity events (see ``table``): a Polars
+        DataFrame or LazyFrame, or a pandas DataFrame.
+    customer_id, start, end, amount, interval, interval_count
+        Subscription columns, as in :func:`csmetrics.mrr_bridge`.
+    table
+        ``"subscriptions"``, ``"monthly"`` (``customer_id``, ``period``, ``mrr``) or
+        ``"activity"`` (``customer_id`` and ``timestamp``).
+    timestamp
+        Event time column of an activity table.
+    period
+        Reporting period (UTC calendar periods labelled by their first day).
+    as_of
+        Cut-off instant; default the latest start (or event). Nothing after it is read.
+    first_period
+        A date in the first period to report; default the first period with activity.
+    free_is_active
+        Count customers whose only subscriptions are $0 as active.
+    by
+        Customer-level grouping column(s).
+"""
+
+
+def churn_rates(
+    data: IntoFrame,
+    *,
+    customer_id: str = "customer_id",
+    start: str = "start",
+    end: str | None = "end",
+    amount: str = "amount",
+    interval: str | None = "interval",
+    interval_count: str | None = None,
+    table: Table = "subscriptions",
+    timestamp: str = "timestamp",
+    period: Period = "month",
+    as_of: Instant | None = None,
+    first_period: Instant | None = None,
+    free_is_active: bool = False,
+    mode: Literal["snapshot", "events"] = "snapshot",
+    by: str | Sequence[str] | None = None,
+    denominator: Literal["start", "start_plus_new", "average"] = "start",
+    ci: Literal["wilson"] | None = None,
+    confidence: float = 0.95,
+) -> Any:
+    """Logo churn, customer retention and customer growth per period.
+
+    ``churn_rate`` is ``|S \\ E| / |S|`` with ``denominator="start"`` (ChartMogul, default, in
+    [0, 1]); with ``"start_plus_new"`` (Stripe) every customer lost in the period, including those
+    who joined and left within it (visible only with ``mode="events"``), over ``|S|`` plus every
+    customer who joined during it (new and reactivated); with ``"average"``,
+    ``|S \\ E| / ((|S| + |E|) / 2)`` (unbounded, no interval). ``retention_rate`` (CRR) is
+    ``(|E| - |E \\ S|) / |S|`` = 1 - churn on the start denominator; ``growth_rate`` is
+    ``(|E| - |S|) / |S|``. The churned count equals the bridge's ``churned_customers`` (snapshot,
+    paying customers).
+    {panel}
+    mode
+        ``"snapshot"`` or ``"events"`` (only ``joined_and_left`` and the Stripe rate differ).
+    denominator
+        ``"start"``, ``"start_plus_new"`` or ``"average"``.
+    ci
+        ``"wilson"`` adds ``churn_lower`` and ``churn_upper`` (Wilson score interval).
+    confidence
+        Confidence level of the interval.
+
+    Returns
+    -------
+    DataFrame
+        Keys, ``period``, ``complete``, ``customers_start``, ``customers_end``, ``churned``,
+        ``new``, ``reactivated``, ``joined_and_left``, ``churn_denominator``, ``churn_rate``,
+        (``churn_lower``, ``churn_upper``), ``retention_rate``, ``growth_rate``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> import csmetrics as csm
+    >>> subs = pl.DataFrame({{
+    ...     "customer_id": [f"c{{i}}" for i in range(650)],
+    ...     "start": [dt.date(2024, 1, 1)] * 650,
+    ...     "end": [dt.date(2024, 2, 10)] * 15 + [None] * 635,
+    ...     "amount": [10.0] * 650,
+    ...     "interval": ["month"] * 650,
+    ... }})
+    >>> feb = csm.churn_rates(subs, as_of="2024-03-01", ci="wilson").row(1, named=True)
+    >>> feb["customers_start"], feb["churned"], round(feb["churn_rate"], 4)
+    (650, 15, 0.0231)
+    """
+    if ci not in (None, "wilson"):
+        from csmetrics.exceptions import InvalidInputError
+
+        raise InvalidInputError(f"option ci='{ci}' is not allowed: expected 'wilson' or None")
+    return _panel(
+        "churn", data, customer_id=customer_id, start=start, end=end, amount=amount,
+        interval=interval, interval_count=interval_count, table=table, timestamp=timestamp,
+        period=period, as_of=as_of, first_period=first_period, free_is_active=free_is_active,
+        mode=mode, by=by,
+        extra={"denominator": denominator, "confidence": confidence if ci else None},
+    )
+
+
+def cohort_retention(
+    data: IntoFrame,
+    *,
+    customer_id: str = "customer_id",
+    start: str = "start",
+    end: str | None = "end",
+    amount: str = "amount",
+    interval: str | None = "interval",
+    interval_count: str | None = None,
+    table: Table = "subscriptions",
+    timestamp: str = "timestamp",
+    period: Period = "month",
+    as_of: Instant | None = None,
+    first_period: Instant | None = None,
+    free_is_active: bool = False,
+    by: str | Sequence[str] | None = None,
+    kind: Literal["logo", "revenue"] = "logo",
+    rule: Literal["classic", "unbounded"] = "classic",
+    signup: str | None = None,
+) -> Any:
+    """Cohort retention as a long table: one row per cohort and age.
+
+    A customer's cohort is the period of its first activity (or of its ``signup`` column);
+    age k is the number of periods since. ``kind="logo"``: customers active at age k over the
+    cohort's size (``rule="unbounded"``: active at age k or later, never increasing with age);
+    ``kind="revenue"``: the cohort's MRR at age k over its MRR at age 0 (unbounded above).
+    Cells not yet observable at ``as_of`` are null, not 0. :func:`cohort_triangle` pivots it.
+    {panel}
+    kind
+        ``"logo"`` or ``"revenue"``.
+    rule
+        ``"classic"`` or ``"unbounded"`` (logo only).
+    signup
+        A Date/Datetime column, constant per customer, defining the cohort. Activity before
+        the signup period is an error.
+
+    Returns
+    -------
+    DataFrame
+        Keys, ``cohort``, ``age``, ``cohort_size``, ``active``, (``cohort_mrr``, ``mrr`` for
+        revenue), ``rate``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> import csmetrics as csm
+    >>> subs = pl.DataFrame({{
+    ...     "customer_id": ["a", "b", "c"],
+    ...     "start": [dt.date(2024, 1, 1), dt.date(2024, 1, 1), dt.date(2024, 2, 1)],
+    ...     "end": [None, dt.date(2024, 2, 1), None],
+    ...     "amount": [10.0, 10.0, 10.0],
+    ...     "interval": ["month"] * 3,
+    ... }})
+    >>> long = csm.cohort_retention(subs, as_of="2024-03-01")
+    >>> csm.cohort_triangle(long).rows()
+    [(datetime.date(2024, 1, 1), 2, 1.0, 0.5, 0.5), (datetime.date(2024, 2, 1), 1, 1.0, 1.0, None)]
+    """
+    return _panel(
+        "cohort", data, customer_id=customer_id, start=start, end=end, amount=amount,
+        interval=interval, interval_count=interval_count, table=table, timestamp=timestamp,
+        period=period, as_of=as_of, first_period=first_period, free_is_active=free_is_active,
+        mode="snapshot", by=by, extra={"kind": kind, "rule": rule, "signup": signup},
+        also=[signup] if signup else (),
+    )
+
+
+def cohort_triangle(long: Any, *, values: str = "rate") -> Any:
+    """Pivots a :func:`cohort_retention` table into the familiar triangle.
+
+    One row per (keys, cohort) with its ``cohort_size``, and one column per age (``"0"``,
+    ``"1"``, ...) holding ``values``; unobservable cells are null.
+    """
+    frame, kind = to_polars(long, long.columns)
+    keys = [c for c in frame.columns if c not in {"cohort", "age", "cohort_size", "active", "mrr", "cohort_mrr", "rate"}]
+    wide = frame.pivot(on="age", index=[*keys, "cohort", "cohort_size"], values=values)
+    return from_polars(wide, kind)
+
+
+def survival_table(
+    data: IntoFrame,
+    *,
+    customer_id: str = "customer_id",
+    start: str = "start",
+    end: str | None = "end",
+    amount: str = "amount",
+    interval: str | None = "interval",
+    interval_count: str | None = None,
+    table: Table = "subscriptions",
+    timestamp: str = "timestamp",
+    as_of: Instant | None = None,
+    observed_from: Instant | None = None,
+    free_is_active: bool = False,
+    by: str | Sequence[str] | None = None,
+    gap_tolerance: float = 0.0,
+    lives: Literal["first", "all"] = "first",
+    unit: Literal["day", "week", "month", "year"] = "day",
+) -> Any:
+    """One row per customer life, ready for Kaplan-Meier: duration, event, entry.
+
+    A life runs from a customer's first start to the first instant it has no active
+    subscription; gaps shorter than ``gap_tolerance`` days are bridged (touching or overlapping
+    subscriptions always continue it). ``lives="all"`` makes each return after a gap a new life.
+    Durations are censored at ``as_of`` (``event=False``) and nothing after it is read.
+
+    Parameters
+    ----------
+    data
+        Subscriptions (or monthly table, or activity events): a Polars or pandas frame.
+    customer_id, start, end, amount, interval, interval_count, table, timestamp
+        As in :func:`churn_rates`.
+    as_of
+        Cut-off instant; default the latest start.
+    observed_from
+        Start of observation: lives already running then get ``entry`` > 0 (left truncation),
+        and lives over by then are left out.
+    free_is_active
+        Whether $0 subscriptions keep a life going.
+    by
+        Customer-level column(s) carried into the table.
+    gap_tolerance
+        Gaps shorter than this many days are bridged.
+    lives
+        ``"first"`` or ``"all"``.
+    unit
+        Unit of ``duration`` and ``entry``: days, weeks, months (365/12 days) or years (365).
+
+    Returns
+    -------
+    DataFrame
+        The customer id, keys, ``life``, ``start``, ``duration``, ``event``, ``entry``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> import csmetrics as csm
+    >>> subs = pl.DataFrame({
+    ...     "customer_id": ["a", "a", "b"],
+    ...     "start": [dt.date(2024, 1, 1), dt.date(2024, 3, 11), dt.date(2024, 2, 1)],
+    ...     "end": [dt.date(2024, 3, 1), None, None],
+    ...     "amount": [10.0, 10.0, 10.0],
+    ...     "interval": ["month"] * 3,
+    ... })
+    >>> csm.survival_table(subs, as_of="2024-04-01").select("customer_id", "duration", "event").rows()
+    [('a', 60.0, True), ('b', 60.0, False)]
+    >>> csm.survival_table(subs, as_of="2024-04-01", gap_tolerance=15)["duration"].to_list()
+    [91.0, 60.0]
+    """
+    return _panel(
+        "lives", data, customer_id=customer_id, start=start, end=end, amount=amount,
+        interval=interval, interval_count=interval_count, table=table, timestamp=timestamp,
+        period="month", as_of=as_of, first_period=observed_from, free_is_active=free_is_active,
+        mode="snapshot", by=by,
+        extra={"gap_tolerance": float(gap_tolerance), "lives": lives, "unit": unit},
+    )
+
+
+def renewal_rates(
+    contracts: IntoFrame,
+    *,
+    renewal_due: str = "renewal_due",
+    renewed: str = "renewed",
+    amount: str | None = None,
+    by: str | Sequence[str] | None = None,
+    period: Period = "month",
+) -> Any:
+    """Logo and revenue renewal rates per period of the renewal due date.
+
+    ``renewal_rate`` = renewed / up for renewal; ``revenue_renewal_rate`` = renewed amount /
+    amount up for renewal (with ``amount``). Contracts whose outcome is null are ``pending`` and
+    left out of both rates.
+
+    Parameters
+    ----------
+    contracts
+        One row per contract up for renewal: a Polars or pandas frame.
+    renewal_due
+        Date/Datetime column of the renewal date.
+    renewed
+        Boolean (or 0/1) outcome; null while undecided.
+    amount
+        Contract amount column, for the revenue rate.
+    by
+        Grouping column(s).
+    period
+        Reporting period of the due date.
+
+    Returns
+    -------
+    DataFrame
+        Keys, ``period``, ``up_for_renewal``, ``renewed``, ``pending``, ``renewal_rate``, and
+        with amounts ``amount_up``, ``amount_renewed``, ``revenue_renewal_rate``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> import csmetrics as csm
+    >>> contracts = pl.DataFrame({
+    ...     "renewal_due": [dt.date(2024, 6, 30)] * 100,
+    ...     "renewed": [True] * 80 + [False] * 20,
+    ... })
+    >>> csm.renewal_rates(contracts)["renewal_rate"][0]
+    0.8
+    """
+    by_list = as_list(by)
+    wanted = [*by_list, renewal_due, renewed, *([amount] if amount else [])]
+    frame, kind = to_polars(contracts, wanted)
+    result = _internal.renewal_rates(frame, renewal_due, renewed, amount, by_list, period)
+    return from_polars(result, kind)
+
+
+for _function in (churn_rates, cohort_retention):
+    _function.__doc__ = (
+        (_function.__doc__ or "").replace("{panel}", _PANEL_DOC).replace("{{", "{").replace("}}", "}")
+    )
