@@ -1,0 +1,272 @@
+"""The MRR bridge over 5 years of monthly history: csmetrics against idiomatic Polars and pandas.
+
+The subscriptions come from csmetrics' own generator, written once per size to Parquet; each
+peer runs in its own process on that file, so timings and peak memory do not leak between
+peers. The Polars and pandas peers are the usual hand-written pipeline: normalise amounts to
+monthly, explode each subscription over the months it is active at month end (a date spine),
+sum per customer and month, fill the gaps of each customer's spine with zero, shift to compare
+with the previous month, classify, and sum per month. Their bridge is checked against
+csmetrics' before any figure is printed. Nothing here asserts a time.
+
+    python bench/bench_revenue.py                      # 1M and 10M customers
+    python bench/bench_revenue.py --customers 100000   # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PEERS = ["csmetrics", "polars", "pandas"]
+MONTHS = 60
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def polars_bridge(subs, as_of):  # type: ignore[no-untyped-def]
+    import polars as pl
+
+    monthly = (
+        pl.col("amount")
+        * pl.when(pl.col("interval") == "year").then(1 / 12).otherwise(1.0)
+        / pl.col("interval_count").fill_null(1)
+    )
+    last_month = pl.lit(as_of).dt.month_start()
+    active = (
+        subs.lazy()
+        .filter(pl.col("start") <= as_of)
+        .with_columns(
+            mrr=monthly,
+            first=pl.col("start").dt.month_start(),
+            last=pl.when(pl.col("end").is_null() | (pl.col("end") > as_of))
+            .then(last_month)
+            .otherwise(pl.col("end").dt.month_start().dt.offset_by("-1mo")),
+        )
+        .filter(pl.col("last") >= pl.col("first"))
+        .with_columns(month=pl.date_ranges("first", "last", interval="1mo"))
+        .explode("month")
+        .group_by("customer_id", "month")
+        .agg(pl.col("mrr").sum())
+    )
+    spine = (
+        active.group_by("customer_id")
+        .agg(first=pl.col("month").min(), last=pl.col("month").max())
+        .with_columns(
+            last=pl.when(pl.col("last") < last_month).then(pl.col("last").dt.offset_by("1mo")).otherwise(pl.col("last"))
+        )
+        .with_columns(month=pl.date_ranges("first", "last", interval="1mo"))
+        .explode("month")
+        .select("customer_id", "month")
+    )
+    panel = (
+        spine.join(active, on=["customer_id", "month"], how="left")
+        .with_columns(pl.col("mrr").fill_null(0.0))
+        .sort("customer_id", "month")
+        .with_columns(
+            previous=pl.col("mrr").shift(1, fill_value=0.0).over("customer_id"),
+            seen=(pl.col("mrr") > 0).cum_sum().shift(1, fill_value=0).over("customer_id") > 0,
+        )
+    )
+    up = pl.col("mrr") - pl.col("previous")
+    return (
+        panel.group_by("month")
+        .agg(
+            starting_mrr=pl.col("previous").sum(),
+            new=up.filter((pl.col("previous") == 0) & (pl.col("mrr") > 0) & ~pl.col("seen")).sum(),
+            reactivation=up.filter((pl.col("previous") == 0) & (pl.col("mrr") > 0) & pl.col("seen")).sum(),
+            expansion=up.filter((pl.col("previous") > 0) & (up > 0)).sum(),
+            contraction=(-up).filter((pl.col("mrr") > 0) & (up < 0)).sum(),
+            churned=pl.col("previous").filter((pl.col("previous") > 0) & (pl.col("mrr") == 0)).sum(),
+            ending_mrr=pl.col("mrr").sum(),
+        )
+        .sort("month")
+        .collect()
+    )
+
+
+def pandas_bridge(subs, as_of):  # type: ignore[no-untyped-def]
+    import numpy as np
+    import pandas as pd
+
+    subs = subs[subs["start"] <= as_of].copy()
+    factor = np.where(subs["interval"] == "year", 1 / 12, 1.0)
+    subs["mrr"] = subs["amount"] * factor / subs["interval_count"].fillna(1)
+    last_month = as_of.to_period("M")
+    subs["first"] = subs["start"].dt.to_period("M")
+    ended = subs["end"].notna() & (subs["end"] <= as_of)
+    subs["last"] = last_month
+    subs.loc[ended, "last"] = subs.loc[ended, "end"].dt.to_period("M") - 1
+    subs = subs[subs["last"] >= subs["first"]]
+    subs["month"] = [pd.period_range(f, l, freq="M") for f, l in zip(subs["first"], subs["last"])]
+    active = subs.explode("month").groupby(["customer_id", "month"])["mrr"].sum().reset_index()
+    bounds = active.groupby("customer_id")["month"].agg(["min", "max"])
+    bounds["max"] = [m + 1 if m < last_month else m for m in bounds["max"]]
+    bounds["month"] = [pd.period_range(a, b, freq="M") for a, b in zip(bounds["min"], bounds["max"])]
+    spine = bounds["month"].explode().reset_index()
+    panel = spine.merge(active, on=["customer_id", "month"], how="left").fillna({"mrr": 0.0})
+    panel = panel.sort_values(["customer_id", "month"])
+    grouped = panel.groupby("customer_id")["mrr"]
+    panel["previous"] = grouped.shift(1).fillna(0.0)
+    panel["seen"] = (panel["mrr"] > 0).groupby(panel["customer_id"]).cumsum().groupby(panel["customer_id"]).shift(1).fillna(0) > 0
+    up = panel["mrr"] - panel["previous"]
+    starting = (panel["previous"] == 0) & (panel["mrr"] > 0)
+    panel["new"] = up.where(starting & ~panel["seen"], 0.0)
+    panel["reactivation"] = up.where(starting & panel["seen"], 0.0)
+    panel["expansion"] = up.where((panel["previous"] > 0) & (up > 0), 0.0)
+    panel["contraction"] = (-up).where((panel["mrr"] > 0) & (up < 0), 0.0)
+    panel["churned"] = panel["previous"].where((panel["previous"] > 0) & (panel["mrr"] == 0), 0.0)
+    return panel.groupby("month")[["previous", "new", "expansion", "contraction", "churned", "reactivation", "mrr"]].sum()
+
+
+def run_peer(peer: str, path: str, repeat: int) -> dict[str, object]:
+    import polars as pl
+
+    subs = pl.read_parquet(path)
+    as_of = subs["start"].max()
+    if peer == "pandas":
+        import pandas as pd
+
+        frame = subs.to_pandas()
+        frame["start"] = pd.to_datetime(frame["start"])
+        frame["end"] = pd.to_datetime(frame["end"])
+        as_of_pd = pd.Timestamp(as_of)
+        del subs
+
+        def compute():  # type: ignore[no-untyped-def]
+            return pandas_bridge(frame, as_of_pd)
+
+        def ending(result):  # type: ignore[no-untyped-def]
+            return [float(x) for x in result["mrr"]]
+    elif peer == "polars":
+
+        def compute():  # type: ignore[no-untyped-def]
+            return polars_bridge(subs, as_of)
+
+        def ending(result):  # type: ignore[no-untyped-def]
+            return result["ending_mrr"].to_list()
+    else:
+        import csmetrics as csm
+
+        def compute():  # type: ignore[no-untyped-def]
+            return csm.mrr_bridge(subs, interval_count="interval_count", as_of=as_of)
+
+        def ending(result):  # type: ignore[no-untyped-def]
+            return result["ending_mrr"].to_list()
+
+    loaded = _rss_mb()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = compute()
+        times.append(time.perf_counter() - started)
+    figures: dict[str, object] = {
+        "seconds": min(times),
+        "peak_extra_mb": max(0.0, _peak_mb() - loaded),
+        "ending": ending(result),
+    }
+    if peer == "csmetrics":
+        # Exactness at this size: the identity in integer units, and the movements' sum.
+        import csmetrics as csm
+
+        units = csm.mrr_bridge(subs, interval_count="interval_count", as_of=as_of, money="units")
+        gap = units.select(
+            (pl.col("starting_mrr") + pl.col("new") + pl.col("expansion") + pl.col("reactivation")
+             - pl.col("contraction") - pl.col("churned") - pl.col("ending_mrr")).abs().max()
+        ).item()
+        moves = csm.mrr_movements(subs, interval_count="interval_count", as_of=as_of, money="units")
+        summed = moves.group_by("period", "movement").agg(pl.col("amount").sum())
+        expected = units.unpivot(
+            index="period", on=["new", "expansion", "contraction", "churned", "reactivation"],
+            variable_name="movement", value_name="amount",
+        ).filter(pl.col("amount") > 0)
+        joined = expected.join(summed, on=["period", "movement"], how="full", coalesce=True, suffix="_moves")
+        figures["identity_max_gap_units"] = gap
+        figures["movements_match_bridge"] = bool(
+            (joined["amount"].fill_null(0) == joined["amount_moves"].fill_null(0)).all()
+        )
+        figures["movement_rows"] = moves.height
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS)
+    parser.add_argument("--pandas-max", type=int, default=1_000_000, help="largest size pandas runs at")
+    parser.add_argument("--peer", help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.peer:
+        print(json.dumps(run_peer(args.peer, args.file, args.repeat)))
+        return
+
+    import polars as pl
+
+    import csmetrics as csm
+    from csmetrics import datasets
+
+    print(f"csmetrics {csm.__version__}, polars {pl.__version__}, {os.cpu_count()} cores")
+    for size in args.customers:
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            datasets.write(tmp, customers=size, months=MONTHS, seed=11)
+            path = str(Path(tmp) / "subscriptions.parquet")
+            subs = pl.read_parquet(path)
+            panel = csm.mrr_bridge(subs, interval_count="interval_count")["ending_customers"].sum()
+            print(
+                f"\n{size:,} customers, {MONTHS} months: {subs.height:,} subscription rows, "
+                f"{panel:,} active customer-months (generated in {time.perf_counter() - started:.1f} s)"
+            )
+            del subs
+            figures: dict[str, dict[str, object]] = {}
+            for peer in args.peers:
+                if peer == "pandas" and size > args.pandas_max:
+                    continue
+                out = subprocess.run(
+                    [sys.executable, __file__, "--peer", peer, "--file", path, "--repeat", str(args.repeat)],
+                    capture_output=True,
+                    text=True,
+                )
+                if out.returncode != 0:
+                    print(f"{peer}: failed ({out.stderr.strip().splitlines()[-1] if out.stderr else out.returncode})")
+                    continue
+                figures[peer] = json.loads(out.stdout.strip().splitlines()[-1])
+            reference = figures.get("csmetrics", {}).get("ending")
+            for peer, f in figures.items():
+                ending = f.pop("ending")
+                agrees = reference is not None and len(ending) == len(reference) and all(
+                    abs(a - b) <= 1e-6 * max(1.0, abs(b)) for a, b in zip(ending, reference)  # type: ignore[arg-type]
+                )
+                f["agrees"] = agrees
+            if "csmetrics" in figures:
+                c = figures["csmetrics"]
+                print(
+                    f"exactness: identity max gap {c.pop('identity_max_gap_units')} units; "
+                    f"{c.pop('movement_rows'):,} movement rows sum to the bridge: {c.pop('movements_match_bridge')}"
+                )
+            base = figures["csmetrics"]["seconds"] if "csmetrics" in figures else 1.0
+            print(f"{'peer':<12}{'best s':>10}{'peak MB':>10}{'x csmetrics':>13}  same ending MRR")
+            for peer, f in figures.items():
+                print(
+                    f"{peer:<12}{f['seconds']:>10.3f}{f['peak_extra_mb']:>10.0f}"
+                    f"{f['seconds'] / base:>13.1f}  {f['agrees']}"  # type: ignore[operator]
+                )
+
+
+if __name__ == "__main__":
+    main()
