@@ -66,7 +66,9 @@ def polars_bridge(subs, as_of):  # type: ignore[no-untyped-def]
         active.group_by("customer_id")
         .agg(first=pl.col("month").min(), last=pl.col("month").max())
         .with_columns(
-            last=pl.when(pl.col("last") < last_month).then(pl.col("last").dt.offset_by("1mo")).otherwise(pl.col("last"))
+            last=pl.when(pl.col("last") < last_month)
+            .then(pl.col("last").dt.offset_by("1mo"))
+            .otherwise(pl.col("last"))
         )
         .with_columns(month=pl.date_ranges("first", "last", interval="1mo"))
         .explode("month")
@@ -87,10 +89,14 @@ def polars_bridge(subs, as_of):  # type: ignore[no-untyped-def]
         .agg(
             starting_mrr=pl.col("previous").sum(),
             new=up.filter((pl.col("previous") == 0) & (pl.col("mrr") > 0) & ~pl.col("seen")).sum(),
-            reactivation=up.filter((pl.col("previous") == 0) & (pl.col("mrr") > 0) & pl.col("seen")).sum(),
+            reactivation=up.filter(
+                (pl.col("previous") == 0) & (pl.col("mrr") > 0) & pl.col("seen")
+            ).sum(),
             expansion=up.filter((pl.col("previous") > 0) & (up > 0)).sum(),
             contraction=(-up).filter((pl.col("mrr") > 0) & (up < 0)).sum(),
-            churned=pl.col("previous").filter((pl.col("previous") > 0) & (pl.col("mrr") == 0)).sum(),
+            churned=pl.col("previous")
+            .filter((pl.col("previous") > 0) & (pl.col("mrr") == 0))
+            .sum(),
             ending_mrr=pl.col("mrr").sum(),
         )
         .sort("month")
@@ -111,17 +117,24 @@ def pandas_bridge(subs, as_of):  # type: ignore[no-untyped-def]
     subs["last"] = last_month
     subs.loc[ended, "last"] = subs.loc[ended, "end"].dt.to_period("M") - 1
     subs = subs[subs["last"] >= subs["first"]]
-    subs["month"] = [pd.period_range(f, l, freq="M") for f, l in zip(subs["first"], subs["last"])]
+    subs["month"] = [
+        pd.period_range(first, last, freq="M")
+        for first, last in zip(subs["first"], subs["last"], strict=True)
+    ]
     active = subs.explode("month").groupby(["customer_id", "month"])["mrr"].sum().reset_index()
     bounds = active.groupby("customer_id")["month"].agg(["min", "max"])
     bounds["max"] = [m + 1 if m < last_month else m for m in bounds["max"]]
-    bounds["month"] = [pd.period_range(a, b, freq="M") for a, b in zip(bounds["min"], bounds["max"])]
+    bounds["month"] = [
+        pd.period_range(a, b, freq="M") for a, b in zip(bounds["min"], bounds["max"], strict=True)
+    ]
     spine = bounds["month"].explode().reset_index()
     panel = spine.merge(active, on=["customer_id", "month"], how="left").fillna({"mrr": 0.0})
     panel = panel.sort_values(["customer_id", "month"])
     grouped = panel.groupby("customer_id")["mrr"]
     panel["previous"] = grouped.shift(1).fillna(0.0)
-    panel["seen"] = (panel["mrr"] > 0).groupby(panel["customer_id"]).cumsum().groupby(panel["customer_id"]).shift(1).fillna(0) > 0
+    panel["seen"] = (panel["mrr"] > 0).groupby(panel["customer_id"]).cumsum().groupby(
+        panel["customer_id"]
+    ).shift(1).fillna(0) > 0
     up = panel["mrr"] - panel["previous"]
     starting = (panel["previous"] == 0) & (panel["mrr"] > 0)
     panel["new"] = up.where(starting & ~panel["seen"], 0.0)
@@ -129,7 +142,9 @@ def pandas_bridge(subs, as_of):  # type: ignore[no-untyped-def]
     panel["expansion"] = up.where((panel["previous"] > 0) & (up > 0), 0.0)
     panel["contraction"] = (-up).where((panel["mrr"] > 0) & (up < 0), 0.0)
     panel["churned"] = panel["previous"].where((panel["previous"] > 0) & (panel["mrr"] == 0), 0.0)
-    return panel.groupby("month")[["previous", "new", "expansion", "contraction", "churned", "reactivation", "mrr"]].sum()
+    return panel.groupby("month")[
+        ["previous", "new", "expansion", "contraction", "churned", "reactivation", "mrr"]
+    ].sum()
 
 
 def run_peer(peer: str, path: str, repeat: int) -> dict[str, object]:
@@ -184,16 +199,29 @@ def run_peer(peer: str, path: str, repeat: int) -> dict[str, object]:
 
         units = csm.mrr_bridge(subs, interval_count="interval_count", as_of=as_of, money="units")
         gap = units.select(
-            (pl.col("starting_mrr") + pl.col("new") + pl.col("expansion") + pl.col("reactivation")
-             - pl.col("contraction") - pl.col("churned") - pl.col("ending_mrr")).abs().max()
+            (
+                pl.col("starting_mrr")
+                + pl.col("new")
+                + pl.col("expansion")
+                + pl.col("reactivation")
+                - pl.col("contraction")
+                - pl.col("churned")
+                - pl.col("ending_mrr")
+            )
+            .abs()
+            .max()
         ).item()
         moves = csm.mrr_movements(subs, interval_count="interval_count", as_of=as_of, money="units")
         summed = moves.group_by("period", "movement").agg(pl.col("amount").sum())
         expected = units.unpivot(
-            index="period", on=["new", "expansion", "contraction", "churned", "reactivation"],
-            variable_name="movement", value_name="amount",
+            index="period",
+            on=["new", "expansion", "contraction", "churned", "reactivation"],
+            variable_name="movement",
+            value_name="amount",
         ).filter(pl.col("amount") > 0)
-        joined = expected.join(summed, on=["period", "movement"], how="full", coalesce=True, suffix="_moves")
+        joined = expected.join(
+            summed, on=["period", "movement"], how="full", coalesce=True, suffix="_moves"
+        )
         figures["identity_max_gap_units"] = gap
         figures["movements_match_bridge"] = bool(
             (joined["amount"].fill_null(0) == joined["amount_moves"].fill_null(0)).all()
@@ -207,7 +235,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS)
-    parser.add_argument("--pandas-max", type=int, default=1_000_000, help="largest size pandas runs at")
+    parser.add_argument(
+        "--pandas-max", type=int, default=1_000_000, help="largest size pandas runs at"
+    )
     parser.add_argument("--peer", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -215,9 +245,8 @@ def main() -> None:
         print(json.dumps(run_peer(args.peer, args.file, args.repeat)))
         return
 
-    import polars as pl
-
     import csmetrics as csm
+    import polars as pl
     from csmetrics import datasets
 
     print(f"csmetrics {csm.__version__}, polars {pl.__version__}, {os.cpu_count()} cores")
@@ -238,19 +267,35 @@ def main() -> None:
                 if peer == "pandas" and size > args.pandas_max:
                     continue
                 out = subprocess.run(
-                    [sys.executable, __file__, "--peer", peer, "--file", path, "--repeat", str(args.repeat)],
+                    [
+                        sys.executable,
+                        __file__,
+                        "--peer",
+                        peer,
+                        "--file",
+                        path,
+                        "--repeat",
+                        str(args.repeat),
+                    ],
                     capture_output=True,
                     text=True,
                 )
                 if out.returncode != 0:
-                    print(f"{peer}: failed ({out.stderr.strip().splitlines()[-1] if out.stderr else out.returncode})")
+                    print(
+                        f"{peer}: failed ({out.stderr.strip().splitlines()[-1] if out.stderr else out.returncode})"
+                    )
                     continue
                 figures[peer] = json.loads(out.stdout.strip().splitlines()[-1])
             reference = figures.get("csmetrics", {}).get("ending")
-            for peer, f in figures.items():
+            for f in figures.values():
                 ending = f.pop("ending")
-                agrees = reference is not None and len(ending) == len(reference) and all(
-                    abs(a - b) <= 1e-6 * max(1.0, abs(b)) for a, b in zip(ending, reference)  # type: ignore[arg-type]
+                agrees = (
+                    reference is not None
+                    and len(ending) == len(reference)
+                    and all(
+                        abs(a - b) <= 1e-6 * max(1.0, abs(b))
+                        for a, b in zip(ending, reference, strict=True)  # type: ignore[arg-type]
+                    )
                 )
                 f["agrees"] = agrees
             if "csmetrics" in figures:

@@ -93,9 +93,8 @@ def main() -> None:
         print(json.dumps(run_peer(args.peer, args.file, args.repeat)))
         return
 
-    import polars as pl
-
     import csmetrics as csm
+    import polars as pl
     from csmetrics import datasets
 
     print(f"csmetrics {csm.__version__}, polars {pl.__version__}, {os.cpu_count()} cores")
@@ -103,14 +102,27 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             path = str(Path(tmp) / "answers.parquet")
             started = time.perf_counter()
-            answers = datasets.survey_responses(size, customers=max(size // 10, 1), months=24, seed=7)
+            answers = datasets.survey_responses(
+                size, customers=max(size // 10, 1), months=24, seed=7
+            )
             answers.write_parquet(path)
             del answers
-            print(f"\n{size:,} answers, 3 segments x 24 months (generated in {time.perf_counter() - started:.1f} s)")
+            print(
+                f"\n{size:,} answers, 3 segments x 24 months (generated in {time.perf_counter() - started:.1f} s)"
+            )
             figures = {}
             for peer in args.peers:
                 out = subprocess.run(
-                    [sys.executable, __file__, "--peer", peer, "--file", path, "--repeat", str(args.repeat)],
+                    [
+                        sys.executable,
+                        __file__,
+                        "--peer",
+                        peer,
+                        "--file",
+                        path,
+                        "--repeat",
+                        str(args.repeat),
+                    ],
                     capture_output=True,
                     text=True,
                     check=True,
@@ -119,7 +131,9 @@ def main() -> None:
             base = figures.get("csmetrics", next(iter(figures.values())))["seconds"]
             print(f"{'peer':<18}{'best s':>10}{'peak MB':>10}{'x csmetrics':>13}")
             for peer, f in figures.items():
-                print(f"{peer:<18}{f['seconds']:>10.3f}{f['peak_extra_mb']:>10.0f}{f['seconds'] / base:>13.2f}")
+                print(
+                    f"{peer:<18}{f['seconds']:>10.3f}{f['peak_extra_mb']:>10.0f}{f['seconds'] / base:>13.2f}"
+                )
 
 
 if __name__ == "__main__":

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import csmetrics as csm
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-import csmetrics as csm
 
 D = dt.date
 
@@ -17,7 +16,13 @@ D = dt.date
 def subs(rows: list[tuple[str, dt.date, dt.date | None, float]]) -> pl.DataFrame:
     return pl.DataFrame(
         [(*r, "month") for r in rows],
-        schema={"customer_id": pl.String, "start": pl.Date, "end": pl.Date, "amount": pl.Float64, "interval": pl.String},
+        schema={
+            "customer_id": pl.String,
+            "start": pl.Date,
+            "end": pl.Date,
+            "amount": pl.Float64,
+            "interval": pl.String,
+        },
         orient="row",
     )
 
@@ -33,7 +38,9 @@ def test_churn_agrees_with_bridge_and_denominators() -> None:
     feb = churn.row(1, named=True)
     assert feb["churn_rate"] == pytest.approx(15 / 650, abs=1e-15)
     assert feb["retention_rate"] == pytest.approx(635 / 650, abs=1e-15)
-    stripe = csm.churn_rates(data, as_of=D(2024, 3, 1), mode="events", denominator="start_plus_new").row(1, named=True)
+    stripe = csm.churn_rates(
+        data, as_of=D(2024, 3, 1), mode="events", denominator="start_plus_new"
+    ).row(1, named=True)
     assert stripe["churn_rate"] == pytest.approx(16 / 656, abs=1e-15)
     with pytest.raises(csm.InvalidInputError, match="denominator"):
         csm.churn_rates(data, denominator="middle")  # type: ignore[arg-type]
@@ -44,7 +51,9 @@ def test_activity_events_pandas_and_triangle() -> None:
     events = pd.DataFrame(
         {
             "customer_id": [1, 1, 2, 1, 3],
-            "timestamp": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-01-30", "2024-03-02", "2024-02-11"]),
+            "timestamp": pd.to_datetime(
+                ["2024-01-05", "2024-01-09", "2024-01-30", "2024-03-02", "2024-02-11"]
+            ),
         }
     )
     churn = csm.churn_rates(events, table="activity")
@@ -85,7 +94,14 @@ def tables(draw: st.DrawFn) -> pl.DataFrame:
     for _ in range(draw(st.integers(1, 25))):
         start = D(2023, 1, 1) + dt.timedelta(days=draw(st.integers(0, 400)))
         length = draw(st.one_of(st.none(), st.integers(1, 200)))
-        rows.append((f"c{draw(st.integers(0, 6))}", start, None if length is None else start + dt.timedelta(days=length), 5.0))
+        rows.append(
+            (
+                f"c{draw(st.integers(0, 6))}",
+                start,
+                None if length is None else start + dt.timedelta(days=length),
+                5.0,
+            )
+        )
     return subs(rows)
 
 
@@ -96,7 +112,9 @@ def test_properties_rates_bounded_and_grouped_equals_per_group(data: pl.DataFram
         if row["churn_rate"] is not None:
             assert 0 <= row["churn_lower"] <= row["churn_rate"] <= row["churn_upper"] <= 1
             assert row["retention_rate"] == pytest.approx(1 - row["churn_rate"])
-    segmented = data.with_columns(segment=(pl.col("customer_id").str.slice(1).cast(pl.Int32) % 2).cast(pl.String))
+    segmented = data.with_columns(
+        segment=(pl.col("customer_id").str.slice(1).cast(pl.Int32) % 2).cast(pl.String)
+    )
     as_of = data["start"].max()
     grouped = csm.cohort_retention(segmented, by="segment", as_of=as_of)
     for segment in grouped["segment"].unique().to_list():

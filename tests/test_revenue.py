@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import csmetrics as csm
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-import csmetrics as csm
 
 D = dt.date
 
@@ -51,22 +50,35 @@ def test_snapshot_and_events_bridges_by_hand() -> None:
     assert (mar["churned"], mar["reactivation"], mar["ending_mrr"]) == (0.0, 0.0, 200.0)
     events = csm.mrr_bridge(data, as_of=D(2024, 4, 10), mode="events")
     feb, mar = (period_row(events, D(2024, m, 1)) for m in (2, 3))
-    assert (feb["new"], feb["churned"], feb["new_customers"], feb["churned_customers"]) == (50.0, 50.0, 1, 1)
+    assert (feb["new"], feb["churned"], feb["new_customers"], feb["churned_customers"]) == (
+        50.0,
+        50.0,
+        1,
+        1,
+    )
     assert (mar["churned"], mar["reactivation"]) == (100.0, 100.0)
     # Both modes agree on the balances.
     assert events["ending_mrr"].to_list() == snap["ending_mrr"].to_list()
 
 
 def test_exact_decimal_output_and_identity() -> None:
-    data = subs([("a", D(2024, 1, 1), None, 100.0, "quarter"), ("b", D(2024, 2, 1), None, 10.0, "week")])
+    data = subs(
+        [("a", D(2024, 1, 1), None, 100.0, "quarter"), ("b", D(2024, 2, 1), None, 10.0, "week")]
+    )
     bridge = csm.mrr_bridge(data, precision=2, money="decimal")
     assert bridge.schema["ending_mrr"] == pl.Decimal(38, 2)
     feb = period_row(bridge, D(2024, 2, 1))
     # 100 / 3 = 33.33; 10 * 365 / 84 = 43.452... -> 43.45.
     assert feb["ending_mrr"] == Decimal("76.78")
-    assert feb["starting_mrr"] + feb["new"] + feb["expansion"] + feb["reactivation"] - feb[
-        "contraction"
-    ] - feb["churned"] == feb["ending_mrr"]
+    assert (
+        feb["starting_mrr"]
+        + feb["new"]
+        + feb["expansion"]
+        + feb["reactivation"]
+        - feb["contraction"]
+        - feb["churned"]
+        == feb["ending_mrr"]
+    )
     units = csm.mrr_bridge(data, precision=2, money="units")
     assert units["ending_mrr"].to_list() == [3333, 7678]
 
@@ -78,7 +90,9 @@ def test_kpis_window_and_by_segment() -> None:
             ("a", D(2024, 3, 1), None, 150.0, "month"),
             ("b", D(2024, 1, 1), D(2024, 3, 1), 50.0, "month"),
         ]
-    ).with_columns(segment=pl.when(pl.col("customer_id") == "a").then(pl.lit("ent")).otherwise(pl.lit("smb")))
+    ).with_columns(
+        segment=pl.when(pl.col("customer_id") == "a").then(pl.lit("ent")).otherwise(pl.lit("smb"))
+    )
     kpis = csm.revenue_kpis(data, as_of=D(2024, 3, 31), window=2)
     march = period_row(kpis, D(2024, 3, 1))
     assert march["window_base_mrr"] == 150.0
@@ -95,14 +109,23 @@ def test_kpis_window_and_by_segment() -> None:
 
 def test_pandas_lazy_and_monthly_inputs() -> None:
     pd = pytest.importorskip("pandas")
-    data = subs([("a", D(2024, 1, 1), None, 10.0, "month"), ("b", D(2024, 1, 15), D(2024, 2, 3), 5.0, "month")])
+    data = subs(
+        [
+            ("a", D(2024, 1, 1), None, 10.0, "month"),
+            ("b", D(2024, 1, 15), D(2024, 2, 3), 5.0, "month"),
+        ]
+    )
     pandas_result = csm.mrr(data.to_pandas())
     assert isinstance(pandas_result, pd.DataFrame)
     assert list(pandas_result["mrr"]) == [10.0, 5.0]
     lazy = csm.mrr_bridge(data.lazy().with_columns(junk=pl.lit("x").str.to_integer()))
     assert lazy["ending_mrr"].to_list() == [15.0]
     monthly = pl.DataFrame(
-        {"customer_id": [1, 1, 2], "period": [D(2024, 1, 1), D(2024, 2, 1), D(2024, 1, 1)], "mrr": [10.0, 15.0, 7.0]}
+        {
+            "customer_id": [1, 1, 2],
+            "period": [D(2024, 1, 1), D(2024, 2, 1), D(2024, 1, 1)],
+            "mrr": [10.0, 15.0, 7.0],
+        }
     )
     bridge = csm.mrr_bridge(monthly, table="monthly")
     feb = period_row(bridge, D(2024, 2, 1))
@@ -111,7 +134,14 @@ def test_pandas_lazy_and_monthly_inputs() -> None:
 
 def test_bad_input_errors() -> None:
     with pytest.raises(csm.InvalidInputError) as info:
-        csm.mrr_bridge(subs([("a", D(2024, 1, 1), None, 10.0, "month"), ("b", D(2024, 1, 1), None, -1.0, "month")]))
+        csm.mrr_bridge(
+            subs(
+                [
+                    ("a", D(2024, 1, 1), None, 10.0, "month"),
+                    ("b", D(2024, 1, 1), None, -1.0, "month"),
+                ]
+            )
+        )
     assert (info.value.column, info.value.row, info.value.value) == ("amount", 1, "-1")
     with pytest.raises(csm.InvalidInputError, match="before it starts"):
         csm.mrr_bridge(subs([("a", D(2024, 2, 1), D(2024, 1, 1), 10.0, "month")]))
@@ -119,16 +149,20 @@ def test_bad_input_errors() -> None:
         csm.mrr_bridge(subs([("a", D(2024, 2, 1), None, 10.0, "fortnight")]))
     with pytest.raises(csm.MissingColumnError, match="interval=None"):
         csm.mrr_bridge(subs([("a", D(2024, 2, 1), None, 10.0, "month")]).drop("interval"))
-    assert csm.mrr(subs([("a", D(2024, 2, 1), None, 10.0, "month")]).drop("interval"), interval=None)[
-        "mrr"
-    ].to_list() == [10.0]
-    mixed = subs([("a", D(2024, 1, 1), None, 10.0, "month"), ("b", D(2024, 1, 1), None, 20.0, "month")])
+    assert csm.mrr(
+        subs([("a", D(2024, 2, 1), None, 10.0, "month")]).drop("interval"), interval=None
+    )["mrr"].to_list() == [10.0]
+    mixed = subs(
+        [("a", D(2024, 1, 1), None, 10.0, "month"), ("b", D(2024, 1, 1), None, 20.0, "month")]
+    )
     mixed = mixed.with_columns(currency=pl.Series(["USD", "EUR"]))
     with pytest.raises(csm.InvalidInputError, match="fx"):
         csm.mrr_bridge(mixed)
     converted = csm.mrr_bridge(mixed, fx={"USD": 1.0, "EUR": 1.5})
     assert converted["ending_mrr"].to_list() == [40.0]
-    aware = mixed.with_columns(pl.col("start").cast(pl.Datetime("us", "UTC")), pl.col("end").cast(pl.Datetime("us")))
+    aware = mixed.with_columns(
+        pl.col("start").cast(pl.Datetime("us", "UTC")), pl.col("end").cast(pl.Datetime("us"))
+    )
     with pytest.raises(csm.InvalidInputError, match="aware"):
         csm.mrr_bridge(aware, fx={"USD": 1.0, "EUR": 1.5})
 
@@ -142,14 +176,22 @@ def subscription_tables(draw: st.DrawFn) -> pl.DataFrame:
         length = draw(st.one_of(st.none(), st.integers(0, 300)))
         end = None if length is None else start + dt.timedelta(days=length)
         amount = draw(st.integers(0, 400)) / 4
-        rows.append((f"c{draw(st.integers(0, 7))}", start, end, amount, draw(st.sampled_from(["month", "year"]))))
+        rows.append(
+            (
+                f"c{draw(st.integers(0, 7))}",
+                start,
+                end,
+                amount,
+                draw(st.sampled_from(["month", "year"])),
+            )
+        )
     return subs(rows)
 
 
 def brute_force_ending_mrr(data: pl.DataFrame, periods: list[dt.date], as_of: dt.date) -> list[int]:
     """Ending MRR in cents per period, checking every subscription at every snapshot."""
     out = []
-    for i, period in enumerate(periods):
+    for i in range(len(periods)):
         if i + 1 < len(periods):
             snapshot = dt.datetime.combine(periods[i + 1], dt.time()) - dt.timedelta(microseconds=1)
         else:
@@ -170,8 +212,13 @@ def brute_force_ending_mrr(data: pl.DataFrame, periods: list[dt.date], as_of: dt
 def test_properties_identity_movements_and_brute_force(data: pl.DataFrame, mode: str) -> None:
     bridge = csm.mrr_bridge(data, precision=2, money="units", mode=mode)  # type: ignore[arg-type]
     identity = bridge.select(
-        pl.col("starting_mrr") + pl.col("new") + pl.col("expansion") + pl.col("reactivation")
-        - pl.col("contraction") - pl.col("churned") - pl.col("ending_mrr")
+        pl.col("starting_mrr")
+        + pl.col("new")
+        + pl.col("expansion")
+        + pl.col("reactivation")
+        - pl.col("contraction")
+        - pl.col("churned")
+        - pl.col("ending_mrr")
     ).to_series()
     assert identity.to_list() == [0] * bridge.height
     moves = csm.mrr_movements(data, precision=2, money="units", mode=mode)  # type: ignore[arg-type]
@@ -181,5 +228,7 @@ def test_properties_identity_movements_and_brute_force(data: pl.DataFrame, mode:
             joined = bridge.join(summed, on="period", how="left", suffix="_moves")
             assert joined[kind].to_list() == joined[f"{kind}_moves"].fill_null(0).to_list()
     as_of = data["start"].max()
-    assert bridge["ending_mrr"].to_list() == brute_force_ending_mrr(data, bridge["period"].to_list(), as_of)
+    assert bridge["ending_mrr"].to_list() == brute_force_ending_mrr(
+        data, bridge["period"].to_list(), as_of
+    )
     assert (bridge["ending_mrr"] >= 0).all()

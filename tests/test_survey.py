@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import csmetrics as csm
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
-
-import csmetrics as csm
 
 Z95 = 1.959963984540054
 
@@ -132,7 +131,12 @@ def test_nps_compare_periods() -> None:
 
 @pytest.mark.parametrize(
     ("scores", "shown", "row"),
-    [([9, 8, 10, 11], "11", 3), ([-1, 8], "-1", 0), ([9.0, 7.5], "7.5", 1), ([9.0, float("nan")], "NaN", 1)],
+    [
+        ([9, 8, 10, 11], "11", 3),
+        ([-1, 8], "-1", 0),
+        ([9.0, 7.5], "7.5", 1),
+        ([9.0, float("nan")], "NaN", 1),
+    ],
 )
 def test_invalid_scores_raise_naming_column_rule_value_row(
     scores: list[float], shown: str, row: int
@@ -171,7 +175,9 @@ def test_missing_and_mistyped_columns_and_empty_frames() -> None:
     empty = csm.nps(pl.DataFrame({"score": []}, schema={"score": pl.Int64}))
     assert empty.height == 1 and empty["n"][0] == 0 and empty["nps"][0] is None
     empty_grouped = csm.nps(
-        pl.DataFrame({"segment": [], "score": []}, schema={"segment": pl.String, "score": pl.Int64}),
+        pl.DataFrame(
+            {"segment": [], "score": []}, schema={"segment": pl.String, "score": pl.Int64}
+        ),
         by="segment",
     )
     assert empty_grouped.height == 0

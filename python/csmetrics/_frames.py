@@ -10,7 +10,7 @@ import polars as pl
 if TYPE_CHECKING:
     import pandas as pd
 
-    IntoFrame = Union[pl.DataFrame, pl.LazyFrame, pd.DataFrame]
+    IntoFrame = Union[pl.DataFrame, pl.LazyFrame, pd.DataFrame]  # noqa: UP007 (an alias)
 else:
     IntoFrame = Any
 

@@ -28,9 +28,11 @@ def _demo(args: argparse.Namespace) -> int:
     )
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=160, float_precision=2):
         print("\nNPS by segment (adjusted Wald 95% interval):")
-        print(csm.nps(answers, score="nps", by="segment").select(
-            "segment", "n", "promoter_share", "detractor_share", "nps", "nps_lower", "nps_upper"
-        ))
+        print(
+            csm.nps(answers, score="nps", by="segment").select(
+                "segment", "n", "promoter_share", "detractor_share", "nps", "nps_lower", "nps_upper"
+            )
+        )
         print("\nNPS by segment and month:")
         monthly = csm.nps(answers, score="nps", by="segment", period="month")
         print(monthly.select("segment", "period", "n", "nps", "nps_lower", "nps_upper"))
@@ -43,9 +45,11 @@ def _demo(args: argparse.Namespace) -> int:
         )
         print(satisfaction.join(effort, on="segment"))
         print("\nDo segments differ? Two-sample NPS tests:")
-        print(csm.nps_compare(answers, score="nps", between="segment").select(
-            "segment_a", "segment_b", "nps_a", "nps_b", "difference", "z", "p_value"
-        ))
+        print(
+            csm.nps_compare(answers, score="nps", between="segment").select(
+                "segment_a", "segment_b", "nps_a", "nps_b", "difference", "z", "p_value"
+            )
+        )
     print(f"\nDone in {time.perf_counter() - started:.2f} s.")
     return 0
 

@@ -125,9 +125,7 @@ class CsNamespace:
         """See :func:`csmetrics.expr.nps`."""
         return nps(self._expr, invalid=invalid)
 
-    def csat(
-        self, *, scale: tuple[int, int] = (1, 5), invalid: InvalidPolicy = "raise"
-    ) -> pl.Expr:
+    def csat(self, *, scale: tuple[int, int] = (1, 5), invalid: InvalidPolicy = "raise") -> pl.Expr:
         """See :func:`csmetrics.expr.csat`."""
         return csat(self._expr, scale=scale, invalid=invalid)
 

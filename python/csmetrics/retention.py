@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import polars as pl
-
 from csmetrics import _internal
 from csmetrics._frames import IntoFrame, as_list, from_polars, to_polars
 from csmetrics.revenue import Instant, Period, _run
@@ -169,10 +167,22 @@ def churn_rates(
 
         raise InvalidInputError(f"option ci='{ci}' is not allowed: expected 'wilson' or None")
     return _panel(
-        "churn", data, customer_id=customer_id, start=start, end=end, amount=amount,
-        interval=interval, interval_count=interval_count, table=table, timestamp=timestamp,
-        period=period, as_of=as_of, first_period=first_period, free_is_active=free_is_active,
-        mode=mode, by=by,
+        "churn",
+        data,
+        customer_id=customer_id,
+        start=start,
+        end=end,
+        amount=amount,
+        interval=interval,
+        interval_count=interval_count,
+        table=table,
+        timestamp=timestamp,
+        period=period,
+        as_of=as_of,
+        first_period=first_period,
+        free_is_active=free_is_active,
+        mode=mode,
+        by=by,
         extra={"denominator": denominator, "confidence": confidence if ci else None},
     )
 
@@ -236,10 +246,23 @@ def cohort_retention(
     [(datetime.date(2024, 1, 1), 2, 1.0, 0.5, 0.5), (datetime.date(2024, 2, 1), 1, 1.0, 1.0, None)]
     """
     return _panel(
-        "cohort", data, customer_id=customer_id, start=start, end=end, amount=amount,
-        interval=interval, interval_count=interval_count, table=table, timestamp=timestamp,
-        period=period, as_of=as_of, first_period=first_period, free_is_active=free_is_active,
-        mode="snapshot", by=by, extra={"kind": kind, "rule": rule, "signup": signup},
+        "cohort",
+        data,
+        customer_id=customer_id,
+        start=start,
+        end=end,
+        amount=amount,
+        interval=interval,
+        interval_count=interval_count,
+        table=table,
+        timestamp=timestamp,
+        period=period,
+        as_of=as_of,
+        first_period=first_period,
+        free_is_active=free_is_active,
+        mode="snapshot",
+        by=by,
+        extra={"kind": kind, "rule": rule, "signup": signup},
         also=[signup] if signup else (),
     )
 
@@ -251,7 +274,11 @@ def cohort_triangle(long: Any, *, values: str = "rate") -> Any:
     ``"1"``, ...) holding ``values``; unobservable cells are null.
     """
     frame, kind = to_polars(long, long.columns)
-    keys = [c for c in frame.columns if c not in {"cohort", "age", "cohort_size", "active", "mrr", "cohort_mrr", "rate"}]
+    keys = [
+        c
+        for c in frame.columns
+        if c not in {"cohort", "age", "cohort_size", "active", "mrr", "cohort_mrr", "rate"}
+    ]
     wide = frame.pivot(on="age", index=[*keys, "cohort", "cohort_size"], values=values)
     return from_polars(wide, kind)
 
@@ -327,10 +354,22 @@ def survival_table(
     [91.0, 60.0]
     """
     return _panel(
-        "lives", data, customer_id=customer_id, start=start, end=end, amount=amount,
-        interval=interval, interval_count=interval_count, table=table, timestamp=timestamp,
-        period="month", as_of=as_of, first_period=observed_from, free_is_active=free_is_active,
-        mode="snapshot", by=by,
+        "lives",
+        data,
+        customer_id=customer_id,
+        start=start,
+        end=end,
+        amount=amount,
+        interval=interval,
+        interval_count=interval_count,
+        table=table,
+        timestamp=timestamp,
+        period="month",
+        as_of=as_of,
+        first_period=observed_from,
+        free_is_active=free_is_active,
+        mode="snapshot",
+        by=by,
         extra={"gap_tolerance": float(gap_tolerance), "lives": lives, "unit": unit},
     )
 
@@ -392,5 +431,8 @@ def renewal_rates(
 
 for _function in (churn_rates, cohort_retention):
     _function.__doc__ = (
-        (_function.__doc__ or "").replace("{panel}", _PANEL_DOC).replace("{{", "{").replace("}}", "}")
+        (_function.__doc__ or "")
+        .replace("{panel}", _PANEL_DOC)
+        .replace("{{", "{")
+        .replace("}}", "}")
     )

@@ -40,8 +40,20 @@ Instant = dt.date | dt.datetime | str
 MoneyKind = Literal["float", "units", "decimal"]
 
 _MONEY = {
-    "starting_mrr", "new", "expansion", "contraction", "churned", "reactivation", "ending_mrr",
-    "mrr", "arr", "previous_mrr", "amount", "retained_mrr", "retained_mrr_gross", "window_base_mrr",
+    "starting_mrr",
+    "new",
+    "expansion",
+    "contraction",
+    "churned",
+    "reactivation",
+    "ending_mrr",
+    "mrr",
+    "arr",
+    "previous_mrr",
+    "amount",
+    "retained_mrr",
+    "retained_mrr_gross",
+    "window_base_mrr",
 }
 
 
@@ -121,7 +133,9 @@ def _run(
             wanted.append(currency)
     frame, kind = to_polars(data, [*wanted, *also])
     if isinstance(fx, pl.DataFrame):
-        rates = list(zip(fx["currency"].to_list(), fx["rate"].cast(pl.Float64).to_list()))
+        rates = list(
+            zip(fx["currency"].to_list(), fx["rate"].cast(pl.Float64).to_list(), strict=True)
+        )
     elif fx is not None:
         rates = [(str(k), float(v)) for k, v in fx.items()]
     else:
@@ -413,4 +427,9 @@ def revenue_kpis(
 
 
 for _function in (mrr_bridge, mrr_movements, mrr, revenue_kpis):
-    _function.__doc__ = (_function.__doc__ or "").replace("{common}", _COMMON_DOC).replace("{{", "{").replace("}}", "}")
+    _function.__doc__ = (
+        (_function.__doc__ or "")
+        .replace("{common}", _COMMON_DOC)
+        .replace("{{", "{")
+        .replace("}}", "}")
+    )
