@@ -44,6 +44,24 @@ def nps_compare(
     confidence: float,
 ) -> pl.DataFrame: ...
 def survey_responses(n: int, customers: int, months: int, seed: int) -> pl.DataFrame: ...
+def saas(
+    customers: int,
+    months: int,
+    start: int,
+    churn_hazard: float,
+    expansion_rate: float,
+    contraction_rate: float,
+    reactivation_probability: float,
+    trial_share: float,
+    trial_conversion: float,
+    usage_days: int,
+    raw_events_limit: int,
+    bgnbd: tuple[float, float, float, float],
+    gamma_gamma: tuple[float, float, float],
+    seed: int,
+    first_customer: int,
+    count: int,
+) -> list[tuple[str, pl.DataFrame]]: ...
 def revenue(
     output: str,
     frame: pl.DataFrame,

@@ -1,16 +1,56 @@
 """Synthetic and reference data sets.
 
-Generated data is deterministic: the same parameters and seed give identical frames on every
-machine (the generator runs in the Rust core).
+* :func:`saas` generates one coherent synthetic subscription business (customers, subscriptions,
+  purchases, surveys, support tickets, product usage, retention costs, trials and conversions)
+  with the same customer ids in every table; :func:`write` streams it to Parquet files.
+* :func:`cdnow`, :func:`donations` and :func:`sbg_retention` read the reference data bundled with
+  the package (its provenance and licence are in ``csmetrics/data/NOTICE``).
+* :func:`survey_responses` generates survey answers alone.
+
+Generated data is deterministic: the same parameters and seed give identical tables on every
+machine (the generator runs in the Rust core, with per-customer random streams, so neither the
+number of threads nor the chunking changes the output).
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
+import io
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
 import polars as pl
 
 from csmetrics import _internal
+from csmetrics.exceptions import InvalidInputError
 
-__all__ = ["survey_responses"]
+__all__ = [
+    "SaasData",
+    "cdnow",
+    "donations",
+    "saas",
+    "sbg_retention",
+    "survey_responses",
+    "write",
+]
+
+_EPOCH = dt.date(1970, 1, 1)
+_RAW_EVENTS_LIMIT = 10_000
+_ALL_CUSTOMERS = 2**64 - 1
+
+
+def _option_error(option: str, value: object, rule: str) -> InvalidInputError:
+    error = InvalidInputError(f"option {option}={value!r} is not allowed: {rule}")
+    # The same attributes the engine's option errors carry.
+    vars(error).update(option=option, value=repr(value), rule=rule)
+    return error
 
 
 def survey_responses(
@@ -44,7 +84,543 @@ def survey_responses(
     >>> answers = datasets.survey_responses(1_000, customers=100, months=3, seed=1)
     >>> answers.shape
     (1000, 6)
-    >>> answers["timestamp"].min().isoformat(), answers["timestamp"].max() < __import__("datetime").date(2024, 4, 1)
-    ('2024-01-01', True)
+    >>> import datetime
+    >>> answers["timestamp"].min(), answers["timestamp"].max() < datetime.date(2024, 4, 1)
+    (datetime.date(2024, 1, 1), True)
     """
     return _internal.survey_responses(n, customers, months, seed)
+
+
+@dataclass(frozen=True)
+class SaasData:
+    """The tables of a synthetic business (see :func:`saas`), one attribute per table.
+
+    ``tables()`` gives them as a dict in a fixed order (the order and file names of
+    :func:`write`); ``parameters`` holds every parameter used, including the purchase model's.
+    """
+
+    customers: pl.DataFrame
+    subscriptions: pl.DataFrame
+    transactions: pl.DataFrame
+    surveys: pl.DataFrame
+    tickets: pl.DataFrame
+    usage: pl.DataFrame
+    events: pl.DataFrame
+    costs: pl.DataFrame
+    trials: pl.DataFrame
+    conversions: pl.DataFrame
+    parameters: dict[str, Any]
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """The tables by name, in the order customers, subscriptions, transactions, surveys,
+        tickets, usage, events, costs, trials, conversions."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "parameters"}
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+@dataclass(frozen=True)
+class _Settings:
+    customers: int
+    months: int
+    start: dt.date
+    churn_hazard: float
+    expansion_rate: float
+    contraction_rate: float
+    reactivation_probability: float
+    trial_share: float
+    trial_conversion: float
+    usage_days: int
+    raw_events: bool | None
+    bgnbd: tuple[float, float, float, float]
+    gamma_gamma: tuple[float, float, float]
+    seed: int
+
+    def raw_events_limit(self) -> int:
+        if self.raw_events is None:
+            return _RAW_EVENTS_LIMIT
+        return _ALL_CUSTOMERS if self.raw_events else 0
+
+    def generate(self, first_customer: int, count: int) -> list[tuple[str, pl.DataFrame]]:
+        if self.customers < 1:
+            raise _option_error("customers", self.customers, "must be at least 1")
+        start = self.start.date() if isinstance(self.start, dt.datetime) else self.start
+        r, alpha, a, b = self.bgnbd
+        p, q, gamma = self.gamma_gamma
+        return _internal.saas(
+            self.customers,
+            self.months,
+            (start - _EPOCH).days,
+            self.churn_hazard,
+            self.expansion_rate,
+            self.contraction_rate,
+            self.reactivation_probability,
+            self.trial_share,
+            self.trial_conversion,
+            self.usage_days,
+            self.raw_events_limit(),
+            (float(r), float(alpha), float(a), float(b)),
+            (float(p), float(q), float(gamma)),
+            self.seed,
+            first_customer,
+            count,
+        )
+
+    def parameters(self) -> dict[str, Any]:
+        start = self.start.date() if isinstance(self.start, dt.datetime) else self.start
+        r, alpha, a, b = self.bgnbd
+        p, q, gamma = self.gamma_gamma
+        return {
+            "customers": self.customers,
+            "months": self.months,
+            "start": start,
+            "end": _add_months(start, self.months),
+            "churn_hazard": self.churn_hazard,
+            "expansion_rate": self.expansion_rate,
+            "contraction_rate": self.contraction_rate,
+            "reactivation_probability": self.reactivation_probability,
+            "trial_share": self.trial_share,
+            "trial_conversion": self.trial_conversion,
+            "usage_days": self.usage_days,
+            "raw_events": self.customers <= self.raw_events_limit(),
+            "bgnbd": {"r": r, "alpha": alpha, "a": a, "b": b, "time_unit": "week"},
+            "gamma_gamma": {"p": p, "q": q, "gamma": gamma},
+            "seed": self.seed,
+        }
+
+
+def saas(
+    customers: int = 10_000,
+    *,
+    months: int = 24,
+    start: dt.date = dt.date(2023, 1, 1),
+    churn_hazard: float = 0.03,
+    expansion_rate: float = 0.02,
+    contraction_rate: float = 0.01,
+    reactivation_probability: float = 0.15,
+    trial_share: float = 0.3,
+    trial_conversion: float = 0.4,
+    usage_days: int = 28,
+    raw_events: bool | None = None,
+    bgnbd: tuple[float, float, float, float] = (0.25, 4.0, 0.8, 2.5),
+    gamma_gamma: tuple[float, float, float] = (6.0, 4.0, 15.0),
+    seed: int = 0,
+) -> SaasData:
+    """A seeded synthetic subscription business, every table sharing the same customer ids.
+
+    Customers sign up on days drawn uniformly over ``months`` calendar months from ``start``
+    (the history ends, exclusive, at ``parameters["end"]``). Each starts with a 14-day trial
+    (share ``trial_share``), on the free plan (4% of the others) or on a paid plan, and then
+    renews monthly, quarterly or yearly. Before every renewal a paying customer is unhappy (20%),
+    neutral (30%) or happy (50%), drawn afresh each term: the mood multiplies the churn hazard by
+    3.0, 1.0 or 0.2 (average 1) and drives that term's survey answer, tickets and usage, so low
+    scores come before churn while the monthly logo churn of monthly-billed customers stays at
+    ``churn_hazard``. Transactions are a separate buy-till-you-die purchase stream (BG/NBD and
+    Gamma-Gamma) whose generating parameters are returned, so that a fit can recover them.
+
+    Parameters
+    ----------
+    customers
+        Number of customers (ids 1 to ``customers``).
+    months
+        Calendar months of history, 1 to 240.
+    start
+        First day of the history.
+    churn_hazard
+        Monthly probability that a paying customer cancels at a renewal, 0 to 1/3; an m-month
+        term ends in cancellation with probability ``1 - (1 - churn_hazard * mood)^m``.
+    expansion_rate
+        Monthly probability of an upgrade to the next plan (one more unit at the top plan); half
+        of it is the monthly probability of buying an add-on, and it is also the monthly
+        probability that a free customer starts to pay.
+    contraction_rate
+        Monthly probability of a downgrade to the plan below (none from ``starter``).
+    reactivation_probability
+        Probability that a customer who cancels comes back, 2-12 months later, on the plan they
+        left.
+    trial_share
+        Share of customers who start with a 14-day trial.
+    trial_conversion
+        Probability that a trial converts to a paid plan (``converted_at`` is within 7 days of
+        the trial's end; billing starts at the later of the two).
+    usage_days
+        Days at the end of the history covered by the daily usage table (0 for none).
+    raw_events
+        Generate the raw events table: ``None`` (default) does it for at most 10,000 customers
+        (about 440 events per customer with the defaults); ``True`` always; ``False`` never.
+    bgnbd
+        ``(r, alpha, a, b)`` of the purchase process, in weeks: purchase rates
+        ``λ ~ Gamma(shape r, rate alpha)``, dropout after each repeat purchase with probability
+        ``p ~ Beta(a, b)``. The defaults are close to the published CDNOW fit.
+    gamma_gamma
+        ``(p, q, gamma)`` of the purchase amounts: ``Gamma(shape p, rate nu)`` with
+        ``nu ~ Gamma(shape q, rate gamma)`` per customer; the mean amount is
+        ``p * gamma / (q - 1)``.
+    seed
+        Seed of every random draw.
+
+    Returns
+    -------
+    SaasData
+        One attribute per table (rows ordered by customer, then time; expected rows per
+        customer with the defaults in brackets):
+
+        - ``customers`` [1]: ``customer_id`` (Int64), ``signup_date`` (Date), ``segment``
+          (``smb`` 60% / ``mid_market`` 30% / ``enterprise`` 10%), ``country`` (ISO code).
+        - ``subscriptions`` [1.4; at most 2 per month + 2]: ``customer_id``,
+          ``subscription_id`` (Int64), ``plan`` (``trial``, ``free``, ``starter`` $49,
+          ``growth`` $149, ``business`` $499, ``enterprise`` $1,999 a month times a quantity;
+          add-ons ``addon_analytics`` $29 and ``addon_support`` $99), ``start``, ``end`` (Date,
+          null while active; half-open ``[start, end)``), ``amount`` (Float64, per billing
+          interval), ``interval`` (``month`` / ``year``), ``interval_count`` (Int32: 3 for
+          quarterly). Plan changes end a row and start the next the same day; add-ons overlap
+          their base plan.
+        - ``transactions`` [2.5; ``1 + (r/alpha) * weeks`` at most on average]: ``customer_id``,
+          ``timestamp`` (Datetime[us]), ``amount`` (Float64, cents). The first purchase falls
+          on the signup day.
+        - ``surveys`` [1.6; at most 1 per renewal]: ``customer_id``, ``segment``, ``timestamp``
+          (Date), ``nps`` (0-10), ``csat`` (1-5), ``ces`` (1-7, higher is easier), all Int8;
+          answered 1-14 days before a renewal with probability 0.25 (monthly billing), 0.6
+          (quarterly) or 0.9 (yearly).
+        - ``tickets`` [1.7]: ``ticket_id``, ``customer_id`` (Int64), ``opened_at``,
+          ``resolved_at`` (Datetime[us], null while open), ``contacts`` (Int32),
+          ``reopened_at`` (Datetime[us], null unless reopened), ``resolvable_at_first_contact``
+          (Boolean).
+        - ``usage`` [12.4; at most 4 per day of the window]: ``customer_id``, ``date`` (Date),
+          ``active_users``, ``events`` (Int32), ``feature`` (``core``, ``reports``,
+          ``integrations``, ``api``): one row per customer, active day and feature, over the
+          last ``usage_days`` days.
+        - ``events``: ``customer_id``, ``user_id`` (Int64), ``timestamp`` (Datetime[us]),
+          ``feature``: the raw events behind ``usage`` (they aggregate to it exactly); empty
+          unless ``raw_events``.
+        - ``costs`` [``months`` rows in all]: ``period`` (Date, first of the month),
+          ``amount``: the retention programme's cost, $1.50 / $6 / $25 per smb / mid-market /
+          enterprise customer paying at any time in the month.
+        - ``trials`` [0.3]: ``customer_id``, ``trial_start``, ``trial_end``, ``converted_at``
+          (Date, null unless converted before the end of the history).
+        - ``conversions`` [1.0]: ``customer_id``, ``timestamp`` (Date), ``kind``: ``new`` when
+          a paid subscription starts (first, after a trial or free plan, or on reactivation),
+          ``upsell`` at an upgrade, ``cross_sell`` at an add-on.
+
+        ``parameters`` is a dict of every parameter (``start`` and ``end`` as dates, ``bgnbd``
+        and ``gamma_gamma`` as dicts of the generating values).
+
+    Raises
+    ------
+    InvalidInputError
+        A parameter out of range (named in the message and the ``option`` attribute).
+
+    Examples
+    --------
+    >>> from csmetrics import datasets
+    >>> data = datasets.saas(500, months=6, seed=1)
+    >>> list(data.tables())  # doctest: +NORMALIZE_WHITESPACE
+    ['customers', 'subscriptions', 'transactions', 'surveys', 'tickets', 'usage', 'events',
+     'costs', 'trials', 'conversions']
+    >>> data.customers.height, data.costs.height
+    (500, 6)
+    >>> data.subscriptions.columns  # doctest: +NORMALIZE_WHITESPACE
+    ['customer_id', 'subscription_id', 'plan', 'start', 'end', 'amount', 'interval',
+     'interval_count']
+    >>> data.parameters["end"], data.parameters["bgnbd"]["r"]
+    (datetime.date(2023, 7, 1), 0.25)
+    >>> set(data.subscriptions["customer_id"]) <= set(data.customers["customer_id"])
+    True
+    >>> data.subscriptions.equals(datasets.saas(500, months=6, seed=1).subscriptions)
+    True
+    """
+    settings = _Settings(
+        customers,
+        months,
+        start,
+        churn_hazard,
+        expansion_rate,
+        contraction_rate,
+        reactivation_probability,
+        trial_share,
+        trial_conversion,
+        usage_days,
+        raw_events,
+        bgnbd,
+        gamma_gamma,
+        seed,
+    )
+    tables = dict(settings.generate(1, customers))
+    return SaasData(**tables, parameters=settings.parameters())
+
+
+def _chunks(customers: int, chunk_customers: int) -> Iterator[tuple[int, int]]:
+    for first in range(1, customers + 1, chunk_customers):
+        yield first, min(chunk_customers, customers - first + 1)
+
+
+def write(
+    path: str | Path,
+    customers: int = 10_000,
+    *,
+    chunk_customers: int = 1_000_000,
+    months: int = 24,
+    start: dt.date = dt.date(2023, 1, 1),
+    churn_hazard: float = 0.03,
+    expansion_rate: float = 0.02,
+    contraction_rate: float = 0.01,
+    reactivation_probability: float = 0.15,
+    trial_share: float = 0.3,
+    trial_conversion: float = 0.4,
+    usage_days: int = 28,
+    raw_events: bool | None = None,
+    bgnbd: tuple[float, float, float, float] = (0.25, 4.0, 0.8, 2.5),
+    gamma_gamma: tuple[float, float, float] = (6.0, 4.0, 15.0),
+    seed: int = 0,
+) -> dict[str, int]:
+    """Generate the business of :func:`saas` and write each table to ``<path>/<table>.parquet``.
+
+    The customers are generated ``chunk_customers`` at a time, so peak memory stays bounded
+    (about 0.8 GB per million customers in a chunk) however many customers there are. Each chunk
+    is written to a temporary part file; the parts of each table are then streamed into one file
+    (``polars.scan_parquet(...).sink_parquet(...)``) and removed. The tables hold exactly the rows
+    :func:`saas` returns for the same parameters, whatever ``chunk_customers`` is; ``costs`` sums
+    the chunks' costs. ``parameters.json`` records the parameters.
+
+    Parameters
+    ----------
+    path
+        Folder to write to (created if missing; existing table files are replaced).
+    customers
+        Number of customers.
+    chunk_customers
+        Customers generated at a time.
+    months, start, churn_hazard, expansion_rate, contraction_rate, reactivation_probability, \
+trial_share, trial_conversion, usage_days, raw_events, bgnbd, gamma_gamma, seed
+        As in :func:`saas`.
+
+    Returns
+    -------
+    dict[str, int]
+        Rows written per table.
+
+    Examples
+    --------
+    >>> import tempfile, polars as pl
+    >>> from csmetrics import datasets
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     rows = datasets.write(folder, 300, chunk_customers=100, months=6, seed=2)
+    ...     customers = pl.read_parquet(f"{folder}/customers.parquet")
+    >>> rows["customers"], customers["customer_id"].to_list()[:3]
+    (300, [1, 2, 3])
+    >>> rows["subscriptions"] == datasets.saas(300, months=6, seed=2).subscriptions.height
+    True
+    """
+    if chunk_customers < 1:
+        raise _option_error("chunk_customers", chunk_customers, "must be at least 1")
+    settings = _Settings(
+        customers,
+        months,
+        start,
+        churn_hazard,
+        expansion_rate,
+        contraction_rate,
+        reactivation_probability,
+        trial_share,
+        trial_conversion,
+        usage_days,
+        raw_events,
+        bgnbd,
+        gamma_gamma,
+        seed,
+    )
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: dict[str, int] = {}
+    chunks = list(_chunks(customers, chunk_customers))
+    if len(chunks) <= 1:
+        for name, frame in settings.generate(1, customers):
+            frame.write_parquet(folder / f"{name}.parquet")
+            rows[name] = frame.height
+    else:
+        parts = Path(tempfile.mkdtemp(prefix=".parts-", dir=folder))
+        try:
+            costs: pl.DataFrame | None = None
+            names: list[str] = []
+            for index, (first, count) in enumerate(chunks):
+                for name, frame in settings.generate(first, count):
+                    if index == 0:
+                        names.append(name)
+                    if name == "costs":
+                        # Sum in whole cents, so the total equals the one-chunk amounts exactly.
+                        cents = frame.select(
+                            "period", (pl.col("amount") * 100).round().cast(pl.Int64)
+                        )
+                        costs = (
+                            cents
+                            if costs is None
+                            else costs.with_columns(pl.col("amount") + cents["amount"])
+                        )
+                        continue
+                    (parts / name).mkdir(exist_ok=True)
+                    # Temporary parts: fast to write, read once by the streaming merge below.
+                    frame.write_parquet(
+                        parts / name / f"{index:06d}.parquet",
+                        compression="uncompressed",
+                        statistics=False,
+                    )
+                    rows[name] = rows.get(name, 0) + frame.height
+                del frame
+            for name in names:
+                target = folder / f"{name}.parquet"
+                if name == "costs" and costs is not None:
+                    costs = costs.with_columns(pl.col("amount") / 100)
+                    costs.write_parquet(target)
+                    rows[name] = costs.height
+                    continue
+                part_files = sorted(str(p) for p in (parts / name).iterdir())
+                pl.scan_parquet(part_files).sink_parquet(target)
+            rows = {name: rows[name] for name in names}
+        finally:
+            shutil.rmtree(parts, ignore_errors=True)
+    parameters = settings.parameters()
+    with open(folder / "parameters.json", "w", encoding="utf-8") as handle:
+        json.dump(parameters, handle, indent=2, default=str)
+        handle.write("\n")
+    return rows
+
+
+def _data_bytes(name: str) -> bytes:
+    return (files("csmetrics") / "data" / name).read_bytes()
+
+
+def _whitespace_table(name: str, columns: list[str], header: bool) -> pl.DataFrame:
+    tokens = _data_bytes(name).decode("ascii").split()
+    if header:
+        tokens = tokens[len(columns) :]
+    width = len(columns)
+    return pl.DataFrame({column: tokens[i::width] for i, column in enumerate(columns)})
+
+
+def cdnow(
+    kind: Literal["sample", "master", "summary", "summary_monetary"] = "sample",
+) -> pl.DataFrame:
+    """The CDNOW purchase data (Fader and Hardie), bundled with the package.
+
+    23,570 customers who made their first purchase at CDNOW in the first quarter of 1997,
+    followed to 1998-06-30; the 1/10 systematic sample of 2,357 of them; and the sample's
+    39-week calibration summaries used in the BG/NBD and Gamma-Gamma papers. Provenance and
+    licence: ``csmetrics/data/NOTICE``.
+
+    Parameters
+    ----------
+    kind
+        - ``"sample"`` (default): the sample's 6,919 purchase records: ``master_id`` (the id in
+          the full data), ``customer_id`` (the sample id, 1-2357), ``date`` (Date),
+          ``number_of_cds`` (Int64), ``dollar_value`` (Float64). Includes 223 same-day
+          duplicate records as published.
+        - ``"master"``: the full 69,659 records of the 23,570 customers: ``customer_id``,
+          ``date``, ``number_of_cds``, ``dollar_value``.
+        - ``"summary"``: the sample's calibration summary to 1997-09-30 (2,357 rows):
+          ``customer_id``, ``frequency`` (x, repeat purchase days), ``recency`` (t_x, weeks),
+          ``T`` (weeks), rounded to 2 decimals as published.
+        - ``"summary_monetary"``: the same plus ``monetary_value`` (zbar, the mean
+          repeat-purchase value, 0.0 when ``frequency`` is 0).
+
+    Returns
+    -------
+    polars.DataFrame
+
+    Examples
+    --------
+    >>> from csmetrics import datasets
+    >>> sample = datasets.cdnow("sample")
+    >>> sample.height, sample["customer_id"].n_unique(), str(sample["date"].dtype)
+    (6919, 2357, 'Date')
+    >>> master = datasets.cdnow("master")
+    >>> master.height, master["customer_id"].n_unique()
+    (69659, 23570)
+    >>> datasets.cdnow("summary").row(0)
+    (1, 2, 30.43, 38.86)
+    """
+    if kind == "sample":
+        frame = _whitespace_table(
+            "CDNOW_sample.txt",
+            ["master_id", "customer_id", "date", "number_of_cds", "dollar_value"],
+            header=False,
+        )
+        ids = ["master_id", "customer_id"]
+    elif kind == "master":
+        frame = _whitespace_table(
+            "CDNOW_master.txt",
+            ["customer_id", "date", "number_of_cds", "dollar_value"],
+            header=True,
+        )
+        ids = ["customer_id"]
+    elif kind in ("summary", "summary_monetary"):
+        summary = kind == "summary"
+        name = (
+            "cdnow_customers_summary.csv"
+            if summary
+            else "cdnow_customers_summary_with_transactions.csv"
+        )
+        renames = (
+            {"ID": "customer_id"}
+            if summary
+            else {
+                "ID": "customer_id",
+                "x": "frequency",
+                "t_x": "recency",
+                "zbar": "monetary_value",
+            }
+        )
+        raw = pl.read_csv(io.BytesIO(_data_bytes(name)), infer_schema=False)
+        return raw.rename(renames).select(
+            pl.col("customer_id", "frequency").cast(pl.Int64),
+            pl.exclude("customer_id", "frequency").cast(pl.Float64),
+        )
+    else:
+        raise _option_error(
+            "kind", kind, "expected one of 'sample', 'master', 'summary', 'summary_monetary'"
+        )
+    return frame.select(
+        pl.col(ids).cast(pl.Int64),
+        pl.col("date").str.to_date("%Y%m%d"),
+        pl.col("number_of_cds").cast(pl.Int64),
+        pl.col("dollar_value").cast(pl.Float64),
+    )
+
+
+def donations() -> pl.DataFrame:
+    """The donations data of the BG/BB model (Fader, Hardie and Shang 2010), bundled.
+
+    11,104 donors summarised as 22 patterns of repeat donations over 6 annual opportunities:
+    ``frequency`` (donations after the first), ``recency`` (the period of the last one),
+    ``periods`` (6) and ``weights`` (donors with that pattern), all Int64.
+
+    Examples
+    --------
+    >>> from csmetrics import datasets
+    >>> table = datasets.donations()
+    >>> table.height, table["weights"].sum(), table.columns
+    (22, 11104, ['frequency', 'recency', 'periods', 'weights'])
+    """
+    raw = pl.read_csv(io.BytesIO(_data_bytes("donations.csv")), infer_schema=False)
+    return raw.select(pl.all().cast(pl.Int64))
+
+
+def sbg_retention() -> pl.DataFrame:
+    """Share of customers still alive by year, from Fader and Hardie (2007), bundled.
+
+    Two segments of 1,000 customers each, as in "How to project customer retention": ``year``
+    (Int64, 0-7), ``regular_alive_pct`` and ``highend_alive_pct`` (Float64, percent alive at the
+    start of each year).
+
+    Examples
+    --------
+    >>> from csmetrics import datasets
+    >>> table = datasets.sbg_retention()
+    >>> table.height, table.row(1)
+    (8, (1, 63.1, 86.9))
+    """
+    raw = pl.read_csv(io.BytesIO(_data_bytes("sbg_retention_2007.csv")), infer_schema=False)
+    return raw.select(pl.col("year").cast(pl.Int64), pl.exclude("year").cast(pl.Float64))

@@ -7,6 +7,7 @@
 // The pyo3 and plugin macros expand to FFI code; the core crate itself stays free of unsafe.
 #![allow(unsafe_code)]
 
+mod datasets;
 mod errors;
 mod expressions;
 mod revenue;
@@ -20,6 +21,6 @@ fn _internal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     survey::register(m)?;
     revenue::register(m)?;
-    survey::register_datasets(m)?;
+    datasets::register(m)?;
     Ok(())
 }

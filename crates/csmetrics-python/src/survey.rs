@@ -127,20 +127,3 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(nps_compare, m)?)?;
     Ok(())
 }
-
-#[pyfunction]
-fn survey_responses(
-    py: Python<'_>,
-    n: usize,
-    customers: usize,
-    months: u32,
-    seed: u64,
-) -> PyResult<PyDataFrame> {
-    py.detach(|| guard(|| csmetrics::datasets::survey_responses(n, customers, months, seed)))
-        .map(PyDataFrame)
-}
-
-pub fn register_datasets(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(survey_responses, m)?)?;
-    Ok(())
-}
