@@ -125,6 +125,35 @@ fn parts_are_identity(remap: &[u32]) -> bool {
     remap.iter().enumerate().all(|(i, c)| i as u32 == *c)
 }
 
+/// Codes of integers whose range is small next to their count (customer ids 1..N, say)
+/// through a lookup table instead of hashing; None when the range is too wide.
+fn dense_integer_codes(values: &[i64]) -> Option<(Vec<u32>, Vec<IdxSize>)> {
+    let (lo, hi) = parallel(work_ranges(values.len()), |r| {
+        values[r].iter().fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)))
+    })
+    .into_iter()
+    .fold((i64::MAX, i64::MIN), |(lo, hi), (a, b)| (lo.min(a), hi.max(b)));
+    let span = hi.checked_sub(lo)?.checked_add(1)?;
+    if values.is_empty() || span > (values.len() as i64).saturating_mul(4).max(1 << 16) {
+        return None;
+    }
+    let mut table = vec![u32::MAX; span as usize];
+    let mut first_rows: Vec<IdxSize> = Vec::new();
+    let codes = values
+        .iter()
+        .enumerate()
+        .map(|(row, v)| {
+            let slot = &mut table[(v - lo) as usize];
+            if *slot == u32::MAX {
+                *slot = first_rows.len() as u32;
+                first_rows.push(row as IdxSize);
+            }
+            *slot
+        })
+        .collect();
+    Some((codes, first_rows))
+}
+
 #[derive(Hash, PartialEq, Eq)]
 enum StrKey<'a> {
     Inline(u128),
@@ -190,6 +219,10 @@ pub fn encode_column(column: &Column) -> Result<EncodedKey> {
             let values = physical.cast(&DataType::Int64)?;
             let ca = values.i64()?;
             let encoded = match ca.downcast_iter().next() {
+                Some(array) if array.null_count() == 0 => {
+                    let values = array.values().as_slice();
+                    dense_integer_codes(values).unwrap_or_else(|| encode_rows(rows, |row| values[row]))
+                }
                 Some(array) => encode_rows(rows, |row| array.get(row)),
                 None => (Vec::new(), Vec::new()),
             };

@@ -106,7 +106,8 @@ pub fn to_units(value: f64, scale: f64) -> i64 {
 }
 
 /// Reads and checks the input table.
-pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalised> {
+/// Subscriptions or a monthly table: (customer column, start, end, monthly units), checked.
+fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<(String, Vec<i64>, Vec<i64>, Vec<i64>)> {
     let rows = frame.height();
     let scale = 10f64.powi(options.precision as i32);
     let (customer_name, mut start, mut end, amounts, factors, amount_name) = match &options.input {
@@ -204,22 +205,7 @@ pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalis
             let amounts = f64_values(frame, mrr, "the MRR of each row")?;
             (customer_id.clone(), start, end, amounts, vec![(1.0, 1.0); rows], mrr.clone())
         }
-        RevenueInput::Activity { customer_id, timestamp } => {
-            // Each event makes its customer active for the whole period that contains it.
-            let (instants, _) = instants(frame, timestamp, "the time of each activity event")?;
-            let mut start = Vec::with_capacity(rows);
-            let mut end = Vec::with_capacity(rows);
-            for (row, t) in instants.iter().enumerate() {
-                let Some(t) = *t else {
-                    return Err(invalid(timestamp, row, "null", "every event needs a timestamp"));
-                };
-                let first = options.period.start_of(t.div_euclid(DAY));
-                start.push(Some(first * DAY));
-                end.push(Some(options.period.next_start(first) * DAY));
-            }
-            let one = 1.0 / scale;
-            (customer_id.clone(), start, end, vec![Some(one); rows], vec![(1.0, 1.0); rows], timestamp.clone())
-        }
+        RevenueInput::Activity { .. } => unreachable_activity()?,
     };
 
     // Currencies: one currency, or an fx table converting each to the reporting currency.
@@ -312,7 +298,38 @@ pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalis
         start_ticks.push(s);
         end_ticks.push(e);
     }
+    Ok((customer_name, start_ticks, end_ticks, units))
+}
 
+fn unreachable_activity() -> Result<(String, Vec<Option<i64>>, Vec<Option<i64>>, Vec<Option<f64>>, Vec<(f64, f64)>, String)> {
+    Err(CsError::option("table", "'activity'", "activity input is read by read_activity"))
+}
+
+/// Activity events: each event is one unit of activity over the period that contains it.
+fn read_activity(frame: &DataFrame, options: &RevenueOptions, customer_id: &str, timestamp: &str) -> Result<(String, Vec<i64>, Vec<i64>, Vec<i64>)> {
+    let key = crate::period::period_key(frame, timestamp, options.period, "period")?;
+    let bounds: Vec<(i64, i64)> = key
+        .labels
+        .cast(&DataType::Int32)?
+        .i32()?
+        .iter()
+        .map(|d| {
+            let day = i64::from(d.unwrap_or(0));
+            (day * DAY, options.period.next_start(day) * DAY)
+        })
+        .collect();
+    let start = key.codes.iter().map(|c| bounds[*c as usize].0).collect();
+    let end = key.codes.iter().map(|c| bounds[*c as usize].1).collect();
+    Ok((customer_id.to_string(), start, end, vec![1; frame.height()]))
+}
+
+/// Reads and checks the input table.
+pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalised> {
+    let rows = frame.height();
+    let (customer_name, start_ticks, end_ticks, units) = match &options.input {
+        RevenueInput::Activity { customer_id, timestamp } => read_activity(frame, options, customer_id, timestamp)?,
+        _ => read_billing(frame, options)?,
+    };
     let customers = column(frame, &customer_name, "the customer of each subscription")?;
     if let Some(row) = first_null(customers) {
         return Err(invalid(&customer_name, row, "null", "every subscription needs a customer id"));
