@@ -52,21 +52,20 @@ def _demo(args: argparse.Namespace) -> int:
         )
         print("\nLogo churn by segment (Wilson 95% interval), last three months:")
         churn = csm.churn_rates(subs, by="segment", ci="wilson", **options)
-        rates = ["churn_rate", "churn_lower", "churn_upper"]
-        churn = churn.with_columns(pl.col(rates).round(4))
-        print(
-            churn.group_by("segment", maintain_order=True)
-            .tail(3)
-            .select(
-                "segment",
-                "period",
-                "customers_start",
-                "churned",
-                "churn_rate",
-                "churn_lower",
-                "churn_upper",
+        with pl.Config(float_precision=4):
+            print(
+                churn.group_by("segment", maintain_order=True)
+                .tail(3)
+                .select(
+                    "segment",
+                    "period",
+                    "customers_start",
+                    "churned",
+                    "churn_rate",
+                    "churn_lower",
+                    "churn_upper",
+                )
             )
-        )
         print("\nNPS by segment (adjusted Wald 95% interval):")
         print(
             csm.nps(answers, score="nps", by="segment").select(
