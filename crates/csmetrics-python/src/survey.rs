@@ -42,6 +42,7 @@ fn nps(
 
 #[pyfunction]
 #[pyo3(signature = (frame, score, by, period, timestamp, invalid, scale))]
+#[allow(clippy::too_many_arguments)]
 fn csat(
     py: Python<'_>,
     frame: PyDataFrame,
