@@ -61,6 +61,25 @@ def test_snapshot_and_events_bridges_by_hand() -> None:
     assert events["ending_mrr"].to_list() == snap["ending_mrr"].to_list()
 
 
+def test_default_as_of_is_the_latest_start_never_an_end() -> None:
+    data = subs(
+        [
+            ("a", D(2024, 1, 15), D(2024, 9, 1), 10.0, "month"),  # scheduled cancellation
+            ("b", D(2024, 3, 2), None, 20.0, "month"),
+        ]
+    )
+    bridge = csm.mrr_bridge(data)
+    assert bridge["period"].to_list()[-1] == D(2024, 3, 1)
+    assert bridge["complete"].to_list()[-1] is False
+    assert bridge["ending_mrr"].to_list()[-1] == 30.0  # a's future end is not applied
+    with pytest.raises(csm.InvalidInputError, match="needs a start") as info:
+        csm.mrr_bridge(data.with_columns(start=pl.Series([D(2024, 1, 1), None])))
+    assert info.value.row == 1
+    with pytest.raises(csm.InvalidInputError, match="customer id") as info:
+        csm.mrr_bridge(data.with_columns(customer_id=pl.Series(["a", None])))
+    assert info.value.row == 1
+
+
 def test_exact_decimal_output_and_identity() -> None:
     data = subs(
         [("a", D(2024, 1, 1), None, 100.0, "quarter"), ("b", D(2024, 2, 1), None, 10.0, "week")]
