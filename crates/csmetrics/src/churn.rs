@@ -54,7 +54,11 @@ pub struct ChurnOptions {
 
 impl Default for ChurnOptions {
     fn default() -> Self {
-        ChurnOptions { panel: RevenueOptions::default(), denominator: ChurnDenominator::Start, confidence: None }
+        ChurnOptions {
+            panel: RevenueOptions::default(),
+            denominator: ChurnDenominator::Start,
+            confidence: None,
+        }
     }
 }
 
@@ -69,8 +73,16 @@ pub fn wilson_interval(successes: f64, trials: f64, z: f64) -> Option<(f64, f64)
     let centre = (p + z2 / (2.0 * trials)) / denominator;
     let half = z / denominator * (p * (1.0 - p) / trials + z2 / (4.0 * trials * trials)).sqrt();
     // At k = 0 (k = n) the lower (upper) bound is exactly 0 (1); rounding would leave ~1e-17.
-    let lower = if successes <= 0.0 { 0.0 } else { (centre - half).max(0.0) };
-    let upper = if successes >= trials { 1.0 } else { (centre + half).min(1.0) };
+    let lower = if successes <= 0.0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let upper = if successes >= trials {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
     Some((lower, upper))
 }
 
@@ -84,7 +96,14 @@ pub fn wilson_interval(successes: f64, trials: f64, z: f64) -> Option<(f64, f64)
 /// denominator) and `growth_rate` ((|E| - |S|) / |S|). Rates are null when |S| = 0.
 pub fn churn_rates(frame: &DataFrame, options: &ChurnOptions) -> Result<DataFrame> {
     let z = options.confidence.map(z_for_confidence).transpose()?;
-    let c = compute(frame, &options.panel, Wanted { movements: false, panel: false })?;
+    let c = compute(
+        frame,
+        &options.panel,
+        Wanted {
+            movements: false,
+            panel: false,
+        },
+    )?;
     let (mut columns, rows) = group_period_columns(&c)?;
     let t = |r: usize, f: usize| totals(&c, r, f) as i64;
     let start: Vec<i64> = (0..rows).map(|r| t(r, field::LOGO_START)).collect();
@@ -93,7 +112,13 @@ pub fn churn_rates(frame: &DataFrame, options: &ChurnOptions) -> Result<DataFram
     let new: Vec<i64> = (0..rows).map(|r| t(r, field::LOGO_NEW)).collect();
     let reactivated: Vec<i64> = (0..rows).map(|r| t(r, field::LOGO_REACTIVATED)).collect();
     let within: Vec<i64> = (0..rows)
-        .map(|r| if options.panel.mode == Mode::Events { t(r, field::LOGO_WITHIN) } else { 0 })
+        .map(|r| {
+            if options.panel.mode == Mode::Events {
+                t(r, field::LOGO_WITHIN)
+            } else {
+                0
+            }
+        })
         .collect();
     let (numerator, denominator): (Vec<f64>, Vec<f64>) = (0..rows)
         .map(|r| match options.denominator {
@@ -105,8 +130,11 @@ pub fn churn_rates(frame: &DataFrame, options: &ChurnOptions) -> Result<DataFram
             ChurnDenominator::Average => (lost[r] as f64, (start[r] + end[r]) as f64 / 2.0),
         })
         .unzip();
-    let rate: Vec<Option<f64>> =
-        numerator.iter().zip(&denominator).map(|(n, d)| (*d > 0.0).then(|| n / d)).collect();
+    let rate: Vec<Option<f64>> = numerator
+        .iter()
+        .zip(&denominator)
+        .map(|(n, d)| (*d > 0.0).then(|| n / d))
+        .collect();
     let int = |name: &str, v: &[i64]| Column::new(name.into(), v.to_vec());
     columns.push(int("customers_start", &start));
     columns.push(int("customers_end", &end));
@@ -125,13 +153,25 @@ pub fn churn_rates(frame: &DataFrame, options: &ChurnOptions) -> Result<DataFram
                 _ => wilson_interval(*n, *d, z),
             })
             .collect();
-        columns.push(Column::new("churn_lower".into(), bounds.iter().map(|b| b.map(|b| b.0)).collect::<Vec<_>>()));
-        columns.push(Column::new("churn_upper".into(), bounds.iter().map(|b| b.map(|b| b.1)).collect::<Vec<_>>()));
+        columns.push(Column::new(
+            "churn_lower".into(),
+            bounds.iter().map(|b| b.map(|b| b.0)).collect::<Vec<_>>(),
+        ));
+        columns.push(Column::new(
+            "churn_upper".into(),
+            bounds.iter().map(|b| b.map(|b| b.1)).collect::<Vec<_>>(),
+        ));
     }
     let per_start = |values: Vec<i64>| -> Vec<Option<f64>> {
-        values.iter().zip(&start).map(|(v, s)| (*s > 0).then(|| *v as f64 / *s as f64)).collect()
+        values
+            .iter()
+            .zip(&start)
+            .map(|(v, s)| (*s > 0).then(|| *v as f64 / *s as f64))
+            .collect()
     };
-    let retained: Vec<i64> = (0..rows).map(|r| end[r] - new[r] - reactivated[r]).collect();
+    let retained: Vec<i64> = (0..rows)
+        .map(|r| end[r] - new[r] - reactivated[r])
+        .collect();
     columns.push(Column::new("retention_rate".into(), per_start(retained)));
     let growth: Vec<i64> = (0..rows).map(|r| end[r] - start[r]).collect();
     columns.push(Column::new("growth_rate".into(), per_start(growth)));

@@ -9,7 +9,8 @@ use crate::error::{CsError, Result};
 use crate::frame::column;
 use crate::groups::{parallel, work_ranges};
 use crate::revenue::{
-    build_grid, check_options, customer_panel, normalise, rows_by_customer, RevenueInput, RevenueOptions, DAY,
+    build_grid, check_options, customer_panel, normalise, rows_by_customer, RevenueInput,
+    RevenueOptions, DAY,
 };
 
 /// What a cohort cell measures.
@@ -28,7 +29,11 @@ impl FromStr for CohortKind {
         match s {
             "logo" => Ok(Self::Logo),
             "revenue" => Ok(Self::Revenue),
-            other => Err(CsError::option("kind", format!("'{other}'"), "expected 'logo' or 'revenue'")),
+            other => Err(CsError::option(
+                "kind",
+                format!("'{other}'"),
+                "expected 'logo' or 'revenue'",
+            )),
         }
     }
 }
@@ -49,7 +54,11 @@ impl FromStr for CohortRule {
         match s {
             "classic" => Ok(Self::Classic),
             "unbounded" => Ok(Self::Unbounded),
-            other => Err(CsError::option("rule", format!("'{other}'"), "expected 'classic' or 'unbounded'")),
+            other => Err(CsError::option(
+                "rule",
+                format!("'{other}'"),
+                "expected 'classic' or 'unbounded'",
+            )),
         }
     }
 }
@@ -83,8 +92,14 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
             "the unbounded rule is defined for logo retention only; use kind='logo' or rule='classic'",
         ));
     }
-    if options.kind == CohortKind::Revenue && matches!(options.panel.input, RevenueInput::Activity { .. }) {
-        return Err(CsError::option("kind", "'revenue'", "activity events carry no revenue; use kind='logo'"));
+    if options.kind == CohortKind::Revenue
+        && matches!(options.panel.input, RevenueInput::Activity { .. })
+    {
+        return Err(CsError::option(
+            "kind",
+            "'revenue'",
+            "activity events carry no revenue; use kind='logo'",
+        ));
     }
     check_options(&options.panel)?;
     let data = normalise(frame, &options.panel)?;
@@ -96,7 +111,8 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
     let mut panel_options = options.panel.clone();
     if let Some(signup) = &signup {
         if let Some(min) = signup.iter().copied().min() {
-            panel_options.first_period = Some(panel_options.first_period.map_or(min, |f| f.min(min)));
+            panel_options.first_period =
+                Some(panel_options.first_period.map_or(min, |f| f.min(min)));
         }
     }
     let grid = build_grid(&data, &panel_options)?;
@@ -117,9 +133,12 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
         for customer in range {
             let rows = &order[offsets[customer]..offsets[customer + 1]];
             let (lo, hi) = customer_panel(&data, &grid, rows, &mut mrr, &mut subs);
-            let active_at = |p: usize| p >= lo && p < hi && (mrr[p - lo] > 0 || (free && subs[p - lo] > 0));
+            let active_at =
+                |p: usize| p >= lo && p < hi && (mrr[p - lo] > 0 || (free && subs[p - lo] > 0));
             let cohort = match &signup {
-                Some(s) if s[customer] <= grid.as_of => Some(grid.starts.partition_point(|t| *t <= s[customer]) - 1),
+                Some(s) if s[customer] <= grid.as_of => {
+                    Some(grid.starts.partition_point(|t| *t <= s[customer]) - 1)
+                }
                 Some(_) => None,
                 None => (lo..hi).find(|&p| active_at(p)),
             };
@@ -130,7 +149,9 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
                     }
                 }
             }
-            let Some(cohort) = cohort.filter(|c| *c >= first) else { continue };
+            let Some(cohort) = cohort.filter(|c| *c >= first) else {
+                continue;
+            };
             let g = data.group_rank[data.customer_group[customer] as usize] as usize;
             let row = g * cohorts + (cohort - first);
             sizes[row] += 1;
@@ -156,11 +177,18 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
         (sizes, base_mrr, active, mrr_at_age, before_signup)
     });
     if let Some((customer, p)) = parts.iter().find_map(|part| part.4) {
-        let id = data.customer_labels.get(customer).map(|v| v.to_string()).unwrap_or_default();
+        let id = data
+            .customer_labels
+            .get(customer)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
         return Err(CsError::InvalidValue {
             column: options.signup.clone().unwrap_or_default(),
             row: order[offsets[customer]] as usize,
-            value: format!("customer {id} active in the period of {}", crate::revenue::input::format_instant(grid.starts[p])),
+            value: format!(
+                "customer {id} active in the period of {}",
+                crate::revenue::input::format_instant(grid.starts[p])
+            ),
             rule: "a customer cannot be active before the period of its signup".into(),
         });
     }
@@ -179,7 +207,8 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
     let scale = 10f64.powi(options.panel.precision as i32);
     let mut group_index: Vec<IdxSize> = Vec::new();
     let (mut cohort_days, mut ages, mut size_col) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut active_col, mut rate_col, mut mrr_col, mut base_col) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut active_col, mut rate_col, mut mrr_col, mut base_col) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for g in 0..groups {
         for c in 0..cohorts {
             let row = g * cohorts + c;
@@ -196,15 +225,23 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
                 active_col.push(observable.then_some(active[cell]));
                 mrr_col.push(observable.then(|| mrr_at_age[cell] as f64 / scale));
                 base_col.push(base_mrr[row] as f64 / scale);
-                rate_col.push(observable.then(|| match options.kind {
-                    CohortKind::Logo => Some(active[cell] as f64 / sizes[row] as f64),
-                    CohortKind::Revenue => (base_mrr[row] != 0).then(|| mrr_at_age[cell] as f64 / base_mrr[row] as f64),
-                }).flatten());
+                rate_col.push(
+                    observable
+                        .then(|| match options.kind {
+                            CohortKind::Logo => Some(active[cell] as f64 / sizes[row] as f64),
+                            CohortKind::Revenue => (base_mrr[row] != 0)
+                                .then(|| mrr_at_age[cell] as f64 / base_mrr[row] as f64),
+                        })
+                        .flatten(),
+                );
             }
         }
     }
     let height = ages.len();
-    let mut columns = data.group_keys.take(&IdxCa::from_vec("".into(), group_index))?.into_columns();
+    let mut columns = data
+        .group_keys
+        .take(&IdxCa::from_vec("".into(), group_index))?
+        .into_columns();
     columns.push(Column::new("cohort".into(), cohort_days).cast(&DataType::Date)?);
     columns.push(Column::new("age".into(), ages));
     columns.push(Column::new("cohort_size".into(), size_col));
@@ -218,7 +255,11 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
 }
 
 /// The signup instant of each customer code, checked constant per customer.
-fn signup_per_customer(frame: &DataFrame, name: &str, data: &crate::revenue::Normalised) -> Result<Vec<i64>> {
+fn signup_per_customer(
+    frame: &DataFrame,
+    name: &str,
+    data: &crate::revenue::Normalised,
+) -> Result<Vec<i64>> {
     let series = column(frame, name, "the signup date of each customer")?.as_materialized_series();
     let (per_day, per_unit): (i64, i64) = match series.dtype() {
         DataType::Date => (DAY, 1),

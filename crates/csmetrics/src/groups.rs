@@ -129,10 +129,14 @@ fn parts_are_identity(remap: &[u32]) -> bool {
 /// through a lookup table instead of hashing; None when the range is too wide.
 fn dense_integer_codes(values: &[i64]) -> Option<(Vec<u32>, Vec<IdxSize>)> {
     let (lo, hi) = parallel(work_ranges(values.len()), |r| {
-        values[r].iter().fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)))
+        values[r]
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)))
     })
     .into_iter()
-    .fold((i64::MAX, i64::MIN), |(lo, hi), (a, b)| (lo.min(a), hi.max(b)));
+    .fold((i64::MAX, i64::MIN), |(lo, hi), (a, b)| {
+        (lo.min(a), hi.max(b))
+    });
     let span = hi.checked_sub(lo)?.checked_add(1)?;
     if values.is_empty() || span > (values.len() as i64).saturating_mul(4).max(1 << 16) {
         return None;
@@ -221,7 +225,8 @@ pub fn encode_column(column: &Column) -> Result<EncodedKey> {
             let encoded = match ca.downcast_iter().next() {
                 Some(array) if array.null_count() == 0 => {
                     let values = array.values().as_slice();
-                    dense_integer_codes(values).unwrap_or_else(|| encode_rows(rows, |row| values[row]))
+                    dense_integer_codes(values)
+                        .unwrap_or_else(|| encode_rows(rows, |row| values[row]))
                 }
                 Some(array) => encode_rows(rows, |row| array.get(row)),
                 None => (Vec::new(), Vec::new()),

@@ -26,7 +26,11 @@ impl FromStr for Lives {
         match s {
             "first" => Ok(Self::First),
             "all" => Ok(Self::All),
-            other => Err(CsError::option("lives", format!("'{other}'"), "expected 'first' or 'all'")),
+            other => Err(CsError::option(
+                "lives",
+                format!("'{other}'"),
+                "expected 'first' or 'all'",
+            )),
         }
     }
 }
@@ -65,7 +69,11 @@ impl FromStr for DurationUnit {
             "week" => Ok(Self::Week),
             "month" => Ok(Self::Month),
             "year" => Ok(Self::Year),
-            other => Err(CsError::option("unit", format!("'{other}'"), "expected 'day', 'week', 'month' or 'year'")),
+            other => Err(CsError::option(
+                "unit",
+                format!("'{other}'"),
+                "expected 'day', 'week', 'month' or 'year'",
+            )),
         }
     }
 }
@@ -111,7 +119,11 @@ struct Life {
 /// A subscription counts while its amount is positive (or always, with `free_is_active`).
 pub fn survival_table(frame: &DataFrame, options: &SurvivalTableOptions) -> Result<DataFrame> {
     if !(options.gap_tolerance_days >= 0.0 && options.gap_tolerance_days.is_finite()) {
-        return Err(CsError::option("gap_tolerance", options.gap_tolerance_days, "a gap tolerance must be >= 0 days"));
+        return Err(CsError::option(
+            "gap_tolerance",
+            options.gap_tolerance_days,
+            "a gap tolerance must be >= 0 days",
+        ));
     }
     check_options(&options.panel)?;
     let data = normalise(frame, &options.panel)?;
@@ -128,7 +140,10 @@ pub fn survival_table(frame: &DataFrame, options: &SurvivalTableOptions) -> Resu
             spans.clear();
             for &r in &order[offsets[customer]..offsets[customer + 1]] {
                 let r = r as usize;
-                if data.start[r] <= as_of && (free || data.units[r] > 0) && data.end[r] > data.start[r] {
+                if data.start[r] <= as_of
+                    && (free || data.units[r] > 0)
+                    && data.end[r] > data.start[r]
+                {
                     spans.push((data.start[r], data.end[r]));
                 }
             }
@@ -148,7 +163,9 @@ pub fn survival_table(frame: &DataFrame, options: &SurvivalTableOptions) -> Resu
             for &(s, e) in spans.iter() {
                 match current {
                     // Overlapping, touching, or a gap shorter than the tolerance: the life goes on.
-                    Some((cs, ce)) if s <= ce || s - ce < tolerance => current = Some((cs, ce.max(e))),
+                    Some((cs, ce)) if s <= ce || s - ce < tolerance => {
+                        current = Some((cs, ce.max(e)))
+                    }
                     Some(life) => {
                         close(life, &mut index, &mut lives);
                         current = None;
@@ -171,25 +188,48 @@ pub fn survival_table(frame: &DataFrame, options: &SurvivalTableOptions) -> Resu
         lives.retain(|l| !(l.ended && l.end <= from));
     }
     let unit = options.unit.micros();
-    let codes = IdxCa::from_vec("".into(), lives.iter().map(|l| l.customer as IdxSize).collect());
-    let mut columns = vec![data.customer_labels.as_materialized_series().take(&codes)?.into_column()];
+    let codes = IdxCa::from_vec(
+        "".into(),
+        lives.iter().map(|l| l.customer as IdxSize).collect(),
+    );
+    let mut columns = vec![data
+        .customer_labels
+        .as_materialized_series()
+        .take(&codes)?
+        .into_column()];
     if data.group_keys.width() > 0 {
         let ranks: Vec<IdxSize> = lives
             .iter()
             .map(|l| data.group_rank[data.customer_group[l.customer as usize] as usize] as IdxSize)
             .collect();
-        columns.extend(data.group_keys.take(&IdxCa::from_vec("".into(), ranks))?.into_columns());
+        columns.extend(
+            data.group_keys
+                .take(&IdxCa::from_vec("".into(), ranks))?
+                .into_columns(),
+        );
     }
-    columns.push(Column::new("life".into(), lives.iter().map(|l| l.index).collect::<Vec<u32>>()));
+    columns.push(Column::new(
+        "life".into(),
+        lives.iter().map(|l| l.index).collect::<Vec<u32>>(),
+    ));
     columns.push(
-        Column::new("start".into(), lives.iter().map(|l| l.start).collect::<Vec<i64>>())
-            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
+        Column::new(
+            "start".into(),
+            lives.iter().map(|l| l.start).collect::<Vec<i64>>(),
+        )
+        .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
     );
     columns.push(Column::new(
         "duration".into(),
-        lives.iter().map(|l| (l.end - l.start) as f64 / unit).collect::<Vec<f64>>(),
+        lives
+            .iter()
+            .map(|l| (l.end - l.start) as f64 / unit)
+            .collect::<Vec<f64>>(),
     ));
-    columns.push(Column::new("event".into(), lives.iter().map(|l| l.ended).collect::<Vec<bool>>()));
+    columns.push(Column::new(
+        "event".into(),
+        lives.iter().map(|l| l.ended).collect::<Vec<bool>>(),
+    ));
     columns.push(Column::new(
         "entry".into(),
         lives
@@ -200,6 +240,9 @@ pub fn survival_table(frame: &DataFrame, options: &SurvivalTableOptions) -> Resu
     let customer = columns[0].name().clone();
     Ok(DataFrame::new(lives.len(), columns)?
         .lazy()
-        .sort([customer.as_str(), "life"], SortMultipleOptions::default().with_maintain_order(true))
+        .sort(
+            [customer.as_str(), "life"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
         .collect()?)
 }

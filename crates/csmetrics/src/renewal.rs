@@ -53,7 +53,8 @@ fn outcomes(frame: &DataFrame, name: &str) -> Result<Vec<Option<bool>>> {
                         column: name.to_string(),
                         row,
                         value: other.to_string(),
-                        rule: "a renewal outcome must be true/false or 1/0 (null while undecided)".into(),
+                        rule: "a renewal outcome must be true/false or 1/0 (null while undecided)"
+                            .into(),
                     }),
                 })
                 .collect()
@@ -75,7 +76,8 @@ pub fn renewal_rates(frame: &DataFrame, options: &RenewalOptions) -> Result<Data
     let renewed = outcomes(frame, &options.renewed)?;
     let amounts: Option<Vec<f64>> = match &options.amount {
         Some(name) => {
-            let series = column(frame, name, "the amount of each contract")?.as_materialized_series();
+            let series =
+                column(frame, name, "the amount of each contract")?.as_materialized_series();
             if !series.dtype().is_primitive_numeric() {
                 return Err(CsError::InvalidType {
                     column: name.clone(),
@@ -106,7 +108,12 @@ pub fn renewal_rates(frame: &DataFrame, options: &RenewalOptions) -> Result<Data
     for name in &options.by {
         keys.push(encode_column(column(frame, name, "grouping (by=)")?)?);
     }
-    keys.push(period_key(frame, &options.renewal_due, options.period, "period")?);
+    keys.push(period_key(
+        frame,
+        &options.renewal_due,
+        options.period,
+        "period",
+    )?);
     let groups = group_rows(&keys, frame.height());
     let mut counts = vec![[0i64; 3]; groups.count()]; // up, renewed, pending
     let mut money = vec![[0f64; 2]; groups.count()]; // up, renewed
@@ -134,14 +141,26 @@ pub fn renewal_rates(frame: &DataFrame, options: &RenewalOptions) -> Result<Data
     columns.push(Column::new("pending".into(), pick(2)));
     columns.push(Column::new(
         "renewal_rate".into(),
-        order.iter().map(|g| rate(counts[*g][1] as f64, counts[*g][0] as f64)).collect::<Vec<_>>(),
+        order
+            .iter()
+            .map(|g| rate(counts[*g][1] as f64, counts[*g][0] as f64))
+            .collect::<Vec<_>>(),
     ));
     if amounts.is_some() {
-        columns.push(Column::new("amount_up".into(), order.iter().map(|g| money[*g][0]).collect::<Vec<f64>>()));
-        columns.push(Column::new("amount_renewed".into(), order.iter().map(|g| money[*g][1]).collect::<Vec<f64>>()));
+        columns.push(Column::new(
+            "amount_up".into(),
+            order.iter().map(|g| money[*g][0]).collect::<Vec<f64>>(),
+        ));
+        columns.push(Column::new(
+            "amount_renewed".into(),
+            order.iter().map(|g| money[*g][1]).collect::<Vec<f64>>(),
+        ));
         columns.push(Column::new(
             "revenue_renewal_rate".into(),
-            order.iter().map(|g| rate(money[*g][1], money[*g][0])).collect::<Vec<_>>(),
+            order
+                .iter()
+                .map(|g| rate(money[*g][1], money[*g][0]))
+                .collect::<Vec<_>>(),
         ));
     }
     Ok(DataFrame::new(order.len(), columns)?)

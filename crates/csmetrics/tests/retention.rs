@@ -23,10 +23,26 @@ fn subs(rows: &[(String, Date, Option<Date>, f64)]) -> DataFrame {
     DataFrame::new(
         rows.len(),
         vec![
-            Column::new("customer_id".into(), rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>()),
-            Column::new("start".into(), rows.iter().map(|r| day(r.1)).collect::<Vec<_>>()).cast(&DataType::Date).unwrap(),
-            Column::new("end".into(), rows.iter().map(|r| r.2.map(day)).collect::<Vec<_>>()).cast(&DataType::Date).unwrap(),
-            Column::new("amount".into(), rows.iter().map(|r| r.3).collect::<Vec<_>>()),
+            Column::new(
+                "customer_id".into(),
+                rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "start".into(),
+                rows.iter().map(|r| day(r.1)).collect::<Vec<_>>(),
+            )
+            .cast(&DataType::Date)
+            .unwrap(),
+            Column::new(
+                "end".into(),
+                rows.iter().map(|r| r.2.map(day)).collect::<Vec<_>>(),
+            )
+            .cast(&DataType::Date)
+            .unwrap(),
+            Column::new(
+                "amount".into(),
+                rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            ),
             Column::new("interval".into(), vec!["month"; rows.len()]),
         ],
     )
@@ -34,11 +50,22 @@ fn subs(rows: &[(String, Date, Option<Date>, f64)]) -> DataFrame {
 }
 
 fn panel(as_of: Date, mode: Mode) -> RevenueOptions {
-    RevenueOptions { as_of: Some(micros(as_of)), mode, ..Default::default() }
+    RevenueOptions {
+        as_of: Some(micros(as_of)),
+        mode,
+        ..Default::default()
+    }
 }
 
 fn f(frame: &DataFrame, name: &str, row: usize) -> Option<f64> {
-    frame.column(name).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().get(row)
+    frame
+        .column(name)
+        .unwrap()
+        .cast(&DataType::Float64)
+        .unwrap()
+        .f64()
+        .unwrap()
+        .get(row)
 }
 
 /// 650 customers in January; 15 leave on Feb 10; 5 join on Feb 3; one joins and leaves in Feb.
@@ -58,29 +85,63 @@ fn worked_example() -> DataFrame {
 #[test]
 fn logo_churn_worked_example_and_denominators() {
     let data = worked_example();
-    let start = churn_rates(&data, &ChurnOptions { panel: panel((2024, 3, 1), Mode::Snapshot), confidence: Some(0.95), ..Default::default() }).unwrap();
+    let start = churn_rates(
+        &data,
+        &ChurnOptions {
+            panel: panel((2024, 3, 1), Mode::Snapshot),
+            confidence: Some(0.95),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     // February is row 1.
-    assert_eq!((f(&start, "customers_start", 1), f(&start, "churned", 1), f(&start, "new", 1)), (Some(650.0), Some(15.0), Some(5.0)));
+    assert_eq!(
+        (
+            f(&start, "customers_start", 1),
+            f(&start, "churned", 1),
+            f(&start, "new", 1)
+        ),
+        (Some(650.0), Some(15.0), Some(5.0))
+    );
     let rate = f(&start, "churn_rate", 1).unwrap();
     assert!((rate - 15.0 / 650.0).abs() < 1e-15);
     assert_eq!((rate * 10_000.0).round() / 10_000.0, 0.0231);
     assert!((f(&start, "retention_rate", 1).unwrap() - (1.0 - rate)).abs() < 1e-15);
     assert!((f(&start, "growth_rate", 1).unwrap() - (640.0 - 650.0) / 650.0).abs() < 1e-15);
-    let (lo, hi) = (f(&start, "churn_lower", 1).unwrap(), f(&start, "churn_upper", 1).unwrap());
+    let (lo, hi) = (
+        f(&start, "churn_lower", 1).unwrap(),
+        f(&start, "churn_upper", 1).unwrap(),
+    );
     assert!(lo < rate && rate < hi && lo > 0.0 && hi < 0.05);
     // The bridge's churned customer count is the same.
     let bridge = mrr_bridge(&data, &panel((2024, 3, 1), Mode::Snapshot)).unwrap();
     assert_eq!(f(&bridge, "churned_customers", 1), Some(15.0));
 
     let stripe = |mode| {
-        churn_rates(&data, &ChurnOptions { panel: panel((2024, 3, 1), mode), denominator: ChurnDenominator::StartPlusNew, confidence: None }).unwrap()
+        churn_rates(
+            &data,
+            &ChurnOptions {
+                panel: panel((2024, 3, 1), mode),
+                denominator: ChurnDenominator::StartPlusNew,
+                confidence: None,
+            },
+        )
+        .unwrap()
     };
     // Snapshot mode cannot see the customer who came and went in February.
     assert!((f(&stripe(Mode::Snapshot), "churn_rate", 1).unwrap() - 15.0 / 655.0).abs() < 1e-15);
     let events = stripe(Mode::Events);
     assert_eq!(f(&events, "joined_and_left", 1), Some(1.0));
     assert!((f(&events, "churn_rate", 1).unwrap() - 16.0 / 656.0).abs() < 1e-15);
-    let average = churn_rates(&data, &ChurnOptions { panel: panel((2024, 3, 1), Mode::Snapshot), denominator: ChurnDenominator::Average, confidence: Some(0.95) }).unwrap();
+    let average = churn_rates(
+        &data,
+        &ChurnOptions {
+            panel: panel((2024, 3, 1), Mode::Snapshot),
+            denominator: ChurnDenominator::Average,
+            confidence: Some(0.95),
+        },
+    )
+    .unwrap();
     assert!((f(&average, "churn_rate", 1).unwrap() - 15.0 / 645.0).abs() < 1e-15);
     assert_eq!(f(&average, "churn_lower", 1), None);
 }
@@ -96,39 +157,106 @@ fn cohort_data() -> DataFrame {
 }
 
 fn column_f64(frame: &DataFrame, name: &str) -> Vec<Option<f64>> {
-    frame.column(name).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().iter().collect()
+    frame
+        .column(name)
+        .unwrap()
+        .cast(&DataType::Float64)
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .collect()
 }
 
 #[test]
 fn cohorts_classic_unbounded_and_revenue() {
-    let opts = |kind, rule| CohortOptions { panel: panel((2024, 4, 15), Mode::Snapshot), kind, rule, signup: None };
-    let classic = cohort_retention(&cohort_data(), &opts(CohortKind::Logo, CohortRule::Classic)).unwrap();
+    let opts = |kind, rule| CohortOptions {
+        panel: panel((2024, 4, 15), Mode::Snapshot),
+        kind,
+        rule,
+        signup: None,
+    };
+    let classic =
+        cohort_retention(&cohort_data(), &opts(CohortKind::Logo, CohortRule::Classic)).unwrap();
     // Cohorts Jan (a, b, d) and Feb (c), ages 0-3 each; April is observable for Jan only.
     assert_eq!(classic.height(), 8);
-    assert_eq!(column_f64(&classic, "active"), vec![Some(3.0), Some(1.0), Some(2.0), Some(0.0), Some(1.0), Some(1.0), Some(1.0), None]);
+    assert_eq!(
+        column_f64(&classic, "active"),
+        vec![
+            Some(3.0),
+            Some(1.0),
+            Some(2.0),
+            Some(0.0),
+            Some(1.0),
+            Some(1.0),
+            Some(1.0),
+            None
+        ]
+    );
     assert_eq!(column_f64(&classic, "rate")[2], Some(2.0 / 3.0));
-    let unbounded = cohort_retention(&cohort_data(), &opts(CohortKind::Logo, CohortRule::Unbounded)).unwrap();
-    assert_eq!(column_f64(&unbounded, "active")[..4], [Some(3.0), Some(2.0), Some(2.0), Some(0.0)]);
-    let revenue = cohort_retention(&cohort_data(), &opts(CohortKind::Revenue, CohortRule::Classic)).unwrap();
+    let unbounded = cohort_retention(
+        &cohort_data(),
+        &opts(CohortKind::Logo, CohortRule::Unbounded),
+    )
+    .unwrap();
+    assert_eq!(
+        column_f64(&unbounded, "active")[..4],
+        [Some(3.0), Some(2.0), Some(2.0), Some(0.0)]
+    );
+    let revenue = cohort_retention(
+        &cohort_data(),
+        &opts(CohortKind::Revenue, CohortRule::Classic),
+    )
+    .unwrap();
     let rates = column_f64(&revenue, "rate");
     assert_eq!(rates[0], Some(1.0));
     assert!((rates[1].unwrap() - 10.0 / 37.0).abs() < 1e-15);
     assert!((rates[2].unwrap() - 17.0 / 37.0).abs() < 1e-15);
-    assert!(cohort_retention(&cohort_data(), &opts(CohortKind::Revenue, CohortRule::Unbounded)).is_err());
+    assert!(cohort_retention(
+        &cohort_data(),
+        &opts(CohortKind::Revenue, CohortRule::Unbounded)
+    )
+    .is_err());
 }
 
 #[test]
 fn cohorts_from_signup_and_activity_events() {
     let mut data = cohort_data();
-    data.with_column(Column::new("signup".into(), [day((2023, 12, 20)), day((2024, 1, 1)), day((2024, 1, 15)), day((2023, 12, 1)), day((2023, 12, 1))]).cast(&DataType::Date).unwrap()).unwrap();
-    let opts = CohortOptions { panel: panel((2024, 4, 15), Mode::Snapshot), signup: Some("signup".into()), ..Default::default() };
+    data.with_column(
+        Column::new(
+            "signup".into(),
+            [
+                day((2023, 12, 20)),
+                day((2024, 1, 1)),
+                day((2024, 1, 15)),
+                day((2023, 12, 1)),
+                day((2023, 12, 1)),
+            ],
+        )
+        .cast(&DataType::Date)
+        .unwrap(),
+    )
+    .unwrap();
+    let opts = CohortOptions {
+        panel: panel((2024, 4, 15), Mode::Snapshot),
+        signup: Some("signup".into()),
+        ..Default::default()
+    };
     let by_signup = cohort_retention(&data, &opts).unwrap();
     // Cohorts Dec (a, d) and Jan (b, c); five ages each (Dec..Apr).
     assert_eq!(by_signup.height(), 10);
     assert_eq!(column_f64(&by_signup, "cohort_size")[0], Some(2.0));
-    assert_eq!(column_f64(&by_signup, "active")[..5], [Some(0.0), Some(2.0), Some(1.0), Some(2.0), Some(0.0)]);
+    assert_eq!(
+        column_f64(&by_signup, "active")[..5],
+        [Some(0.0), Some(2.0), Some(1.0), Some(2.0), Some(0.0)]
+    );
     // Activity before signup is an error naming the column.
-    data.with_column(Column::new("signup".into(), [day((2024, 2, 20)); 5]).cast(&DataType::Date).unwrap()).unwrap();
+    data.with_column(
+        Column::new("signup".into(), [day((2024, 2, 20)); 5])
+            .cast(&DataType::Date)
+            .unwrap(),
+    )
+    .unwrap();
     let err = cohort_retention(&data, &opts).unwrap_err().to_string();
     assert!(err.contains("'signup'") && err.contains("before"), "{err}");
 
@@ -136,18 +264,51 @@ fn cohorts_from_signup_and_activity_events() {
         4,
         vec![
             Column::new("customer_id".into(), [1i64, 1, 2, 1]),
-            Column::new("timestamp".into(), [day((2024, 1, 5)), day((2024, 1, 9)), day((2024, 1, 30)), day((2024, 3, 2))]).cast(&DataType::Date).unwrap(),
+            Column::new(
+                "timestamp".into(),
+                [
+                    day((2024, 1, 5)),
+                    day((2024, 1, 9)),
+                    day((2024, 1, 30)),
+                    day((2024, 3, 2)),
+                ],
+            )
+            .cast(&DataType::Date)
+            .unwrap(),
         ],
     )
     .unwrap();
     let activity = RevenueOptions {
-        input: RevenueInput::Activity { customer_id: "customer_id".into(), timestamp: "timestamp".into() },
+        input: RevenueInput::Activity {
+            customer_id: "customer_id".into(),
+            timestamp: "timestamp".into(),
+        },
         ..Default::default()
     };
-    let cohorts = cohort_retention(&events, &CohortOptions { panel: activity.clone(), ..Default::default() }).unwrap();
-    assert_eq!(column_f64(&cohorts, "active"), vec![Some(2.0), Some(0.0), Some(1.0)]);
-    let churn = churn_rates(&events, &ChurnOptions { panel: activity, ..Default::default() }).unwrap();
-    assert_eq!(column_f64(&churn, "churn_rate"), vec![None, Some(1.0), None]);
+    let cohorts = cohort_retention(
+        &events,
+        &CohortOptions {
+            panel: activity.clone(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        column_f64(&cohorts, "active"),
+        vec![Some(2.0), Some(0.0), Some(1.0)]
+    );
+    let churn = churn_rates(
+        &events,
+        &ChurnOptions {
+            panel: activity,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        column_f64(&churn, "churn_rate"),
+        vec![None, Some(1.0), None]
+    );
 }
 
 #[test]
@@ -172,9 +333,21 @@ fn survival_table_lives_gaps_and_censoring() {
     assert_eq!(column_f64(&bridged, "duration")[0], Some(91.0));
     assert_eq!(column_f64(&bridged, "event")[0], Some(0.0));
     let all = survival_table(&data, &opts(0.0, Lives::All)).unwrap();
-    assert_eq!(column_f64(&all, "duration"), vec![Some(60.0), Some(21.0), Some(29.0)]);
-    assert_eq!(column_f64(&all, "life"), vec![Some(0.0), Some(1.0), Some(0.0)]);
-    let late = SurvivalTableOptions { panel: RevenueOptions { first_period: Some(micros((2024, 2, 1))), ..panel((2024, 4, 1), Mode::Snapshot) }, ..Default::default() };
+    assert_eq!(
+        column_f64(&all, "duration"),
+        vec![Some(60.0), Some(21.0), Some(29.0)]
+    );
+    assert_eq!(
+        column_f64(&all, "life"),
+        vec![Some(0.0), Some(1.0), Some(0.0)]
+    );
+    let late = SurvivalTableOptions {
+        panel: RevenueOptions {
+            first_period: Some(micros((2024, 2, 1))),
+            ..panel((2024, 4, 1), Mode::Snapshot)
+        },
+        ..Default::default()
+    };
     let truncated = survival_table(&data, &late).unwrap();
     assert_eq!(column_f64(&truncated, "entry"), vec![Some(31.0), Some(0.0)]);
 }
@@ -182,27 +355,58 @@ fn survival_table_lives_gaps_and_censoring() {
 #[test]
 fn renewal_worked_example() {
     let n = 100;
-    let renewed: Vec<Option<bool>> = (0..n + 3).map(|i| if i >= n { None } else { Some(i < 80) }).collect();
-    let amounts: Vec<f64> = (0..n + 3).map(|i| if i < 80 { 10.0 } else { 30.0 }).collect();
+    let renewed: Vec<Option<bool>> = (0..n + 3)
+        .map(|i| if i >= n { None } else { Some(i < 80) })
+        .collect();
+    let amounts: Vec<f64> = (0..n + 3)
+        .map(|i| if i < 80 { 10.0 } else { 30.0 })
+        .collect();
     let contracts = DataFrame::new(
         n + 3,
         vec![
-            Column::new("renewal_due".into(), vec![day((2024, 6, 10)); n + 3]).cast(&DataType::Date).unwrap(),
+            Column::new("renewal_due".into(), vec![day((2024, 6, 10)); n + 3])
+                .cast(&DataType::Date)
+                .unwrap(),
             Column::new("renewed".into(), renewed),
             Column::new("amount".into(), amounts),
         ],
     )
     .unwrap();
-    let result = renewal_rates(&contracts, &RenewalOptions { amount: Some("amount".into()), ..Default::default() }).unwrap();
-    assert_eq!((f(&result, "up_for_renewal", 0), f(&result, "renewed", 0), f(&result, "pending", 0)), (Some(100.0), Some(80.0), Some(3.0)));
+    let result = renewal_rates(
+        &contracts,
+        &RenewalOptions {
+            amount: Some("amount".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            f(&result, "up_for_renewal", 0),
+            f(&result, "renewed", 0),
+            f(&result, "pending", 0)
+        ),
+        (Some(100.0), Some(80.0), Some(3.0))
+    );
     assert_eq!(f(&result, "renewal_rate", 0), Some(0.8));
     assert!((f(&result, "revenue_renewal_rate", 0).unwrap() - 800.0 / 1400.0).abs() < 1e-15);
-    let bad = DataFrame::new(1, vec![
-        Column::new("renewal_due".into(), [day((2024, 6, 10))]).cast(&DataType::Date).unwrap(),
-        Column::new("renewed".into(), [2i64]),
-    ]).unwrap();
-    let err = renewal_rates(&bad, &RenewalOptions::default()).unwrap_err().to_string();
-    assert!(err.contains("'renewed'") && err.contains("row 0") && err.contains('2'), "{err}");
+    let bad = DataFrame::new(
+        1,
+        vec![
+            Column::new("renewal_due".into(), [day((2024, 6, 10))])
+                .cast(&DataType::Date)
+                .unwrap(),
+            Column::new("renewed".into(), [2i64]),
+        ],
+    )
+    .unwrap();
+    let err = renewal_rates(&bad, &RenewalOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("'renewed'") && err.contains("row 0") && err.contains('2'),
+        "{err}"
+    );
 }
 
 proptest! {

@@ -25,8 +25,13 @@ pub enum Movement {
 
 impl Movement {
     /// All kinds, in the order of the bridge.
-    pub const ALL: [Movement; 5] =
-        [Movement::New, Movement::Expansion, Movement::Contraction, Movement::Churned, Movement::Reactivation];
+    pub const ALL: [Movement; 5] = [
+        Movement::New,
+        Movement::Expansion,
+        Movement::Contraction,
+        Movement::Churned,
+        Movement::Reactivation,
+    ];
 
     /// The name used in outputs.
     pub fn name(self) -> &'static str {
@@ -41,7 +46,11 @@ impl Movement {
 
     fn classify(previous: i64, current: i64, was_active: bool) -> Option<Movement> {
         match (previous > 0, current > 0) {
-            (false, true) => Some(if was_active { Movement::Reactivation } else { Movement::New }),
+            (false, true) => Some(if was_active {
+                Movement::Reactivation
+            } else {
+                Movement::New
+            }),
             (true, false) => Some(Movement::Churned),
             (true, true) if current > previous => Some(Movement::Expansion),
             (true, true) if current < previous => Some(Movement::Contraction),
@@ -115,7 +124,9 @@ impl Grid {
     }
 
     fn period_of(&self, instant: i64) -> usize {
-        self.starts.partition_point(|s| *s <= instant).saturating_sub(1)
+        self.starts
+            .partition_point(|s| *s <= instant)
+            .saturating_sub(1)
     }
 }
 
@@ -249,7 +260,10 @@ pub fn sweep(data: &Normalised, grid: &Grid, options: &SweepOptions) -> Sweep {
     let parts = parallel(work_ranges(customers), |range| {
         let mut worker = Worker::new(data, grid, options, cells);
         for customer in range {
-            worker.customer(customer as u32, &order[offsets[customer]..offsets[customer + 1]]);
+            worker.customer(
+                customer as u32,
+                &order[offsets[customer]..offsets[customer + 1]],
+            );
         }
         (worker.totals, worker.movements, worker.panel)
     });
@@ -263,7 +277,11 @@ pub fn sweep(data: &Normalised, grid: &Grid, options: &SweepOptions) -> Sweep {
         movements.extend(m);
         panel.extend(p);
     }
-    Sweep { totals, movements, panel }
+    Sweep {
+        totals,
+        movements,
+        panel,
+    }
 }
 
 struct Worker<'a> {
@@ -323,8 +341,16 @@ impl<'a> Worker<'a> {
                 let previous = if p == 0 { 0 } else { mrr_at(&self.mrr, p - 1) };
                 let current = mrr_at(&self.mrr, p);
                 if p >= grid.report_first {
-                    let active_subs = if p >= lo && p < hi { self.active[p - lo] } else { 0 };
-                    let base = if window > 0 && p >= window { mrr_at(&self.mrr, p - window) } else { 0 };
+                    let active_subs = if p >= lo && p < hi {
+                        self.active[p - lo]
+                    } else {
+                        0
+                    };
+                    let base = if window > 0 && p >= window {
+                        mrr_at(&self.mrr, p - window)
+                    } else {
+                        0
+                    };
                     let movement = Movement::classify(previous, current, was_active);
                     let logo_before = p > 0 && active_at(&self.mrr, &self.active, p - 1);
                     let logo_now = active_at(&self.mrr, &self.active, p);
@@ -348,7 +374,11 @@ impl<'a> Worker<'a> {
                             cell[field::LOGO_LOST] += 1;
                         }
                     } else if logo_now {
-                        let f = if was_logo_active { field::LOGO_REACTIVATED } else { field::LOGO_NEW };
+                        let f = if was_logo_active {
+                            field::LOGO_REACTIVATED
+                        } else {
+                            field::LOGO_NEW
+                        };
                         cell[f] += 1;
                     }
                     if base > 0 {
@@ -358,7 +388,8 @@ impl<'a> Worker<'a> {
                     }
                     if snapshot {
                         if let Some(kind) = movement {
-                            cell[field::MOVEMENT + kind as usize] += (current - previous).abs() as i128;
+                            cell[field::MOVEMENT + kind as usize] +=
+                                (current - previous).abs() as i128;
                             cell[field::MOVEMENT_CUSTOMERS + kind as usize] += 1;
                             if self.options.wanted.movements {
                                 self.movements.push(MovementRow {
@@ -372,7 +403,11 @@ impl<'a> Worker<'a> {
                         }
                     }
                     if self.options.wanted.panel && (current > 0 || (free && active_subs > 0)) {
-                        self.panel.push(PanelRow { customer, period: (p - grid.report_first) as u32, mrr: current });
+                        self.panel.push(PanelRow {
+                            customer,
+                            period: (p - grid.report_first) as u32,
+                            mrr: current,
+                        });
                     }
                 }
                 was_active |= current > 0;
@@ -381,7 +416,15 @@ impl<'a> Worker<'a> {
         }
         if !snapshot {
             let active_at_end = |p: usize| active_at(&self.mrr, &self.active, p);
-            let flags: Vec<bool> = (0..self.grid.len()).map(|p| if p >= lo && p < hi { active_at_end(p) } else { false }).collect();
+            let flags: Vec<bool> = (0..self.grid.len())
+                .map(|p| {
+                    if p >= lo && p < hi {
+                        active_at_end(p)
+                    } else {
+                        false
+                    }
+                })
+                .collect();
             self.events_mode(customer, group, rows, &flags);
         }
     }
@@ -430,7 +473,9 @@ impl<'a> Worker<'a> {
                     self.cell(group, p)[field::LOGO_WITHIN] += 1;
                 }
             }
-            let (Some(kind), true) = (kind, p >= grid.report_first) else { continue };
+            let (Some(kind), true) = (kind, p >= grid.report_first) else {
+                continue;
+            };
             if counted.0 != p {
                 counted = (p, 0);
             }

@@ -44,8 +44,14 @@ fn invalid(column: &str, row: usize, value: impl ToString, rule: &str) -> CsErro
 
 /// Instants of a Date or Datetime column in µs since the epoch (UTC), and whether it is
 /// time-zone aware (None for Date).
-fn instants(frame: &DataFrame, name: &str, purpose: &str) -> Result<(Vec<Option<i64>>, Option<bool>)> {
-    let series = column(frame, name, purpose)?.as_materialized_series().rechunk();
+fn instants(
+    frame: &DataFrame,
+    name: &str,
+    purpose: &str,
+) -> Result<(Vec<Option<i64>>, Option<bool>)> {
+    let series = column(frame, name, purpose)?
+        .as_materialized_series()
+        .rechunk();
     let physical = series.to_physical_repr().rechunk();
     let (scale_mul, scale_div, aware): (i64, i64, Option<bool>) = match series.dtype() {
         DataType::Date => (DAY, 1, None),
@@ -107,21 +113,32 @@ pub fn to_units(value: f64, scale: f64) -> i64 {
 
 /// Reads and checks the input table.
 /// Subscriptions or a monthly table: (customer column, start, end, monthly units), checked.
-fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<(String, Vec<i64>, Vec<i64>, Vec<i64>)> {
+fn read_billing(
+    frame: &DataFrame,
+    options: &RevenueOptions,
+) -> Result<(String, Vec<i64>, Vec<i64>, Vec<i64>)> {
     let rows = frame.height();
     let scale = 10f64.powi(options.precision as i32);
     let (customer_name, mut start, mut end, amounts, factors, amount_name) = match &options.input {
         RevenueInput::Subscriptions(c) => {
             let (start, start_aware) = instants(frame, &c.start, "the start of each subscription")?;
             let (end, end_aware) = match &c.end {
-                Some(name) => instants(frame, name, "the end of each subscription (null while active)")?,
+                Some(name) => instants(
+                    frame,
+                    name,
+                    "the end of each subscription (null while active)",
+                )?,
                 None => (vec![None; rows], None),
             };
             if let (Some(a), Some(b)) = (start_aware, end_aware) {
                 if a != b {
                     return Err(CsError::InvalidType {
                         column: c.end.clone().unwrap_or_default(),
-                        dtype: format!("{} ({})", if b { "time-zone aware" } else { "naive" }, c.start),
+                        dtype: format!(
+                            "{} ({})",
+                            if b { "time-zone aware" } else { "naive" },
+                            c.start
+                        ),
                         rule: format!(
                             "start and end must both be time-zone aware or both naive; '{}' is {}",
                             c.start,
@@ -133,29 +150,34 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<(String, 
             let amounts = f64_values(frame, &c.amount, "the billed amount of each subscription")?;
             let mut factors = vec![(1.0f64, 1.0f64); rows];
             if let Some(name) = &c.interval {
-                let series = column(frame, name, "the billing interval (pass interval=None if every amount is monthly)")?
-                    .as_materialized_series();
+                let series = column(
+                    frame,
+                    name,
+                    "the billing interval (pass interval=None if every amount is monthly)",
+                )?
+                .as_materialized_series();
                 let ca = series.str().map_err(|_| CsError::InvalidType {
                     column: name.clone(),
                     dtype: series.dtype().to_string(),
-                    rule: "the billing interval must be a string: day, week, month, quarter or year".to_string(),
+                    rule:
+                        "the billing interval must be a string: day, week, month, quarter or year"
+                            .to_string(),
                 })?;
                 for (row, value) in ca.iter().enumerate() {
                     factors[row] = match value.and_then(interval_factor) {
                         Some(f) => f,
-                        None => {
-                            return Err(invalid(
-                                name,
-                                row,
-                                value.map_or("null".to_string(), |v| format!("'{v}'")),
-                                "the billing interval must be one of day, week, month, quarter, year",
-                            ))
-                        }
+                        None => return Err(invalid(
+                            name,
+                            row,
+                            value.map_or("null".to_string(), |v| format!("'{v}'")),
+                            "the billing interval must be one of day, week, month, quarter, year",
+                        )),
                     };
                 }
             }
             if let Some(name) = &c.interval_count {
-                let series = column(frame, name, "the number of intervals billed at once")?.as_materialized_series();
+                let series = column(frame, name, "the number of intervals billed at once")?
+                    .as_materialized_series();
                 if !series.dtype().is_integer() {
                     return Err(CsError::InvalidType {
                         column: name.clone(),
@@ -178,9 +200,20 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<(String, 
                     }
                 }
             }
-            (c.customer_id.clone(), start, end, amounts, factors, c.amount.clone())
+            (
+                c.customer_id.clone(),
+                start,
+                end,
+                amounts,
+                factors,
+                c.amount.clone(),
+            )
         }
-        RevenueInput::Monthly { customer_id, period, mrr } => {
+        RevenueInput::Monthly {
+            customer_id,
+            period,
+            mrr,
+        } => {
             // Each row is one period's MRR: a subscription covering exactly that period.
             let (days, _) = instants(frame, period, "the period of each row")?;
             let mut start = Vec::with_capacity(rows);
@@ -196,14 +229,24 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<(String, 
                         period,
                         row,
                         format!("{day} days since 1970-01-01"),
-                        &format!("a monthly table's period must be the first day of a {}", options.period),
+                        &format!(
+                            "a monthly table's period must be the first day of a {}",
+                            options.period
+                        ),
                     ));
                 }
                 start.push(Some(first * DAY));
                 end.push(Some(options.period.next_start(first) * DAY));
             }
             let amounts = f64_values(frame, mrr, "the MRR of each row")?;
-            (customer_id.clone(), start, end, amounts, vec![(1.0, 1.0); rows], mrr.clone())
+            (
+                customer_id.clone(),
+                start,
+                end,
+                amounts,
+                vec![(1.0, 1.0); rows],
+                mrr.clone(),
+            )
         }
         RevenueInput::Activity { .. } => unreachable_activity()?,
     };
@@ -212,7 +255,8 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<(String, 
     let mut rates: Option<Vec<f64>> = None;
     if let RevenueInput::Subscriptions(c) = &options.input {
         if let Some(name) = c.currency.as_ref().filter(|n| frame.column(n).is_ok()) {
-            let series = column(frame, name, "the currency of each amount")?.as_materialized_series();
+            let series =
+                column(frame, name, "the currency of each amount")?.as_materialized_series();
             let ca = series.str().map_err(|_| CsError::InvalidType {
                 column: name.clone(),
                 dtype: series.dtype().to_string(),
@@ -238,7 +282,8 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<(String, 
                 Some(fx) => {
                     let mut out = Vec::with_capacity(rows);
                     for (row, value) in ca.iter().enumerate() {
-                        let rate = value.and_then(|v| fx.iter().find(|(c, _)| c == v).map(|(_, r)| *r));
+                        let rate =
+                            value.and_then(|v| fx.iter().find(|(c, _)| c == v).map(|(_, r)| *r));
                         match rate {
                             Some(r) => out.push(r),
                             None => {
@@ -284,14 +329,23 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<(String, 
     let mut end_ticks = Vec::with_capacity(rows);
     for row in 0..rows {
         let Some(s) = start[row].take() else {
-            return Err(invalid(&start_name, row, "null", "every subscription needs a start"));
+            return Err(invalid(
+                &start_name,
+                row,
+                "null",
+                "every subscription needs a start",
+            ));
         };
         let e = end[row].take().unwrap_or(i64::MAX);
         if e < s {
             return Err(invalid(
                 &end_name,
                 row,
-                format!("an end before its start ({} < {})", format_instant(e), format_instant(s)),
+                format!(
+                    "an end before its start ({} < {})",
+                    format_instant(e),
+                    format_instant(s)
+                ),
                 "a subscription cannot end before it starts",
             ));
         }
@@ -301,12 +355,28 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<(String, 
     Ok((customer_name, start_ticks, end_ticks, units))
 }
 
-fn unreachable_activity() -> Result<(String, Vec<Option<i64>>, Vec<Option<i64>>, Vec<Option<f64>>, Vec<(f64, f64)>, String)> {
-    Err(CsError::option("table", "'activity'", "activity input is read by read_activity"))
+fn unreachable_activity() -> Result<(
+    String,
+    Vec<Option<i64>>,
+    Vec<Option<i64>>,
+    Vec<Option<f64>>,
+    Vec<(f64, f64)>,
+    String,
+)> {
+    Err(CsError::option(
+        "table",
+        "'activity'",
+        "activity input is read by read_activity",
+    ))
 }
 
 /// Activity events: each event is one unit of activity over the period that contains it.
-fn read_activity(frame: &DataFrame, options: &RevenueOptions, customer_id: &str, timestamp: &str) -> Result<(String, Vec<i64>, Vec<i64>, Vec<i64>)> {
+fn read_activity(
+    frame: &DataFrame,
+    options: &RevenueOptions,
+    customer_id: &str,
+    timestamp: &str,
+) -> Result<(String, Vec<i64>, Vec<i64>, Vec<i64>)> {
     let key = crate::period::period_key(frame, timestamp, options.period, "period")?;
     let bounds: Vec<(i64, i64)> = key
         .labels
@@ -327,12 +397,20 @@ fn read_activity(frame: &DataFrame, options: &RevenueOptions, customer_id: &str,
 pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalised> {
     let rows = frame.height();
     let (customer_name, start_ticks, end_ticks, units) = match &options.input {
-        RevenueInput::Activity { customer_id, timestamp } => read_activity(frame, options, customer_id, timestamp)?,
+        RevenueInput::Activity {
+            customer_id,
+            timestamp,
+        } => read_activity(frame, options, customer_id, timestamp)?,
         _ => read_billing(frame, options)?,
     };
     let customers = column(frame, &customer_name, "the customer of each subscription")?;
     if let Some(row) = first_null(customers) {
-        return Err(invalid(&customer_name, row, "null", "every subscription needs a customer id"));
+        return Err(invalid(
+            &customer_name,
+            row,
+            "null",
+            "every subscription needs a customer id",
+        ));
     }
     let customer_key = encode_column(customers)?;
 
@@ -360,8 +438,17 @@ pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalis
                 .find(|(_, k)| k.codes[first] != k.codes[row])
                 .map(|(n, k)| (n.clone(), k))
                 .unwrap_or((options.by[0].clone(), &by_keys[0]));
-            let label = |r: usize| key.labels.get(key.codes[r] as usize).map(|v| v.to_string()).unwrap_or_default();
-            let customer = customer_key.labels.get(c).map(|v| v.to_string()).unwrap_or_default();
+            let label = |r: usize| {
+                key.labels
+                    .get(key.codes[r] as usize)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            };
+            let customer = customer_key
+                .labels
+                .get(c)
+                .map(|v| v.to_string())
+                .unwrap_or_default();
             return Err(invalid(
                 &name,
                 row,
@@ -390,7 +477,11 @@ pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalis
         end: end_ticks,
         units,
         customer_group,
-        group_keys: if options.by.is_empty() { DataFrame::empty_with_height(1) } else { group_keys },
+        group_keys: if options.by.is_empty() {
+            DataFrame::empty_with_height(1)
+        } else {
+            group_keys
+        },
         group_rank,
     })
 }
@@ -421,7 +512,12 @@ pub fn format_instant(ticks: i64) -> String {
         format!("{y:04}-{m:02}-{d:02}")
     } else {
         let seconds = rest / 1_000_000;
-        format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
+        format!(
+            "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        )
     }
 }
 

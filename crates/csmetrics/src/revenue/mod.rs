@@ -15,7 +15,9 @@ use std::str::FromStr;
 use polars::prelude::*;
 
 pub use engine::Movement;
-pub(crate) use engine::{customer_panel, field, rows_by_customer, sweep, Grid, Sweep, SweepOptions, Wanted};
+pub(crate) use engine::{
+    customer_panel, field, rows_by_customer, sweep, Grid, Sweep, SweepOptions, Wanted,
+};
 pub(crate) use input::{normalise, period_grid, Normalised, DAY};
 
 use crate::error::{CsError, Result};
@@ -38,7 +40,11 @@ impl FromStr for Mode {
         match s {
             "snapshot" => Ok(Mode::Snapshot),
             "events" => Ok(Mode::Events),
-            other => Err(CsError::option("mode", format!("'{other}'"), "expected 'snapshot' or 'events'")),
+            other => Err(CsError::option(
+                "mode",
+                format!("'{other}'"),
+                "expected 'snapshot' or 'events'",
+            )),
         }
     }
 }
@@ -59,7 +65,11 @@ impl FromStr for Money {
         match s {
             "float" => Ok(Money::Float),
             "units" => Ok(Money::Units),
-            other => Err(CsError::option("money", format!("'{other}'"), "expected 'float' or 'units'")),
+            other => Err(CsError::option(
+                "money",
+                format!("'{other}'"),
+                "expected 'float' or 'units'",
+            )),
         }
     }
 }
@@ -171,14 +181,26 @@ impl Default for RevenueOptions {
 
 pub(crate) fn check_options(options: &RevenueOptions) -> Result<()> {
     if options.precision > 9 {
-        return Err(CsError::option("precision", options.precision, "precision must be 0 to 9 decimals"));
+        return Err(CsError::option(
+            "precision",
+            options.precision,
+            "precision must be 0 to 9 decimals",
+        ));
     }
     if options.window == Some(0) {
-        return Err(CsError::option("window", 0, "a trailing window needs at least one period"));
+        return Err(CsError::option(
+            "window",
+            0,
+            "a trailing window needs at least one period",
+        ));
     }
     if let Some(fx) = &options.fx {
         if let Some((currency, rate)) = fx.iter().find(|(_, r)| !(r.is_finite() && *r > 0.0)) {
-            return Err(CsError::option("fx", format!("{currency}: {rate}"), "rates must be positive numbers"));
+            return Err(CsError::option(
+                "fx",
+                format!("{currency}: {rate}"),
+                "rates must be positive numbers",
+            ));
         }
     }
     Ok(())
@@ -191,14 +213,22 @@ pub(crate) fn build_grid(data: &Normalised, options: &RevenueOptions) -> Result<
     };
     let first_activity = data.start.iter().copied().filter(|s| *s <= as_of).min();
     let Some(first_activity) = first_activity.or(options.first_period) else {
-        return Ok(Grid { starts: Vec::new(), snapshots: Vec::new(), report_first: 0, as_of });
+        return Ok(Grid {
+            starts: Vec::new(),
+            snapshots: Vec::new(),
+            report_first: 0,
+            as_of,
+        });
     };
     let report_from = options.first_period.unwrap_or(first_activity);
     if report_from > as_of {
         return Err(CsError::option(
             "first_period",
             input::format_instant(report_from),
-            &format!("the first reported period must not start after as_of ({})", input::format_instant(as_of)),
+            &format!(
+                "the first reported period must not start after as_of ({})",
+                input::format_instant(as_of)
+            ),
         ));
     }
     let first_day = first_activity.min(report_from).div_euclid(DAY);
@@ -208,7 +238,12 @@ pub(crate) fn build_grid(data: &Normalised, options: &RevenueOptions) -> Result<
     let mut snapshots: Vec<i64> = starts[1..].iter().map(|s| s - 1).collect();
     snapshots[n - 1] = as_of;
     let report_first = starts.partition_point(|s| *s <= report_from) - 1;
-    Ok(Grid { starts, snapshots, report_first, as_of })
+    Ok(Grid {
+        starts,
+        snapshots,
+        report_first,
+        as_of,
+    })
 }
 
 pub(crate) struct Computed {
@@ -217,7 +252,11 @@ pub(crate) struct Computed {
     pub(crate) sweep: Sweep,
 }
 
-pub(crate) fn compute(frame: &DataFrame, options: &RevenueOptions, wanted: Wanted) -> Result<Computed> {
+pub(crate) fn compute(
+    frame: &DataFrame,
+    options: &RevenueOptions,
+    wanted: Wanted,
+) -> Result<Computed> {
     check_options(options)?;
     let data = normalise(frame, options)?;
     let grid = build_grid(&data, options)?;
@@ -238,17 +277,27 @@ struct MoneyOut {
 
 impl MoneyOut {
     fn new(options: &RevenueOptions) -> Self {
-        MoneyOut { money: options.money, scale: 10f64.powi(options.precision as i32) }
+        MoneyOut {
+            money: options.money,
+            scale: 10f64.powi(options.precision as i32),
+        }
     }
 
     fn column(&self, name: &str, units: impl Iterator<Item = i128>) -> Result<Column> {
         match self.money {
-            Money::Float => Ok(Column::new(name.into(), units.map(|u| u as f64 / self.scale).collect::<Vec<f64>>())),
+            Money::Float => Ok(Column::new(
+                name.into(),
+                units.map(|u| u as f64 / self.scale).collect::<Vec<f64>>(),
+            )),
             Money::Units => {
                 let values = units
                     .map(|u| {
                         i64::try_from(u).map_err(|_| {
-                            CsError::option("money", "'units'", &format!("the sum {u} in '{name}' does not fit in Int64"))
+                            CsError::option(
+                                "money",
+                                "'units'",
+                                &format!("the sum {u} in '{name}' does not fit in Int64"),
+                            )
                         })
                     })
                     .collect::<Result<Vec<i64>>>()?;
@@ -267,7 +316,9 @@ pub(crate) fn group_period_columns(c: &Computed) -> Result<(Vec<Column>, usize)>
     let groups = c.data.group_keys.height().max(1);
     let reported = c.grid.reported();
     let rows = groups * reported;
-    let group_index: Vec<IdxSize> = (0..rows).map(|i| (i / reported.max(1)) as IdxSize).collect();
+    let group_index: Vec<IdxSize> = (0..rows)
+        .map(|i| (i / reported.max(1)) as IdxSize)
+        .collect();
     let mut columns: Vec<Column> = c
         .data
         .group_keys
@@ -278,7 +329,11 @@ pub(crate) fn group_period_columns(c: &Computed) -> Result<(Vec<Column>, usize)>
         .collect();
     columns.push(Column::new("period".into(), periods).cast(&DataType::Date)?);
     let last = c.grid.len().saturating_sub(1);
-    let complete_last = c.grid.starts.get(last + 1).is_some_and(|next| c.grid.as_of >= next - 1);
+    let complete_last = c
+        .grid
+        .starts
+        .get(last + 1)
+        .is_some_and(|next| c.grid.as_of >= next - 1);
     let complete: Vec<bool> = (0..rows)
         .map(|i| c.grid.report_first + i % reported.max(1) != last || complete_last)
         .collect();
@@ -299,7 +354,14 @@ pub(crate) fn totals(c: &Computed, row: usize, f: usize) -> i128 {
 /// `reactivated_customers`, `ending_customers` (paying customers), and `active_customers`
 /// (paying, or with any subscription when `free_is_active`).
 pub fn mrr_bridge(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFrame> {
-    let c = compute(frame, options, Wanted { movements: false, panel: false })?;
+    let c = compute(
+        frame,
+        options,
+        Wanted {
+            movements: false,
+            panel: false,
+        },
+    )?;
     let money = MoneyOut::new(options);
     let (mut columns, rows) = group_period_columns(&c)?;
     let c = &c;
@@ -310,7 +372,12 @@ pub fn mrr_bridge(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFra
     }
     columns.push(money.column("ending_mrr", amount(field::ENDING_MRR))?);
     let count = |name: &str, f: usize| {
-        Column::new(name.into(), (0..rows).map(|r| totals(c, r, f) as i64).collect::<Vec<i64>>())
+        Column::new(
+            name.into(),
+            (0..rows)
+                .map(|r| totals(c, r, f) as i64)
+                .collect::<Vec<i64>>(),
+        )
     };
     columns.push(count("starting_customers", field::STARTING_CUSTOMERS));
     for (kind, name) in Movement::ALL.iter().zip([
@@ -339,7 +406,14 @@ pub fn mrr_bridge(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFra
 /// the window's start. Ratios are null when their denominator is 0. NRR, net MRR churn, expansion
 /// rate and the quick ratios are unbounded; GRR lies in [0, 1].
 pub fn revenue_kpis(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFrame> {
-    let c = compute(frame, options, Wanted { movements: false, panel: false })?;
+    let c = compute(
+        frame,
+        options,
+        Wanted {
+            movements: false,
+            panel: false,
+        },
+    )?;
     let money = MoneyOut::new(options);
     let (mut columns, rows) = group_period_columns(&c)?;
     let t = |r: usize, f: usize| totals(&c, r, f);
@@ -348,14 +422,23 @@ pub fn revenue_kpis(frame: &DataFrame, options: &RevenueOptions) -> Result<DataF
     columns.push(money.column("arr", (0..rows).map(|r| 12 * t(r, field::ENDING_MRR)))?);
     columns.push(Column::new(
         "paying_customers".into(),
-        (0..rows).map(|r| t(r, field::ENDING_CUSTOMERS) as i64).collect::<Vec<i64>>(),
+        (0..rows)
+            .map(|r| t(r, field::ENDING_CUSTOMERS) as i64)
+            .collect::<Vec<i64>>(),
     ));
     let arpa: Vec<Option<f64>> = (0..rows)
-        .map(|r| ratio(t(r, field::ENDING_MRR), t(r, field::ENDING_CUSTOMERS)).map(|v| v / money.scale))
+        .map(|r| {
+            ratio(t(r, field::ENDING_MRR), t(r, field::ENDING_CUSTOMERS)).map(|v| v / money.scale)
+        })
         .collect();
     columns.push(match options.money {
         Money::Float => Column::new("arpa".into(), arpa),
-        Money::Units => Column::new("arpa".into(), arpa.iter().map(|v| v.map(|v| v * money.scale)).collect::<Vec<_>>()),
+        Money::Units => Column::new(
+            "arpa".into(),
+            arpa.iter()
+                .map(|v| v.map(|v| v * money.scale))
+                .collect::<Vec<_>>(),
+        ),
     });
     columns.push(money.column("starting_mrr", (0..rows).map(|r| t(r, field::STARTING_MRR)))?);
     for kind in Movement::ALL {
@@ -364,41 +447,79 @@ pub fn revenue_kpis(frame: &DataFrame, options: &RevenueOptions) -> Result<DataF
     let float = |name: &str, values: Vec<Option<f64>>| Column::new(name.into(), values);
     columns.push(float(
         "expansion_rate",
-        (0..rows).map(|r| ratio(mv(r, Movement::Expansion), t(r, field::STARTING_MRR))).collect(),
+        (0..rows)
+            .map(|r| ratio(mv(r, Movement::Expansion), t(r, field::STARTING_MRR)))
+            .collect(),
     ));
     columns.push(money.column("retained_mrr", (0..rows).map(|r| t(r, field::RETAINED_NET)))?);
-    columns.push(money.column("retained_mrr_gross", (0..rows).map(|r| t(r, field::RETAINED_GROSS)))?);
-    let nrr: Vec<Option<f64>> = (0..rows).map(|r| ratio(t(r, field::RETAINED_NET), t(r, field::STARTING_MRR))).collect();
-    let grr: Vec<Option<f64>> =
-        (0..rows).map(|r| ratio(t(r, field::RETAINED_GROSS), t(r, field::STARTING_MRR))).collect();
+    columns.push(money.column(
+        "retained_mrr_gross",
+        (0..rows).map(|r| t(r, field::RETAINED_GROSS)),
+    )?);
+    let nrr: Vec<Option<f64>> = (0..rows)
+        .map(|r| ratio(t(r, field::RETAINED_NET), t(r, field::STARTING_MRR)))
+        .collect();
+    let grr: Vec<Option<f64>> = (0..rows)
+        .map(|r| ratio(t(r, field::RETAINED_GROSS), t(r, field::STARTING_MRR)))
+        .collect();
     columns.push(float("nrr", nrr.clone()));
     columns.push(float("grr", grr.clone()));
-    columns.push(float("net_mrr_churn_rate", nrr.iter().map(|v| v.map(|v| 1.0 - v)).collect()));
-    columns.push(float("gross_mrr_churn_rate", grr.iter().map(|v| v.map(|v| 1.0 - v)).collect()));
+    columns.push(float(
+        "net_mrr_churn_rate",
+        nrr.iter().map(|v| v.map(|v| 1.0 - v)).collect(),
+    ));
+    columns.push(float(
+        "gross_mrr_churn_rate",
+        grr.iter().map(|v| v.map(|v| 1.0 - v)).collect(),
+    ));
     let lost = |r: usize| mv(r, Movement::Churned) + mv(r, Movement::Contraction);
     columns.push(float(
         "quick_ratio",
         (0..rows)
-            .map(|r| ratio(mv(r, Movement::New) + mv(r, Movement::Expansion) + mv(r, Movement::Reactivation), lost(r)))
+            .map(|r| {
+                ratio(
+                    mv(r, Movement::New)
+                        + mv(r, Movement::Expansion)
+                        + mv(r, Movement::Reactivation),
+                    lost(r),
+                )
+            })
             .collect(),
     ));
     columns.push(float(
         "quick_ratio_excl_reactivation",
-        (0..rows).map(|r| ratio(mv(r, Movement::New) + mv(r, Movement::Expansion), lost(r))).collect(),
+        (0..rows)
+            .map(|r| ratio(mv(r, Movement::New) + mv(r, Movement::Expansion), lost(r)))
+            .collect(),
     ));
     if let Some(window) = options.window {
         let available = |r: usize| (c.grid.report_first + r % c.grid.reported().max(1)) >= window;
-        columns.push(money.column("window_base_mrr", (0..rows).map(|r| t(r, field::WINDOW_BASE)))?);
+        columns.push(money.column(
+            "window_base_mrr",
+            (0..rows).map(|r| t(r, field::WINDOW_BASE)),
+        )?);
         columns.push(float(
             "nrr_window",
             (0..rows)
-                .map(|r| if available(r) { ratio(t(r, field::WINDOW_NET), t(r, field::WINDOW_BASE)) } else { None })
+                .map(|r| {
+                    if available(r) {
+                        ratio(t(r, field::WINDOW_NET), t(r, field::WINDOW_BASE))
+                    } else {
+                        None
+                    }
+                })
                 .collect(),
         ));
         columns.push(float(
             "grr_window",
             (0..rows)
-                .map(|r| if available(r) { ratio(t(r, field::WINDOW_GROSS), t(r, field::WINDOW_BASE)) } else { None })
+                .map(|r| {
+                    if available(r) {
+                        ratio(t(r, field::WINDOW_GROSS), t(r, field::WINDOW_BASE))
+                    } else {
+                        None
+                    }
+                })
                 .collect(),
         ));
     }
@@ -407,16 +528,28 @@ pub fn revenue_kpis(frame: &DataFrame, options: &RevenueOptions) -> Result<DataF
 
 fn customer_rows(c: &Computed, customers: &[u32], periods: &[u32]) -> Result<Vec<Column>> {
     let codes = IdxCa::from_vec("".into(), customers.iter().map(|c| *c as IdxSize).collect());
-    let mut columns = vec![c.data.customer_labels.as_materialized_series().take(&codes)?.into_column()];
+    let mut columns = vec![c
+        .data
+        .customer_labels
+        .as_materialized_series()
+        .take(&codes)?
+        .into_column()];
     if c.data.group_keys.width() > 0 {
         let ranks: Vec<IdxSize> = customers
             .iter()
             .map(|k| c.data.group_rank[c.data.customer_group[*k as usize] as usize] as IdxSize)
             .collect();
-        columns.extend(c.data.group_keys.take(&IdxCa::from_vec("".into(), ranks))?.into_columns());
+        columns.extend(
+            c.data
+                .group_keys
+                .take(&IdxCa::from_vec("".into(), ranks))?
+                .into_columns(),
+        );
     }
-    let days: Vec<i32> =
-        periods.iter().map(|p| (c.grid.starts[c.grid.report_first + *p as usize] / DAY) as i32).collect();
+    let days: Vec<i32> = periods
+        .iter()
+        .map(|p| (c.grid.starts[c.grid.report_first + *p as usize] / DAY) as i32)
+        .collect();
     columns.push(Column::new("period".into(), days).cast(&DataType::Date)?);
     Ok(columns)
 }
@@ -424,14 +557,21 @@ fn customer_rows(c: &Computed, customers: &[u32], periods: &[u32]) -> Result<Vec
 fn sorted_by_customer(frame: DataFrame, customer: &str) -> Result<DataFrame> {
     Ok(frame
         .lazy()
-        .sort([customer, "period"], SortMultipleOptions::default().with_maintain_order(true).with_nulls_last(true))
+        .sort(
+            [customer, "period"],
+            SortMultipleOptions::default()
+                .with_maintain_order(true)
+                .with_nulls_last(true),
+        )
         .collect()?)
 }
 
 fn customer_column_name(options: &RevenueOptions) -> &str {
     match &options.input {
         RevenueInput::Subscriptions(c) => &c.customer_id,
-        RevenueInput::Monthly { customer_id, .. } | RevenueInput::Activity { customer_id, .. } => customer_id,
+        RevenueInput::Monthly { customer_id, .. } | RevenueInput::Activity { customer_id, .. } => {
+            customer_id
+        }
     }
 }
 
@@ -440,29 +580,55 @@ fn customer_column_name(options: &RevenueOptions) -> &str {
 /// `previous_mrr`, `mrr` and `amount` (non-negative). Grouped by movement and period, the amounts
 /// add up to [`mrr_bridge`].
 pub fn mrr_movements(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFrame> {
-    let c = compute(frame, options, Wanted { movements: true, panel: false })?;
+    let c = compute(
+        frame,
+        options,
+        Wanted {
+            movements: true,
+            panel: false,
+        },
+    )?;
     let money = MoneyOut::new(options);
     let rows = &c.sweep.movements;
     let customers: Vec<u32> = rows.iter().map(|m| m.customer).collect();
     let periods: Vec<u32> = rows.iter().map(|m| m.period).collect();
     let mut columns = customer_rows(&c, &customers, &periods)?;
-    columns.push(Column::new("movement".into(), rows.iter().map(|m| m.kind.name()).collect::<Vec<&str>>()));
+    columns.push(Column::new(
+        "movement".into(),
+        rows.iter().map(|m| m.kind.name()).collect::<Vec<&str>>(),
+    ));
     columns.push(money.column("previous_mrr", rows.iter().map(|m| m.previous as i128))?);
     columns.push(money.column("mrr", rows.iter().map(|m| m.current as i128))?);
-    columns.push(money.column("amount", rows.iter().map(|m| (m.current - m.previous).abs() as i128))?);
-    sorted_by_customer(DataFrame::new(rows.len(), columns)?, customer_column_name(options))
+    columns.push(money.column(
+        "amount",
+        rows.iter().map(|m| (m.current - m.previous).abs() as i128),
+    )?);
+    sorted_by_customer(
+        DataFrame::new(rows.len(), columns)?,
+        customer_column_name(options),
+    )
 }
 
 /// MRR per customer and period, for the periods in which the customer is active (paying, or
 /// with any subscription when `free_is_active`): the customer id, the `by` keys, `period` and
 /// `mrr`, sorted by customer and period.
 pub fn mrr(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFrame> {
-    let c = compute(frame, options, Wanted { movements: false, panel: true })?;
+    let c = compute(
+        frame,
+        options,
+        Wanted {
+            movements: false,
+            panel: true,
+        },
+    )?;
     let money = MoneyOut::new(options);
     let rows = &c.sweep.panel;
     let customers: Vec<u32> = rows.iter().map(|m| m.customer).collect();
     let periods: Vec<u32> = rows.iter().map(|m| m.period).collect();
     let mut columns = customer_rows(&c, &customers, &periods)?;
     columns.push(money.column("mrr", rows.iter().map(|m| m.mrr as i128))?);
-    sorted_by_customer(DataFrame::new(rows.len(), columns)?, customer_column_name(options))
+    sorted_by_customer(
+        DataFrame::new(rows.len(), columns)?,
+        customer_column_name(options),
+    )
 }
