@@ -14,7 +14,7 @@ Examples
 
 from __future__ import annotations
 
-from csmetrics import datasets, expr
+from csmetrics import clv, datasets, expr
 from csmetrics._internal import __version__
 from csmetrics.exceptions import (
     ConvergenceError,
@@ -40,6 +40,7 @@ __all__ = [
     "__version__",
     "ces",
     "churn_rates",
+    "clv",
     "cohort_retention",
     "cohort_triangle",
     "csat",

@@ -86,3 +86,54 @@ def renewal_rates(
     by: list[str],
     period: str,
 ) -> pl.DataFrame: ...
+def clv_rfm_summary(
+    frame: pl.DataFrame,
+    customer_id: str,
+    timestamp: str,
+    amount: str | None,
+    merge: str,
+    time_unit: str,
+    observation_end: int | None,
+    calibration_end: int | None,
+    after_end: str,
+) -> pl.DataFrame: ...
+def clv_fit(
+    frame: pl.DataFrame,
+    model: str,
+    frequency: str,
+    recency: str,
+    age: str,
+    monetary_value: str,
+    weights: str | None,
+    alive: str,
+    start: list[float] | None,
+) -> tuple[list[float], list[float], float, float, int]: ...
+def clv_parameter_table(model: str, params: list[float], std_errors: list[float]) -> pl.DataFrame: ...
+def clv_predict(
+    frame: pl.DataFrame,
+    model: str,
+    params: list[float],
+    what: str,
+    t: float,
+    n: int,
+    frequency: str,
+    recency: str,
+    age: str,
+    monetary_value: str,
+) -> pl.DataFrame: ...
+def clv_customer_value(
+    frame: pl.DataFrame,
+    model: str,
+    params: list[float],
+    spend_params: list[float],
+    frequency: str,
+    recency: str,
+    age: str,
+    monetary_value: str,
+    months: int,
+    discount_rate: float,
+    margin: float,
+    time_unit: str,
+    discounting: str,
+) -> pl.DataFrame: ...
+def clv_retention_curve(params: list[float], periods: int) -> pl.DataFrame: ...

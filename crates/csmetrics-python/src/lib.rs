@@ -7,6 +7,7 @@
 // The pyo3 and plugin macros expand to FFI code; the core crate itself stays free of unsafe.
 #![allow(unsafe_code)]
 
+mod clv;
 mod datasets;
 mod errors;
 mod expressions;
@@ -20,6 +21,7 @@ use pyo3::prelude::*;
 fn _internal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     survey::register(m)?;
+    clv::register(m)?;
     revenue::register(m)?;
     datasets::register(m)?;
     Ok(())

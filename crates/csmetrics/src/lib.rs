@@ -33,6 +33,7 @@
 //! ```
 
 pub mod churn;
+pub mod clv;
 pub mod cohort;
 pub mod datasets;
 pub mod error;

@@ -1,0 +1,207 @@
+//! Bindings of the customer-lifetime-value family (`csmetrics.clv`).
+
+use csmetrics::clv::{
+    customer_value, fit, predict, predict::retention_curve, rfm_summary, ClvOptions, Fit,
+    FitOptions, Model, Prediction, RfmOptions, SummaryColumns,
+};
+use pyo3::prelude::*;
+use pyo3_polars::PyDataFrame;
+
+use crate::errors::{guard, to_py};
+
+fn columns(
+    frequency: &str,
+    recency: &str,
+    age: &str,
+    monetary_value: &str,
+    weights: Option<&str>,
+) -> SummaryColumns {
+    SummaryColumns {
+        frequency: frequency.to_string(),
+        recency: recency.to_string(),
+        age: age.to_string(),
+        monetary_value: monetary_value.to_string(),
+        weights: weights.map(str::to_string),
+    }
+}
+
+fn model_of(model: &str, params: &[f64]) -> PyResult<Fit> {
+    let model: Model = model.parse().map_err(to_py)?;
+    Fit::from_params(model, params).map_err(to_py)
+}
+
+#[pyfunction]
+#[pyo3(signature = (frame, customer_id, timestamp, amount, merge, time_unit, observation_end, calibration_end, after_end))]
+#[allow(clippy::too_many_arguments)]
+fn clv_rfm_summary(
+    py: Python<'_>,
+    frame: PyDataFrame,
+    customer_id: &str,
+    timestamp: &str,
+    amount: Option<&str>,
+    merge: &str,
+    time_unit: &str,
+    observation_end: Option<i64>,
+    calibration_end: Option<i64>,
+    after_end: &str,
+) -> PyResult<PyDataFrame> {
+    let options = RfmOptions {
+        customer_id: customer_id.to_string(),
+        timestamp: timestamp.to_string(),
+        amount: amount.map(str::to_string),
+        merge: merge.parse().map_err(to_py)?,
+        time_unit: time_unit.parse().map_err(to_py)?,
+        observation_end,
+        calibration_end,
+        after_end: after_end.parse().map_err(to_py)?,
+    };
+    let frame = frame.0;
+    py.detach(|| guard(|| rfm_summary(&frame, &options)))
+        .map(PyDataFrame)
+}
+
+/// Returns (params, std_errors, log_likelihood, customers, iterations).
+#[pyfunction]
+#[pyo3(signature = (frame, model, frequency, recency, age, monetary_value, weights, alive, start))]
+#[allow(clippy::too_many_arguments)]
+#[allow(clippy::type_complexity)]
+fn clv_fit(
+    py: Python<'_>,
+    frame: PyDataFrame,
+    model: &str,
+    frequency: &str,
+    recency: &str,
+    age: &str,
+    monetary_value: &str,
+    weights: Option<&str>,
+    alive: &str,
+    start: Option<Vec<f64>>,
+) -> PyResult<(Vec<f64>, Vec<f64>, f64, f64, usize)> {
+    let model: Model = model.parse().map_err(to_py)?;
+    let options = FitOptions {
+        columns: columns(frequency, recency, age, monetary_value, weights),
+        alive: alive.to_string(),
+        start,
+    };
+    let frame = frame.0;
+    let fitted = py.detach(|| guard(|| fit(&frame, model, &options)))?;
+    Ok((
+        fitted.params,
+        fitted.std_errors,
+        fitted.log_likelihood,
+        fitted.customers,
+        fitted.iterations,
+    ))
+}
+
+#[pyfunction]
+#[pyo3(signature = (model, params, std_errors))]
+fn clv_parameter_table(
+    model: &str,
+    params: Vec<f64>,
+    std_errors: Vec<f64>,
+) -> PyResult<PyDataFrame> {
+    let mut fitted = model_of(model, &params)?;
+    if std_errors.len() == params.len() {
+        fitted.std_errors = std_errors;
+    }
+    guard(|| fitted.summary()).map(PyDataFrame)
+}
+
+#[pyfunction]
+#[pyo3(signature = (frame, model, params, what, t, n, frequency, recency, age, monetary_value))]
+#[allow(clippy::too_many_arguments)]
+fn clv_predict(
+    py: Python<'_>,
+    frame: PyDataFrame,
+    model: &str,
+    params: Vec<f64>,
+    what: &str,
+    t: f64,
+    n: u32,
+    frequency: &str,
+    recency: &str,
+    age: &str,
+    monetary_value: &str,
+) -> PyResult<PyDataFrame> {
+    let fitted = model_of(model, &params)?;
+    let prediction = match what {
+        "p_alive" => Prediction::PAlive,
+        "expected_purchases" => Prediction::ExpectedPurchases(t),
+        "probability" => Prediction::PurchaseProbability { n, t },
+        "expected_spend" => Prediction::ExpectedSpend,
+        other => {
+            return Err(to_py(csmetrics::CsError::option(
+                "what",
+                other,
+                "expected 'p_alive', 'expected_purchases', 'probability' or 'expected_spend'",
+            )))
+        }
+    };
+    let cols = columns(frequency, recency, age, monetary_value, None);
+    let frame = frame.0;
+    py.detach(|| {
+        guard(|| {
+            let column = predict(&frame, &fitted, prediction, &cols)?;
+            Ok(polars::prelude::DataFrame::new(column.len(), vec![column])?)
+        })
+    })
+    .map(PyDataFrame)
+}
+
+#[pyfunction]
+#[pyo3(signature = (frame, model, params, spend_params, frequency, recency, age, monetary_value, months, discount_rate, margin, time_unit, discounting))]
+#[allow(clippy::too_many_arguments)]
+fn clv_customer_value(
+    py: Python<'_>,
+    frame: PyDataFrame,
+    model: &str,
+    params: Vec<f64>,
+    spend_params: Vec<f64>,
+    frequency: &str,
+    recency: &str,
+    age: &str,
+    monetary_value: &str,
+    months: u32,
+    discount_rate: f64,
+    margin: f64,
+    time_unit: &str,
+    discounting: &str,
+) -> PyResult<PyDataFrame> {
+    let transactions = model_of(model, &params)?;
+    let spend = model_of("gamma_gamma", &spend_params)?;
+    let options = ClvOptions {
+        months,
+        discount_rate,
+        margin,
+        time_unit: time_unit.parse().map_err(to_py)?,
+        discounting: discounting.parse().map_err(to_py)?,
+    };
+    let cols = columns(frequency, recency, age, monetary_value, None);
+    let frame = frame.0;
+    py.detach(|| {
+        guard(|| {
+            let column = customer_value(&frame, &transactions, &spend, &cols, &options)?;
+            Ok(polars::prelude::DataFrame::new(column.len(), vec![column])?)
+        })
+    })
+    .map(PyDataFrame)
+}
+
+#[pyfunction]
+#[pyo3(signature = (params, periods))]
+fn clv_retention_curve(params: Vec<f64>, periods: u32) -> PyResult<PyDataFrame> {
+    let fitted = model_of("sbg", &params)?;
+    guard(|| retention_curve(&fitted, periods)).map(PyDataFrame)
+}
+
+/// Adds the CLV functions to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(clv_rfm_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(clv_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(clv_parameter_table, m)?)?;
+    m.add_function(wrap_pyfunction!(clv_predict, m)?)?;
+    m.add_function(wrap_pyfunction!(clv_customer_value, m)?)?;
+    m.add_function(wrap_pyfunction!(clv_retention_curve, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,378 @@
+//! Per-customer predictions of fitted models as columns, and CLV with discounting.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use foldhash::fast::FixedState;
+
+use polars::prelude::*;
+
+use super::data::{check_continuous, float_column, per_row, SummaryColumns};
+use super::special::gauss_legendre;
+use super::{bgbb, bgnbd, gammagamma, paretonbd, sbg, Fit, Model, TimeUnit};
+use crate::error::{CsError, Result};
+
+/// What to predict for each customer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Prediction {
+    /// P(alive) at the end of observation (`p_alive`).
+    PAlive,
+    /// Expected purchases in the next `t` time units (`expected_purchases`).
+    ExpectedPurchases(f64),
+    /// P(exactly `n` purchases in the next `t`) (`probability`); BG/NBD and MBG/NBD.
+    PurchaseProbability {
+        /// Number of purchases.
+        n: u32,
+        /// Horizon in time units.
+        t: f64,
+    },
+    /// Expected mean purchase value (`expected_spend`); Gamma-Gamma.
+    ExpectedSpend,
+}
+
+impl Prediction {
+    fn column_name(self) -> &'static str {
+        match self {
+            Prediction::PAlive => "p_alive",
+            Prediction::ExpectedPurchases(_) => "expected_purchases",
+            Prediction::PurchaseProbability { .. } => "probability",
+            Prediction::ExpectedSpend => "expected_spend",
+        }
+    }
+}
+
+/// A transaction model ready to score: P(alive) and E[purchases in t] per customer history.
+#[derive(Debug, Clone, Copy)]
+enum Transactions {
+    Bg(bgnbd::Params),
+    Pareto(paretonbd::Params),
+    Bb(bgbb::Params),
+}
+
+impl Transactions {
+    fn of(fit: &Fit) -> Result<Transactions> {
+        let p = &fit.params;
+        match fit.model {
+            Model::BetaGeo | Model::ModifiedBetaGeo => Ok(Transactions::Bg(bgnbd::Params {
+                r: p[0],
+                alpha: p[1],
+                a: p[2],
+                b: p[3],
+                variant: if fit.model == Model::BetaGeo {
+                    bgnbd::Variant::BetaGeo
+                } else {
+                    bgnbd::Variant::Modified
+                },
+            })),
+            Model::ParetoNbd => Ok(Transactions::Pareto(paretonbd::Params {
+                r: p[0],
+                alpha: p[1],
+                s: p[2],
+                beta: p[3],
+            })),
+            Model::BetaGeoBetaBinom => Ok(Transactions::Bb(bgbb::Params {
+                alpha: p[0],
+                beta: p[1],
+                gamma: p[2],
+                delta: p[3],
+            })),
+            other => Err(CsError::option(
+                "model",
+                other,
+                "this prediction needs a transaction model (BG/NBD, Pareto/NBD, MBG/NBD, BG/BB)",
+            )),
+        }
+    }
+
+    fn p_alive(&self, x: f64, recency: f64, age: f64) -> f64 {
+        match self {
+            Transactions::Bg(p) => p.p_alive(x, recency, age),
+            Transactions::Pareto(p) => p.p_alive(x, recency, age),
+            Transactions::Bb(p) => p.p_alive(x, recency, age),
+        }
+    }
+
+    /// Expected purchases in the next `t` if alive at T (continuous-time models).
+    fn expected_if_alive(&self, t: f64, x: f64, age: f64) -> f64 {
+        match self {
+            Transactions::Bg(p) => p.expected_if_alive(t, x, age),
+            Transactions::Pareto(p) => p.expected_if_alive(t, x, age),
+            Transactions::Bb(_) => f64::NAN,
+        }
+    }
+
+    fn expected(&self, t: f64, x: f64, recency: f64, age: f64) -> f64 {
+        match self {
+            Transactions::Bg(p) => p.conditional_expected(t, x, recency, age),
+            Transactions::Pareto(p) => p.conditional_expected(t, x, recency, age),
+            Transactions::Bb(p) => p.conditional_expected(t, x, recency, age),
+        }
+    }
+}
+
+/// The Gamma-Gamma parameters of a fit.
+fn spend_params(fit: &Fit) -> Result<gammagamma::Params> {
+    match fit.model {
+        Model::GammaGamma => Ok(gammagamma::Params {
+            p: fit.params[0],
+            q: fit.params[1],
+            gamma: fit.params[2],
+        }),
+        other => Err(CsError::option(
+            "model",
+            other,
+            "expected spend needs a Gamma-Gamma model",
+        )),
+    }
+}
+
+/// The summary columns of `frame`, checked like the fitting data.
+fn histories(frame: &DataFrame, model: Model, columns: &SummaryColumns) -> Result<[Vec<f64>; 3]> {
+    if model == Model::BetaGeoBetaBinom {
+        // Checks the rules of the BG/BB data (whole numbers, x <= t_x <= n).
+        super::discrete_patterns(
+            frame,
+            &SummaryColumns {
+                weights: None,
+                ..columns.clone()
+            },
+        )?;
+        return Ok([
+            float_column(frame, &columns.frequency, "transactions")?,
+            float_column(frame, &columns.recency, "recency")?,
+            float_column(frame, &columns.age, "opportunities")?,
+        ]);
+    }
+    let x = float_column(frame, &columns.frequency, "repeat purchases (frequency)")?;
+    let recency = float_column(
+        frame,
+        &columns.recency,
+        "the time of the last purchase (recency)",
+    )?;
+    let age = float_column(frame, &columns.age, "the time since the first purchase (T)")?;
+    check_continuous(columns, &x, &recency, &age)?;
+    Ok([x, recency, age])
+}
+
+/// One prediction per row of the summary `frame`, as a Float64 column named after it.
+pub fn predict(
+    frame: &DataFrame,
+    fit: &Fit,
+    prediction: Prediction,
+    columns: &SummaryColumns,
+) -> Result<Column> {
+    let name = prediction.column_name();
+    let values = match prediction {
+        Prediction::ExpectedSpend => {
+            let params = spend_params(fit)?;
+            let x = float_column(frame, &columns.frequency, "repeat purchases (frequency)")?;
+            let values = crate::frame::column(frame, &columns.monetary_value, "mean repeat value")?
+                .as_materialized_series()
+                .cast(&DataType::Float64)?;
+            let m: Vec<Option<f64>> = values.f64()?.iter().collect();
+            per_row(x.len(), |i| params.conditional_expected_spend(x[i], m[i]))
+        }
+        Prediction::PurchaseProbability { n, t } => {
+            let Transactions::Bg(params) = Transactions::of(fit)? else {
+                return Err(CsError::option(
+                    "model",
+                    fit.model,
+                    "P(n purchases) is available for BG/NBD and MBG/NBD",
+                ));
+            };
+            let [x, r, a] = histories(frame, fit.model, columns)?;
+            per_row(x.len(), |i| {
+                params.conditional_probability(n, t, x[i], r[i], a[i])
+            })
+        }
+        Prediction::PAlive => {
+            let model = Transactions::of(fit)?;
+            let [x, r, a] = histories(frame, fit.model, columns)?;
+            per_row(x.len(), |i| model.p_alive(x[i], r[i], a[i]))
+        }
+        Prediction::ExpectedPurchases(t) => {
+            let model = Transactions::of(fit)?;
+            let [x, r, a] = histories(frame, fit.model, columns)?;
+            per_row(x.len(), |i| model.expected(t, x[i], r[i], a[i]))
+        }
+    };
+    Ok(Column::new(name.into(), values))
+}
+
+/// How future purchases are discounted in [`customer_value`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Discounting {
+    /// The purchases of month i are discounted by (1 + d)^-i, as if made at the month's end
+    /// (default; the convention of lifetimes and of most spreadsheets).
+    #[default]
+    Monthly,
+    /// Each purchase is discounted at the instant it is expected, (1 + d)^-(t in months):
+    /// the integral of the discount factor against the expected purchase curve.
+    Continuous,
+}
+
+impl FromStr for Discounting {
+    type Err = CsError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "monthly" => Ok(Discounting::Monthly),
+            "continuous" => Ok(Discounting::Continuous),
+            other => Err(CsError::option(
+                "discounting",
+                format!("'{other}'"),
+                "expected 'monthly' or 'continuous'",
+            )),
+        }
+    }
+}
+
+/// Options of [`customer_value`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClvOptions {
+    /// Horizon in months (of 365/12 days).
+    pub months: u32,
+    /// Discount rate per month (0.01 = 1% a month).
+    pub discount_rate: f64,
+    /// Share of the spend kept as profit (1 = revenue CLV).
+    pub margin: f64,
+    /// Time unit of the summary the transaction model was fitted on.
+    pub time_unit: TimeUnit,
+    /// Discrete monthly or continuous discounting.
+    pub discounting: Discounting,
+}
+
+impl Default for ClvOptions {
+    fn default() -> Self {
+        ClvOptions {
+            months: 12,
+            discount_rate: 0.01,
+            margin: 1.0,
+            time_unit: TimeUnit::Day,
+            discounting: Discounting::Monthly,
+        }
+    }
+}
+
+/// CLV per customer over the next `months`: margin x expected spend (Gamma-Gamma) x the
+/// discounted expected purchases (the transaction model), as the Float64 column `clv`.
+pub fn customer_value(
+    frame: &DataFrame,
+    transactions: &Fit,
+    spend: &Fit,
+    columns: &SummaryColumns,
+    options: &ClvOptions,
+) -> Result<Column> {
+    if !(options.discount_rate.is_finite() && options.discount_rate > -1.0) {
+        return Err(CsError::option(
+            "discount_rate",
+            options.discount_rate,
+            "must be finite and > -1",
+        ));
+    }
+    if !options.margin.is_finite() {
+        return Err(CsError::option("margin", options.margin, "must be finite"));
+    }
+    if transactions.model == Model::BetaGeoBetaBinom {
+        return Err(CsError::option(
+            "model",
+            transactions.model,
+            "CLV in months needs a continuous-time model (BG/NBD, Pareto/NBD, MBG/NBD)",
+        ));
+    }
+    let model = Transactions::of(transactions)?;
+    let spend_model = spend_params(spend)?;
+    let [x, r, a] = histories(frame, transactions.model, columns)?;
+    let values = crate::frame::column(frame, &columns.monetary_value, "mean repeat value")?
+        .as_materialized_series()
+        .cast(&DataType::Float64)?;
+    let m: Vec<Option<f64>> = values.f64()?.iter().collect();
+    let month = 365.0 / 12.0 / options.time_unit.days();
+    let months = options.months as usize;
+    let rate = (1.0 + options.discount_rate).ln(); // per month
+    let horizon = months as f64 * month;
+    let rule = gauss_legendre(16);
+    // E[purchases in t] = P(alive | x, t_x, T) x E[purchases in t | alive, x, T]: the
+    // discounted sum of the second factor depends on (x, T) only, which takes far fewer values
+    // than there are customers. Compute it once per distinct (x, T).
+    let discounted_if_alive = |x: f64, age: f64| -> f64 {
+        let e = |t: f64| model.expected_if_alive(t, x, age);
+        match options.discounting {
+            Discounting::Monthly => {
+                let mut previous = 0.0;
+                let mut total = 0.0;
+                for k in 1..=months {
+                    let now = e(k as f64 * month);
+                    total += (now - previous) * (-rate * k as f64).exp();
+                    previous = now;
+                }
+                total
+            }
+            Discounting::Continuous => {
+                // ∫ D(t) dE(t) = D(H) E(H) + ∫ -D'(t) E(t) dt with D(t) = e^(-rate t / month).
+                let per_unit = rate / month;
+                let integral: f64 = rule
+                    .iter()
+                    .map(|(node, weight)| {
+                        let t = 0.5 * horizon * (node + 1.0);
+                        0.5 * horizon * weight * per_unit * (-per_unit * t).exp() * e(t)
+                    })
+                    .sum();
+                (-per_unit * horizon).exp() * e(horizon) + integral
+            }
+        }
+    };
+    let mut keys: HashMap<(u64, u64), u32, FixedState> =
+        HashMap::with_hasher(FixedState::with_seed(0xc1b));
+    let mut distinct: Vec<(f64, f64)> = Vec::new();
+    let key_of: Vec<u32> = (0..x.len())
+        .map(|i| {
+            let next = distinct.len() as u32;
+            *keys
+                .entry((x[i].to_bits(), a[i].to_bits()))
+                .or_insert_with(|| {
+                    distinct.push((x[i], a[i]));
+                    next
+                })
+        })
+        .collect();
+    let per_key = per_row(distinct.len(), |k| {
+        discounted_if_alive(distinct[k].0, distinct[k].1)
+    });
+    let clv = per_row(x.len(), |i| {
+        options.margin
+            * spend_model.conditional_expected_spend(x[i], m[i])
+            * model.p_alive(x[i], r[i], a[i])
+            * per_key[key_of[i] as usize]
+    });
+    Ok(Column::new("clv".into(), clv))
+}
+
+/// The shifted-beta-geometric curve for periods `0..=periods`: `period`, `survival` (share of
+/// the cohort still active) and `retention_rate` (null for period 0).
+pub fn retention_curve(fit: &Fit, periods: u32) -> Result<DataFrame> {
+    if fit.model != Model::ShiftedBetaGeometric {
+        return Err(CsError::option(
+            "model",
+            fit.model,
+            "retention curves need a shifted-beta-geometric model",
+        ));
+    }
+    let p = sbg::Params {
+        alpha: fit.params[0],
+        beta: fit.params[1],
+    };
+    let t: Vec<i64> = (0..=periods as i64).collect();
+    let survival: Vec<f64> = t.iter().map(|&t| p.survival(t as f64)).collect();
+    let retention: Vec<Option<f64>> = t
+        .iter()
+        .map(|&t| (t > 0).then(|| p.retention_rate(t as f64)))
+        .collect();
+    Ok(DataFrame::new(
+        t.len(),
+        vec![
+            Column::new("period".into(), t),
+            Column::new("survival".into(), survival),
+            Column::new("retention_rate".into(), retention),
+        ],
+    )?)
+}

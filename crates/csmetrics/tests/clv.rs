@@ -1,0 +1,540 @@
+//! CLV reference tests: the RFM summary of the CDNOW sample against the published summary, the
+//! published maximum-likelihood fits and pointwise values (tolerances of the shared data README),
+//! gradients against finite differences, determinism, recovery of simulated parameters and
+//! bad input.
+
+#![allow(clippy::unwrap_used)]
+
+use csmetrics::clv::data::Patterns;
+use csmetrics::clv::dual::Dual;
+use csmetrics::clv::{
+    bgnbd, customer_value, fit, predict, rfm_summary, AfterEnd, ClvOptions, Discounting, Fit,
+    FitOptions, Model, Prediction, RfmOptions, SummaryColumns, TimeUnit,
+};
+use csmetrics::period::days_from_civil;
+use csmetrics::CsError;
+use polars::prelude::*;
+
+fn data_path(name: &str) -> String {
+    format!("{}/../../python/csmetrics/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read_csv(name: &str) -> (Vec<String>, Vec<Vec<f64>>) {
+    let text = std::fs::read_to_string(data_path(name)).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+    let rows = lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.split(',')
+                .map(|v| v.trim().parse::<f64>().unwrap())
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+fn csv_frame(name: &str, names: &[&str]) -> DataFrame {
+    let (_, rows) = read_csv(name);
+    let columns = names
+        .iter()
+        .enumerate()
+        .map(|(j, n)| Column::new((*n).into(), rows.iter().map(|r| r[j]).collect::<Vec<f64>>()))
+        .collect();
+    DataFrame::new(rows.len(), columns).unwrap()
+}
+
+/// The CDNOW sample as a transaction log: customer_id (sample id), timestamp (Date), amount.
+fn cdnow_transactions() -> DataFrame {
+    let text = std::fs::read_to_string(data_path("CDNOW_sample.txt")).unwrap();
+    let (mut ids, mut days, mut amounts) = (Vec::new(), Vec::new(), Vec::new());
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        ids.push(f[1].parse::<i64>().unwrap());
+        let d: i64 = f[2].parse().unwrap();
+        days.push(days_from_civil(d / 10000, (d / 100 % 100) as u32, (d % 100) as u32) as i32);
+        amounts.push(f[4].parse::<f64>().unwrap());
+    }
+    let date = Column::new("timestamp".into(), days)
+        .cast(&DataType::Date)
+        .unwrap();
+    DataFrame::new(
+        ids.len(),
+        vec![
+            Column::new("customer_id".into(), ids),
+            date,
+            Column::new("amount".into(), amounts),
+        ],
+    )
+    .unwrap()
+}
+
+fn cdnow_summary() -> DataFrame {
+    let options = RfmOptions {
+        time_unit: TimeUnit::Week,
+        observation_end: Some(days_from_civil(1997, 9, 30)),
+        after_end: AfterEnd::Drop,
+        ..RfmOptions::default()
+    };
+    rfm_summary(&cdnow_transactions(), &options).unwrap()
+}
+
+fn floats(frame: &DataFrame, name: &str) -> Vec<Option<f64>> {
+    frame
+        .column(name)
+        .unwrap()
+        .cast(&DataType::Float64)
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .collect()
+}
+
+fn round_to(v: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (v * scale).round() / scale
+}
+
+/// Every parameter rounds to the published value at its number of decimals.
+fn assert_rounds_to(fit: &Fit, published: &[(f64, i32)]) {
+    for (i, (value, decimals)) in published.iter().enumerate() {
+        assert_eq!(
+            round_to(fit.params[i], *decimals),
+            *value,
+            "{} parameter {i}: {:?}",
+            fit.model,
+            fit.params
+        );
+    }
+}
+
+#[test]
+fn rfm_summary_reproduces_the_published_cdnow_summary() {
+    let summary = cdnow_summary();
+    let (_, rows) = read_csv("cdnow_customers_summary_with_transactions.csv");
+    assert_eq!(summary.height(), rows.len());
+    let ids = floats(&summary, "customer_id");
+    let x = floats(&summary, "frequency");
+    let tx = floats(&summary, "recency");
+    let t = floats(&summary, "T");
+    let m = floats(&summary, "monetary_value");
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(ids[i], Some(row[0]));
+        assert_eq!(x[i], Some(row[1]), "frequency of customer {}", row[0]);
+        assert!(
+            (round_to(tx[i].unwrap(), 2) - row[2]).abs() < 1e-9,
+            "recency {}",
+            row[0]
+        );
+        assert!(
+            (round_to(t[i].unwrap(), 2) - row[3]).abs() < 1e-9,
+            "T {}",
+            row[0]
+        );
+        match m[i] {
+            None => assert_eq!(row[1], 0.0),
+            // Half-up to cents (values are whole cents apart from the division).
+            Some(v) => assert!(
+                ((v * 100.0 + 0.5 + 1e-9).floor() / 100.0 - row[4]).abs() < 1e-9,
+                "zbar {}",
+                row[0]
+            ),
+        }
+    }
+}
+
+#[test]
+fn rfm_summary_calibration_holdout_split() {
+    let options = RfmOptions {
+        time_unit: TimeUnit::Week,
+        calibration_end: Some(days_from_civil(1997, 9, 30)),
+        observation_end: Some(days_from_civil(1998, 6, 30)),
+        ..RfmOptions::default()
+    };
+    let split = rfm_summary(&cdnow_transactions(), &options).unwrap();
+    let plain = cdnow_summary();
+    assert_eq!(floats(&split, "frequency"), floats(&plain, "frequency"));
+    assert_eq!(floats(&split, "T"), floats(&plain, "T"));
+    let duration = floats(&split, "duration_holdout");
+    assert!((duration[0].unwrap() - 273.0 / 7.0).abs() < 1e-12);
+    let holdout: f64 = floats(&split, "frequency_holdout")
+        .iter()
+        .map(|v| v.unwrap())
+        .sum();
+    assert!(holdout > 0.0);
+}
+
+fn fit_cdnow(model: Model) -> Fit {
+    fit(&cdnow_summary(), model, &FitOptions::default()).unwrap()
+}
+
+#[test]
+fn bg_nbd_published_fit_and_pointwise_values() {
+    let model = fit_cdnow(Model::BetaGeo);
+    assert_rounds_to(&model, &[(0.243, 3), (4.414, 3), (0.793, 3), (2.426, 3)]);
+    assert!(
+        (model.log_likelihood - -9582.4).abs() < 0.05,
+        "{}",
+        model.log_likelihood
+    );
+    assert!(model.std_errors.iter().all(|s| s.is_finite() && *s > 0.0));
+    let one = df!("frequency" => [2.0], "recency" => [30.43], "T" => [38.86]).unwrap();
+    let columns = SummaryColumns::default();
+    let published = Fit::from_params(Model::BetaGeo, &[0.243, 4.414, 0.793, 2.426]).unwrap();
+    let alive = predict(&one, &published, Prediction::PAlive, &columns).unwrap();
+    assert!((alive.f64().unwrap().get(0).unwrap() - 0.7266).abs() < 5e-5);
+    let e = predict(
+        &one,
+        &published,
+        Prediction::ExpectedPurchases(39.0),
+        &columns,
+    )
+    .unwrap();
+    assert!((e.f64().unwrap().get(0).unwrap() - 1.226).abs() < 5e-4);
+}
+
+#[test]
+fn pareto_nbd_published_fit() {
+    let model = fit_cdnow(Model::ParetoNbd);
+    assert!(
+        (model.log_likelihood - -9595.0).abs() < 0.05,
+        "{}",
+        model.log_likelihood
+    );
+    assert_rounds_to(&model, &[(0.553, 3), (10.578, 3), (0.606, 3)]);
+    assert!(
+        (model.params[3] / 11.669 - 1.0).abs() < 1e-3,
+        "{:?}",
+        model.params
+    );
+}
+
+#[test]
+fn mbg_nbd_published_fit() {
+    let model = fit_cdnow(Model::ModifiedBetaGeo);
+    assert_rounds_to(&model, &[(0.525, 3), (6.183, 3), (0.891, 3), (1.614, 3)]);
+}
+
+#[test]
+fn gamma_gamma_published_fit() {
+    let model = fit_cdnow(Model::GammaGamma);
+    assert_eq!(model.customers, 946.0);
+    assert_rounds_to(&model, &[(6.25, 2), (3.74, 2), (15.44, 2)]);
+}
+
+#[test]
+fn fits_on_the_rounded_csv_agree_within_2e3() {
+    let csv = csv_frame(
+        "cdnow_customers_summary_with_transactions.csv",
+        &["id", "frequency", "recency", "T", "monetary_value"],
+    );
+    let options = FitOptions::default();
+    for (model, published) in [
+        (Model::BetaGeo, vec![0.243, 4.414, 0.793, 2.426]),
+        (Model::GammaGamma, vec![6.25, 3.74, 15.44]),
+    ] {
+        let f = fit(&csv, model, &options).unwrap();
+        for (p, q) in f.params.iter().zip(&published) {
+            assert!((p / q - 1.0).abs() < 2e-3, "{model}: {:?}", f.params);
+        }
+    }
+}
+
+#[test]
+fn bg_bb_donations_published_fit() {
+    let frame = csv_frame(
+        "donations.csv",
+        &["frequency", "recency", "periods", "weights"],
+    );
+    let options = FitOptions {
+        columns: SummaryColumns {
+            age: "periods".into(),
+            weights: Some("weights".into()),
+            ..SummaryColumns::default()
+        },
+        ..FitOptions::default()
+    };
+    let model = fit(&frame, Model::BetaGeoBetaBinom, &options).unwrap();
+    assert_eq!(model.customers, 11104.0);
+    assert_rounds_to(&model, &[(1.204, 3), (0.750, 3), (0.657, 3), (2.783, 3)]);
+    assert!(
+        (model.log_likelihood - -33225.6).abs() < 0.05,
+        "{}",
+        model.log_likelihood
+    );
+    let alive = predict(&frame, &model, Prediction::PAlive, &options.columns).unwrap();
+    assert!(alive
+        .f64()
+        .unwrap()
+        .iter()
+        .all(|p| p.is_some_and(|p| (0.0..=1.0).contains(&p))));
+}
+
+#[test]
+fn shifted_beta_geometric_published_fits() {
+    let (_, rows) = read_csv("sbg_retention_2007.csv");
+    for (col, published) in [(1, [(0.704, 3), (1.182, 3)]), (2, [(0.668, 3), (3.806, 3)])] {
+        let alive: Vec<f64> = rows.iter().map(|r| r[col] * 10.0).collect();
+        let frame = df!("alive" => alive).unwrap();
+        let model = fit(&frame, Model::ShiftedBetaGeometric, &FitOptions::default()).unwrap();
+        assert_rounds_to(&model, &published);
+    }
+}
+
+/// Central differences of the log-likelihood against its exact (dual-number) gradient.
+fn check_gradient<const N: usize>(params: [f64; N], ll: impl Fn(&[Dual<N>; N]) -> Dual<N>) {
+    let exact = ll(&std::array::from_fn(|i| Dual::variable(params[i], i)));
+    for i in 0..N {
+        let h = 1e-6 * params[i];
+        let at = |delta: f64| {
+            let p: [Dual<N>; N] = std::array::from_fn(|j| {
+                Dual::constant(params[j] + if j == i { delta } else { 0.0 })
+            });
+            ll(&p).v
+        };
+        let numeric = (at(h) - at(-h)) / (2.0 * h);
+        let scale = exact.d[i].abs().max(1.0);
+        assert!(
+            (numeric - exact.d[i]).abs() < 1e-5 * scale,
+            "param {i}: {numeric} vs {}",
+            exact.d[i]
+        );
+    }
+}
+
+#[test]
+fn gradients_match_finite_differences() {
+    let x = [0.0, 1.0, 2.0, 7.0, 200.0, 3000.0];
+    let tx = [0.0, 3.5, 30.43, 36.0, 38.0, 39.0];
+    let t = [38.86, 38.0, 38.86, 39.0, 40.0, 39.5];
+    let patterns = Patterns::from_rows(&x, &tx, &t, &[1.0, 2.0, 1.0, 1.0, 1.0, 1.0]);
+    check_gradient([0.243, 4.414, 0.793, 2.426], |p| {
+        bgnbd::log_likelihood(p, &patterns, bgnbd::Variant::BetaGeo)
+    });
+    check_gradient([0.525, 6.183, 0.891, 1.614], |p| {
+        bgnbd::log_likelihood(p, &patterns, bgnbd::Variant::Modified)
+    });
+    // Both branches of the Pareto/NBD hypergeometric term (alpha < beta and alpha > beta).
+    check_gradient([0.553, 10.578, 0.606, 11.669], |p| {
+        csmetrics::clv::paretonbd::log_likelihood(p, &patterns)
+    });
+    check_gradient([0.553, 14.0, 0.606, 3.0], |p| {
+        csmetrics::clv::paretonbd::log_likelihood(p, &patterns)
+    });
+    let discrete = Patterns::from_rows(
+        &[0.0, 1.0, 3.0, 6.0],
+        &[0.0, 2.0, 5.0, 6.0],
+        &[6.0; 4],
+        &[3.0, 1.0, 2.0, 5.0],
+    );
+    check_gradient([1.204, 0.750, 0.657, 2.783], |p| {
+        csmetrics::clv::bgbb::log_likelihood(p, &discrete)
+    });
+    let spend = csmetrics::clv::gammagamma::SpendPatterns::new(
+        vec![1.0, 2.0, 10.0],
+        vec![20.0, 35.5, 12.0],
+        vec![1.0, 3.0, 1.0],
+    );
+    check_gradient([6.25, 3.74, 15.44], |p| {
+        csmetrics::clv::gammagamma::log_likelihood(p, &spend)
+    });
+    check_gradient([0.704, 1.182], |p| {
+        csmetrics::clv::sbg::log_likelihood(p, &[1000.0, 631.0, 468.0, 382.0])
+    });
+}
+
+#[test]
+fn fits_are_deterministic() {
+    let summary = cdnow_summary();
+    let a = fit(&summary, Model::BetaGeo, &FitOptions::default()).unwrap();
+    let b = fit(&summary, Model::BetaGeo, &FitOptions::default()).unwrap();
+    assert_eq!(a, Fit { ..b.clone() });
+    assert_eq!(
+        a.params.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        b.params.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
+}
+
+/// A small deterministic generator (SplitMix64).
+struct Rng(u64);
+impl Rng {
+    fn uniform(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 + 1e-300
+    }
+    /// Gamma(shape, 1) by Marsaglia and Tsang (with the boost for shape < 1).
+    fn gamma(&mut self, shape: f64) -> f64 {
+        if shape < 1.0 {
+            return self.gamma(shape + 1.0) * self.uniform().powf(1.0 / shape);
+        }
+        let d = shape - 1.0 / 3.0;
+        let c = 1.0 / (9.0 * d).sqrt();
+        loop {
+            let (u1, u2) = (self.uniform(), self.uniform());
+            let n = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+            let v = (1.0 + c * n).powi(3);
+            if v > 0.0 && self.uniform().ln() < 0.5 * n * n + d - d * v + d * v.ln() {
+                return d * v;
+            }
+        }
+    }
+}
+
+#[test]
+fn fits_recover_simulated_bg_nbd_parameters() {
+    let (r, alpha, a, b) = (0.8, 6.0, 0.6, 2.5);
+    let mut rng = Rng(42);
+    let (mut xs, mut txs, mut ts) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..20_000 {
+        let lambda = rng.gamma(r) / alpha;
+        let ga = rng.gamma(a);
+        let p = ga / (ga + rng.gamma(b));
+        let horizon = 52.0;
+        let (mut time, mut x, mut last) = (0.0, 0.0, 0.0);
+        loop {
+            time += -rng.uniform().ln() / lambda;
+            if time > horizon {
+                break;
+            }
+            x += 1.0;
+            last = time;
+            if rng.uniform() < p {
+                break;
+            }
+        }
+        xs.push(x);
+        txs.push(last);
+        ts.push(horizon);
+    }
+    let frame = df!("frequency" => xs, "recency" => txs, "T" => ts).unwrap();
+    let model = fit(&frame, Model::BetaGeo, &FitOptions::default()).unwrap();
+    for (estimate, (truth, se)) in model
+        .params
+        .iter()
+        .zip([r, alpha, a, b].iter().zip(&model.std_errors))
+    {
+        assert!(
+            (estimate - truth).abs() < 4.0 * se,
+            "{:?} vs truth, se {:?}",
+            model.params,
+            model.std_errors
+        );
+    }
+}
+
+#[test]
+fn clv_discounting_monthly_and_continuous() {
+    let summary = cdnow_summary();
+    let bg = fit(&summary, Model::BetaGeo, &FitOptions::default()).unwrap();
+    let gg = fit(&summary, Model::GammaGamma, &FitOptions::default()).unwrap();
+    let columns = SummaryColumns::default();
+    let monthly = ClvOptions {
+        time_unit: TimeUnit::Week,
+        ..ClvOptions::default()
+    };
+    let continuous = ClvOptions {
+        discounting: Discounting::Continuous,
+        ..monthly
+    };
+    let undiscounted = ClvOptions {
+        discount_rate: 0.0,
+        ..monthly
+    };
+    let m = customer_value(&summary, &bg, &gg, &columns, &monthly).unwrap();
+    let c = customer_value(&summary, &bg, &gg, &columns, &continuous).unwrap();
+    let u = customer_value(&summary, &bg, &gg, &columns, &undiscounted).unwrap();
+    let (m, c, u) = (m.f64().unwrap(), c.f64().unwrap(), u.f64().unwrap());
+    // Without discounting, CLV = spend x expected purchases over 12 months.
+    let e12 = predict(
+        &summary,
+        &bg,
+        Prediction::ExpectedPurchases(365.0 / 7.0),
+        &columns,
+    )
+    .unwrap();
+    let spend = predict(&summary, &gg, Prediction::ExpectedSpend, &columns).unwrap();
+    for i in 0..summary.height() {
+        let (mi, ci, ui) = (m.get(i).unwrap(), c.get(i).unwrap(), u.get(i).unwrap());
+        let expected = e12.f64().unwrap().get(i).unwrap() * spend.f64().unwrap().get(i).unwrap();
+        assert!((ui - expected).abs() < 1e-9 * expected.max(1.0));
+        // Purchases come earlier than month ends: continuous discounting loses less.
+        assert!(mi > 0.0 && mi <= ci && ci <= ui, "{i}: {mi} {ci} {ui}");
+    }
+}
+
+#[test]
+fn bad_input_is_named() {
+    let day = |d: i32| d;
+    let base = |amounts: Vec<f64>, days: Vec<i32>| {
+        let n = amounts.len();
+        DataFrame::new(
+            n,
+            vec![
+                Column::new(
+                    "customer_id".into(),
+                    (0..n as i64).map(|i| i % 2).collect::<Vec<_>>(),
+                ),
+                Column::new("timestamp".into(), days)
+                    .cast(&DataType::Date)
+                    .unwrap(),
+                Column::new("amount".into(), amounts),
+            ],
+        )
+        .unwrap()
+    };
+    let err = rfm_summary(
+        &base(vec![1.0, -5.0, 2.0], vec![day(0), day(1), day(2)]),
+        &RfmOptions::default(),
+    )
+    .unwrap_err();
+    match err {
+        CsError::InvalidValue {
+            column, row, value, ..
+        } => {
+            assert_eq!((column.as_str(), row, value.as_str()), ("amount", 1, "-5"));
+        }
+        other => panic!("{other}"),
+    }
+    let err = rfm_summary(
+        &base(vec![1.0, f64::NAN, 2.0], vec![0, 1, 2]),
+        &RfmOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, CsError::InvalidValue { row: 1, .. }), "{err}");
+    let late = RfmOptions {
+        observation_end: Some(1),
+        ..RfmOptions::default()
+    };
+    let err = rfm_summary(&base(vec![1.0, 1.0, 2.0], vec![0, 1, 2]), &late).unwrap_err();
+    assert!(
+        err.to_string().contains("row 2") && err.to_string().contains("observation_end"),
+        "{err}"
+    );
+
+    let tiny = df!("frequency" => [1.0, 0.0], "recency" => [2.0, 0.0], "T" => [5.0, 5.0]).unwrap();
+    let err = fit(&tiny, Model::BetaGeo, &FitOptions::default()).unwrap_err();
+    assert!(
+        err.to_string().contains("needs at least 8 customers"),
+        "{err}"
+    );
+    let bad = df!("frequency" => [1.0, 0.0], "recency" => [6.0, 0.0], "T" => [5.0, 5.0]).unwrap();
+    let err = fit(&bad, Model::BetaGeo, &FitOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, CsError::InvalidValue { ref column, row: 0, .. } if column == "recency"),
+        "{err}"
+    );
+    let nan =
+        df!("frequency" => [1.0, f64::NAN], "recency" => [2.0, 0.0], "T" => [5.0, 5.0]).unwrap();
+    let err = fit(&nan, Model::BetaGeo, &FitOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, CsError::InvalidValue { ref column, row: 1, .. } if column == "frequency"),
+        "{err}"
+    );
+    // No repeat buyer: the drop-out process is not identified.
+    let flat = df!("frequency" => [0.0; 10], "recency" => [0.0; 10], "T" => [5.0; 10]).unwrap();
+    assert!(fit(&flat, Model::BetaGeo, &FitOptions::default()).is_err());
+}

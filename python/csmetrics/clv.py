@@ -1,0 +1,547 @@
+"""Customer lifetime value: formula CLV, RFM summaries and buy-till-you-die models.
+
+Definitions follow METRICS.md section 4.
+
+* :func:`rfm_summary` turns a transaction log into one row per customer: ``frequency`` (repeat
+  purchases x), ``recency`` (t_x), ``T`` and ``monetary_value`` (mean repeat purchase value),
+  optionally split into calibration and holdout periods.
+* Models fitted by maximum likelihood with exact gradients and Hessian standard errors:
+  :class:`BetaGeo` (BG/NBD), :class:`ParetoNBD`, :class:`ModifiedBetaGeo` (MBG/NBD),
+  :class:`BetaGeoBetaBinom` (BG/BB), :class:`GammaGamma` (spend) and
+  :class:`ShiftedBetaGeometric` (contractual retention). Fits are deterministic; a fit that fails
+  raises :class:`~csmetrics.ConvergenceError`.
+* Predictions come back as new columns of the frame given: ``p_alive``,
+  ``expected_purchases``, ``probability``, ``expected_spend`` and, from :func:`clv`, ``clv``.
+* :func:`purchase_clv`, :func:`subscription_clv` and :func:`net_clv` are the closed formulas.
+
+Fitted models save and load their parameters as JSON (:meth:`BetaGeo.save`,
+:meth:`BetaGeo.load`), so a model fitted once scores new customers anywhere.
+
+Examples
+--------
+>>> import datetime as dt
+>>> import polars as pl
+>>> from csmetrics import clv
+>>> log = pl.DataFrame({
+...     "customer_id": [1, 1, 1, 2, 2, 3],
+...     "timestamp": [dt.date(2024, 1, 1), dt.date(2024, 1, 1), dt.date(2024, 1, 15),
+...                   dt.date(2024, 1, 3), dt.date(2024, 1, 31), dt.date(2024, 1, 20)],
+...     "amount": [10.0, 5.0, 20.0, 8.0, 12.0, 30.0],
+... })
+>>> summary = clv.rfm_summary(log, time_unit="D", observation_end=dt.date(2024, 1, 31))
+>>> summary.select("customer_id", "frequency", "recency", "T", "monetary_value").rows()
+[(1, 1, 14.0, 30.0, 20.0), (2, 1, 28.0, 28.0, 12.0), (3, 0, 0.0, 11.0, None)]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+
+import polars as pl
+
+from csmetrics import _internal
+from csmetrics._frames import IntoFrame, to_polars
+
+if TYPE_CHECKING:
+    import pandas as pd  # noqa: F401
+
+__all__ = [
+    "BetaGeo",
+    "BetaGeoBetaBinom",
+    "GammaGamma",
+    "ModifiedBetaGeo",
+    "ParetoNBD",
+    "ShiftedBetaGeometric",
+    "clv",
+    "net_clv",
+    "purchase_clv",
+    "rfm_summary",
+    "subscription_clv",
+]
+
+TimeUnit = Literal["D", "W", "M"]
+_EPOCH = dt.date(1970, 1, 1)
+_Model = TypeVar("_Model", bound="_Fitted")
+
+
+def _days(value: dt.date | dt.datetime | str | None, option: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        raise TypeError(f"{option} must be a date, a datetime or an ISO date string")
+    return (value - _EPOCH).days
+
+
+def _with_columns(data: IntoFrame, new: pl.DataFrame) -> Any:
+    """The input frame with the columns of ``new`` appended (pandas stays pandas)."""
+    if isinstance(data, pl.LazyFrame):
+        data = data.collect()
+    if isinstance(data, pl.DataFrame):
+        return data.with_columns(new.get_columns())
+    out = data.copy()
+    for name in new.columns:
+        out[name] = new[name].to_numpy()
+    return out
+
+
+# --- formula CLV ------------------------------------------------------------------------------
+
+
+def purchase_clv(
+    average_purchase_value: Any,
+    purchases_per_year: Any,
+    lifespan_years: Any,
+    retention_cost_per_year: Any = 0,
+) -> Any:
+    """Average purchase value x purchases per year x lifespan, minus the yearly retention cost.
+
+    Works on numbers and, element-wise, on Polars expressions or Series (one value per segment).
+
+    Examples
+    --------
+    >>> purchase_clv(1000, 2, 3)
+    6000
+    >>> purchase_clv(1000, 2, 3, retention_cost_per_year=500)
+    4500
+    """
+    return (
+        average_purchase_value * purchases_per_year * lifespan_years
+        - retention_cost_per_year * lifespan_years
+    )
+
+
+def subscription_clv(arpa: Any, gross_margin: Any, monthly_churn_rate: Any) -> Any:
+    """ARPA x gross margin / monthly churn rate; null (``None``) when the churn rate is 0.
+
+    Examples
+    --------
+    >>> subscription_clv(100.0, 0.8, 0.02)
+    4000.0
+    >>> subscription_clv(100.0, 0.8, 0.0) is None
+    True
+    """
+    if isinstance(monthly_churn_rate, pl.Expr | pl.Series):
+        value = arpa * gross_margin / monthly_churn_rate
+        if isinstance(monthly_churn_rate, pl.Series):
+            return (
+                pl.DataFrame({"c": monthly_churn_rate, "v": value})
+                .select(pl.when(pl.col("c") != 0).then(pl.col("v")))
+                .to_series()
+                .alias("clv")
+            )
+        return pl.when(monthly_churn_rate != 0).then(value)
+    if monthly_churn_rate == 0:
+        return None
+    return arpa * gross_margin / monthly_churn_rate
+
+
+def net_clv(revenue: Any, acquisition_cost: Any, service_cost: Any) -> Any:
+    """Revenue minus acquisition and service cost.
+
+    Examples
+    --------
+    >>> net_clv(6000, 1000, 500)
+    4500
+    """
+    return revenue - acquisition_cost - service_cost
+
+
+# --- RFM summary ------------------------------------------------------------------------------
+
+
+def rfm_summary(
+    transactions: IntoFrame,
+    *,
+    customer_id: str = "customer_id",
+    timestamp: str = "timestamp",
+    amount: str | None = "amount",
+    merge: Literal["D", "W", "M"] = "D",
+    time_unit: TimeUnit = "D",
+    observation_end: dt.date | dt.datetime | str | None = None,
+    calibration_end: dt.date | dt.datetime | str | None = None,
+    after_end: Literal["raise", "drop"] = "raise",
+) -> Any:
+    """Per-customer frequency, recency, T and monetary value of a transaction log.
+
+    Purchases in the same ``merge`` period (calendar day by default; ISO week; calendar month)
+    count as one purchase whose value is their sum; with weeks or months, purchases and the
+    ends are placed on the first day of their period. ``frequency`` is the number of purchases
+    after the first, ``recency`` the time from the first purchase to the last, ``T`` the time
+    from the first purchase to ``observation_end`` (inclusive), all in ``time_unit`` (days,
+    weeks of 7 days, months of 365/12 days). ``monetary_value`` is the mean of the repeat
+    purchases, null when frequency is 0.
+
+    Parameters
+    ----------
+    transactions
+        One row per purchase: Polars DataFrame or LazyFrame, or pandas DataFrame.
+    customer_id, timestamp, amount
+        Columns: any customer key (no nulls), Date or Datetime (UTC days), and the purchase
+        value (finite, >= 0; ``None`` when there is none).
+    merge
+        Which purchases count as one: ``"D"``, ``"W"`` or ``"M"``.
+    time_unit
+        Unit of recency, T and duration: ``"D"``, ``"W"`` or ``"M"``.
+    observation_end
+        Last day observed (inclusive); default the latest purchase.
+    calibration_end
+        When given, the summary covers purchases up to it (inclusive) and adds
+        ``frequency_holdout``, ``monetary_value_holdout`` and ``duration_holdout`` for the
+        purchases after it up to ``observation_end``; customers whose first purchase is after it
+        are left out.
+    after_end
+        Purchases after ``observation_end``: ``"raise"`` an error naming the row, or ``"drop"``.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer, sorted by customer id.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> log = pl.DataFrame({
+    ...     "customer_id": ["a", "a", "a", "b"],
+    ...     "timestamp": [dt.date(2024, 1, 1), dt.date(2024, 1, 8), dt.date(2024, 2, 5),
+    ...                   dt.date(2024, 1, 1)],
+    ...     "amount": [10.0, 20.0, 30.0, 5.0],
+    ... })
+    >>> split = rfm_summary(log, time_unit="W", calibration_end="2024-01-31",
+    ...                     observation_end="2024-02-29")
+    >>> split.select("customer_id", "frequency", "recency", "frequency_holdout").rows()
+    [('a', 1, 1.0, 1), ('b', 0, 0.0, 0)]
+    """
+    columns = [customer_id, timestamp, *([amount] if amount is not None else [])]
+    frame, kind = to_polars(transactions, columns)
+    result = _internal.clv_rfm_summary(
+        frame,
+        customer_id,
+        timestamp,
+        amount,
+        merge,
+        time_unit,
+        _days(observation_end, "observation_end"),
+        _days(calibration_end, "calibration_end"),
+        after_end,
+    )
+    return result.to_pandas() if kind == "pandas" else result
+
+
+# --- models -----------------------------------------------------------------------------------
+
+
+class _Fitted:
+    """Shared machinery: parameters, fitting, summary table and JSON persistence."""
+
+    _model: ClassVar[str]
+    _parameters: ClassVar[tuple[str, ...]]
+
+    def __init__(
+        self,
+        *,
+        frequency: str = "frequency",
+        recency: str = "recency",
+        T: str = "T",
+        monetary_value: str = "monetary_value",
+        weights: str | None = None,
+    ) -> None:
+        self.frequency = frequency
+        self.recency = recency
+        self.T = T
+        self.monetary_value = monetary_value
+        self.weights = weights
+        self.params_: dict[str, float] = {}
+        self.standard_errors_: dict[str, float] = {}
+        self.log_likelihood_: float = math.nan
+        self.customers_: float = 0.0
+        self.iterations_: int = 0
+
+    def __repr__(self) -> str:
+        if not self.params_:
+            return f"{type(self).__name__}() (not fitted)"
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        return f"{type(self).__name__}({shown}; log-likelihood {self.log_likelihood_:.2f})"
+
+    def _fit_columns(self) -> list[str]:
+        return [self.frequency, self.recency, self.T]
+
+    def _fit(self: _Model, data: IntoFrame, start: Sequence[float] | None, alive: str) -> _Model:
+        wanted = [*self._fit_columns(), *([self.weights] if self.weights else [])]
+        frame, _ = to_polars(data, wanted)
+        params, errors, ll, customers, iterations = _internal.clv_fit(
+            frame,
+            self._model,
+            self.frequency,
+            self.recency,
+            self.T,
+            self.monetary_value,
+            self.weights,
+            alive,
+            None if start is None else [float(v) for v in start],
+        )
+        self.params_ = dict(zip(self._parameters, params, strict=True))
+        self.standard_errors_ = dict(zip(self._parameters, errors, strict=True))
+        self.log_likelihood_ = ll
+        self.customers_ = customers
+        self.iterations_ = iterations
+        return self
+
+    def _values(self) -> list[float]:
+        if not self.params_:
+            raise ValueError(f"{type(self).__name__} is not fitted: call .fit() or .load() first")
+        return [self.params_[name] for name in self._parameters]
+
+    def summary(self) -> pl.DataFrame:
+        """Estimates with standard errors and 95% Wald intervals.
+
+        Columns ``parameter``, ``estimate``, ``std_error``, ``lower``, ``upper``.
+        """
+        errors = [self.standard_errors_.get(n, math.nan) for n in self._parameters]
+        return _internal.clv_parameter_table(self._model, self._values(), errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model as plain data (what :meth:`save` writes)."""
+        return {
+            "model": self._model,
+            "params": dict(zip(self._parameters, self._values(), strict=True)),
+            "std_errors": {
+                k: (None if math.isnan(v) else v) for k, v in self.standard_errors_.items()
+            },
+            "log_likelihood": None if math.isnan(self.log_likelihood_) else self.log_likelihood_,
+            "customers": self.customers_,
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Writes the parameters (and fit statistics) as JSON."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls: type[_Model], path: str | Path) -> _Model:
+        """Reads a model written by :meth:`save`."""
+        data = json.loads(Path(path).read_text())
+        return cls.from_params(data["params"], _data=data)
+
+    @classmethod
+    def from_params(
+        cls: type[_Model], params: dict[str, float], *, _data: dict[str, Any] | None = None
+    ) -> _Model:
+        """A model with given parameters, ready to score customers."""
+        data = _data or {}
+        if data.get("model", cls._model) != cls._model:
+            raise ValueError(f"the file holds a {data['model']} model, not {cls._model}")
+        model = cls()
+        missing = [n for n in cls._parameters if n not in params]
+        if missing:
+            raise ValueError(f"{cls.__name__} needs parameters {', '.join(cls._parameters)}")
+        model.params_ = {n: float(params[n]) for n in cls._parameters}
+        errors = data.get("std_errors") or {}
+        model.standard_errors_ = {
+            n: math.nan if errors.get(n) is None else float(errors[n]) for n in cls._parameters
+        }
+        ll = data.get("log_likelihood")
+        model.log_likelihood_ = math.nan if ll is None else float(ll)
+        model.customers_ = float(data.get("customers", 0.0))
+        _internal.clv_parameter_table(cls._model, model._values(), [])  # validates
+        return model
+
+    def _predict(self, data: IntoFrame, what: str, t: float = 0.0, n: int = 0) -> pl.DataFrame:
+        columns = (
+            [self.frequency, self.monetary_value]
+            if what == "expected_spend"
+            else [*self._fit_columns()]
+        )
+        frame, _ = to_polars(data, columns)
+        return _internal.clv_predict(
+            frame,
+            self._model,
+            self._values(),
+            what,
+            float(t),
+            int(n),
+            self.frequency,
+            self.recency,
+            self.T,
+            self.monetary_value,
+        )
+
+
+class _TransactionModel(_Fitted):
+    def fit(self: _Model, data: IntoFrame, *, start: Sequence[float] | None = None) -> _Model:
+        """Fits by maximum likelihood on the summary ``data`` (one row per customer, or
+        patterns with a ``weights`` column); returns the model."""
+        return self._fit(data, start, "alive")
+
+    def p_alive(self, data: IntoFrame) -> Any:
+        """``data`` with the column ``p_alive``: P(customer still active at T)."""
+        return _with_columns(data, self._predict(data, "p_alive"))
+
+    def conditional_expected_purchases(self, data: IntoFrame, *, t: float) -> Any:
+        """``data`` with ``expected_purchases``: expected purchases in the next ``t`` time
+        units (opportunities for BG/BB)."""
+        return _with_columns(data, self._predict(data, "expected_purchases", t))
+
+    def predict(self, data: IntoFrame, *, t: float) -> Any:
+        """``data`` with ``p_alive`` and ``expected_purchases`` over the next ``t``."""
+        new = pl.concat(
+            [self._predict(data, "p_alive"), self._predict(data, "expected_purchases", t)],
+            how="horizontal",
+        )
+        return _with_columns(data, new)
+
+
+class BetaGeo(_TransactionModel):
+    """BG/NBD (Fader, Hardie & Lee 2005): parameters ``r``, ``alpha``, ``a``, ``b``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from csmetrics.clv import BetaGeo
+    >>> model = BetaGeo.from_params({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
+    >>> one = pl.DataFrame({"frequency": [2], "recency": [30.43], "T": [38.86]})
+    >>> scored = model.predict(one, t=39)
+    >>> round(scored["p_alive"][0], 4), round(scored["expected_purchases"][0], 3)
+    (0.7266, 1.226)
+    >>> round(model.probability_of_purchases(one, n=0, t=39)["probability"][0], 4)
+    0.4454
+    """
+
+    _model = "bg_nbd"
+    _parameters = ("r", "alpha", "a", "b")
+
+    def probability_of_purchases(self, data: IntoFrame, *, n: int, t: float) -> Any:
+        """``data`` with ``probability``: P(exactly ``n`` purchases in the next ``t``)."""
+        return _with_columns(data, self._predict(data, "probability", t, n))
+
+
+class ModifiedBetaGeo(BetaGeo):
+    """MBG/NBD (Batislam, Denizel & Filiztekin 2007): ``r``, ``alpha``, ``a``, ``b``; a
+    customer may also drop out right after the first purchase."""
+
+    _model = "mbg_nbd"
+
+
+class ParetoNBD(_TransactionModel):
+    """Pareto/NBD (Schmittlein, Morrison & Colombo 1987): ``r``, ``alpha``, ``s``, ``beta``."""
+
+    _model = "pareto_nbd"
+    _parameters = ("r", "alpha", "s", "beta")
+
+
+class BetaGeoBetaBinom(_TransactionModel):
+    """BG/BB for discrete opportunities (Fader, Hardie & Shang 2010): ``alpha``, ``beta``,
+    ``gamma``, ``delta``. ``T`` is the number of opportunities n (whole numbers; the
+    donations data call it ``periods``)."""
+
+    _model = "bg_bb"
+    _parameters = ("alpha", "beta", "gamma", "delta")
+
+
+class GammaGamma(_Fitted):
+    """Gamma-Gamma spend model: ``p``, ``q``, ``gamma``; fitted on customers with frequency > 0
+    from ``frequency`` and ``monetary_value``."""
+
+    _model = "gamma_gamma"
+    _parameters = ("p", "q", "gamma")
+
+    def _fit_columns(self) -> list[str]:
+        return [self.frequency, self.monetary_value]
+
+    def fit(self, data: IntoFrame, *, start: Sequence[float] | None = None) -> GammaGamma:
+        """Fits on the repeat buyers of ``data``; returns the model."""
+        return self._fit(data, start, "alive")
+
+    def expected_spend(self, data: IntoFrame) -> Any:
+        """``data`` with ``expected_spend``: the expected mean purchase value of each customer
+        (the population mean where frequency is 0)."""
+        return _with_columns(data, self._predict(data, "expected_spend"))
+
+    predict = expected_spend
+
+
+class ShiftedBetaGeometric(_Fitted):
+    """Shifted-beta-geometric retention (Fader & Hardie 2007): ``alpha``, ``beta``.
+
+    Examples
+    --------
+    >>> from csmetrics.clv import ShiftedBetaGeometric
+    >>> model = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+    >>> round(model.params_["alpha"], 3), round(model.params_["beta"], 3)
+    (0.704, 1.182)
+    """
+
+    _model = "sbg"
+    _parameters = ("alpha", "beta")
+
+    def fit(
+        self,
+        alive: Sequence[float] | IntoFrame,
+        *,
+        column: str = "alive",
+        start: Sequence[float] | None = None,
+    ) -> ShiftedBetaGeometric:
+        """Fits on the numbers of customers still active at the start of each period (the
+        cohort size first): a sequence, or a frame with that ``column``."""
+        if isinstance(alive, Sequence):
+            frame = pl.DataFrame({column: [float(v) for v in alive]})
+        else:
+            frame, _ = to_polars(alive, [column])
+        self.frequency = column
+        return self._fit(frame, start, column)
+
+    def _fit_columns(self) -> list[str]:
+        return [self.frequency]
+
+    def survival(self, periods: int) -> pl.DataFrame:
+        """``period`` 0..periods, ``survival`` (share still active) and ``retention_rate``."""
+        return _internal.clv_retention_curve(self._values(), periods)
+
+
+def clv(
+    data: IntoFrame,
+    *,
+    transactions: BetaGeo | ParetoNBD | ModifiedBetaGeo,
+    spend: GammaGamma,
+    months: int = 12,
+    discount_rate: float = 0.01,
+    margin: float = 1.0,
+    time_unit: TimeUnit = "D",
+    discounting: Literal["monthly", "continuous"] = "monthly",
+) -> Any:
+    """Customer lifetime value over the next ``months`` for every customer of ``data``.
+
+    ``clv = margin x expected spend (Gamma-Gamma) x discounted expected purchases``. With
+    ``discounting="monthly"`` the purchases expected in month i are discounted by
+    ``(1 + discount_rate)^-i`` (as if made at the month's end); with ``"continuous"`` each is
+    discounted at the instant it is expected, ``(1 + discount_rate)^-(t in months)``. Months are
+    365/12 days; ``time_unit`` is the unit of the summary the transaction model was fitted on.
+
+    Returns ``data`` with the column ``clv``.
+    """
+    columns = [transactions.frequency, transactions.recency, transactions.T, spend.monetary_value]
+    frame, _ = to_polars(data, columns)
+    result = _internal.clv_customer_value(
+        frame,
+        transactions._model,
+        transactions._values(),
+        spend._values(),
+        transactions.frequency,
+        transactions.recency,
+        transactions.T,
+        spend.monetary_value,
+        months,
+        discount_rate,
+        margin,
+        time_unit,
+        discounting,
+    )
+    return _with_columns(data, result)

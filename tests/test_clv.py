@@ -1,0 +1,165 @@
+"""csmetrics.clv through the public API: the CDNOW reference values of the shared data README,
+model objects, persistence, pandas in/out and bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import csmetrics as csm
+from csmetrics import clv
+
+# The reference data bundled with the package (provenance: python/csmetrics/data/NOTICE).
+DATA = Path(__file__).resolve().parents[1] / "python" / "csmetrics" / "data"
+
+
+def _cdnow_log() -> pl.DataFrame:
+    rows = [line.split() for line in (DATA / "CDNOW_sample.txt").read_text().splitlines() if line]
+    return pl.DataFrame(
+        {
+            "customer_id": [int(r[1]) for r in rows],
+            "timestamp": [dt.datetime.strptime(r[2], "%Y%m%d").date() for r in rows],
+            "amount": [float(r[4]) for r in rows],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def summary() -> pl.DataFrame:
+    return clv.rfm_summary(
+        _cdnow_log(), time_unit="W", observation_end="1997-09-30", after_end="drop"
+    )
+
+
+def test_rfm_summary_reproduces_the_published_summary(summary: pl.DataFrame) -> None:
+    published = pl.read_csv(DATA / "cdnow_customers_summary_with_transactions.csv")
+    assert summary.height == published.height == 2357
+    assert summary["customer_id"].to_list() == published["ID"].to_list()
+    assert summary["frequency"].to_list() == published["x"].to_list()
+    assert (summary["recency"].round(2) - published["t_x"]).abs().max() < 1e-9
+    assert (summary["T"].round(2) - published["T"]).abs().max() < 1e-9
+    zbar = (summary["monetary_value"].fill_null(0.0) * 100 + 0.5 + 1e-9).floor() / 100
+    assert (zbar - published["zbar"]).abs().max() < 1e-9
+
+
+def test_published_fits(summary: pl.DataFrame) -> None:
+    bg = clv.BetaGeo().fit(summary)
+    assert [round(bg.params_[k], 3) for k in ("r", "alpha", "a", "b")] == [
+        0.243,
+        4.414,
+        0.793,
+        2.426,
+    ]
+    assert abs(bg.log_likelihood_ - -9582.4) < 0.05
+    pareto = clv.ParetoNBD().fit(summary)
+    assert abs(pareto.log_likelihood_ - -9595.0) < 0.05
+    assert [round(pareto.params_[k], 3) for k in ("r", "alpha", "s")] == [0.553, 10.578, 0.606]
+    assert abs(pareto.params_["beta"] / 11.669 - 1) < 1e-3
+    mbg = clv.ModifiedBetaGeo().fit(summary)
+    assert [round(v, 3) for v in mbg.params_.values()] == [0.525, 6.183, 0.891, 1.614]
+    gg = clv.GammaGamma().fit(summary)
+    assert [round(v, 2) for v in gg.params_.values()] == [6.25, 3.74, 15.44]
+    assert gg.customers_ == 946
+
+
+def test_bg_bb_and_sbg_published_fits() -> None:
+    donations = pl.read_csv(DATA / "donations.csv")
+    model = clv.BetaGeoBetaBinom(T="periods", weights="weights").fit(donations)
+    assert [round(v, 3) for v in model.params_.values()] == [1.204, 0.750, 0.657, 2.783]
+    assert abs(model.log_likelihood_ - -33225.6) < 0.05
+    retention = pl.read_csv(DATA / "sbg_retention_2007.csv")
+    regular = clv.ShiftedBetaGeometric().fit((retention["regular_alive_pct"] * 10).to_list())
+    high = clv.ShiftedBetaGeometric().fit(
+        retention.select(alive=pl.col("highend_alive_pct") * 10), column="alive"
+    )
+    assert [round(v, 3) for v in regular.params_.values()] == [0.704, 1.182]
+    assert [round(v, 3) for v in high.params_.values()] == [0.668, 3.806]
+    curve = regular.survival(12)
+    assert curve["survival"][0] == 1.0 and curve["survival"].is_sorted(descending=True)
+
+
+def test_summary_predictions_and_json_round_trip(summary: pl.DataFrame, tmp_path: Path) -> None:
+    bg = clv.BetaGeo().fit(summary)
+    table = bg.summary()
+    assert table.columns == ["parameter", "estimate", "std_error", "lower", "upper"]
+    assert table["std_error"].null_count() == 0
+    scored = bg.predict(summary, t=39)
+    assert scored.columns == [*summary.columns, "p_alive", "expected_purchases"]
+    assert scored["p_alive"].is_between(0, 1).all()
+    path = tmp_path / "bg.json"
+    bg.save(path)
+    loaded = clv.BetaGeo.load(path)
+    assert loaded.params_ == bg.params_
+    assert_frame_equal(loaded.predict(summary, t=39), scored)
+    with pytest.raises(ValueError, match="holds a bg_nbd model"):
+        clv.ParetoNBD.load(path)
+    gg = clv.GammaGamma().fit(summary)
+    values = clv.clv(summary, transactions=bg, spend=gg, time_unit="W")
+    continuous = clv.clv(
+        summary, transactions=bg, spend=gg, time_unit="W", discounting="continuous"
+    )
+    assert (values["clv"] > 0).all()
+    assert (values["clv"] <= continuous["clv"]).all()
+
+
+def test_pandas_in_pandas_out(summary: pl.DataFrame) -> None:
+    pd = pytest.importorskip("pandas")
+    frame = summary.to_pandas()
+    bg = clv.BetaGeo().fit(frame)
+    scored = bg.p_alive(frame)
+    assert isinstance(scored, pd.DataFrame)
+    assert "p_alive" in scored.columns
+    log = _cdnow_log().head(50).to_pandas()
+    assert isinstance(clv.rfm_summary(log), pd.DataFrame)
+
+
+def test_formulas() -> None:
+    assert clv.purchase_clv(1000, 2, 3) == 6000
+    assert clv.purchase_clv(1000, 2, 3, retention_cost_per_year=500) == 4500
+    assert clv.subscription_clv(100, 0.8, 0) is None
+    segments = pl.DataFrame({"arpa": [100.0, 50.0], "churn": [0.02, 0.0]})
+    out = segments.select(clv.subscription_clv(pl.col("arpa"), 0.8, pl.col("churn")))
+    assert out.to_series().to_list() == [4000.0, None]
+
+
+def test_bad_input_names_column_row_and_value() -> None:
+    log = pl.DataFrame(
+        {
+            "customer_id": [1, 1, 2],
+            "timestamp": [dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 1, 3)],
+            "amount": [1.0, -3.0, 2.0],
+        }
+    )
+    with pytest.raises(csm.InvalidInputError) as err:
+        clv.rfm_summary(log)
+    assert (err.value.column, err.value.row, err.value.value) == ("amount", 1, "-3")
+    with pytest.raises(csm.InvalidInputError, match="observation_end"):
+        clv.rfm_summary(log.with_columns(amount=pl.lit(1.0)), observation_end="2024-01-02")
+    with pytest.raises(csm.InvalidInputError) as nan:
+        clv.rfm_summary(log.with_columns(amount=pl.Series([1.0, math.nan, 2.0])))
+    assert nan.value.row == 1
+    tiny = pl.DataFrame({"frequency": [1, 0], "recency": [2.0, 0.0], "T": [5.0, 5.0]})
+    with pytest.raises(csm.InvalidInputError, match="at least 8 customers"):
+        clv.BetaGeo().fit(tiny)
+    with pytest.raises(csm.MissingColumnError):
+        clv.BetaGeo().fit(tiny.rename({"T": "age"}))
+    no_repeat = pl.DataFrame({"frequency": [0] * 10, "recency": [0.0] * 10, "T": [5.0] * 10})
+    with pytest.raises(csm.CsMetricsError):
+        clv.BetaGeo().fit(no_repeat)
+
+
+def test_extreme_customers_are_finite() -> None:
+    model = clv.BetaGeo.from_params({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
+    pareto = clv.ParetoNBD.from_params({"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669})
+    extreme = pl.DataFrame(
+        {"frequency": [200, 5000, 3000], "recency": [38.0, 39.0, 1.0], "T": [40.0, 39.0, 500.0]}
+    )
+    for m in (model, pareto):
+        out = m.predict(extreme, t=52)
+        assert out["p_alive"].is_between(0, 1).all()
+        assert out["expected_purchases"].is_finite().all()
