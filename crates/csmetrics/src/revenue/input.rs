@@ -248,7 +248,9 @@ fn read_billing(
                 mrr.clone(),
             )
         }
-        RevenueInput::Activity { .. } => unreachable_activity()?,
+        RevenueInput::Activity { .. } => {
+            return Err(CsError::option("table", "'activity'", "activity events carry no amounts"))
+        }
     };
 
     // Currencies: one currency, or an fx table converting each to the reporting currency.
@@ -353,21 +355,6 @@ fn read_billing(
         end_ticks.push(e);
     }
     Ok((customer_name, start_ticks, end_ticks, units))
-}
-
-fn unreachable_activity() -> Result<(
-    String,
-    Vec<Option<i64>>,
-    Vec<Option<i64>>,
-    Vec<Option<f64>>,
-    Vec<(f64, f64)>,
-    String,
-)> {
-    Err(CsError::option(
-        "table",
-        "'activity'",
-        "activity input is read by read_activity",
-    ))
 }
 
 /// Activity events: each event is one unit of activity over the period that contains it.
