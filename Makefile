@@ -10,10 +10,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 VENV := .venv
 COMPAT := .venv-compat
+REF := .venv-ref
+LIFETIMES := .venv-lifetimes
 WHEELS := $(CARGO_TARGET_DIR)/wheels/csmetrics
 PROFILE ?= release
 
-.PHONY: help demo test test-rust test-python wheel bench lint fmt clean
+.PHONY: help demo test test-rust test-python test-reference wheel bench lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,6 +28,17 @@ $(VENV)/.ready: requirements/test.txt
 $(COMPAT)/.ready: requirements/compat.txt
 	$(PYTHON) -m venv $(COMPAT)
 	$(COMPAT)/bin/pip install -q -r requirements/compat.txt
+	touch $@
+
+$(REF)/.ready: requirements/reference.txt
+	$(PYTHON) -m venv $(REF)
+	$(REF)/bin/pip install -q -r requirements/reference.txt
+	touch $@
+
+# lifetimes (the CLV benchmark's peer) needs pandas 1.x: its own environment.
+$(LIFETIMES)/.ready: bench/requirements-lifetimes.txt
+	$(PYTHON) -m venv $(LIFETIMES)
+	$(LIFETIMES)/bin/pip install -q -r bench/requirements-lifetimes.txt
 	touch $@
 
 wheel: $(VENV)/.ready ## build the Python wheel (PROFILE=release; PROFILE=dist for fat LTO)
@@ -41,17 +54,25 @@ test-rust: ## cargo tests of the core (unit, integration, doctests) and its Pyth
 	@if cargo tree -p csmetrics -e normal | grep -q pyo3; then echo "the core crate depends on pyo3"; exit 1; fi
 
 test-python: wheel $(COMPAT)/.ready ## pytest and doctests on the newest and the lowest Python polars
-	$(VENV)/bin/python -m pytest -q tests
+	$(VENV)/bin/python -m pytest -q tests --ignore=tests/reference
 	$(VENV)/bin/python -m pytest -q --doctest-modules --pyargs csmetrics
 	$(COMPAT)/bin/pip install -q --force-reinstall --no-deps $(WHEELS)/*.whl
-	$(COMPAT)/bin/python -m pytest -q tests
+	$(COMPAT)/bin/python -m pytest -q tests --ignore=tests/reference
 	$(COMPAT)/bin/python -m pytest -q --doctest-modules --pyargs csmetrics
 
-test: test-rust test-python ## everything: cargo tests, pytest, doctests, README examples, both polars versions
+test-reference: wheel $(REF)/.ready ## survival estimates against lifelines (its own environment: pandas < 3)
+	$(REF)/bin/pip install -q --force-reinstall --no-deps $(WHEELS)/*.whl
+	$(REF)/bin/python -m pytest -q tests/reference
 
-bench: ## benchmarks against idiomatic Polars and pandas (fat-LTO build)
+test: test-rust test-python test-reference ## everything: cargo tests, pytest, doctests, README examples, both polars versions
+
+bench: $(REF)/.ready $(LIFETIMES)/.ready ## benchmarks against idiomatic Polars, pandas, lifelines and lifetimes (fat-LTO build)
 	$(MAKE) wheel PROFILE=dist
 	$(VENV)/bin/python bench/bench_survey.py
+	$(VENV)/bin/python bench/bench_revenue.py
+	$(VENV)/bin/python bench/bench_cohort.py
+	$(VENV)/bin/python bench/bench_survival.py --reference-python $(REF)/bin/python
+	$(VENV)/bin/python bench/bench_clv.py
 
 lint: $(VENV)/.ready ## rustfmt, clippy, ruff, mypy
 	cargo fmt --all --check
@@ -66,4 +87,4 @@ fmt: ## format Rust and Python sources
 	$(VENV)/bin/ruff format python tests bench
 
 clean: ## remove the virtual environments (the Cargo cache stays in ~/.cache)
-	rm -rf $(VENV) $(COMPAT)
+	rm -rf $(VENV) $(COMPAT) $(REF) $(LIFETIMES)

@@ -31,6 +31,7 @@ from csmetrics.retention import (
 )
 from csmetrics.revenue import mrr, mrr_bridge, mrr_movements, revenue_kpis
 from csmetrics.survey import ces, csat, nps, nps_compare
+from csmetrics.survival import kaplan_meier, kaplan_meier_summary, logrank_test, nelson_aalen
 
 __all__ = [
     "ConvergenceError",
@@ -46,9 +47,13 @@ __all__ = [
     "csat",
     "datasets",
     "expr",
+    "kaplan_meier",
+    "kaplan_meier_summary",
+    "logrank_test",
     "mrr",
     "mrr_bridge",
     "mrr_movements",
+    "nelson_aalen",
     "nps",
     "nps_compare",
     "renewal_rates",

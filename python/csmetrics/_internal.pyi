@@ -86,6 +86,44 @@ def renewal_rates(
     by: list[str],
     period: str,
 ) -> pl.DataFrame: ...
+def kaplan_meier(
+    frame: pl.DataFrame,
+    duration: str,
+    event: str,
+    entry: str | None,
+    weights: str | None,
+    by: list[str],
+    confidence: float,
+) -> pl.DataFrame: ...
+def kaplan_meier_summary(
+    frame: pl.DataFrame,
+    duration: str,
+    event: str,
+    entry: str | None,
+    weights: str | None,
+    by: list[str],
+    confidence: float,
+    tau: float | None,
+) -> pl.DataFrame: ...
+def nelson_aalen(
+    frame: pl.DataFrame,
+    duration: str,
+    event: str,
+    entry: str | None,
+    weights: str | None,
+    by: list[str],
+    confidence: float,
+    ties: str,
+) -> pl.DataFrame: ...
+def logrank_test(
+    frame: pl.DataFrame,
+    duration: str,
+    event: str,
+    group: str,
+    entry: str | None,
+    weights: str | None,
+    by: list[str],
+) -> pl.DataFrame: ...
 def clv_rfm_summary(
     frame: pl.DataFrame,
     customer_id: str,

@@ -13,6 +13,7 @@ mod errors;
 mod expressions;
 mod revenue;
 mod survey;
+mod survival;
 
 use pyo3::prelude::*;
 
@@ -24,5 +25,6 @@ fn _internal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     clv::register(m)?;
     revenue::register(m)?;
     datasets::register(m)?;
+    survival::register(m)?;
     Ok(())
 }

@@ -45,6 +45,7 @@ pub mod renewal;
 pub mod revenue;
 pub mod stats;
 pub mod survey;
+pub mod survival;
 
 pub use error::{CsError, Result};
 pub use period::Period;

@@ -237,12 +237,10 @@ pub fn survival_table(frame: &DataFrame, options: &SurvivalTableOptions) -> Resu
             .map(|l| observed_from.map_or(0.0, |from| ((from - l.start).max(0)) as f64 / unit))
             .collect::<Vec<f64>>(),
     ));
+    // A customer's lives are contiguous and in order: a stable sort on the id alone suffices.
     let customer = columns[0].name().clone();
     Ok(DataFrame::new(lives.len(), columns)?
         .lazy()
-        .sort(
-            [customer.as_str(), "life"],
-            SortMultipleOptions::default().with_maintain_order(true),
-        )
+        .sort([customer.as_str()], SortMultipleOptions::default().with_maintain_order(true))
         .collect()?)
 }

@@ -554,15 +554,12 @@ fn customer_rows(c: &Computed, customers: &[u32], periods: &[u32]) -> Result<Vec
     Ok(columns)
 }
 
+/// Sorts rows by customer. The sweep emits each customer's rows contiguously and in period
+/// order, so a stable sort on the id alone gives (customer, period) order.
 fn sorted_by_customer(frame: DataFrame, customer: &str) -> Result<DataFrame> {
     Ok(frame
         .lazy()
-        .sort(
-            [customer, "period"],
-            SortMultipleOptions::default()
-                .with_maintain_order(true)
-                .with_nulls_last(true),
-        )
+        .sort([customer], SortMultipleOptions::default().with_maintain_order(true).with_nulls_last(true))
         .collect()?)
 }
 
