@@ -8,6 +8,8 @@ use polars::prelude::*;
 use crate::error::{CsError, Result};
 use crate::frame::column;
 use crate::groups::{parallel, work_ranges};
+use crate::period::period_key;
+use crate::revenue::input::{customers, period_grid};
 use crate::revenue::{
     build_grid, check_options, customer_panel, normalise, rows_by_customer, RevenueInput,
     RevenueOptions, DAY,
@@ -102,6 +104,9 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
         ));
     }
     check_options(&options.panel)?;
+    if let Some(table) = activity_cohorts(frame, options)? {
+        return Ok(table);
+    }
     let data = normalise(frame, &options.panel)?;
     // Signup instants per customer, when cohorts come from a signup column.
     let signup = match &options.signup {
@@ -203,6 +208,45 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
         mrr_at_age.iter_mut().zip(m).for_each(|(x, y)| *x += y);
     }
 
+    let cells = Cells {
+        groups,
+        cohorts,
+        sizes,
+        base_mrr,
+        active,
+        mrr_at_age,
+    };
+    let starts: Vec<i64> = (0..cohorts).map(|c| grid.starts[first + c] / DAY).collect();
+    cohort_frame(options, &cells, &starts, &data.group_keys)
+}
+
+/// Accumulated cohort cells: sizes and base MRR per (group, cohort), active customers and MRR
+/// per (group, cohort, age).
+struct Cells {
+    groups: usize,
+    cohorts: usize,
+    sizes: Vec<i64>,
+    base_mrr: Vec<i128>,
+    active: Vec<i64>,
+    mrr_at_age: Vec<i128>,
+}
+
+/// The long cohort table from accumulated cells; `starts` are the reported periods' first days.
+fn cohort_frame(
+    options: &CohortOptions,
+    cells: &Cells,
+    starts: &[i64],
+    group_keys: &DataFrame,
+) -> Result<DataFrame> {
+    let Cells {
+        groups,
+        cohorts,
+        sizes,
+        base_mrr,
+        active,
+        mrr_at_age,
+    } = cells;
+    let (groups, cohorts) = (*groups, *cohorts);
     // Rows: (group, cohort) with at least one customer, times every age.
     let scale = 10f64.powi(options.panel.precision as i32);
     let mut group_index: Vec<IdxSize> = Vec::new();
@@ -216,10 +260,10 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
                 continue;
             }
             for age in 0..cohorts {
-                let observable = first + c + age < n;
+                let observable = c + age < cohorts;
                 let cell = row * cohorts + age;
                 group_index.push(g as IdxSize);
-                cohort_days.push((grid.starts[first + c] / DAY) as i32);
+                cohort_days.push(starts[c] as i32);
                 ages.push(age as i32);
                 size_col.push(sizes[row]);
                 active_col.push(observable.then_some(active[cell]));
@@ -238,8 +282,7 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
         }
     }
     let height = ages.len();
-    let mut columns = data
-        .group_keys
+    let mut columns = group_keys
         .take(&IdxCa::from_vec("".into(), group_index))?
         .into_columns();
     columns.push(Column::new("cohort".into(), cohort_days).cast(&DataType::Date)?);
@@ -252,6 +295,120 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
     }
     columns.push(Column::new("rate".into(), rate_col));
     Ok(DataFrame::new(height, columns)?)
+}
+
+/// Logo cohorts of activity events through one 64-bit mask of active periods per customer:
+/// no per-event intervals, no sort. None when it does not apply (more than 64 periods, a
+/// signup column or a first period given), and the general path runs.
+fn activity_cohorts(frame: &DataFrame, options: &CohortOptions) -> Result<Option<DataFrame>> {
+    let RevenueInput::Activity {
+        customer_id,
+        timestamp,
+    } = &options.panel.input
+    else {
+        return Ok(None);
+    };
+    if options.signup.is_some() || options.panel.first_period.is_some() || frame.height() == 0 {
+        return Ok(None);
+    }
+    let period = options.panel.period;
+    let key = period_key(frame, timestamp, period, "period")?;
+    let label_days: Vec<i64> = key
+        .labels
+        .cast(&DataType::Int32)?
+        .i32()?
+        .iter()
+        .map(|d| i64::from(d.unwrap_or(0)))
+        .collect();
+    // An event belongs to the panel when its period starts by as_of (as in the general path).
+    let as_of = options
+        .panel
+        .as_of
+        .unwrap_or_else(|| label_days.iter().max().copied().unwrap_or(0) * DAY);
+    let included: Vec<i64> = label_days
+        .iter()
+        .copied()
+        .filter(|d| d * DAY <= as_of)
+        .collect();
+    let Some(first_day) = included.iter().min().copied() else {
+        return Ok(None);
+    };
+    let grid = period_grid(period, first_day, as_of.div_euclid(DAY));
+    let n = grid.len() - 1;
+    if n > 64 {
+        return Ok(None);
+    }
+    let bit_of_code: Vec<u64> = label_days
+        .iter()
+        .map(|d| {
+            if d * DAY <= as_of {
+                1u64 << (grid.partition_point(|g| g <= d) - 1)
+            } else {
+                0
+            }
+        })
+        .collect();
+    let customers = customers(frame, customer_id, &options.panel.by)?;
+    let n_customers = customers.labels.len();
+    let masks = parallel(work_ranges(frame.height()), |range| {
+        let mut masks = vec![0u64; n_customers];
+        for row in range {
+            masks[customers.codes[row] as usize] |= bit_of_code[key.codes[row] as usize];
+        }
+        masks
+    })
+    .into_iter()
+    .reduce(|mut a, b| {
+        a.iter_mut().zip(b).for_each(|(x, y)| *x |= y);
+        a
+    })
+    .unwrap_or_default();
+    let groups = customers.group_keys.height().max(1);
+    let per_group = parallel(work_ranges(n_customers), |range| {
+        let mut sizes = vec![0i64; groups * n];
+        let mut active = vec![0i64; groups * n * n];
+        for customer in range {
+            let mask = masks[customer];
+            if mask == 0 {
+                continue;
+            }
+            let cohort = mask.trailing_zeros() as usize;
+            let last = 63 - mask.leading_zeros() as usize;
+            let row =
+                customers.group_rank[customers.group[customer] as usize] as usize * n + cohort;
+            sizes[row] += 1;
+            for age in 0..n - cohort {
+                let retained = match options.rule {
+                    CohortRule::Classic => mask >> (cohort + age) & 1 == 1,
+                    CohortRule::Unbounded => cohort + age <= last,
+                };
+                if retained {
+                    active[row * n + age] += 1;
+                }
+            }
+        }
+        (sizes, active)
+    });
+    let mut sizes = vec![0i64; groups * n];
+    let mut active = vec![0i64; groups * n * n];
+    for (s, a) in per_group {
+        sizes.iter_mut().zip(s).for_each(|(x, y)| *x += y);
+        active.iter_mut().zip(a).for_each(|(x, y)| *x += y);
+    }
+    let cells = Cells {
+        groups,
+        cohorts: n,
+        sizes,
+        base_mrr: vec![0; groups * n],
+        active,
+        mrr_at_age: vec![0; groups * n * n],
+    };
+    Ok(Some(cohort_frame(
+        options,
+        &cells,
+        &grid[..n],
+        &customers.group_keys,
+    )?))
 }
 
 /// The signup instant of each customer code, checked constant per customer.

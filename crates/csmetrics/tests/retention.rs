@@ -436,3 +436,37 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    /// The activity fast path (bit masks) agrees with the general panel on the same events.
+    #[test]
+    fn activity_cohorts_agree_with_the_general_panel(events in prop::collection::vec((0i64..12, 0i64..700), 1..80), unbounded in any::<bool>()) {
+        let base = days_from_civil(2023, 1, 1);
+        let days: Vec<i32> = events.iter().map(|(_, d)| (base + d) as i32).collect();
+        let customers: Vec<i64> = events.iter().map(|(c, _)| *c).collect();
+        let activity = DataFrame::new(events.len(), vec![
+            Column::new("customer_id".into(), customers.clone()),
+            Column::new("timestamp".into(), days.clone()).cast(&DataType::Date).unwrap(),
+        ]).unwrap();
+        let month_starts: Vec<i32> = days.iter().map(|d| csmetrics::Period::Month.start_of(i64::from(*d)) as i32).collect();
+        let monthly = DataFrame::new(events.len(), vec![
+            Column::new("customer_id".into(), customers),
+            Column::new("period".into(), month_starts).cast(&DataType::Date).unwrap(),
+            Column::new("mrr".into(), vec![1.0; events.len()]),
+        ]).unwrap();
+        let rule = if unbounded { CohortRule::Unbounded } else { CohortRule::Classic };
+        let fast = cohort_retention(&activity, &CohortOptions {
+            panel: RevenueOptions { input: RevenueInput::Activity { customer_id: "customer_id".into(), timestamp: "timestamp".into() }, ..Default::default() },
+            rule, ..Default::default()
+        }).unwrap();
+        let as_of = days.iter().max().map(|d| i64::from(csmetrics::Period::Month.start_of(i64::from(*d)) as i32) * 86_400_000_000);
+        let general = cohort_retention(&monthly, &CohortOptions {
+            panel: RevenueOptions { input: RevenueInput::Monthly { customer_id: "customer_id".into(), period: "period".into(), mrr: "mrr".into() }, as_of, ..Default::default() },
+            rule, ..Default::default()
+        }).unwrap();
+        prop_assert_eq!(column_f64(&fast, "active"), column_f64(&general, "active"));
+        prop_assert_eq!(column_f64(&fast, "cohort_size"), column_f64(&general, "cohort_size"));
+        prop_assert_eq!(fast.column("cohort").unwrap().as_materialized_series(), general.column("cohort").unwrap().as_materialized_series());
+    }
+}

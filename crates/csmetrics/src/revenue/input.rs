@@ -249,7 +249,11 @@ fn read_billing(
             )
         }
         RevenueInput::Activity { .. } => {
-            return Err(CsError::option("table", "'activity'", "activity events carry no amounts"))
+            return Err(CsError::option(
+                "table",
+                "'activity'",
+                "activity events carry no amounts",
+            ))
         }
     };
 
@@ -381,70 +385,77 @@ fn read_activity(
 }
 
 /// Reads and checks the input table.
-pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalised> {
+/// Dense customer codes and each customer's `by=` group, checked constant per customer.
+pub struct Customers {
+    /// Code of each row's customer.
+    pub codes: Vec<u32>,
+    /// Customer id of each code.
+    pub labels: Column,
+    /// Group of each customer code.
+    pub group: Vec<u32>,
+    /// Sorted keys of the groups (one row per group; no columns without by=).
+    pub group_keys: DataFrame,
+    /// Rank of each group id in `group_keys` order.
+    pub group_rank: Vec<u32>,
+}
+
+/// Reads the customer id and `by=` columns of the input.
+pub fn customers(frame: &DataFrame, customer_name: &str, by: &[String]) -> Result<Customers> {
     let rows = frame.height();
-    let (customer_name, start_ticks, end_ticks, units) = match &options.input {
-        RevenueInput::Activity {
-            customer_id,
-            timestamp,
-        } => read_activity(frame, options, customer_id, timestamp)?,
-        _ => read_billing(frame, options)?,
-    };
-    let customers = column(frame, &customer_name, "the customer of each subscription")?;
+    let customers = column(frame, customer_name, "the customer of each subscription")?;
     if let Some(row) = first_null(customers) {
         return Err(invalid(
-            &customer_name,
+            customer_name,
             row,
             "null",
             "every subscription needs a customer id",
         ));
     }
     let customer_key = encode_column(customers)?;
-
-    // by= keys must be constant per customer.
-    let mut by_keys: Vec<EncodedKey> = Vec::with_capacity(options.by.len());
-    for name in &options.by {
+    let mut by_keys: Vec<EncodedKey> = Vec::with_capacity(by.len());
+    for name in by {
         by_keys.push(encode_column(column(frame, name, "grouping (by=)")?)?);
     }
     let row_groups = group_rows(&by_keys, rows);
     let n_customers = customer_key.labels.len();
     let mut customer_group = vec![u32::MAX; n_customers];
-    let mut customer_row = vec![0usize; n_customers];
-    for row in 0..rows {
-        let c = customer_key.codes[row] as usize;
-        let g = row_groups.ids[row];
-        if customer_group[c] == u32::MAX {
-            customer_group[c] = g;
-            customer_row[c] = row;
-        } else if customer_group[c] != g {
-            let first = customer_row[c];
-            let (name, key) = options
-                .by
-                .iter()
-                .zip(&by_keys)
-                .find(|(_, k)| k.codes[first] != k.codes[row])
-                .map(|(n, k)| (n.clone(), k))
-                .unwrap_or((options.by[0].clone(), &by_keys[0]));
-            let label = |r: usize| {
-                key.labels
-                    .get(key.codes[r] as usize)
+    if !by.is_empty() {
+        let mut customer_row = vec![0usize; n_customers];
+        for row in 0..rows {
+            let c = customer_key.codes[row] as usize;
+            let g = row_groups.ids[row];
+            if customer_group[c] == u32::MAX {
+                customer_group[c] = g;
+                customer_row[c] = row;
+            } else if customer_group[c] != g {
+                let first = customer_row[c];
+                let (name, key) = by
+                    .iter()
+                    .zip(&by_keys)
+                    .find(|(_, k)| k.codes[first] != k.codes[row])
+                    .map(|(n, k)| (n.clone(), k))
+                    .unwrap_or((by[0].clone(), &by_keys[0]));
+                let label = |r: usize| {
+                    key.labels
+                        .get(key.codes[r] as usize)
+                        .map(|v| v.to_string())
+                        .unwrap_or_default()
+                };
+                let customer = customer_key
+                    .labels
+                    .get(c)
                     .map(|v| v.to_string())
-                    .unwrap_or_default()
-            };
-            let customer = customer_key
-                .labels
-                .get(c)
-                .map(|v| v.to_string())
-                .unwrap_or_default();
-            return Err(invalid(
-                &name,
-                row,
-                label(row),
-                &format!(
-                    "a by= column must be constant per customer; customer {customer} has {} at row {first}",
-                    label(first)
-                ),
-            ));
+                    .unwrap_or_default();
+                return Err(invalid(
+                    &name,
+                    row,
+                    label(row),
+                    &format!(
+                        "a by= column must be constant per customer; customer {customer} has {} at row {first}",
+                        label(first)
+                    ),
+                ));
+            }
         }
     }
     let (group_keys, order) = sorted_keys(&by_keys, &row_groups)?;
@@ -457,19 +468,38 @@ pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalis
             *g = 0;
         }
     }
-    Ok(Normalised {
-        customer: customer_key.codes,
-        customer_labels: customer_key.labels,
-        start: start_ticks,
-        end: end_ticks,
-        units,
-        customer_group,
-        group_keys: if options.by.is_empty() {
+    Ok(Customers {
+        codes: customer_key.codes,
+        labels: customer_key.labels,
+        group: customer_group,
+        group_keys: if by.is_empty() {
             DataFrame::empty_with_height(1)
         } else {
             group_keys
         },
         group_rank,
+    })
+}
+
+/// Reads and checks the input table.
+pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalised> {
+    let (customer_name, start_ticks, end_ticks, units) = match &options.input {
+        RevenueInput::Activity {
+            customer_id,
+            timestamp,
+        } => read_activity(frame, options, customer_id, timestamp)?,
+        _ => read_billing(frame, options)?,
+    };
+    let customers = customers(frame, &customer_name, &options.by)?;
+    Ok(Normalised {
+        customer: customers.codes,
+        customer_labels: customers.labels,
+        start: start_ticks,
+        end: end_ticks,
+        units,
+        customer_group: customers.group,
+        group_keys: customers.group_keys,
+        group_rank: customers.group_rank,
     })
 }
 
