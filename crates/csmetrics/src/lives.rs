@@ -8,7 +8,8 @@ use polars::prelude::*;
 
 use crate::error::{CsError, Result};
 use crate::groups::{parallel, work_ranges};
-use crate::revenue::{build_grid, check_options, normalise, rows_by_customer, RevenueOptions, DAY};
+use crate::revenue::input::lives_input;
+use crate::revenue::{build_grid, check_options, rows_by_customer, RevenueOptions, DAY};
 
 /// Which lives of a customer to return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -126,7 +127,7 @@ pub fn survival_table(frame: &DataFrame, options: &SurvivalTableOptions) -> Resu
         ));
     }
     check_options(&options.panel)?;
-    let data = normalise(frame, &options.panel)?;
+    let data = lives_input(frame, &options.panel)?;
     let grid = build_grid(&data, &options.panel)?;
     let as_of = grid.as_of;
     let observed_from = options.panel.first_period;
@@ -241,6 +242,9 @@ pub fn survival_table(frame: &DataFrame, options: &SurvivalTableOptions) -> Resu
     let customer = columns[0].name().clone();
     Ok(DataFrame::new(lives.len(), columns)?
         .lazy()
-        .sort([customer.as_str()], SortMultipleOptions::default().with_maintain_order(true))
+        .sort(
+            [customer.as_str()],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
         .collect()?)
 }

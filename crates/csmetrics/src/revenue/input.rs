@@ -7,7 +7,7 @@ use polars::prelude::*;
 use super::{RevenueInput, RevenueOptions};
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
-use crate::groups::{encode_column, group_rows, sorted_keys, EncodedKey};
+use crate::groups::{encode_column, group_rows, parallel, sorted_keys, work_ranges, EncodedKey};
 use crate::period::Period;
 
 /// Microseconds in a day.
@@ -478,6 +478,163 @@ pub fn customers(frame: &DataFrame, customer_name: &str, by: &[String]) -> Resul
             group_keys
         },
         group_rank,
+    })
+}
+
+/// Instants of a Date or Datetime column in µs (UTC), read in parallel; `null` marks nulls.
+/// Also whether the column is time-zone aware (None for Date).
+fn instants_fast(
+    frame: &DataFrame,
+    name: &str,
+    purpose: &str,
+    null: i64,
+) -> Result<(Vec<i64>, Option<bool>)> {
+    let series = column(frame, name, purpose)?
+        .as_materialized_series()
+        .rechunk();
+    let (mul, div, aware): (i64, i64, Option<bool>) = match series.dtype() {
+        DataType::Date => (DAY, 1, None),
+        DataType::Datetime(TimeUnit::Nanoseconds, tz) => (1, 1000, Some(tz.is_some())),
+        DataType::Datetime(TimeUnit::Microseconds, tz) => (1, 1, Some(tz.is_some())),
+        DataType::Datetime(TimeUnit::Milliseconds, tz) => (1000, 1, Some(tz.is_some())),
+        DataType::Null => return Ok((vec![null; series.len()], None)),
+        other => {
+            return Err(CsError::InvalidType {
+                column: name.to_string(),
+                dtype: other.to_string(),
+                rule: "a start or end column must be Date or Datetime".to_string(),
+            })
+        }
+    };
+    let values = series.to_physical_repr().cast(&DataType::Int64)?.rechunk();
+    let ca = values.i64()?;
+    let Some(array) = ca.downcast_iter().next() else {
+        return Ok((Vec::new(), aware));
+    };
+    let parts = parallel(work_ranges(array.len()), |range| {
+        range
+            .map(|row| {
+                array
+                    .get(row)
+                    .map_or(null, |v| v.saturating_mul(mul).div_euclid(div))
+            })
+            .collect::<Vec<i64>>()
+    });
+    Ok((parts.concat(), aware))
+}
+
+/// The input of customer lives: for a subscriptions table only the customer, start, end and
+/// whether the amount is positive matter (intervals are not read); other tables go through
+/// [`normalise`]. `units` is 1 for a positive amount and 0 for a $0 subscription.
+pub fn lives_input(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalised> {
+    let RevenueInput::Subscriptions(c) = &options.input else {
+        return normalise(frame, options);
+    };
+    let (start, start_aware) =
+        instants_fast(frame, &c.start, "the start of each subscription", i64::MIN)?;
+    let (end, end_aware) = match &c.end {
+        Some(name) => instants_fast(
+            frame,
+            name,
+            "the end of each subscription (null while active)",
+            i64::MAX,
+        )?,
+        None => (vec![i64::MAX; frame.height()], None),
+    };
+    if let (Some(a), Some(b)) = (start_aware, end_aware) {
+        if a != b {
+            return Err(CsError::InvalidType {
+                column: c.end.clone().unwrap_or_default(),
+                dtype: format!(
+                    "{} ({})",
+                    if b { "time-zone aware" } else { "naive" },
+                    c.start
+                ),
+                rule: format!(
+                    "start and end must both be time-zone aware or both naive; '{}' is {}",
+                    c.start,
+                    if a { "aware" } else { "naive" }
+                ),
+            });
+        }
+    }
+    let amounts = column(frame, &c.amount, "the billed amount of each subscription")?
+        .as_materialized_series();
+    if !amounts.dtype().is_primitive_numeric() && !amounts.dtype().is_null() {
+        return Err(CsError::InvalidType {
+            column: c.amount.clone(),
+            dtype: amounts.dtype().to_string(),
+            rule: "amounts must be numeric".to_string(),
+        });
+    }
+    let amounts = amounts.cast(&DataType::Float64)?.rechunk();
+    let amounts = amounts.f64()?;
+    let Some(amount_array) = amounts.downcast_iter().next() else {
+        return normalise(frame, options);
+    };
+    // One parallel pass: checks (first bad row per range) and the positive-amount flag.
+    let checked = parallel(work_ranges(frame.height()), |range| {
+        let mut units = Vec::with_capacity(range.len());
+        for row in range {
+            if start[row] == i64::MIN {
+                return Err((row, 0u8));
+            }
+            if end[row] < start[row] {
+                return Err((row, 1));
+            }
+            match amount_array.get(row) {
+                Some(a) if a.is_finite() && a >= 0.0 => units.push(i64::from(a > 0.0)),
+                _ => return Err((row, 2)),
+            }
+        }
+        Ok(units)
+    });
+    let mut units = Vec::with_capacity(frame.height());
+    for part in checked {
+        match part {
+            Ok(u) => units.extend(u),
+            Err((row, 0)) => {
+                return Err(invalid(
+                    &c.start,
+                    row,
+                    "null",
+                    "every subscription needs a start",
+                ))
+            }
+            Err((row, 1)) => {
+                return Err(invalid(
+                    c.end.as_deref().unwrap_or_default(),
+                    row,
+                    format!(
+                        "an end before its start ({} < {})",
+                        format_instant(end[row]),
+                        format_instant(start[row])
+                    ),
+                    "a subscription cannot end before it starts",
+                ))
+            }
+            Err((row, _)) => {
+                return Err(invalid(
+                    &c.amount,
+                    row,
+                    amount_array
+                        .get(row)
+                        .map_or("null".to_string(), format_number),
+                    "amounts must be non-negative numbers (refunds and credits are not MRR)",
+                ))
+            }
+        }
+    }
+    let customers = customers(frame, &c.customer_id, &options.by)?;
+    Ok(Normalised {
+        customer: customers.codes,
+        customer_labels: customers.labels,
+        start,
+        end,
+        units,
+        customer_group: customers.group,
+        group_keys: customers.group_keys,
+        group_rank: customers.group_rank,
     })
 }
 
