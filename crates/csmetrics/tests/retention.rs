@@ -470,3 +470,44 @@ proptest! {
         prop_assert_eq!(fast.column("cohort").unwrap().as_materialized_series(), general.column("cohort").unwrap().as_materialized_series());
     }
 }
+
+#[test]
+fn survival_table_checks_its_input() {
+    let opts = SurvivalTableOptions {
+        panel: panel((2024, 4, 1), Mode::Snapshot),
+        ..Default::default()
+    };
+    let negative = subs(&[
+        ("a".into(), (2024, 1, 1), None, 10.0),
+        ("b".into(), (2024, 1, 1), None, -3.0),
+    ]);
+    let err = survival_table(&negative, &opts).unwrap_err().to_string();
+    assert!(
+        err.contains("'amount'") && err.contains("row 1") && err.contains("-3"),
+        "{err}"
+    );
+    let backwards = subs(&[("a".into(), (2024, 2, 1), Some((2024, 1, 1)), 10.0)]);
+    let err = survival_table(&backwards, &opts).unwrap_err().to_string();
+    assert!(
+        err.contains("'end'") && err.contains("row 0") && err.contains("before"),
+        "{err}"
+    );
+    // A $0 subscription does not keep a life going unless free plans count as active.
+    let free = subs(&[
+        ("a".into(), (2024, 1, 1), Some((2024, 2, 1)), 10.0),
+        ("a".into(), (2024, 2, 1), None, 0.0),
+    ]);
+    let paid = survival_table(&free, &opts).unwrap();
+    assert_eq!(column_f64(&paid, "duration"), vec![Some(31.0)]);
+    let with_free = SurvivalTableOptions {
+        panel: RevenueOptions {
+            free_is_active: true,
+            ..panel((2024, 4, 1), Mode::Snapshot)
+        },
+        ..Default::default()
+    };
+    assert_eq!(
+        column_f64(&survival_table(&free, &with_free).unwrap(), "duration"),
+        vec![Some(91.0)]
+    );
+}
