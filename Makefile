@@ -15,7 +15,7 @@ LIFETIMES := .venv-lifetimes
 WHEELS := $(CARGO_TARGET_DIR)/wheels/csmetrics
 PROFILE ?= release
 
-.PHONY: help demo test test-rust test-python test-reference wheel bench lint fmt clean
+.PHONY: help demo test test-rust test-python test-reference test-notebooks notebooks wheel bench lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,7 +64,13 @@ test-reference: wheel $(REF)/.ready ## survival estimates against lifelines (its
 	$(REF)/bin/pip install -q --force-reinstall --no-deps $(WHEELS)/*.whl
 	$(REF)/bin/python -m pytest -q tests/reference
 
-test: test-rust test-python test-reference ## everything: cargo tests, pytest, doctests, README examples, both polars versions
+test: test-rust test-python test-reference test-notebooks ## everything: cargo tests, pytest, doctests, README examples, notebooks, both polars versions
+
+test-notebooks: wheel ## execute copies of the notebooks in a temporary directory (the tracked files stay as they are)
+	MPLBACKEND=Agg $(VENV)/bin/python notebooks/run.py --copy
+
+notebooks: wheel ## re-execute the notebooks in place, writing their outputs
+	MPLBACKEND=Agg $(VENV)/bin/python notebooks/run.py --in-place
 
 bench: $(REF)/.ready $(LIFETIMES)/.ready ## benchmarks against idiomatic Polars, pandas, lifelines and lifetimes (fat-LTO build)
 	$(MAKE) wheel PROFILE=dist
