@@ -22,6 +22,15 @@ from csmetrics.exceptions import (
     InvalidInputError,
     MissingColumnError,
 )
+from csmetrics.health import Factor, churn_labels, health_backtest, health_score
+from csmetrics.operations import (
+    conversion_rates,
+    engagement,
+    feature_adoption,
+    first_contact_resolution,
+    retention_cost,
+    trial_conversion,
+)
 from csmetrics.retention import (
     churn_rates,
     cohort_retention,
@@ -30,23 +39,33 @@ from csmetrics.retention import (
     survival_table,
 )
 from csmetrics.revenue import mrr, mrr_bridge, mrr_movements, revenue_kpis
+from csmetrics.scorecard import scorecard
+from csmetrics.scorecard import wide as scorecard_wide
 from csmetrics.survey import ces, csat, nps, nps_compare
 from csmetrics.survival import kaplan_meier, kaplan_meier_summary, logrank_test, nelson_aalen
 
 __all__ = [
     "ConvergenceError",
     "CsMetricsError",
+    "Factor",
     "InvalidInputError",
     "MissingColumnError",
     "__version__",
     "ces",
+    "churn_labels",
     "churn_rates",
     "clv",
     "cohort_retention",
     "cohort_triangle",
+    "conversion_rates",
     "csat",
     "datasets",
+    "engagement",
     "expr",
+    "feature_adoption",
+    "first_contact_resolution",
+    "health_backtest",
+    "health_score",
     "kaplan_meier",
     "kaplan_meier_summary",
     "logrank_test",
@@ -57,6 +76,10 @@ __all__ = [
     "nps",
     "nps_compare",
     "renewal_rates",
+    "retention_cost",
     "revenue_kpis",
+    "scorecard",
+    "scorecard_wide",
     "survival_table",
+    "trial_conversion",
 ]

@@ -175,3 +175,66 @@ def clv_customer_value(
     discounting: str,
 ) -> pl.DataFrame: ...
 def clv_retention_curve(params: list[float], periods: int) -> pl.DataFrame: ...
+def retention_cost(
+    subscriptions: pl.DataFrame,
+    costs: pl.DataFrame,
+    customer_id: str,
+    start: str,
+    end: str | None,
+    amount: str,
+    interval: str | None,
+    interval_count: str | None,
+    period: str,
+    as_of: int | None,
+    free_is_active: bool,
+    mode: str,
+    cost_period: str,
+    cost_amount: str,
+    customers: str,
+) -> pl.DataFrame: ...
+def trial_conversion(
+    frame: pl.DataFrame,
+    trial_start: str,
+    trial_end: str,
+    converted_at: str,
+    window: float,
+    as_of: int | None,
+    by: list[str],
+    period: str,
+) -> pl.DataFrame: ...
+def conversion_rates(
+    frame: pl.DataFrame, timestamp: str, kind: str, by: list[str], period: str
+) -> pl.DataFrame: ...
+def first_contact_resolution(
+    frame: pl.DataFrame,
+    opened_at: str,
+    resolved_at: str,
+    contacts: str,
+    reopened_at: str | None,
+    resolvable: str | None,
+    reopen_window: float,
+    by: list[str],
+    period: str,
+) -> pl.DataFrame: ...
+def engagement(
+    output: str,
+    frame: pl.DataFrame,
+    customer_id: str,
+    date: str,
+    user_id: str | None,
+    active_users: str | None,
+    events: str | None,
+    feature: str | None,
+    unit: str,
+    as_of: int | None,
+    by: list[str],
+    period: str,
+) -> pl.DataFrame: ...
+def health_score(
+    frame: pl.DataFrame,
+    factors: list[tuple[str, float, str, str, float | None, float | None]],
+    bands: tuple[float, float],
+    missing: str,
+    by_period: str | None,
+) -> pl.DataFrame: ...
+def health_backtest(frame: pl.DataFrame, score: str, churned: str) -> pl.DataFrame: ...

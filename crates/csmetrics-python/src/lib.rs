@@ -11,6 +11,8 @@ mod clv;
 mod datasets;
 mod errors;
 mod expressions;
+mod health;
+mod operations;
 mod revenue;
 mod survey;
 mod survival;
@@ -26,5 +28,7 @@ fn _internal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     revenue::register(m)?;
     datasets::register(m)?;
     survival::register(m)?;
+    operations::register(m)?;
+    health::register(m)?;
     Ok(())
 }

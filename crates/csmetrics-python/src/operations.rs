@@ -1,0 +1,192 @@
+//! Glue for the operations KPIs: retention cost, trial conversion, upsell and cross-sell rates,
+//! first contact resolution, engagement and feature adoption.
+
+use csmetrics::operations::{
+    self as ops, ConversionOptions, EngagementOptions, FcrOptions, RetentionCostOptions,
+    TrialOptions,
+};
+use csmetrics::revenue::{RevenueInput, RevenueOptions, SubscriptionColumns};
+use pyo3::prelude::*;
+use pyo3_polars::PyDataFrame;
+
+use crate::errors::{guard, to_py};
+
+#[pyfunction]
+#[pyo3(signature = (subscriptions, costs, customer_id, start, end, amount, interval, interval_count, period, as_of, free_is_active, mode, cost_period, cost_amount, customers))]
+#[allow(clippy::too_many_arguments)]
+fn retention_cost(
+    py: Python<'_>,
+    subscriptions: PyDataFrame,
+    costs: PyDataFrame,
+    customer_id: String,
+    start: String,
+    end: Option<String>,
+    amount: String,
+    interval: Option<String>,
+    interval_count: Option<String>,
+    period: &str,
+    as_of: Option<i64>,
+    free_is_active: bool,
+    mode: &str,
+    cost_period: String,
+    cost_amount: String,
+    customers: &str,
+) -> PyResult<PyDataFrame> {
+    let panel = RevenueOptions {
+        input: RevenueInput::Subscriptions(SubscriptionColumns {
+            customer_id,
+            start,
+            end,
+            amount,
+            interval,
+            interval_count,
+            currency: None,
+        }),
+        period: period.parse().map_err(to_py)?,
+        as_of,
+        free_is_active,
+        mode: mode.parse().map_err(to_py)?,
+        ..Default::default()
+    };
+    let options = RetentionCostOptions {
+        panel,
+        cost_period,
+        cost_amount,
+        customers: customers.parse().map_err(to_py)?,
+    };
+    let (subs, costs) = (subscriptions.0, costs.0);
+    py.detach(|| guard(|| ops::retention_cost(&subs, &costs, &options)))
+        .map(PyDataFrame)
+}
+
+#[pyfunction]
+#[pyo3(signature = (frame, trial_start, trial_end, converted_at, window, as_of, by, period))]
+#[allow(clippy::too_many_arguments)]
+fn trial_conversion(
+    py: Python<'_>,
+    frame: PyDataFrame,
+    trial_start: String,
+    trial_end: String,
+    converted_at: String,
+    window: f64,
+    as_of: Option<i64>,
+    by: Vec<String>,
+    period: &str,
+) -> PyResult<PyDataFrame> {
+    let options = TrialOptions {
+        trial_start,
+        trial_end,
+        converted_at,
+        window_days: window,
+        as_of,
+        by,
+        period: period.parse().map_err(to_py)?,
+    };
+    let frame = frame.0;
+    py.detach(|| guard(|| ops::trial_conversion(&frame, &options)))
+        .map(PyDataFrame)
+}
+
+#[pyfunction]
+#[pyo3(signature = (frame, timestamp, kind, by, period))]
+fn conversion_rates(
+    py: Python<'_>,
+    frame: PyDataFrame,
+    timestamp: String,
+    kind: String,
+    by: Vec<String>,
+    period: &str,
+) -> PyResult<PyDataFrame> {
+    let options = ConversionOptions {
+        timestamp,
+        kind,
+        by,
+        period: period.parse().map_err(to_py)?,
+    };
+    let frame = frame.0;
+    py.detach(|| guard(|| ops::conversion_rates(&frame, &options)))
+        .map(PyDataFrame)
+}
+
+#[pyfunction]
+#[pyo3(signature = (frame, opened_at, resolved_at, contacts, reopened_at, resolvable, reopen_window, by, period))]
+#[allow(clippy::too_many_arguments)]
+fn first_contact_resolution(
+    py: Python<'_>,
+    frame: PyDataFrame,
+    opened_at: String,
+    resolved_at: String,
+    contacts: String,
+    reopened_at: Option<String>,
+    resolvable: Option<String>,
+    reopen_window: f64,
+    by: Vec<String>,
+    period: &str,
+) -> PyResult<PyDataFrame> {
+    let options = FcrOptions {
+        opened_at,
+        resolved_at,
+        contacts,
+        reopened_at,
+        resolvable,
+        reopen_window_days: reopen_window,
+        by,
+        period: period.parse().map_err(to_py)?,
+    };
+    let frame = frame.0;
+    py.detach(|| guard(|| ops::first_contact_resolution(&frame, &options)))
+        .map(PyDataFrame)
+}
+
+#[pyfunction]
+#[pyo3(signature = (output, frame, customer_id, date, user_id, active_users, events, feature, unit, as_of, by, period))]
+#[allow(clippy::too_many_arguments)]
+fn engagement(
+    py: Python<'_>,
+    output: &str,
+    frame: PyDataFrame,
+    customer_id: String,
+    date: String,
+    user_id: Option<String>,
+    active_users: Option<String>,
+    events: Option<String>,
+    feature: Option<String>,
+    unit: &str,
+    as_of: Option<i64>,
+    by: Vec<String>,
+    period: &str,
+) -> PyResult<PyDataFrame> {
+    let options = EngagementOptions {
+        customer_id,
+        date,
+        user_id,
+        active_users,
+        events,
+        feature,
+        unit: unit.parse().map_err(to_py)?,
+        as_of,
+        by,
+        period: period.parse().map_err(to_py)?,
+    };
+    let frame = frame.0;
+    let adoption = output == "adoption";
+    py.detach(|| {
+        guard(|| {
+            if adoption {
+                ops::feature_adoption(&frame, &options)
+            } else {
+                ops::engagement(&frame, &options)
+            }
+        })
+    })
+    .map(PyDataFrame)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(retention_cost, m)?)?;
+    m.add_function(wrap_pyfunction!(trial_conversion, m)?)?;
+    m.add_function(wrap_pyfunction!(conversion_rates, m)?)?;
+    m.add_function(wrap_pyfunction!(first_contact_resolution, m)?)?;
+    m.add_function(wrap_pyfunction!(engagement, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,204 @@
+"""The scorecard: every KPI the given tables allow, per period, in one long table.
+
+METRICS.md section 6. Each table is optional; a table that is not given leaves its KPIs out.
+The values are those of the individual functions (:func:`csmetrics.revenue_kpis`,
+:func:`csmetrics.churn_rates`, :func:`csmetrics.nps`, :func:`csmetrics.retention_cost`, ...)
+called with their defaults and the same ``period`` and ``as_of``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from csmetrics._frames import IntoFrame, _is_pandas, column_names
+from csmetrics.revenue import Instant, Period
+
+__all__ = ["scorecard", "wide"]
+
+_SCHEMA = {
+    "period": pl.Date,
+    "metric": pl.String,
+    "value": pl.Float64,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
+}
+
+
+def _rows(
+    frame: pl.DataFrame,
+    metric: str,
+    value: str,
+    numerator: str | pl.Expr | None = None,
+    denominator: str | pl.Expr | None = None,
+) -> pl.DataFrame:
+    def expr(e: str | pl.Expr | None) -> pl.Expr:
+        if e is None:
+            return pl.lit(None, dtype=pl.Float64)
+        return (pl.col(e) if isinstance(e, str) else e).cast(pl.Float64)
+
+    return frame.select(
+        pl.col("period").cast(pl.Date),
+        pl.lit(metric).alias("metric"),
+        pl.col(value).cast(pl.Float64).alias("value"),
+        expr(numerator).alias("numerator"),
+        expr(denominator).alias("denominator"),
+    )
+
+
+def _polars(data: IntoFrame) -> pl.DataFrame:
+    if isinstance(data, pl.LazyFrame):
+        return data.collect()
+    if isinstance(data, pl.DataFrame):
+        return data
+    if _is_pandas(data):
+        return pl.from_pandas(data)
+    column_names(data)  # raises the usual TypeError
+    raise TypeError  # pragma: no cover
+
+
+def scorecard(
+    subscriptions: IntoFrame | None = None,
+    responses: IntoFrame | None = None,
+    tickets: IntoFrame | None = None,
+    usage: IntoFrame | None = None,
+    costs: IntoFrame | None = None,
+    trials: IntoFrame | None = None,
+    conversions: IntoFrame | None = None,
+    *,
+    period: Period = "month",
+    as_of: Instant | None = None,
+) -> Any:
+    """Every KPI the given tables allow, per period, as one long table.
+
+    - ``subscriptions``: ``mrr``, ``arr``, ``paying_customers``, ``arpa``, ``nrr``, ``grr``,
+      ``expansion_rate``, ``quick_ratio`` (:func:`csmetrics.revenue_kpis`) and ``churn_rate``,
+      ``retention_rate``, ``growth_rate`` (:func:`csmetrics.churn_rates`);
+    - ``responses`` (``timestamp`` and score columns ``nps``, ``csat``, ``ces``, or a single
+      ``score`` read as NPS): ``nps``, ``csat``, ``ces_low_effort``;
+    - ``costs`` with ``subscriptions``: ``crc`` (:func:`csmetrics.retention_cost`);
+    - ``trials``: ``trial_conversion``; ``conversions``: ``upsell_rate``, ``cross_sell_rate``;
+    - ``tickets``: ``fcr_gross``, ``fcr_net``; ``usage``: ``dau``, ``wau``, ``mau``, ``stickiness``.
+
+    Parameters
+    ----------
+    subscriptions, responses, tickets, usage, costs, trials, conversions
+        The input tables with the default column names of the individual functions; each may be
+        None.
+    period
+        Reporting period.
+    as_of
+        Cut-off passed to the functions that take one (revenue, churn, retention cost, trials,
+        engagement).
+
+    Returns
+    -------
+    DataFrame
+        ``period``, ``metric``, ``value``, ``numerator``, ``denominator`` (the counts or amounts
+        behind a rate; null for levels), sorted by period and metric. pandas when any input is
+        pandas. :func:`wide` pivots it.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> import csmetrics as csm
+    >>> sales = pl.DataFrame({
+    ...     "timestamp": [dt.date(2024, 3, 1)] * 100,
+    ...     "kind": ["upsell"] * 10 + ["cross_sell"] * 5 + ["new"] * 85,
+    ... })
+    >>> csm.scorecard(conversions=sales).select("metric", "value", "numerator", "denominator").rows()
+    [('cross_sell_rate', 0.05, 5.0, 100.0), ('upsell_rate', 0.1, 10.0, 100.0)]
+    """
+    import csmetrics as csm
+
+    given = [subscriptions, responses, tickets, usage, costs, trials, conversions]
+    pandas_out = any(_is_pandas(t) for t in given if t is not None)
+    parts: list[pl.DataFrame] = []
+    if subscriptions is not None:
+        subs = _polars(subscriptions)
+        kpis = csm.revenue_kpis(subs, period=period, as_of=as_of)
+        parts += [
+            _rows(kpis, "mrr", "mrr"),
+            _rows(kpis, "arr", "arr"),
+            _rows(kpis, "paying_customers", "paying_customers"),
+            _rows(kpis, "arpa", "arpa", "mrr", "paying_customers"),
+            _rows(kpis, "nrr", "nrr", "retained_mrr", "starting_mrr"),
+            _rows(kpis, "grr", "grr", "retained_mrr_gross", "starting_mrr"),
+            _rows(kpis, "expansion_rate", "expansion_rate", "expansion", "starting_mrr"),
+            _rows(kpis, "quick_ratio", "quick_ratio"),
+        ]
+        churn = csm.churn_rates(subs, period=period, as_of=as_of)
+        retained = pl.col("customers_end") - pl.col("new") - pl.col("reactivated")
+        parts += [
+            _rows(churn, "churn_rate", "churn_rate", "churned", "churn_denominator"),
+            _rows(churn, "retention_rate", "retention_rate", retained, "customers_start"),
+            _rows(
+                churn,
+                "growth_rate",
+                "growth_rate",
+                pl.col("customers_end") - pl.col("customers_start"),
+                "customers_start",
+            ),
+        ]
+        if costs is not None:
+            crc = csm.retention_cost(subs, _polars(costs), period=period, as_of=as_of)
+            parts.append(_rows(crc, "crc", "crc", "cost", "customers"))
+    if responses is not None:
+        answers = _polars(responses)
+        names = answers.columns
+        nps_column = "nps" if "nps" in names else "score"
+        nps = csm.nps(answers, score=nps_column, period=period)
+        parts.append(_rows(nps, "nps", "nps", pl.col("promoters") - pl.col("detractors"), "n"))
+        if "csat" in names:
+            csat = csm.csat(answers, score="csat", period=period)
+            parts.append(_rows(csat, "csat", "csat", "satisfied", "n"))
+        if "ces" in names:
+            ces = csm.ces(answers, score="ces", period=period)
+            parts.append(_rows(ces, "ces_low_effort", "low_effort_share", "low_effort", "n"))
+    if trials is not None:
+        conv = csm.trial_conversion(_polars(trials), period=period, as_of=as_of)
+        parts.append(_rows(conv, "trial_conversion", "conversion_rate", "converted", "decided"))
+    if conversions is not None:
+        sales = csm.conversion_rates(_polars(conversions), period=period)
+        parts += [
+            _rows(sales, "upsell_rate", "upsell_rate", "upsells", "conversions"),
+            _rows(sales, "cross_sell_rate", "cross_sell_rate", "cross_sells", "conversions"),
+        ]
+    if tickets is not None:
+        fcr = csm.first_contact_resolution(_polars(tickets), period=period)
+        parts += [
+            _rows(fcr, "fcr_gross", "fcr_gross", "first_contact_resolved", "resolved"),
+            _rows(fcr, "fcr_net", "fcr_net", "resolvable_first_contact_resolved", "resolvable"),
+        ]
+    if usage is not None:
+        eng = csm.engagement(_polars(usage), period=period, as_of=as_of)
+        parts += [
+            _rows(eng, "dau", "dau"),
+            _rows(eng, "wau", "wau"),
+            _rows(eng, "mau", "active"),
+            _rows(eng, "stickiness", "stickiness", "dau", "active"),
+        ]
+    long = pl.concat(parts) if parts else pl.DataFrame(schema=_SCHEMA)
+    long = long.sort("period", "metric")
+    return long.to_pandas() if pandas_out else long
+
+
+def wide(long: Any) -> Any:
+    """The scorecard with one row per period and one column per metric (values only).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> import csmetrics as csm
+    >>> sales = pl.DataFrame({"timestamp": [dt.date(2024, 3, 1)] * 4,
+    ...                       "kind": ["upsell", "new", "new", "new"]})
+    >>> csm.scorecard_wide(csm.scorecard(conversions=sales)).columns
+    ['period', 'cross_sell_rate', 'upsell_rate']
+    """
+    pandas_in = _is_pandas(long)
+    frame = pl.from_pandas(long) if pandas_in else long
+    out = frame.pivot(on="metric", index="period", values="value", sort_columns=True).sort("period")
+    return out.to_pandas() if pandas_in else out
