@@ -15,7 +15,7 @@ LIFETIMES := .venv-lifetimes
 WHEELS := $(CARGO_TARGET_DIR)/wheels/csmetrics
 PROFILE ?= release
 
-.PHONY: help demo test test-rust test-python test-reference test-notebooks notebooks wheel bench lint fmt clean
+.PHONY: help demo report-check test test-rust test-python test-reference test-notebooks notebooks wheel bench lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,8 +46,17 @@ wheel: $(VENV)/.ready ## build the Python wheel (PROFILE=release; PROFILE=dist f
 	$(VENV)/bin/maturin build --profile $(PROFILE) --out $(WHEELS) --quiet
 	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(WHEELS)/*.whl
 
-demo: wheel ## build, install and run the main job on generated sample data
-	$(VENV)/bin/csmetrics demo
+DEMO := out/demo
+DEMO_TABLES := subscriptions responses tickets usage costs trials conversions customers
+
+demo: wheel ## build, install and run the main job on generated sample data, then write its HTML report
+	$(VENV)/bin/csmetrics demo --out $(DEMO)
+	MPLBACKEND=Agg $(VENV)/bin/csmetrics report $(foreach t,$(DEMO_TABLES),--$(t) $(DEMO)/$(t).parquet) --period month --out $(DEMO)/report.html
+	@echo "The report: open file://$(CURDIR)/$(DEMO)/report.html in a browser."
+
+report-check: demo ## render the demo report in headless Chromium to out/demo/report.png and check it is not blank
+	MPLBACKEND=Agg $(VENV)/bin/python -m pytest -q tests/test_report.py -k chromium
+	MPLBACKEND=Agg $(VENV)/bin/python tests/test_report.py $(DEMO)/report.html $(DEMO)/report.png
 
 test-rust: ## cargo tests of the core (unit, integration, doctests) and its Python-free check
 	cargo test -p csmetrics

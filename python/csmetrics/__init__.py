@@ -31,6 +31,7 @@ from csmetrics.operations import (
     retention_cost,
     trial_conversion,
 )
+from csmetrics.report import report
 from csmetrics.retention import (
     churn_rates,
     cohort_retention,
@@ -76,6 +77,7 @@ __all__ = [
     "nps",
     "nps_compare",
     "renewal_rates",
+    "report",
     "retention_cost",
     "revenue_kpis",
     "scorecard",

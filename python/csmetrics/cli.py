@@ -1,15 +1,21 @@
 """The ``csmetrics`` command line.
 
 ``csmetrics demo`` generates a synthetic subscription business and prints its MRR bridge, revenue
-KPIs, logo churn by segment and survey metrics by segment and period.
+KPIs, logo churn by segment and survey metrics by segment and period; with ``--out DIR`` it also
+writes the business's tables to Parquet files there. ``csmetrics report --subscriptions
+subs.parquet [--responses ...] --out report.html`` reads Parquet or CSV tables and writes the
+self-contained HTML report (needs matplotlib).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -28,7 +34,7 @@ def _demo(args: argparse.Namespace) -> int:
         f"Generated a business of {args.customers:,} customers over {args.months} months "
         f"(seed {args.seed}): {subs.height:,} subscriptions, {answers.height:,} survey answers."
     )
-    options = {"interval_count": "interval_count"}
+    options: dict[str, Any] = {"interval_count": "interval_count"}
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, float_precision=2):
         print("\nMRR bridge, last six months (the last one is cut at as_of):")
         bridge = csm.mrr_bridge(subs, **options)
@@ -89,7 +95,85 @@ def _demo(args: argparse.Namespace) -> int:
                 "segment_a", "segment_b", "nps_a", "nps_b", "difference", "z", "p_value"
             )
         )
+    if args.out is not None:
+        folder = Path(args.out)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in REPORT_TABLES:
+            frame = getattr(business, "surveys" if name == "responses" else name)
+            frame.write_parquet(folder / f"{name}.parquet")
+        print(f"\nWrote the tables as Parquet files to {folder}/.")
     print(f"\nDone in {time.perf_counter() - started:.2f} s.")
+    return 0
+
+
+#: The tables ``csmetrics report`` reads, in the order of its options.
+REPORT_TABLES = (
+    "subscriptions",
+    "responses",
+    "tickets",
+    "usage",
+    "costs",
+    "trials",
+    "conversions",
+    "customers",
+)
+
+
+class _Failure(Exception):
+    """A one-line error for the command line."""
+
+
+def _read(name: str, path: str) -> pl.DataFrame:
+    suffix = Path(path).suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pl.read_parquet(path)
+        if suffix == ".csv":
+            return pl.read_csv(path, try_parse_dates=True)
+    except (OSError, pl.exceptions.PolarsError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise _Failure(f"cannot read --{name} {path}: {first}") from None
+    raise _Failure(
+        f"cannot read --{name} {path}: unknown extension {suffix or '(none)'!r}; use .parquet or .csv"
+    )
+
+
+def _report(args: argparse.Namespace) -> int:
+    from csmetrics.report import report
+
+    tables = {
+        name: _read(name, path)
+        for name in REPORT_TABLES
+        if (path := getattr(args, name)) is not None
+    }
+    if not tables:
+        raise _Failure("give at least one input table, say --subscriptions subs.parquet")
+    as_of = None
+    if args.as_of is not None:
+        try:
+            as_of = dt.date.fromisoformat(args.as_of)
+        except ValueError:
+            raise _Failure(f"--as-of {args.as_of!r} is not a date YYYY-MM-DD") from None
+    headline: dict[str, str] = {}
+    started = time.perf_counter()
+
+    def progress(step: int, steps: int, name: str) -> None:
+        print(f"[{step}/{steps}] {name}...", file=sys.stderr, flush=True)
+
+    path = report(
+        **tables,
+        period=args.period,
+        as_of=as_of,
+        out=args.out,
+        title=args.title,
+        progress=progress,
+        headline=headline,
+    )
+    if headline:
+        print(f"Headline KPIs ({headline.pop('period', 'latest period')}):")
+        for label, value in headline.items():
+            print(f"  {label:<18} {value}")
+    print(f"Report written to {path.resolve()} in {time.perf_counter() - started:.1f} s.")
     return 0
 
 
@@ -103,12 +187,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--customers", type=int, default=50_000, help="customers to generate")
     demo.add_argument("--months", type=int, default=24, help="months of history")
     demo.add_argument("--seed", type=int, default=42, help="generator seed")
+    demo.add_argument(
+        "--out", help="also write the generated tables as Parquet files to this folder"
+    )
+    rep = commands.add_parser("report", help="write the HTML report from Parquet or CSV tables")
+    for name in REPORT_TABLES:
+        rep.add_argument(f"--{name}", metavar="FILE", help=f"{name} table (.parquet or .csv)")
+    rep.add_argument(
+        "--period",
+        default="month",
+        choices=["day", "week", "month", "quarter", "year"],
+        help="reporting period (default month)",
+    )
+    rep.add_argument(
+        "--as-of", dest="as_of", help="cut-off date YYYY-MM-DD (default: the data's last)"
+    )
+    rep.add_argument("--out", default="report.html", help="HTML file to write")
+    rep.add_argument("--title", default="Customer-success report", help="report title")
     args = parser.parse_args(argv)
     try:
-        return _demo(args)
-    except csm.CsMetricsError as err:
+        return _report(args) if args.command == "report" else _demo(args)
+    except _Failure as err:
         print(f"csmetrics: {err}", file=sys.stderr)
-        return 2
+    except (csm.CsMetricsError, OSError, pl.exceptions.PolarsError, ImportError) as err:
+        message = " ".join(str(err).split()) or type(err).__name__
+        print(f"csmetrics: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,240 @@
+"""The HTML report and ``csmetrics report``: every section with its embedded chart, sections that
+disappear with their table, CSV and Parquet inputs, one-line errors, and the page as Chromium draws
+it.
+
+Run as a script (``python tests/test_report.py report.html report.png``) it renders an existing
+report to a PNG and checks it is not blank: ``make report-check`` does that on the demo report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+
+import csmetrics as csm  # noqa: E402
+from csmetrics import datasets  # noqa: E402
+from csmetrics.cli import main  # noqa: E402
+
+SECTIONS = ["kpis", "mrr-bridge", "churn-nrr", "cohorts", "survival", "nps", "health", "scorecard"]
+TABLES = [
+    "subscriptions",
+    "responses",
+    "tickets",
+    "usage",
+    "costs",
+    "trials",
+    "conversions",
+    "customers",
+]
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+def render(html: Path, png: Path, *, height: int = 3000) -> Path:
+    """Screenshot ``html`` with headless Chromium at 1200 x ``height`` pixels."""
+    binary = _chromium()
+    if binary is None:
+        raise RuntimeError("no chromium binary on PATH")
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [
+                binary,
+                "--headless",
+                "--disable-gpu",
+                "--no-sandbox",
+                f"--user-data-dir={profile}",
+                f"--screenshot={png}",
+                f"--window-size=1200,{height}",
+                html.resolve().as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+    return png
+
+
+def distinct_colours(png: Path) -> int:
+    """How many distinct RGB colours the image has."""
+    import numpy as np
+    from matplotlib import image
+
+    pixels = image.imread(png)[..., :3]
+    codes = (pixels * 255).round().astype(np.int64).reshape(-1, 3)
+    return len(np.unique(codes[:, 0] * 65536 + codes[:, 1] * 256 + codes[:, 2]))
+
+
+@pytest.fixture(scope="module")
+def business() -> datasets.SaasData:
+    return datasets.saas(800, months=15, seed=5)
+
+
+def _tables(business: datasets.SaasData) -> dict[str, pl.DataFrame]:
+    return {name: getattr(business, "surveys" if name == "responses" else name) for name in TABLES}
+
+
+@pytest.fixture(scope="module")
+def full_report(business, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    return csm.report(**_tables(business), out=out, title="Test business")
+
+
+def _sections(text: str) -> list[str]:
+    return re.findall(r'<(?:section|div class="kpis") id="([a-z-]+)"', text)
+
+
+def test_report_has_every_section_and_embedded_chart(full_report: Path):
+    text = full_report.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "<title>Test business</title>" in text
+    assert sorted(_sections(text)) == sorted(SECTIONS)
+    # MRR bridge, churn, NRR, cohorts, survival, NPS, health bands.
+    assert text.count("<img") == 7
+    assert text.count("data:image/png;base64,") == 7
+    # Self-contained: nothing fetched from elsewhere.
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', text)
+    assert "Customers who need attention" in text and 'class="band-red"' in text
+    for label in ("MRR", "NRR", "Logo churn", "NPS", "CSAT"):
+        assert f'<div class="label">{label}</div>' in text
+    assert 'id="scorecard-table"' in text and "<td>churn_rate</td>" in text
+
+
+def test_missing_tables_leave_their_sections_out(business, tmp_path: Path):
+    only_subs = csm.report(subscriptions=business.subscriptions, out=tmp_path / "subs.html")
+    text = only_subs.read_text(encoding="utf-8")
+    assert sorted(_sections(text)) == sorted(
+        ["kpis", "mrr-bridge", "churn-nrr", "cohorts", "survival", "scorecard"]
+    )
+    assert text.count("data:image/png;base64,") == 5
+    assert '<div class="label">NPS</div>' not in text
+
+    surveys_only = csm.report(responses=business.surveys, out=tmp_path / "nps.html")
+    text = surveys_only.read_text(encoding="utf-8")
+    assert sorted(_sections(text)) == ["kpis", "nps", "scorecard"]
+    assert text.count("data:image/png;base64,") == 1
+
+
+def test_report_accepts_pandas(business, tmp_path: Path):
+    pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    path = csm.report(
+        subscriptions=business.subscriptions.to_pandas(),
+        responses=business.surveys.to_pandas(),
+        out=tmp_path / "pandas.html",
+    )
+    text = path.read_text(encoding="utf-8")
+    # Health from the NPS answers alone: every chart is there.
+    assert sorted(_sections(text)) == sorted(SECTIONS)
+    assert text.count("data:image/png;base64,") == 7
+
+
+def _write(business, folder: Path, suffix: str) -> list[str]:
+    args = []
+    for name, frame in _tables(business).items():
+        path = folder / f"{name}{suffix}"
+        if suffix == ".csv":
+            frame.write_csv(path)
+        else:
+            frame.write_parquet(path)
+        args += [f"--{name}", str(path)]
+    return args
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_cli_writes_the_report(business, tmp_path: Path, suffix: str, capsys):
+    args = _write(business, tmp_path, suffix)
+    out = tmp_path / "nested" / "report.html"
+    assert main(["report", *args, "--period", "month", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "Headline KPIs" in captured.out and "MRR" in captured.out and "NPS" in captured.out
+    assert str(out.resolve()) in captured.out
+    assert "[1/8] scorecard" in captured.err and "[8/8] writing" in captured.err
+    text = out.read_text(encoding="utf-8")
+    assert sorted(_sections(text)) == sorted(SECTIONS)
+    assert text.count("data:image/png;base64,") == 7
+
+
+def _fails(argv: list[str], capsys) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    message = [line for line in err.splitlines() if not line.startswith("[")]
+    assert len(message) == 1, err
+    assert "Traceback" not in err
+    return message[0]
+
+
+def test_cli_bad_inputs_exit_2_with_one_line(business, tmp_path: Path, capsys):
+    out = str(tmp_path / "r.html")
+    missing = _fails(
+        ["report", "--subscriptions", str(tmp_path / "nope.parquet"), "--out", out], capsys
+    )
+    assert "nope.parquet" in missing
+
+    (tmp_path / "subs.txt").write_text("a,b\n1,2\n")
+    unknown = _fails(
+        ["report", "--subscriptions", str(tmp_path / "subs.txt"), "--out", out], capsys
+    )
+    assert "unknown extension" in unknown
+
+    (tmp_path / "broken.parquet").write_bytes(b"not a parquet file")
+    broken = _fails(
+        ["report", "--subscriptions", str(tmp_path / "broken.parquet"), "--out", out], capsys
+    )
+    assert "broken.parquet" in broken
+
+    no_amount = tmp_path / "subs.csv"
+    business.subscriptions.drop("amount").write_csv(no_amount)
+    column = _fails(["report", "--subscriptions", str(no_amount), "--out", out], capsys)
+    assert "amount" in column
+
+    assert _fails(["report", "--out", out], capsys).startswith("csmetrics: give at least one")
+    assert not Path(out).exists()
+
+
+def test_cli_in_a_subprocess_has_no_traceback(tmp_path: Path):
+    bad = tmp_path / "subs.csv"
+    bad.write_text("customer_id,start\n1,2024-01-01\n")
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    run = subprocess.run(
+        [sys.executable, "-m", "csmetrics", "report", "--subscriptions", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("csmetrics: missing column")
+
+
+@pytest.mark.skipif(
+    _chromium() is None, reason="no chromium binary on PATH (apt-get install chromium)"
+)
+def test_report_renders_in_chromium(full_report: Path, tmp_path: Path):
+    png = render(full_report, tmp_path / "report.png")
+    assert png.exists() and png.stat().st_size > 50_000
+    # A blank or broken page has a handful of colours; the charts bring thousands.
+    assert distinct_colours(png) > 500
+
+
+if __name__ == "__main__":
+    html, png = Path(sys.argv[1]), Path(sys.argv[2])
+    render(html, png, height=5000)
+    colours = distinct_colours(png)
+    print(f"{png}: {colours} distinct colours")
+    sys.exit(0 if colours > 500 else 1)
