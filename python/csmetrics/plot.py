@@ -109,7 +109,8 @@ def _as_float(series: pl.Series) -> list[float]:
     return [math.nan if v is None else float(v) for v in series.cast(pl.Float64).to_list()]
 
 
-def _percent_axis(ax: Any, axis: str = "y", decimals: int = 0) -> None:
+def _percent_axis(ax: Any, axis: str = "y", decimals: int | None = None) -> None:
+    # decimals=None lets matplotlib pick enough digits for the ticks to differ (99.5%, 100.0%).
     from matplotlib.ticker import PercentFormatter
 
     target = ax.yaxis if axis == "y" else ax.xaxis
@@ -575,7 +576,7 @@ def nrr_trend(
                 color=colour,
             )
     ax.axhline(1.0, color="grey", lw=0.8, ls=":")
-    _percent_axis(ax)
+    _percent_axis(ax)  # NRR and GRR often sit within a point of 100%
     _date_axis(ax)
     ax.set_xlabel("period")
     ax.set_ylabel("share of the starting MRR kept")
@@ -675,7 +676,7 @@ def survival_curve(
             )
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
-    _percent_axis(ax)
+    _percent_axis(ax, decimals=0)
     ax.set_xlabel(time_label)
     ax.set_ylabel("share still a customer")
     ax.set_title(
