@@ -16,24 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import harness
+
 PEERS = ["csmetrics", "polars", "pandas"]
 EVENTS_PER_CUSTOMER = 8
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def generate(customers: int, seed: int = 5):  # type: ignore[no-untyped-def]
@@ -80,7 +70,8 @@ def run_peer(peer: str, path: str, repeat: int) -> dict[str, object]:
 
         def cells(result):  # type: ignore[no-untyped-def]
             return sorted(
-                (str(c), int(a), int(n)) for c, a, n in zip(result["cohort"], result["age"], result["active"], strict=True)
+                (str(c), int(a), int(n))
+                for c, a, n in zip(result["cohort"], result["age"], result["active"], strict=True)
             )
     elif peer == "polars":
 
@@ -99,11 +90,16 @@ def run_peer(peer: str, path: str, repeat: int) -> dict[str, object]:
                 .agg(active=pl.col("customer_id").n_unique())
             )
             sizes = table.filter(pl.col("age") == 0).select("cohort", size="active")
-            return table.join(sizes, on="cohort").with_columns(rate=pl.col("active") / pl.col("size")).collect()
+            return (
+                table.join(sizes, on="cohort")
+                .with_columns(rate=pl.col("active") / pl.col("size"))
+                .collect()
+            )
 
         def cells(result):  # type: ignore[no-untyped-def]
             return sorted(
-                (str(c)[:7], a, n) for c, a, n in zip(result["cohort"], result["age"], result["active"], strict=True)
+                (str(c)[:7], a, n)
+                for c, a, n in zip(result["cohort"], result["age"], result["active"], strict=True)
             )
     else:
         import csmetrics as csm
@@ -115,19 +111,16 @@ def run_peer(peer: str, path: str, repeat: int) -> dict[str, object]:
             observed = result.filter(pl.col("active") > 0)
             return sorted(
                 (str(c)[:7], a, n)
-                for c, a, n in zip(observed["cohort"], observed["age"], observed["active"], strict=True)
+                for c, a, n in zip(
+                    observed["cohort"], observed["age"], observed["active"], strict=True
+                )
             )
 
-    loaded = _rss_mb()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = compute()
-        times.append(time.perf_counter() - started)
+    result, measured = harness.measure(compute, repeat)
     found = cells(result)
     if peer == "pandas":
         found = [(c[:7], a, n) for c, a, n in found]
-    return {"seconds": min(times), "peak_extra_mb": max(0.0, _peak_mb() - loaded), "cells": found}
+    return {**measured, "cells": found}
 
 
 def main() -> None:
@@ -135,7 +128,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS)
-    parser.add_argument("--pandas-max", type=int, default=1_000_000, help="largest size pandas runs at")
+    parser.add_argument(
+        "--pandas-max", type=int, default=1_000_000, help="largest size pandas runs at"
+    )
     parser.add_argument("--peer", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -163,16 +158,11 @@ def main() -> None:
             for peer in args.peers:
                 if peer == "pandas" and size > args.pandas_max:
                     continue
-                out = subprocess.run(
-                    [sys.executable, __file__, "--peer", peer, "--file", path, "--repeat", str(args.repeat)],
-                    capture_output=True,
-                    text=True,
-                )
-                if out.returncode != 0:
-                    tail = out.stderr.strip().splitlines()[-1] if out.stderr else out.returncode
-                    print(f"{peer}: failed ({tail})")
+                result = harness.run_peer(__file__, peer, path, args.repeat)
+                if isinstance(result, str):
+                    print(f"{peer}: failed ({result})")
                     continue
-                figures[peer] = json.loads(out.stdout.strip().splitlines()[-1])
+                figures[peer] = result
             reference = figures.get("csmetrics", {}).get("cells")
             print(f"{'peer':<12}{'best s':>10}{'peak MB':>10}{'x csmetrics':>13}  same table")
             base = figures["csmetrics"]["seconds"] if "csmetrics" in figures else 1.0

@@ -17,24 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import harness
+
 PEERS = ["csmetrics", "polars", "pandas"]
 MONTHS = 60
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def polars_bridge(subs, as_of):  # type: ignore[no-untyped-def]
@@ -182,17 +172,8 @@ def run_peer(peer: str, path: str, repeat: int) -> dict[str, object]:
         def ending(result):  # type: ignore[no-untyped-def]
             return result["ending_mrr"].to_list()
 
-    loaded = _rss_mb()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = compute()
-        times.append(time.perf_counter() - started)
-    figures: dict[str, object] = {
-        "seconds": min(times),
-        "peak_extra_mb": max(0.0, _peak_mb() - loaded),
-        "ending": ending(result),
-    }
+    result, measured = harness.measure(compute, repeat)
+    figures: dict[str, object] = {**measured, "ending": ending(result)}
     if peer == "csmetrics":
         # Exactness at this size: the identity in integer units, and the movements' sum.
         import csmetrics as csm
@@ -245,8 +226,9 @@ def main() -> None:
         print(json.dumps(run_peer(args.peer, args.file, args.repeat)))
         return
 
-    import csmetrics as csm
     import polars as pl
+
+    import csmetrics as csm
     from csmetrics import datasets
 
     print(f"csmetrics {csm.__version__}, polars {pl.__version__}, {os.cpu_count()} cores")
@@ -266,26 +248,11 @@ def main() -> None:
             for peer in args.peers:
                 if peer == "pandas" and size > args.pandas_max:
                     continue
-                out = subprocess.run(
-                    [
-                        sys.executable,
-                        __file__,
-                        "--peer",
-                        peer,
-                        "--file",
-                        path,
-                        "--repeat",
-                        str(args.repeat),
-                    ],
-                    capture_output=True,
-                    text=True,
-                )
-                if out.returncode != 0:
-                    print(
-                        f"{peer}: failed ({out.stderr.strip().splitlines()[-1] if out.stderr else out.returncode})"
-                    )
+                result = harness.run_peer(__file__, peer, path, args.repeat)
+                if isinstance(result, str):
+                    print(f"{peer}: failed ({result})")
                     continue
-                figures[peer] = json.loads(out.stdout.strip().splitlines()[-1])
+                figures[peer] = result
             reference = figures.get("csmetrics", {}).get("ending")
             for f in figures.values():
                 ending = f.pop("ending")

@@ -14,23 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import harness
+
 PEERS = ["csmetrics", "csmetrics_plugin", "polars", "pandas"]
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_peer(peer: str, path: str, repeat: int) -> dict[str, float]:
@@ -71,14 +61,8 @@ def run_peer(peer: str, path: str, repeat: int) -> dict[str, float]:
             def compute() -> object:
                 return data.group_by("segment", period).agg(nps=cse.nps("nps"))
 
-    loaded = _rss_mb()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = compute()
-        times.append(time.perf_counter() - started)
-        del result
-    return {"seconds": min(times), "peak_extra_mb": max(0.0, _peak_mb() - loaded)}
+    _, figures = harness.measure(compute, repeat)
+    return figures
 
 
 def main() -> None:
@@ -93,8 +77,9 @@ def main() -> None:
         print(json.dumps(run_peer(args.peer, args.file, args.repeat)))
         return
 
-    import csmetrics as csm
     import polars as pl
+
+    import csmetrics as csm
     from csmetrics import datasets
 
     print(f"csmetrics {csm.__version__}, polars {pl.__version__}, {os.cpu_count()} cores")
@@ -112,22 +97,11 @@ def main() -> None:
             )
             figures = {}
             for peer in args.peers:
-                out = subprocess.run(
-                    [
-                        sys.executable,
-                        __file__,
-                        "--peer",
-                        peer,
-                        "--file",
-                        path,
-                        "--repeat",
-                        str(args.repeat),
-                    ],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                figures[peer] = json.loads(out.stdout.strip().splitlines()[-1])
+                result = harness.run_peer(__file__, peer, path, args.repeat)
+                if isinstance(result, str):
+                    print(f"{peer}: failed ({result})")
+                    continue
+                figures[peer] = result
             base = figures.get("csmetrics", next(iter(figures.values())))["seconds"]
             print(f"{'peer':<18}{'best s':>10}{'peak MB':>10}{'x csmetrics':>13}")
             for peer, f in figures.items():
