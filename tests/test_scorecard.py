@@ -63,3 +63,36 @@ def test_missing_tables_leave_their_kpis_out():
     assert csm.scorecard().columns == ["period", "metric", "value", "numerator", "denominator"]
     as_pandas = csm.scorecard(conversions=DATA.conversions.to_pandas())
     assert type(as_pandas).__module__.startswith("pandas")
+
+
+def test_purchase_kpis_from_transactions_by_hand() -> None:
+    import datetime as dt
+
+    import polars as pl
+
+    import csmetrics as csm
+
+    log = pl.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "a", "c"],
+            "timestamp": [
+                dt.date(2024, 1, 5),
+                dt.date(2024, 1, 20),
+                dt.date(2024, 1, 7),
+                dt.date(2024, 2, 2),
+                dt.date(2024, 2, 9),
+            ],
+            "amount": [10.0, 20.0, 5.0, 30.0, 15.0],
+        }
+    )
+    wide = csm.scorecard_wide(csm.scorecard(transactions=log))
+    jan, feb = wide.row(0, named=True), wide.row(1, named=True)
+    assert (jan["buyers"], jan["purchases"], jan["purchase_revenue"]) == (2.0, 3.0, 35.0)
+    assert jan["average_order_value"] == 35 / 3 and jan["repeat_buyer_share"] == 0.0
+    # In February a comes back (bought in January) and c buys for the first time.
+    assert (feb["buyers"], feb["purchases"], feb["purchase_revenue"]) == (2.0, 2.0, 45.0)
+    assert feb["average_order_value"] == 22.5 and feb["repeat_buyer_share"] == 0.5
+    cut = csm.scorecard(transactions=log, as_of=dt.date(2024, 1, 31))
+    assert cut["period"].unique().to_list() == [dt.date(2024, 1, 1)]
+    with pytest.raises(csm.MissingColumnError, match="amount"):
+        csm.scorecard(transactions=log.drop("amount"))

@@ -66,6 +66,7 @@ def scorecard(
     costs: IntoFrame | None = None,
     trials: IntoFrame | None = None,
     conversions: IntoFrame | None = None,
+    transactions: IntoFrame | None = None,
     *,
     period: Period = "month",
     as_of: Instant | None = None,
@@ -79,11 +80,15 @@ def scorecard(
       ``score`` read as NPS): ``nps``, ``csat``, ``ces_low_effort``;
     - ``costs`` with ``subscriptions``: ``crc`` (:func:`csmetrics.retention_cost`);
     - ``trials``: ``trial_conversion``; ``conversions``: ``upsell_rate``, ``cross_sell_rate``;
-    - ``tickets``: ``fcr_gross``, ``fcr_net``; ``usage``: ``dau``, ``wau``, ``mau``, ``stickiness``.
+    - ``tickets``: ``fcr_gross``, ``fcr_net``; ``usage``: ``dau``, ``wau``, ``mau``, ``stickiness``;
+    - ``transactions`` (``customer_id``, ``timestamp``, ``amount``): ``buyers`` (distinct
+      customers purchasing), ``purchases``, ``purchase_revenue``, ``average_order_value``
+      (revenue / purchases) and ``repeat_buyer_share`` (buyers who had bought before the period
+      / buyers).
 
     Parameters
     ----------
-    subscriptions, responses, tickets, usage, costs, trials, conversions
+    subscriptions, responses, tickets, usage, costs, trials, conversions, transactions
         The input tables with the default column names of the individual functions; each may be
         None.
     period
@@ -113,7 +118,7 @@ def scorecard(
     """
     import csmetrics as csm
 
-    given = [subscriptions, responses, tickets, usage, costs, trials, conversions]
+    given = [subscriptions, responses, tickets, usage, costs, trials, conversions, transactions]
     pandas_out = any(_is_pandas(t) for t in given if t is not None)
     parts: list[pl.DataFrame] = []
     if subscriptions is not None:
@@ -180,9 +185,71 @@ def scorecard(
             _rows(eng, "mau", "active"),
             _rows(eng, "stickiness", "stickiness", "dau", "active"),
         ]
+    if transactions is not None:
+        parts += _purchase_rows(_polars(transactions), period, as_of)
     long = pl.concat(parts) if parts else pl.DataFrame(schema=_SCHEMA)
     long = long.sort("period", "metric")
     return long.to_pandas() if pandas_out else long
+
+
+_TRUNCATE = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
+
+
+def _purchase_rows(log: pl.DataFrame, period: Period, as_of: Instant | None) -> list[pl.DataFrame]:
+    """Purchase KPIs per period from a transaction log (customer_id, timestamp, amount)."""
+    from csmetrics._frames import to_polars
+    from csmetrics.exceptions import InvalidInputError
+
+    log, _ = to_polars(log, ["customer_id", "timestamp", "amount"])
+    missing = [c for c in ("customer_id", "timestamp", "amount") if c not in log.columns]
+    if missing:
+        from csmetrics.exceptions import MissingColumnError
+
+        raise MissingColumnError(
+            f"missing column '{missing[0]}': transactions need customer_id, timestamp and amount; "
+            f"the input has columns [{', '.join(log.columns)}]"
+        )
+    if period not in _TRUNCATE:
+        raise InvalidInputError(f"option period='{period}' is not allowed")
+    day = pl.col("timestamp").cast(pl.Date)
+    if as_of is not None:
+        import datetime as dt
+
+        cut = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
+        log = log.filter(day <= (cut.date() if isinstance(cut, dt.datetime) else cut))
+    first = pl.col("timestamp").cast(pl.Date).min().over("customer_id")
+    per_customer = (
+        log.with_columns(
+            period=day.dt.truncate(_TRUNCATE[period]),
+            first_period=first.dt.truncate(_TRUNCATE[period]),
+        )
+        .group_by("period", "customer_id")
+        .agg(
+            purchases=pl.len(),
+            revenue=pl.col("amount").sum(),
+            repeat=(pl.col("first_period") < pl.col("period")).any(),
+        )
+    )
+    table = (
+        per_customer.group_by("period")
+        .agg(
+            buyers=pl.len(),
+            purchases=pl.col("purchases").sum(),
+            revenue=pl.col("revenue").sum(),
+            repeat_buyers=pl.col("repeat").sum(),
+        )
+        .with_columns(
+            average_order_value=pl.col("revenue") / pl.col("purchases"),
+            repeat_buyer_share=pl.col("repeat_buyers") / pl.col("buyers"),
+        )
+    )
+    return [
+        _rows(table, "buyers", "buyers"),
+        _rows(table, "purchases", "purchases"),
+        _rows(table, "purchase_revenue", "revenue"),
+        _rows(table, "average_order_value", "average_order_value", "revenue", "purchases"),
+        _rows(table, "repeat_buyer_share", "repeat_buyer_share", "repeat_buyers", "buyers"),
+    ]
 
 
 def wide(long: Any) -> Any:
