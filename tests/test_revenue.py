@@ -251,3 +251,13 @@ def test_properties_identity_movements_and_brute_force(data: pl.DataFrame, mode:
         data, bridge["period"].to_list(), as_of
     )
     assert (bridge["ending_mrr"] >= 0).all()
+
+
+def test_interval_count_column_is_used_when_present() -> None:
+    data = subs([("a", D(2024, 1, 1), None, 600.0, "month")]).with_columns(
+        interval_count=pl.Series([6], dtype=pl.Int32)
+    )
+    assert csm.mrr(data)["mrr"].to_list() == [100.0]
+    assert csm.mrr(data, interval_count=None)["mrr"].to_list() == [600.0]
+    with pytest.raises(csm.MissingColumnError, match="'billing_count'"):
+        csm.mrr(data, interval_count="billing_count")

@@ -146,7 +146,9 @@ def clv_fit(
     alive: str,
     start: list[float] | None,
 ) -> tuple[list[float], list[float], float, float, int]: ...
-def clv_parameter_table(model: str, params: list[float], std_errors: list[float]) -> pl.DataFrame: ...
+def clv_parameter_table(
+    model: str, params: list[float], std_errors: list[float]
+) -> pl.DataFrame: ...
 def clv_predict(
     frame: pl.DataFrame,
     model: str,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from csmetrics import _internal
-from csmetrics._frames import IntoFrame, as_list, from_polars, to_polars
+from csmetrics._frames import IntoFrame, as_list, column_names, from_polars, to_polars
 from csmetrics.revenue import Instant, Period, _micros
 
 __all__ = [
@@ -35,7 +35,7 @@ def retention_cost(
     end: str | None = "end",
     amount: str = "amount",
     interval: str | None = "interval",
-    interval_count: str | None = None,
+    interval_count: str | None = "interval_count",
     cost_period: str = "period",
     cost_amount: str = "amount",
     period: Period = "month",
@@ -95,6 +95,8 @@ def retention_cost(
     >>> crc.filter(pl.col("period") == dt.date(2024, 1, 1))["crc"][0]
     500.0
     """
+    if interval_count == "interval_count" and interval_count not in column_names(subscriptions):
+        interval_count = None  # the default column is optional: absent means 1
     wanted = [customer_id, start, amount]
     wanted += [c for c in (end, interval, interval_count) if c is not None]
     subs, kind = to_polars(subscriptions, wanted)

@@ -122,6 +122,8 @@ def _run(
 ) -> Any:
     by_list = as_list(by)
     names = column_names(data)
+    if interval_count == "interval_count" and interval_count not in names:
+        interval_count = None  # the default column is optional: absent means 1
     if table == "monthly":
         wanted = [customer_id, period_column, mrr_column, *by_list]
     elif table == "activity":
@@ -191,7 +193,8 @@ _COMMON_DOC = """
         Billing-interval column (``day``, ``week``, ``month``, ``quarter``, ``year``); ``None``
         when every amount is already monthly.
     interval_count
-        Column of intervals billed at once (e.g. 6 for a six-monthly plan), or ``None`` for 1.
+        Column of intervals billed at once (e.g. 6 for a six-monthly plan); the default column
+        is used when the table has it, and ``None`` (or its absence) means 1.
     currency
         Currency column, used when present: mixed currencies need ``fx``.
     table
@@ -230,7 +233,7 @@ def mrr_bridge(
     end: str | None = "end",
     amount: str = "amount",
     interval: str | None = "interval",
-    interval_count: str | None = None,
+    interval_count: str | None = "interval_count",
     currency: str | None = "currency",
     table: Literal["subscriptions", "monthly"] = "subscriptions",
     period_column: str = "period",
@@ -285,7 +288,7 @@ def mrr_movements(
     end: str | None = "end",
     amount: str = "amount",
     interval: str | None = "interval",
-    interval_count: str | None = None,
+    interval_count: str | None = "interval_count",
     currency: str | None = "currency",
     table: Literal["subscriptions", "monthly"] = "subscriptions",
     period_column: str = "period",
@@ -333,7 +336,7 @@ def mrr(
     end: str | None = "end",
     amount: str = "amount",
     interval: str | None = "interval",
-    interval_count: str | None = None,
+    interval_count: str | None = "interval_count",
     currency: str | None = "currency",
     table: Literal["subscriptions", "monthly"] = "subscriptions",
     period_column: str = "period",
@@ -375,7 +378,7 @@ def revenue_kpis(
     end: str | None = "end",
     amount: str = "amount",
     interval: str | None = "interval",
-    interval_count: str | None = None,
+    interval_count: str | None = "interval_count",
     currency: str | None = "currency",
     table: Literal["subscriptions", "monthly"] = "subscriptions",
     period_column: str = "period",
