@@ -254,7 +254,7 @@ fn cohort_frame(
     let (mut active_col, mut rate_col, mut mrr_col, mut base_col) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for g in 0..groups {
-        for c in 0..cohorts {
+        for (c, start) in starts.iter().enumerate().take(cohorts) {
             let row = g * cohorts + c;
             if sizes[row] == 0 {
                 continue;
@@ -263,7 +263,7 @@ fn cohort_frame(
                 let observable = c + age < cohorts;
                 let cell = row * cohorts + age;
                 group_index.push(g as IdxSize);
-                cohort_days.push(starts[c] as i32);
+                cohort_days.push(*start as i32);
                 ages.push(age as i32);
                 size_col.push(sizes[row]);
                 active_col.push(observable.then_some(active[cell]));

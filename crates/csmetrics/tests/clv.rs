@@ -16,7 +16,10 @@ use csmetrics::CsError;
 use polars::prelude::*;
 
 fn data_path(name: &str) -> String {
-    format!("{}/../../python/csmetrics/data/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../../python/csmetrics/data/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn read_csv(name: &str) -> (Vec<String>, Vec<Vec<f64>>) {

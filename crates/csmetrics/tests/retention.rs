@@ -1,5 +1,8 @@
 //! Churn rates, cohorts, customer lives and renewal rates with hand-computed answers.
 
+// A failing unwrap here is a failing test, not a user-facing error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use csmetrics::churn::{churn_rates, ChurnDenominator, ChurnOptions};
 use csmetrics::cohort::{cohort_retention, CohortKind, CohortOptions, CohortRule};
 use csmetrics::lives::{survival_table, Lives, SurvivalTableOptions};

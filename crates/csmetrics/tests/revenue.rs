@@ -1,6 +1,9 @@
 //! The revenue engine on hand-built subscription tables with hand-computed bridges, and
 //! property tests against a brute-force implementation written here.
 
+// A failing unwrap here is a failing test, not a user-facing error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use csmetrics::period::days_from_civil;
 use csmetrics::revenue::{
     mrr, mrr_bridge, mrr_movements, revenue_kpis, Mode, Money, RevenueInput, RevenueOptions,

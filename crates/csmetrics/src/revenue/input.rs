@@ -112,11 +112,12 @@ pub fn to_units(value: f64, scale: f64) -> i64 {
 }
 
 /// Reads and checks the input table.
+/// What the panel is built from: the customer column's name, and each row's start and end
+/// instants (µs) and monthly amount in units.
+type Panel = (String, Vec<i64>, Vec<i64>, Vec<i64>);
+
 /// Subscriptions or a monthly table: (customer column, start, end, monthly units), checked.
-fn read_billing(
-    frame: &DataFrame,
-    options: &RevenueOptions,
-) -> Result<(String, Vec<i64>, Vec<i64>, Vec<i64>)> {
+fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<Panel> {
     let rows = frame.height();
     let scale = 10f64.powi(options.precision as i32);
     let (customer_name, mut start, mut end, amounts, factors, amount_name) = match &options.input {
@@ -367,7 +368,7 @@ fn read_activity(
     options: &RevenueOptions,
     customer_id: &str,
     timestamp: &str,
-) -> Result<(String, Vec<i64>, Vec<i64>, Vec<i64>)> {
+) -> Result<Panel> {
     let key = crate::period::period_key(frame, timestamp, options.period, "period")?;
     let bounds: Vec<(i64, i64)> = key
         .labels

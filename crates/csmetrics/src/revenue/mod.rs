@@ -559,7 +559,12 @@ fn customer_rows(c: &Computed, customers: &[u32], periods: &[u32]) -> Result<Vec
 fn sorted_by_customer(frame: DataFrame, customer: &str) -> Result<DataFrame> {
     Ok(frame
         .lazy()
-        .sort([customer], SortMultipleOptions::default().with_maintain_order(true).with_nulls_last(true))
+        .sort(
+            [customer],
+            SortMultipleOptions::default()
+                .with_maintain_order(true)
+                .with_nulls_last(true),
+        )
         .collect()?)
 }
 
