@@ -4,7 +4,7 @@
 
 use polars::prelude::*;
 
-use super::{RevenueInput, RevenueOptions};
+use super::{RevenueInput, RevenueOptions, SubscriptionColumns};
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
 use crate::groups::{encode_column, group_rows, parallel, sorted_keys, work_ranges, EncodedKey};
@@ -42,43 +42,41 @@ fn invalid(column: &str, row: usize, value: impl ToString, rule: &str) -> CsErro
     }
 }
 
-/// Instants of a Date or Datetime column in µs since the epoch (UTC), and whether it is
-/// time-zone aware (None for Date).
+/// Instants of a Date or Datetime column in µs since the epoch (UTC), nulls as None, and
+/// whether it is time-zone aware (None for Date).
 fn instants(
     frame: &DataFrame,
     name: &str,
     purpose: &str,
 ) -> Result<(Vec<Option<i64>>, Option<bool>)> {
-    let series = column(frame, name, purpose)?
-        .as_materialized_series()
-        .rechunk();
-    let physical = series.to_physical_repr().rechunk();
-    let (scale_mul, scale_div, aware): (i64, i64, Option<bool>) = match series.dtype() {
-        DataType::Date => (DAY, 1, None),
-        DataType::Datetime(unit, tz) => {
-            let aware = Some(tz.is_some());
-            match unit {
-                TimeUnit::Nanoseconds => (1, 1000, aware),
-                TimeUnit::Microseconds => (1, 1, aware),
-                TimeUnit::Milliseconds => (1000, 1, aware),
-            }
-        }
-        DataType::Null => return Ok((vec![None; series.len()], None)),
-        other => {
-            return Err(CsError::InvalidType {
-                column: name.to_string(),
-                dtype: other.to_string(),
-                rule: "a start or end column must be Date or Datetime".to_string(),
-            })
-        }
-    };
-    let values = physical.cast(&DataType::Int64)?;
-    let values: Vec<Option<i64>> = values
-        .i64()?
-        .iter()
-        .map(|v| v.map(|v| v.saturating_mul(scale_mul).div_euclid(scale_div)))
-        .collect();
-    Ok((values, aware))
+    let (values, aware) = instants_fast(frame, name, purpose, i64::MIN)?;
+    Ok((
+        values
+            .into_iter()
+            .map(|v| (v != i64::MIN).then_some(v))
+            .collect(),
+        aware,
+    ))
+}
+
+/// Start and end must both be time-zone aware or both naive.
+fn check_awareness(c: &SubscriptionColumns, start: Option<bool>, end: Option<bool>) -> Result<()> {
+    match (start, end) {
+        (Some(a), Some(b)) if a != b => Err(CsError::InvalidType {
+            column: c.end.clone().unwrap_or_default(),
+            dtype: format!(
+                "{} ({})",
+                if b { "time-zone aware" } else { "naive" },
+                c.start
+            ),
+            rule: format!(
+                "start and end must both be time-zone aware or both naive; '{}' is {}",
+                c.start,
+                if a { "aware" } else { "naive" }
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Monthly factor of a billing interval as (multiplier, divisor): monthly = amount * m / d.
@@ -131,23 +129,7 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<Panel> {
                 )?,
                 None => (vec![None; rows], None),
             };
-            if let (Some(a), Some(b)) = (start_aware, end_aware) {
-                if a != b {
-                    return Err(CsError::InvalidType {
-                        column: c.end.clone().unwrap_or_default(),
-                        dtype: format!(
-                            "{} ({})",
-                            if b { "time-zone aware" } else { "naive" },
-                            c.start
-                        ),
-                        rule: format!(
-                            "start and end must both be time-zone aware or both naive; '{}' is {}",
-                            c.start,
-                            if a { "aware" } else { "naive" }
-                        ),
-                    });
-                }
-            }
+            check_awareness(c, start_aware, end_aware)?;
             let amounts = f64_values(frame, &c.amount, "the billed amount of each subscription")?;
             let mut factors = vec![(1.0f64, 1.0f64); rows];
             if let Some(name) = &c.interval {
@@ -542,23 +524,7 @@ pub fn lives_input(frame: &DataFrame, options: &RevenueOptions) -> Result<Normal
         )?,
         None => (vec![i64::MAX; frame.height()], None),
     };
-    if let (Some(a), Some(b)) = (start_aware, end_aware) {
-        if a != b {
-            return Err(CsError::InvalidType {
-                column: c.end.clone().unwrap_or_default(),
-                dtype: format!(
-                    "{} ({})",
-                    if b { "time-zone aware" } else { "naive" },
-                    c.start
-                ),
-                rule: format!(
-                    "start and end must both be time-zone aware or both naive; '{}' is {}",
-                    c.start,
-                    if a { "aware" } else { "naive" }
-                ),
-            });
-        }
-    }
+    check_awareness(c, start_aware, end_aware)?;
     let amounts = column(frame, &c.amount, "the billed amount of each subscription")?
         .as_materialized_series();
     if !amounts.dtype().is_primitive_numeric() && !amounts.dtype().is_null() {
