@@ -19,6 +19,13 @@ mod survival;
 
 use pyo3::prelude::*;
 
+/// Memory comes from the allocator of the Python Polars the process has loaded (the system
+/// allocator when there is none): buffers handed to Polars are then freed by the allocator that
+/// made them, and memory freed by one call is reused by the next instead of being returned to
+/// the system and faulted in again.
+#[global_allocator]
+static ALLOCATOR: pyo3_polars::PolarsAllocator = pyo3_polars::PolarsAllocator::new();
+
 /// The compiled extension module `csmetrics._internal`.
 #[pymodule]
 fn _internal(m: &Bound<'_, PyModule>) -> PyResult<()> {

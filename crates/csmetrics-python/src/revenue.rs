@@ -43,8 +43,12 @@ pub struct Extra {
     unit: Option<String>,
 }
 
-fn parse<T: std::str::FromStr<Err = csmetrics::CsError> + Default>(value: &Option<String>) -> PyResult<T> {
-    value.as_deref().map_or(Ok(T::default()), |v| v.parse().map_err(to_py))
+fn parse<T: std::str::FromStr<Err = csmetrics::CsError> + Default>(
+    value: &Option<String>,
+) -> PyResult<T> {
+    value
+        .as_deref()
+        .map_or(Ok(T::default()), |v| v.parse().map_err(to_py))
 }
 
 #[pyfunction]
@@ -68,7 +72,10 @@ fn revenue(
     extra: Extra,
 ) -> PyResult<PyDataFrame> {
     let input = match columns.table.as_str() {
-        "activity" => RevenueInput::Activity { customer_id: columns.customer_id, timestamp: columns.timestamp },
+        "activity" => RevenueInput::Activity {
+            customer_id: columns.customer_id,
+            timestamp: columns.timestamp,
+        },
         "monthly" => RevenueInput::Monthly {
             customer_id: columns.customer_id,
             period: columns.period_column,
@@ -98,29 +105,39 @@ fn revenue(
         money: money.parse().map_err(to_py)?,
     };
     let frame = frame.0;
-    let run: Box<dyn FnOnce() -> csmetrics::Result<polars::prelude::DataFrame> + Send> = match output {
-        "mrr" => Box::new(move || engine::mrr(&frame, &options)),
-        "movements" => Box::new(move || engine::mrr_movements(&frame, &options)),
-        "bridge" => Box::new(move || engine::mrr_bridge(&frame, &options)),
-        "kpis" => Box::new(move || engine::revenue_kpis(&frame, &options)),
-        "churn" => {
-            let churn = ChurnOptions { panel: options, denominator: parse(&extra.denominator)?, confidence: extra.confidence };
-            Box::new(move || churn_rates(&frame, &churn))
-        }
-        "cohort" => {
-            let cohort = CohortOptions { panel: options, kind: parse(&extra.kind)?, rule: parse(&extra.rule)?, signup: extra.signup };
-            Box::new(move || cohort_retention(&frame, &cohort))
-        }
-        _ => {
-            let lives = SurvivalTableOptions {
-                panel: options,
-                gap_tolerance_days: extra.gap_tolerance.unwrap_or(0.0),
-                lives: parse(&extra.lives)?,
-                unit: parse(&extra.unit)?,
-            };
-            Box::new(move || survival_table(&frame, &lives))
-        }
-    };
+    let run: Box<dyn FnOnce() -> csmetrics::Result<polars::prelude::DataFrame> + Send> =
+        match output {
+            "mrr" => Box::new(move || engine::mrr(&frame, &options)),
+            "movements" => Box::new(move || engine::mrr_movements(&frame, &options)),
+            "bridge" => Box::new(move || engine::mrr_bridge(&frame, &options)),
+            "kpis" => Box::new(move || engine::revenue_kpis(&frame, &options)),
+            "churn" => {
+                let churn = ChurnOptions {
+                    panel: options,
+                    denominator: parse(&extra.denominator)?,
+                    confidence: extra.confidence,
+                };
+                Box::new(move || churn_rates(&frame, &churn))
+            }
+            "cohort" => {
+                let cohort = CohortOptions {
+                    panel: options,
+                    kind: parse(&extra.kind)?,
+                    rule: parse(&extra.rule)?,
+                    signup: extra.signup,
+                };
+                Box::new(move || cohort_retention(&frame, &cohort))
+            }
+            _ => {
+                let lives = SurvivalTableOptions {
+                    panel: options,
+                    gap_tolerance_days: extra.gap_tolerance.unwrap_or(0.0),
+                    lives: parse(&extra.lives)?,
+                    unit: parse(&extra.unit)?,
+                };
+                Box::new(move || survival_table(&frame, &lives))
+            }
+        };
     py.detach(|| guard(run)).map(PyDataFrame)
 }
 
@@ -135,9 +152,16 @@ fn renewal_rates(
     by: Vec<String>,
     period: &str,
 ) -> PyResult<PyDataFrame> {
-    let options = RenewalOptions { renewal_due, renewed, amount, by, period: period.parse().map_err(to_py)? };
+    let options = RenewalOptions {
+        renewal_due,
+        renewed,
+        amount,
+        by,
+        period: period.parse().map_err(to_py)?,
+    };
     let frame = frame.0;
-    py.detach(|| guard(|| csmetrics::renewal::renewal_rates(&frame, &options))).map(PyDataFrame)
+    py.detach(|| guard(|| csmetrics::renewal::renewal_rates(&frame, &options)))
+        .map(PyDataFrame)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

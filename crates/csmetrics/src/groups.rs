@@ -59,6 +59,71 @@ pub fn parallel<T: Send>(
     })
 }
 
+/// A buffer of `n` zeros (all-zero bits: integers, floats, booleans) for large outputs. The
+/// allocation is zeroed by the allocator, and on Linux its pages may be backed by transparent
+/// huge pages: writing hundreds of megabytes then takes a few hundred page faults instead of
+/// tens of thousands.
+pub fn zeroed_buffer<T: Copy + Default>(n: usize) -> Vec<T> {
+    let buffer = vec![T::default(); n];
+    advise_huge_pages(&buffer);
+    buffer
+}
+
+/// Asks the kernel to back the whole 2 MiB pages inside `buffer` with huge pages (when the
+/// system allows it on request). A hint only: nothing changes when it is refused.
+#[allow(unsafe_code)]
+pub fn advise_huge_pages<T>(buffer: &[T]) {
+    const HUGE: usize = 2 << 20;
+    let bytes = std::mem::size_of_val(buffer);
+    if bytes < 4 * HUGE {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let start = buffer.as_ptr() as usize;
+        let first = start.next_multiple_of(HUGE);
+        let last = (start + bytes) / HUGE * HUGE;
+        if last > first {
+            // SAFETY: the range lies inside the buffer's allocation, which stays valid; the
+            // advice changes only how its pages are backed, never their contents.
+            unsafe {
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    last - first,
+                    libc::MADV_HUGEPAGE,
+                );
+            }
+        }
+    }
+}
+
+/// Fills `out` in parallel, one contiguous slice per work range: `f(first_row, slice)` writes
+/// rows `first_row..first_row + slice.len()`. Results in range order. Writing into one
+/// preallocated buffer avoids collecting per-range vectors and copying them together.
+pub fn parallel_fill<T: Send, R: Send>(
+    out: &mut [T],
+    f: impl Fn(usize, &mut [T]) -> R + Sync,
+) -> Vec<R> {
+    let ranges = work_ranges(out.len());
+    if ranges.len() <= 1 {
+        return vec![f(0, out)];
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let mut rest = out;
+        let mut handles = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            let (head, tail) = rest.split_at_mut(range.len());
+            rest = tail;
+            handles.push(scope.spawn(move || f(range.start, head)));
+        }
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
 /// One grouping key, encoded: a code per row and the key's value for each code.
 #[derive(Debug, Clone)]
 pub struct EncodedKey {
@@ -140,6 +205,21 @@ fn dense_integer_codes(values: &[i64]) -> Option<(Vec<u32>, Vec<IdxSize>)> {
     let span = hi.checked_sub(lo)?.checked_add(1)?;
     if values.is_empty() || span > (values.len() as i64).saturating_mul(4).max(1 << 16) {
         return None;
+    }
+    // Values in ascending order (a table sorted by this key): a new code at each change, no
+    // lookup table.
+    if values.windows(2).all(|w| w[0] <= w[1]) {
+        let mut first_rows: Vec<IdxSize> = Vec::new();
+        let mut previous = None;
+        let mut codes = zeroed_buffer::<u32>(values.len());
+        for (row, (code, v)) in codes.iter_mut().zip(values).enumerate() {
+            if previous != Some(*v) {
+                previous = Some(*v);
+                first_rows.push(row as IdxSize);
+            }
+            *code = first_rows.len() as u32 - 1;
+        }
+        return Some((codes, first_rows));
     }
     let mut table = vec![u32::MAX; span as usize];
     let mut first_rows: Vec<IdxSize> = Vec::new();

@@ -7,9 +7,10 @@ use std::str::FromStr;
 use polars::prelude::*;
 
 use crate::error::{CsError, Result};
-use crate::groups::{parallel, work_ranges};
-use crate::revenue::input::lives_input;
+use crate::groups::{parallel, work_ranges, zeroed_buffer};
+use crate::revenue::input::{lives_input, Normalised};
 use crate::revenue::{build_grid, check_options, rows_by_customer, RevenueOptions, DAY};
+use std::ops::Range;
 
 /// Which lives of a customer to return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -105,12 +106,381 @@ impl Default for SurvivalTableOptions {
     }
 }
 
+/// Where each customer's rows are.
+enum CustomerRows {
+    /// The table is grouped by customer and customers are visited in code order: a range of
+    /// customers is a range of rows, walked in order (no index is built).
+    Sequential,
+    /// Rows of customer `c` are `order[offsets[c]..offsets[c + 1]]` (or those row numbers
+    /// themselves when the table is grouped by customer and `order` is `None`).
+    Offsets {
+        offsets: Vec<usize>,
+        order: Option<Vec<u32>>,
+    },
+}
+
+/// The customer codes in the order of their ids, or `None` when the codes already are (integer
+/// ids first seen in ascending order, as in a table sorted by customer).
+fn customers_in_id_order(labels: &Column) -> Result<Option<Vec<IdxSize>>> {
+    let series = labels.as_materialized_series();
+    if series.dtype().is_integer() && series.null_count() == 0 {
+        let values = series.cast(&DataType::Int64)?.rechunk();
+        let sorted = values
+            .i64()?
+            .downcast_iter()
+            .all(|a| a.values().windows(2).all(|w| w[0] <= w[1]));
+        if sorted {
+            return Ok(None);
+        }
+    }
+    let order = series.arg_sort(SortOptions::default().with_multithreaded(true));
+    Ok(Some(order.rechunk().into_no_null_iter().collect()))
+}
+
+/// Finds each customer's rows, building no index when the table is already grouped by customer.
+fn customer_rows(data: &Normalised, id_order: bool) -> CustomerRows {
+    let codes = &data.customer;
+    let grouped = parallel(work_ranges(codes.len()), |range| {
+        let lo = range.start.saturating_sub(1);
+        codes[lo..range.end].windows(2).all(|w| w[0] <= w[1])
+    })
+    .into_iter()
+    .all(|ok| ok);
+    if grouped && !id_order {
+        return CustomerRows::Sequential;
+    }
+    if !grouped {
+        let (offsets, order) = rows_by_customer(data);
+        return CustomerRows::Offsets {
+            offsets,
+            order: Some(order),
+        };
+    }
+    let customers = data.customer_labels.len();
+    let mut offsets = vec![0usize; customers + 1];
+    for c in codes {
+        offsets[*c as usize + 1] += 1;
+    }
+    for i in 0..customers {
+        offsets[i + 1] += offsets[i];
+    }
+    CustomerRows::Offsets {
+        offsets,
+        order: None,
+    }
+}
+
+/// The rules that turn a customer's subscriptions into lives.
+struct LifeRules<'a> {
+    data: &'a Normalised,
+    rows: &'a CustomerRows,
+    id_order: Option<&'a [IdxSize]>,
+    as_of: i64,
+    tolerance: i64,
+    all: bool,
+    observed_from: Option<i64>,
+    unit: f64,
+}
+
+/// One life: its number within the customer, start, end (at most `as_of`) and whether it ended.
 struct Life {
-    customer: u32,
     index: u32,
     start: i64,
     end: i64,
     ended: bool,
+}
+
+impl LifeRules<'_> {
+    /// Calls `visit(position, customer, life)` for each life of the customers at `positions`
+    /// (in id order), customer after customer and life after life.
+    fn walk(&self, positions: Range<usize>, mut visit: impl FnMut(usize, usize, Life)) {
+        let data = self.data;
+        let mut spans: Vec<(i64, i64)> = Vec::new();
+        // With `Sequential` rows, the cursor walks the rows of consecutive customers.
+        let mut cursor = data
+            .customer
+            .partition_point(|c| (*c as usize) < positions.start);
+        for position in positions {
+            let customer = self.id_order.map_or(position, |o| o[position] as usize);
+            spans.clear();
+            let mut take = |r: usize| {
+                // $0 subscriptions (unless free_is_active) come with `end == start`.
+                if data.start[r] <= self.as_of && data.end[r] > data.start[r] {
+                    spans.push((data.start[r], data.end[r]));
+                }
+            };
+            match self.rows {
+                CustomerRows::Sequential => {
+                    while cursor < data.customer.len() && data.customer[cursor] as usize == customer
+                    {
+                        take(cursor);
+                        cursor += 1;
+                    }
+                }
+                CustomerRows::Offsets {
+                    offsets,
+                    order: Some(order),
+                } => order[offsets[customer]..offsets[customer + 1]]
+                    .iter()
+                    .for_each(|&r| take(r as usize)),
+                CustomerRows::Offsets {
+                    offsets,
+                    order: None,
+                } => (offsets[customer]..offsets[customer + 1]).for_each(take),
+            }
+            if spans.len() > 1 {
+                spans.sort_unstable();
+            }
+            let mut index = 0u32;
+            let mut close = |(start, end): (i64, i64)| {
+                let ended = end <= self.as_of;
+                let end = end.min(self.as_of);
+                // Lives over before observation starts are not seen (left truncation); their
+                // number still counts.
+                if !self.observed_from.is_some_and(|from| ended && end <= from) {
+                    let life = Life {
+                        index,
+                        start,
+                        end,
+                        ended,
+                    };
+                    visit(position, customer, life);
+                }
+                index += 1;
+            };
+            let mut current: Option<(i64, i64)> = None;
+            for &(s, e) in spans.iter() {
+                match current {
+                    // Overlapping, touching, or a gap shorter than the tolerance: the life goes on.
+                    Some((cs, ce)) if s <= ce || s - ce < self.tolerance => {
+                        current = Some((cs, ce.max(e)))
+                    }
+                    Some(life) => {
+                        close(life);
+                        current = None;
+                        if !self.all {
+                            break;
+                        }
+                        current = Some((s, e));
+                    }
+                    None => current = Some((s, e)),
+                }
+            }
+            if let Some(life) = current {
+                close(life);
+            }
+        }
+    }
+
+    fn duration(&self, life: &Life) -> f64 {
+        (life.end - life.start) as f64 / self.unit
+    }
+
+    fn entry(&self, life: &Life) -> f64 {
+        self.observed_from
+            .map_or(0.0, |from| (from - life.start).max(0) as f64 / self.unit)
+    }
+}
+
+/// The output columns, each in one buffer.
+#[derive(Default)]
+struct LivesColumns {
+    /// Customer code of each life; `None` when the lives are exactly the customers in code order.
+    codes: Option<Vec<IdxSize>>,
+    /// Life numbers; `None` when every life is a first life.
+    index: Option<Vec<u32>>,
+    start: Vec<i64>,
+    duration: Vec<f64>,
+    event: Vec<bool>,
+    /// Entry times; `None` when all are 0.
+    entry: Option<Vec<f64>>,
+}
+
+/// First lives: at most one per customer, written straight into buffers with a slot per
+/// customer, then closed up over the customers without a life.
+fn first_lives(rules: &LifeRules<'_>, customers: usize) -> LivesColumns {
+    let ranges = work_ranges(customers);
+    // Zeroed allocations: pages are only touched when written.
+    let mut start = zeroed_buffer::<i64>(customers);
+    let mut duration = zeroed_buffer::<f64>(customers);
+    let mut event = zeroed_buffer::<bool>(customers);
+    let mut entry = rules.observed_from.map(|_| zeroed_buffer::<f64>(customers));
+    let mut codes = rules.id_order.map(|_| zeroed_buffer::<IdxSize>(customers));
+    struct Part<'b> {
+        range: Range<usize>,
+        start: &'b mut [i64],
+        duration: &'b mut [f64],
+        event: &'b mut [bool],
+        entry: Option<&'b mut [f64]>,
+        codes: Option<&'b mut [IdxSize]>,
+    }
+    let mut parts = Vec::with_capacity(ranges.len());
+    {
+        let (mut s, mut d, mut e) = (&mut start[..], &mut duration[..], &mut event[..]);
+        let mut en = entry.as_deref_mut();
+        let mut co = codes.as_deref_mut();
+        for range in ranges {
+            let n = range.len();
+            let (s0, s1) = std::mem::take(&mut s).split_at_mut(n);
+            let (d0, d1) = std::mem::take(&mut d).split_at_mut(n);
+            let (e0, e1) = std::mem::take(&mut e).split_at_mut(n);
+            let (en0, en1) = match en.take() {
+                Some(x) => {
+                    let (a, b) = x.split_at_mut(n);
+                    (Some(a), Some(b))
+                }
+                None => (None, None),
+            };
+            let (co0, co1) = match co.take() {
+                Some(x) => {
+                    let (a, b) = x.split_at_mut(n);
+                    (Some(a), Some(b))
+                }
+                None => (None, None),
+            };
+            (s, d, e, en, co) = (s1, d1, e1, en1, co1);
+            parts.push(Part {
+                range,
+                start: s0,
+                duration: d0,
+                event: e0,
+                entry: en0,
+                codes: co0,
+            });
+        }
+    }
+    let fill = |mut part: Part<'_>| -> (usize, Vec<usize>) {
+        let mut written = 0usize;
+        let mut without: Vec<usize> = Vec::new();
+        let mut expected = part.range.start;
+        rules.walk(part.range.clone(), |position, customer, life| {
+            without.extend(expected..position);
+            expected = position + 1;
+            part.start[written] = life.start;
+            part.duration[written] = rules.duration(&life);
+            part.event[written] = life.ended;
+            if let Some(entry) = part.entry.as_deref_mut() {
+                entry[written] = rules.entry(&life);
+            }
+            if let Some(codes) = part.codes.as_deref_mut() {
+                codes[written] = customer as IdxSize;
+            }
+            written += 1;
+        });
+        without.extend(expected..part.range.end);
+        (written, without)
+    };
+    let results: Vec<(usize, Vec<usize>)> = if parts.len() <= 1 {
+        parts.into_iter().map(fill).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .into_iter()
+                .map(|part| scope.spawn(|| fill(part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    let total: usize = results.iter().map(|r| r.0).sum();
+    if total < customers {
+        // Close up: each range's lives move to follow the previous range's.
+        let mut to = 0usize;
+        let mut from = 0usize;
+        let mut skipped: Vec<usize> = Vec::new();
+        for (range, (written, without)) in work_ranges(customers).into_iter().zip(&results) {
+            if to != from {
+                start.copy_within(from..from + written, to);
+                duration.copy_within(from..from + written, to);
+                event.copy_within(from..from + written, to);
+                if let Some(entry) = entry.as_mut() {
+                    entry.copy_within(from..from + written, to);
+                }
+                if let Some(codes) = codes.as_mut() {
+                    codes.copy_within(from..from + written, to);
+                }
+            }
+            to += written;
+            from += range.len();
+            skipped.extend(without);
+        }
+        start.truncate(total);
+        duration.truncate(total);
+        event.truncate(total);
+        if let Some(entry) = entry.as_mut() {
+            entry.truncate(total);
+        }
+        if let Some(codes) = codes.as_mut() {
+            codes.truncate(total);
+        }
+        if codes.is_none() {
+            // Customers in code order, less those without a life.
+            let mut kept = Vec::with_capacity(total);
+            let mut next = skipped.iter().peekable();
+            for c in 0..customers {
+                if next.peek() == Some(&&c) {
+                    next.next();
+                } else {
+                    kept.push(c as IdxSize);
+                }
+            }
+            codes = Some(kept);
+        }
+    }
+    LivesColumns {
+        codes,
+        index: None,
+        start,
+        duration,
+        event,
+        entry,
+    }
+}
+
+/// Every life: per-range buffers, joined once.
+fn all_lives(rules: &LifeRules<'_>, customers: usize) -> LivesColumns {
+    let parts = parallel(work_ranges(customers), |range| {
+        let mut out = LivesColumns {
+            codes: Some(Vec::with_capacity(range.len())),
+            index: Some(Vec::with_capacity(range.len())),
+            entry: rules.observed_from.map(|_| Vec::with_capacity(range.len())),
+            ..Default::default()
+        };
+        rules.walk(range, |_, customer, life| {
+            if let Some(codes) = out.codes.as_mut() {
+                codes.push(customer as IdxSize);
+            }
+            if let Some(index) = out.index.as_mut() {
+                index.push(life.index);
+            }
+            out.start.push(life.start);
+            out.duration.push(rules.duration(&life));
+            out.event.push(life.ended);
+            if let Some(entry) = out.entry.as_mut() {
+                entry.push(rules.entry(&life));
+            }
+        });
+        out
+    });
+    let mut parts = parts.into_iter();
+    let mut joined = parts.next().unwrap_or_default();
+    for part in parts {
+        if let (Some(a), Some(b)) = (joined.codes.as_mut(), part.codes) {
+            a.extend(b);
+        }
+        if let (Some(a), Some(b)) = (joined.index.as_mut(), part.index) {
+            a.extend(b);
+        }
+        joined.start.extend(part.start);
+        joined.duration.extend(part.duration);
+        joined.event.extend(part.event);
+        if let (Some(a), Some(b)) = (joined.entry.as_mut(), part.entry) {
+            a.extend(b);
+        }
+    }
+    joined
 }
 
 /// One row per customer life: the customer id, the `by` keys, `life` (0 for the first),
@@ -118,6 +488,7 @@ struct Life {
 /// `event` (true when the life ended by `as_of`, false when censored) and `entry` (0, or the
 /// time from the life's start to the start of observation when `first_period` is later).
 /// A subscription counts while its amount is positive (or always, with `free_is_active`).
+/// Rows are sorted by customer id, then life.
 pub fn survival_table(frame: &DataFrame, options: &SurvivalTableOptions) -> Result<DataFrame> {
     if !(options.gap_tolerance_days >= 0.0 && options.gap_tolerance_days.is_finite()) {
         return Err(CsError::option(
@@ -129,122 +500,73 @@ pub fn survival_table(frame: &DataFrame, options: &SurvivalTableOptions) -> Resu
     check_options(&options.panel)?;
     let data = lives_input(frame, &options.panel)?;
     let grid = build_grid(&data, &options.panel)?;
-    let as_of = grid.as_of;
-    let observed_from = options.panel.first_period;
-    let tolerance = (options.gap_tolerance_days * DAY as f64).round() as i64;
-    let free = options.panel.free_is_active;
-    let (offsets, order) = rows_by_customer(&data);
-    let parts = parallel(work_ranges(data.customer_labels.len()), |range| {
-        let mut lives: Vec<Life> = Vec::new();
-        let mut spans: Vec<(i64, i64)> = Vec::new();
-        for customer in range {
-            spans.clear();
-            for &r in &order[offsets[customer]..offsets[customer + 1]] {
-                let r = r as usize;
-                if data.start[r] <= as_of
-                    && (free || data.units[r] > 0)
-                    && data.end[r] > data.start[r]
-                {
-                    spans.push((data.start[r], data.end[r]));
-                }
-            }
-            spans.sort_unstable();
-            let mut index = 0u32;
-            let mut current: Option<(i64, i64)> = None;
-            let close = |life: (i64, i64), index: &mut u32, lives: &mut Vec<Life>| {
-                lives.push(Life {
-                    customer: customer as u32,
-                    index: *index,
-                    start: life.0,
-                    end: life.1.min(as_of),
-                    ended: life.1 <= as_of,
-                });
-                *index += 1;
-            };
-            for &(s, e) in spans.iter() {
-                match current {
-                    // Overlapping, touching, or a gap shorter than the tolerance: the life goes on.
-                    Some((cs, ce)) if s <= ce || s - ce < tolerance => {
-                        current = Some((cs, ce.max(e)))
-                    }
-                    Some(life) => {
-                        close(life, &mut index, &mut lives);
-                        current = None;
-                        if options.lives == Lives::First {
-                            break;
-                        }
-                        current = Some((s, e));
-                    }
-                    None => current = Some((s, e)),
-                }
-            }
-            if let Some(life) = current {
-                close(life, &mut index, &mut lives);
-            }
-        }
-        lives
-    });
-    let mut lives: Vec<Life> = parts.into_iter().flatten().collect();
-    if let Some(from) = observed_from {
-        lives.retain(|l| !(l.ended && l.end <= from));
-    }
-    let unit = options.unit.micros();
-    let codes = IdxCa::from_vec(
-        "".into(),
-        lives.iter().map(|l| l.customer as IdxSize).collect(),
-    );
-    let mut columns = vec![data
-        .customer_labels
-        .as_materialized_series()
-        .take(&codes)?
-        .into_column()];
+    let customers = data.customer_labels.len();
+    let id_order = customers_in_id_order(&data.customer_labels)?;
+    let rows = customer_rows(&data, id_order.is_some());
+    // Customers are visited in the order of their ids, so the lives come out sorted by customer
+    // (and by life within a customer) without a sort of the output.
+    let rules = LifeRules {
+        data: &data,
+        rows: &rows,
+        id_order: id_order.as_deref(),
+        as_of: grid.as_of,
+        tolerance: (options.gap_tolerance_days * DAY as f64).round() as i64,
+        all: options.lives == Lives::All,
+        observed_from: options.panel.first_period,
+        unit: options.unit.micros(),
+    };
+    let lives = match options.lives {
+        Lives::First => first_lives(&rules, customers),
+        Lives::All => all_lives(&rules, customers),
+    };
+    let total = lives.start.len();
+    let codes = lives.codes.map(|codes| IdxCa::from_vec("".into(), codes));
+    // Without codes, the lives are exactly the customers in code order: the ids are the labels.
+    let mut columns = vec![match &codes {
+        None => data.customer_labels.clone(),
+        Some(codes) => data
+            .customer_labels
+            .as_materialized_series()
+            .take(codes)?
+            .into_column(),
+    }];
     if data.group_keys.width() > 0 {
-        let ranks: Vec<IdxSize> = lives
-            .iter()
-            .map(|l| data.group_rank[data.customer_group[l.customer as usize] as usize] as IdxSize)
-            .collect();
+        let rank = |c: usize| data.group_rank[data.customer_group[c] as usize] as IdxSize;
+        let ranks: Vec<IdxSize> = match &codes {
+            None => (0..customers).map(rank).collect(),
+            Some(codes) => codes
+                .into_no_null_iter()
+                .map(|c| rank(c as usize))
+                .collect(),
+        };
         columns.extend(
             data.group_keys
                 .take(&IdxCa::from_vec("".into(), ranks))?
                 .into_columns(),
         );
     }
-    columns.push(Column::new(
-        "life".into(),
-        lives.iter().map(|l| l.index).collect::<Vec<u32>>(),
-    ));
+    // Zero-filled columns are allocated zeroed and never written (their pages stay untouched).
+    // `from_vec` takes the buffers over (`Column::new` would copy them).
     columns.push(
-        Column::new(
-            "start".into(),
-            lives.iter().map(|l| l.start).collect::<Vec<i64>>(),
+        UInt32Chunked::from_vec(
+            "life".into(),
+            lives.index.unwrap_or_else(|| vec![0u32; total]),
         )
-        .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
+        .into_column(),
     );
-    columns.push(Column::new(
-        "duration".into(),
-        lives
-            .iter()
-            .map(|l| (l.end - l.start) as f64 / unit)
-            .collect::<Vec<f64>>(),
-    ));
-    columns.push(Column::new(
-        "event".into(),
-        lives.iter().map(|l| l.ended).collect::<Vec<bool>>(),
-    ));
-    columns.push(Column::new(
-        "entry".into(),
-        lives
-            .iter()
-            .map(|l| observed_from.map_or(0.0, |from| ((from - l.start).max(0)) as f64 / unit))
-            .collect::<Vec<f64>>(),
-    ));
-    // A customer's lives are contiguous and in order: a stable sort on the id alone suffices.
-    let customer = columns[0].name().clone();
-    Ok(DataFrame::new(lives.len(), columns)?
-        .lazy()
-        .sort(
-            [customer.as_str()],
-            SortMultipleOptions::default().with_maintain_order(true),
+    columns.push(
+        Int64Chunked::from_vec("start".into(), lives.start)
+            .into_datetime(TimeUnit::Microseconds, None)
+            .into_column(),
+    );
+    columns.push(Float64Chunked::from_vec("duration".into(), lives.duration).into_column());
+    columns.push(Column::new("event".into(), lives.event));
+    columns.push(
+        Float64Chunked::from_vec(
+            "entry".into(),
+            lives.entry.unwrap_or_else(|| vec![0f64; total]),
         )
-        .collect()?)
+        .into_column(),
+    );
+    Ok(DataFrame::new(total, columns)?)
 }

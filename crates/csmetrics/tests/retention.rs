@@ -514,3 +514,194 @@ fn survival_table_checks_its_input() {
         vec![Some(91.0)]
     );
 }
+
+/// Lives of one customer the slow way: days covered by a subscription (up to `as_of`) marked
+/// one by one; a life is a maximal run of covered days.
+fn brute_lives(spans: &[(i32, Option<i32>, f64)], as_of: i32) -> Vec<(i32, i32, bool)> {
+    let mut covered = std::collections::BTreeSet::new();
+    for &(start, end, amount) in spans {
+        if amount <= 0.0 || start > as_of {
+            continue;
+        }
+        for d in start..end.unwrap_or(i32::MAX).min(as_of + 1) {
+            covered.insert(d);
+        }
+    }
+    let mut lives = Vec::new();
+    let mut days = covered.into_iter().peekable();
+    while let Some(first) = days.next() {
+        let mut last = first;
+        while days.peek() == Some(&(last + 1)) {
+            last = days.next().unwrap();
+        }
+        // The life ends on the day after its last covered day, unless that is after as_of.
+        let ended = last < as_of;
+        lives.push((first, if ended { last + 1 } else { as_of }, ended));
+    }
+    lives
+}
+
+#[test]
+fn survival_table_agrees_with_day_by_day_lives_on_large_shuffled_tables() {
+    // More customers than one work range holds, so the parallel split and the id order matter.
+    let customers = 70_000u64;
+    let as_of = day((2024, 12, 31));
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut rows: Vec<(u64, i32, Option<i32>, f64)> = Vec::new();
+    for c in 0..customers {
+        let mut start = day((2023, 1, 1)) + next(700) as i32;
+        for _ in 0..1 + next(3) {
+            let length = 1 + next(120) as i32;
+            let open = next(5) == 0;
+            let amount = if next(10) == 0 { 0.0 } else { 20.0 };
+            rows.push((c * 7 + 3, start, (!open).then_some(start + length), amount));
+            start += length + if next(2) == 0 { 0 } else { next(30) as i32 - 5 };
+        }
+    }
+    // Shuffle the rows (Fisher-Yates).
+    for i in (1..rows.len()).rev() {
+        let j = next(i as u64 + 1) as usize;
+        rows.swap(i, j);
+    }
+    let mut expected: Vec<(u64, u32, i32, i32, bool)> = Vec::new();
+    let mut by_customer: std::collections::BTreeMap<u64, Vec<(i32, Option<i32>, f64)>> =
+        Default::default();
+    for r in &rows {
+        by_customer.entry(r.0).or_default().push((r.1, r.2, r.3));
+    }
+    for (id, spans) in &by_customer {
+        for (life, (s, e, ended)) in brute_lives(spans, as_of).into_iter().enumerate() {
+            expected.push((*id, life as u32, s, e, ended));
+        }
+    }
+    let frame = |ids: Column, rows: &[(u64, i32, Option<i32>, f64)]| {
+        DataFrame::new(
+            rows.len(),
+            vec![
+                ids,
+                Column::new("start".into(), rows.iter().map(|r| r.1).collect::<Vec<_>>())
+                    .cast(&DataType::Date)
+                    .unwrap(),
+                Column::new("end".into(), rows.iter().map(|r| r.2).collect::<Vec<_>>())
+                    .cast(&DataType::Date)
+                    .unwrap(),
+                Column::new(
+                    "amount".into(),
+                    rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+                ),
+                Column::new("interval".into(), vec!["month"; rows.len()]),
+            ],
+        )
+        .unwrap()
+    };
+    let int_ids = |rows: &[(u64, i32, Option<i32>, f64)]| {
+        Column::new(
+            "customer_id".into(),
+            rows.iter().map(|r| r.0 as i64).collect::<Vec<_>>(),
+        )
+    };
+    let mut sorted_rows = rows.clone();
+    sorted_rows.sort_by_key(|r| r.0);
+    let string_ids = Column::new(
+        "customer_id".into(),
+        rows.iter()
+            .map(|r| format!("c{:08}", r.0))
+            .collect::<Vec<_>>(),
+    );
+    let options = SurvivalTableOptions {
+        panel: panel((2024, 12, 31), Mode::Snapshot),
+        lives: Lives::All,
+        ..Default::default()
+    };
+    for (name, data) in [
+        ("shuffled integer ids", frame(int_ids(&rows), &rows)),
+        (
+            "sorted integer ids",
+            frame(int_ids(&sorted_rows), &sorted_rows),
+        ),
+        ("shuffled string ids", frame(string_ids.clone(), &rows)),
+    ] {
+        let table = survival_table(&data, &options).unwrap();
+        assert_eq!(table.height(), expected.len(), "{name}");
+        let ids: Vec<u64> = match table.column("customer_id").unwrap().dtype() {
+            DataType::String => table
+                .column("customer_id")
+                .unwrap()
+                .str()
+                .unwrap()
+                .iter()
+                .map(|s| s.unwrap()[1..].parse().unwrap())
+                .collect(),
+            _ => table
+                .column("customer_id")
+                .unwrap()
+                .cast(&DataType::UInt64)
+                .unwrap()
+                .u64()
+                .unwrap()
+                .into_no_null_iter()
+                .collect(),
+        };
+        let life = column_f64(&table, "life");
+        let duration = column_f64(&table, "duration");
+        let event = column_f64(&table, "event");
+        let start = table
+            .column("start")
+            .unwrap()
+            .cast(&DataType::Date)
+            .unwrap()
+            .cast(&DataType::Int32)
+            .unwrap();
+        let start: Vec<i32> = start.i32().unwrap().into_no_null_iter().collect();
+        for (i, want) in expected.iter().enumerate() {
+            let got = (
+                ids[i],
+                life[i].unwrap() as u32,
+                start[i],
+                start[i] + duration[i].unwrap() as i32,
+                event[i] == Some(1.0),
+            );
+            assert_eq!(&got, want, "{name}, row {i}");
+        }
+    }
+    // First lives only: the first life of each customer, in id order (customers whose
+    // subscriptions are all $0 have none).
+    let firsts: Vec<Option<f64>> = expected
+        .iter()
+        .filter(|e| e.1 == 0)
+        .map(|e| Some(f64::from(e.3 - e.2)))
+        .collect();
+    let first_ids: Vec<Option<f64>> = expected
+        .iter()
+        .filter(|e| e.1 == 0)
+        .map(|e| Some(e.0 as f64))
+        .collect();
+    assert!(
+        firsts.len() < by_customer.len(),
+        "some customers have no life"
+    );
+    for (name, data) in [
+        ("shuffled integer ids", frame(int_ids(&rows), &rows)),
+        (
+            "sorted integer ids",
+            frame(int_ids(&sorted_rows), &sorted_rows),
+        ),
+    ] {
+        let first = survival_table(
+            &data,
+            &SurvivalTableOptions {
+                lives: Lives::First,
+                ..options.clone()
+            },
+        )
+        .unwrap();
+        assert_eq!(column_f64(&first, "duration"), firsts, "{name}");
+        assert_eq!(column_f64(&first, "customer_id"), first_ids, "{name}");
+    }
+}

@@ -7,8 +7,11 @@ use polars::prelude::*;
 use super::{RevenueInput, RevenueOptions, SubscriptionColumns};
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
-use crate::groups::{encode_column, group_rows, parallel, sorted_keys, work_ranges, EncodedKey};
+use crate::groups::{
+    encode_column, group_rows, parallel_fill, sorted_keys, zeroed_buffer, EncodedKey,
+};
 use crate::period::Period;
+use polars_arrow::array::PrimitiveArray;
 
 /// Microseconds in a day.
 pub const DAY: i64 = 86_400_000_000;
@@ -401,7 +404,8 @@ pub fn customers(frame: &DataFrame, customer_name: &str, by: &[String]) -> Resul
     }
     let row_groups = group_rows(&by_keys, rows);
     let n_customers = customer_key.labels.len();
-    let mut customer_group = vec![u32::MAX; n_customers];
+    // Without by=, every customer is in group 0 (a zeroed buffer: its pages stay untouched).
+    let mut customer_group = vec![if by.is_empty() { 0 } else { u32::MAX }; n_customers];
     if !by.is_empty() {
         let mut customer_row = vec![0usize; n_customers];
         for row in 0..rows {
@@ -446,9 +450,11 @@ pub fn customers(frame: &DataFrame, customer_name: &str, by: &[String]) -> Resul
     for (rank, g) in order.iter().enumerate() {
         group_rank[*g] = rank as u32;
     }
-    for g in customer_group.iter_mut() {
-        if *g == u32::MAX {
-            *g = 0;
+    if !by.is_empty() {
+        for g in customer_group.iter_mut() {
+            if *g == u32::MAX {
+                *g = 0;
+            }
         }
     }
     Ok(Customers {
@@ -489,29 +495,71 @@ fn instants_fast(
             })
         }
     };
-    let values = series.to_physical_repr().cast(&DataType::Int64)?.rechunk();
-    let ca = values.i64()?;
-    let Some(array) = ca.downcast_iter().next() else {
-        return Ok((Vec::new(), aware));
+    // Dates are read as their 32-bit day numbers: no widened copy of the column is made.
+    let physical = series.to_physical_repr();
+    let values = match physical.dtype() {
+        DataType::Int32 => match physical.i32()?.downcast_iter().next() {
+            Some(array) => scale_instants(array, mul, div, null),
+            None => Vec::new(),
+        },
+        _ => {
+            let wide = physical.cast(&DataType::Int64)?;
+            let scaled = match wide.i64()?.downcast_iter().next() {
+                Some(array) => scale_instants(array, mul, div, null),
+                None => Vec::new(),
+            };
+            scaled
+        }
     };
-    let parts = parallel(work_ranges(array.len()), |range| {
-        range
-            .map(|row| {
-                array
-                    .get(row)
-                    .map_or(null, |v| v.saturating_mul(mul).div_euclid(div))
-            })
-            .collect::<Vec<i64>>()
+    Ok((values, aware))
+}
+
+/// `value * mul / div` (floored) for each row, `null` for nulls, filled in parallel.
+fn scale_instants<T>(array: &PrimitiveArray<T>, mul: i64, div: i64, null: i64) -> Vec<i64>
+where
+    T: polars_arrow::types::NativeType + Into<i64>,
+{
+    let values = array.values().as_slice();
+    let validity = array.validity().filter(|v| v.unset_bits() > 0);
+    let mut out = zeroed_buffer::<i64>(values.len());
+    parallel_fill(&mut out, |first, slice| {
+        let source = &values[first..first + slice.len()];
+        match (validity, div) {
+            (None, 1) => {
+                for (o, v) in slice.iter_mut().zip(source) {
+                    *o = (*v).into().saturating_mul(mul);
+                }
+            }
+            _ => {
+                for (i, (o, v)) in slice.iter_mut().zip(source).enumerate() {
+                    *o = if validity.is_none_or(|b| b.get_bit(first + i)) {
+                        (*v).into().saturating_mul(mul).div_euclid(div)
+                    } else {
+                        null
+                    };
+                }
+            }
+        }
     });
-    Ok((parts.concat(), aware))
+    out
 }
 
 /// The input of customer lives: for a subscriptions table only the customer, start, end and
 /// whether the amount is positive matter (intervals are not read); other tables go through
-/// [`normalise`]. `units` is 1 for a positive amount and 0 for a $0 subscription.
+/// [`normalise`]. Rows that do not make their customer active ($0, unless `free_is_active`)
+/// get `end = start`, so a life is made of the rows with `end > start`; `units` is not kept.
 pub fn lives_input(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalised> {
     let RevenueInput::Subscriptions(c) = &options.input else {
-        return normalise(frame, options);
+        let mut data = normalise(frame, options)?;
+        if !options.free_is_active {
+            for (row, units) in data.units.iter().enumerate() {
+                if *units <= 0 {
+                    data.end[row] = data.start[row];
+                }
+            }
+        }
+        data.units = Vec::new();
+        return Ok(data);
     };
     let (start, start_aware) =
         instants_fast(frame, &c.start, "the start of each subscription", i64::MIN)?;
@@ -539,27 +587,34 @@ pub fn lives_input(frame: &DataFrame, options: &RevenueOptions) -> Result<Normal
     let Some(amount_array) = amounts.downcast_iter().next() else {
         return normalise(frame, options);
     };
-    // One parallel pass: checks (first bad row per range) and the positive-amount flag.
-    let checked = parallel(work_ranges(frame.height()), |range| {
-        let mut units = Vec::with_capacity(range.len());
-        for row in range {
+    // One parallel pass: the checks (first bad row per range), and $0 subscriptions, which do
+    // not make a customer active unless `free_is_active`, are given `end = start`.
+    let free = options.free_is_active;
+    let mut end = end;
+    let checked = parallel_fill(&mut end, |first, slice| {
+        for (i, e) in slice.iter_mut().enumerate() {
+            let row = first + i;
             if start[row] == i64::MIN {
                 return Err((row, 0u8));
             }
-            if end[row] < start[row] {
+            if *e < start[row] {
                 return Err((row, 1));
             }
             match amount_array.get(row) {
-                Some(a) if a.is_finite() && a >= 0.0 => units.push(i64::from(a > 0.0)),
+                Some(a) if a.is_finite() && a > 0.0 => {}
+                Some(0.0) => {
+                    if !free {
+                        *e = start[row];
+                    }
+                }
                 _ => return Err((row, 2)),
             }
         }
-        Ok(units)
+        Ok(())
     });
-    let mut units = Vec::with_capacity(frame.height());
     for part in checked {
         match part {
-            Ok(u) => units.extend(u),
+            Ok(()) => {}
             Err((row, 0)) => {
                 return Err(invalid(
                     &c.start,
@@ -598,7 +653,7 @@ pub fn lives_input(frame: &DataFrame, options: &RevenueOptions) -> Result<Normal
         customer_labels: customers.labels,
         start,
         end,
-        units,
+        units: Vec::new(),
         customer_group: customers.group,
         group_keys: customers.group_keys,
         group_rank: customers.group_rank,
