@@ -45,6 +45,10 @@ def test_rfm_summary_reproduces_the_published_summary(summary: pl.DataFrame) -> 
     assert (summary["T"].round(2) - published["T"]).abs().max() < 1e-9
     zbar = (summary["monetary_value"].fill_null(0.0) * 100 + 0.5 + 1e-9).floor() / 100
     assert (zbar - published["zbar"]).abs().max() < 1e-9
+    # Purchases after the calibration end were dropped, and counted.
+    after = _cdnow_log().filter(pl.col("timestamp") > dt.date(1997, 9, 30)).height
+    assert after > 0
+    assert summary["dropped_after_end"].sum() == after
 
 
 def test_published_fits(summary: pl.DataFrame) -> None:
@@ -163,3 +167,18 @@ def test_extreme_customers_are_finite() -> None:
         out = m.predict(extreme, t=52)
         assert out["p_alive"].is_between(0, 1).all()
         assert out["expected_purchases"].is_finite().all()
+
+
+def test_standard_errors_on_first_use_equal_those_of_a_full_fit(summary: pl.DataFrame) -> None:
+    from csmetrics import _internal
+
+    bg = clv.BetaGeo().fit(summary)
+    assert bg._pending_errors is not None  # not computed by fit
+    eager = _internal.clv_fit(
+        summary, "bg_nbd", "frequency", "recency", "T", "monetary_value", None, "alive", None
+    )[1]
+    lazy = [bg.standard_errors_[k] for k in ("r", "alpha", "a", "b")]
+    assert all(math.isfinite(v) and v > 0 for v in lazy)
+    assert lazy == pytest.approx(eager, rel=1e-6)
+    table = bg.summary()
+    assert table["std_error"].to_list() == lazy

@@ -145,6 +145,7 @@ def clv_fit(
     weights: str | None,
     alive: str,
     start: list[float] | None,
+    standard_errors: bool = True,
 ) -> tuple[list[float], list[float], float, float, int]: ...
 def clv_parameter_table(
     model: str, params: list[float], std_errors: list[float]

@@ -199,7 +199,9 @@ def rfm_summary(
         purchases after it up to ``observation_end``; customers whose first purchase is after it
         are left out.
     after_end
-        Purchases after ``observation_end``: ``"raise"`` an error naming the row, or ``"drop"``.
+        Purchases after ``observation_end``: ``"raise"`` an error naming the row, or ``"drop"``
+        them and count them per customer in a ``dropped_after_end`` column (a customer whose
+        every purchase is after ``observation_end`` is not a customer yet and has no row).
 
     Returns
     -------
@@ -261,7 +263,10 @@ class _Fitted:
         self.monetary_value = monetary_value
         self.weights = weights
         self.params_: dict[str, float] = {}
-        self.standard_errors_: dict[str, float] = {}
+        self._standard_errors: dict[str, float] = {}
+        # Standard errors are computed on first use (they cost about a third of a fit): the
+        # frame and columns of the fit, kept until then.
+        self._pending_errors: tuple[pl.DataFrame, str] | None = None
         self.log_likelihood_: float = math.nan
         self.customers_: float = 0.0
         self.iterations_: int = 0
@@ -275,10 +280,32 @@ class _Fitted:
     def _fit_columns(self) -> list[str]:
         return [self.frequency, self.recency, self.T]
 
-    def _fit(self: _Model, data: IntoFrame, start: Sequence[float] | None, alive: str) -> _Model:
-        wanted = [*self._fit_columns(), *([self.weights] if self.weights else [])]
-        frame, _ = to_polars(data, wanted)
-        params, errors, ll, customers, iterations = _internal.clv_fit(
+    @property
+    def standard_errors_(self) -> dict[str, float]:
+        """Standard errors of the estimates (from the observed information), computed on first
+        use after :meth:`fit`; NaN where unavailable."""
+        if self._pending_errors is not None:
+            frame, alive = self._pending_errors
+            # Refitting from the estimates: the optimizer starts at its optimum and stops there.
+            _, errors, *_ = self._call_fit(frame, alive, self._values(), standard_errors=True)
+            self._standard_errors = dict(zip(self._parameters, errors, strict=True))
+            self._pending_errors = None
+        return self._standard_errors
+
+    @standard_errors_.setter
+    def standard_errors_(self, errors: dict[str, float]) -> None:
+        self._standard_errors = dict(errors)
+        self._pending_errors = None
+
+    def _call_fit(
+        self,
+        frame: pl.DataFrame,
+        alive: str,
+        start: Sequence[float] | None,
+        *,
+        standard_errors: bool,
+    ) -> tuple[list[float], list[float], float, float, int]:
+        return _internal.clv_fit(
             frame,
             self._model,
             self.frequency,
@@ -288,9 +315,18 @@ class _Fitted:
             self.weights,
             alive,
             None if start is None else [float(v) for v in start],
+            standard_errors,
+        )
+
+    def _fit(self: _Model, data: IntoFrame, start: Sequence[float] | None, alive: str) -> _Model:
+        wanted = [*self._fit_columns(), *([self.weights] if self.weights else [])]
+        frame, _ = to_polars(data, wanted)
+        params, _, ll, customers, iterations = self._call_fit(
+            frame, alive, start, standard_errors=False
         )
         self.params_ = dict(zip(self._parameters, params, strict=True))
-        self.standard_errors_ = dict(zip(self._parameters, errors, strict=True))
+        self._standard_errors = {}
+        self._pending_errors = (frame, alive)
         self.log_likelihood_ = ll
         self.customers_ = customers
         self.iterations_ = iterations

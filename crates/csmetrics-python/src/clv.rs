@@ -62,7 +62,7 @@ fn clv_rfm_summary(
 
 /// Returns (params, std_errors, log_likelihood, customers, iterations).
 #[pyfunction]
-#[pyo3(signature = (frame, model, frequency, recency, age, monetary_value, weights, alive, start))]
+#[pyo3(signature = (frame, model, frequency, recency, age, monetary_value, weights, alive, start, standard_errors=true))]
 #[allow(clippy::too_many_arguments)]
 #[allow(clippy::type_complexity)]
 fn clv_fit(
@@ -76,12 +76,14 @@ fn clv_fit(
     weights: Option<&str>,
     alive: &str,
     start: Option<Vec<f64>>,
+    standard_errors: bool,
 ) -> PyResult<(Vec<f64>, Vec<f64>, f64, f64, usize)> {
     let model: Model = model.parse().map_err(to_py)?;
     let options = FitOptions {
         columns: columns(frequency, recency, age, monetary_value, weights),
         alive: alive.to_string(),
         start,
+        standard_errors,
     };
     let frame = frame.0;
     let fitted = py.detach(|| guard(|| fit(&frame, model, &options)))?;

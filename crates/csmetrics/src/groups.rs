@@ -97,6 +97,78 @@ pub fn advise_huge_pages<T>(buffer: &[T]) {
     }
 }
 
+/// The codes of a key in the order of its labels (ascending), or `None` when the codes already
+/// are in that order (integer labels first seen in ascending order, as in a table sorted by
+/// that key).
+pub fn codes_in_label_order(labels: &Column) -> Result<Option<Vec<IdxSize>>> {
+    let series = labels.as_materialized_series();
+    if series.dtype().is_integer() && series.null_count() == 0 {
+        let values = series.cast(&DataType::Int64)?.rechunk();
+        let sorted = values
+            .i64()?
+            .downcast_iter()
+            .all(|a| a.values().windows(2).all(|w| w[0] <= w[1]));
+        if sorted {
+            return Ok(None);
+        }
+    }
+    let order = series.arg_sort(SortOptions::default().with_multithreaded(true));
+    Ok(Some(order.rechunk().into_no_null_iter().collect()))
+}
+
+/// Integer keys (no nulls) in a range not much wider than the row count, coded by rank: the
+/// code of a row is the rank of its value among the distinct values, so codes are in label
+/// order without a sort. Returns the codes and the distinct values ascending, or `None` for
+/// other keys.
+pub fn ranked_integer_codes(column: &Column) -> Result<Option<(Vec<u32>, Column)>> {
+    let series = column.as_materialized_series();
+    if !series.dtype().is_integer() || series.null_count() > 0 || series.is_empty() {
+        return Ok(None);
+    }
+    let wide = series.cast(&DataType::Int64)?.rechunk();
+    let Some(array) = wide.i64()?.downcast_iter().next() else {
+        return Ok(None);
+    };
+    let values = array.values().as_slice();
+    let (lo, hi) = parallel(work_ranges(values.len()), |r| {
+        values[r]
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)))
+    })
+    .into_iter()
+    .fold((i64::MAX, i64::MIN), |(lo, hi), (a, b)| {
+        (lo.min(a), hi.max(b))
+    });
+    let Some(span) = hi.checked_sub(lo).and_then(|s| s.checked_add(1)) else {
+        return Ok(None);
+    };
+    if span > (values.len() as i64).saturating_mul(4).max(1 << 16) {
+        return Ok(None);
+    }
+    let mut rank = vec![0u32; span as usize];
+    for v in values {
+        rank[(v - lo) as usize] = 1;
+    }
+    let mut distinct: Vec<i64> = Vec::new();
+    for (offset, r) in rank.iter_mut().enumerate() {
+        if *r == 1 {
+            *r = distinct.len() as u32;
+            distinct.push(lo + offset as i64);
+        }
+    }
+    let mut codes = zeroed_buffer::<u32>(values.len());
+    parallel_fill(&mut codes, |first, out| {
+        for (code, v) in out.iter_mut().zip(&values[first..]) {
+            *code = rank[(v - lo) as usize];
+        }
+    });
+    let labels = Int64Chunked::from_vec(series.name().clone(), distinct)
+        .into_series()
+        .cast(series.dtype())?
+        .into_column();
+    Ok(Some((codes, labels)))
+}
+
 /// Fills `out` in parallel, one contiguous slice per work range: `f(first_row, slice)` writes
 /// rows `first_row..first_row + slice.len()`. Results in range order. Writing into one
 /// preallocated buffer avoids collecting per-range vectors and copying them together.

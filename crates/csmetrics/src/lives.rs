@@ -7,7 +7,7 @@ use std::str::FromStr;
 use polars::prelude::*;
 
 use crate::error::{CsError, Result};
-use crate::groups::{parallel, work_ranges, zeroed_buffer};
+use crate::groups::{codes_in_label_order, parallel, work_ranges, zeroed_buffer};
 use crate::revenue::input::{lives_input, Normalised};
 use crate::revenue::{build_grid, check_options, rows_by_customer, RevenueOptions, DAY};
 use std::ops::Range;
@@ -117,24 +117,6 @@ enum CustomerRows {
         offsets: Vec<usize>,
         order: Option<Vec<u32>>,
     },
-}
-
-/// The customer codes in the order of their ids, or `None` when the codes already are (integer
-/// ids first seen in ascending order, as in a table sorted by customer).
-fn customers_in_id_order(labels: &Column) -> Result<Option<Vec<IdxSize>>> {
-    let series = labels.as_materialized_series();
-    if series.dtype().is_integer() && series.null_count() == 0 {
-        let values = series.cast(&DataType::Int64)?.rechunk();
-        let sorted = values
-            .i64()?
-            .downcast_iter()
-            .all(|a| a.values().windows(2).all(|w| w[0] <= w[1]));
-        if sorted {
-            return Ok(None);
-        }
-    }
-    let order = series.arg_sort(SortOptions::default().with_multithreaded(true));
-    Ok(Some(order.rechunk().into_no_null_iter().collect()))
 }
 
 /// Finds each customer's rows, building no index when the table is already grouped by customer.
@@ -501,7 +483,7 @@ pub fn survival_table(frame: &DataFrame, options: &SurvivalTableOptions) -> Resu
     let data = lives_input(frame, &options.panel)?;
     let grid = build_grid(&data, &options.panel)?;
     let customers = data.customer_labels.len();
-    let id_order = customers_in_id_order(&data.customer_labels)?;
+    let id_order = codes_in_label_order(&data.customer_labels)?;
     let rows = customer_rows(&data, id_order.is_some());
     // Customers are visited in the order of their ids, so the lives come out sorted by customer
     // (and by life within a customer) without a sort of the output.

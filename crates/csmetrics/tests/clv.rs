@@ -541,3 +541,191 @@ fn bad_input_is_named() {
     let flat = df!("frequency" => [0.0; 10], "recency" => [0.0; 10], "T" => [5.0; 10]).unwrap();
     assert!(fit(&flat, Model::BetaGeo, &FitOptions::default()).is_err());
 }
+
+/// (x, t_x, T, mean repeat value, holdout x, purchases dropped) of one customer.
+type Brute = (i64, f64, f64, Option<f64>, i64, u32);
+
+/// The summary of one customer the slow way: distinct purchase days, split at `split`; None
+/// when not a customer yet.
+fn brute_summary(purchases: &[(i32, f64)], split: i32, end: i32) -> Option<Brute> {
+    let dropped = purchases.iter().filter(|p| p.0 > end).count() as u32;
+    let mut days: std::collections::BTreeMap<i32, f64> = Default::default();
+    for &(d, a) in purchases.iter().filter(|p| p.0 <= end) {
+        *days.entry(d).or_default() += a;
+    }
+    let (&first, _) = days.iter().next()?;
+    if first > split {
+        return None;
+    }
+    let calibration: Vec<(i32, f64)> = days
+        .iter()
+        .filter(|(d, _)| **d <= split)
+        .map(|(d, a)| (*d, *a))
+        .collect();
+    let x = calibration.len() as i64 - 1;
+    let last = calibration.last()?.0;
+    let repeat: f64 = calibration[1..].iter().map(|p| p.1).sum();
+    let holdout = days.keys().filter(|d| **d > split).count() as i64;
+    Some((
+        x,
+        f64::from(last - first),
+        f64::from(split - first),
+        (x > 0).then(|| repeat / x as f64),
+        holdout,
+        dropped,
+    ))
+}
+
+#[test]
+fn rfm_summary_agrees_with_a_brute_force_summary_on_a_large_shuffled_log() {
+    // More customers than one work range holds; ids shuffled and not in id order.
+    let customers = 70_000u64;
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let base = days_from_civil(2020, 1, 1) as i32;
+    let (split, end) = (base + 300, base + 400);
+    let mut log: Vec<(u64, i32, f64)> = Vec::new();
+    for c in 0..customers {
+        let first = base + next(450) as i32;
+        for _ in 0..1 + next(6) {
+            // Whole cents, so that sums do not depend on the order of additions.
+            let amount = (1 + next(5000)) as f64 / 100.0;
+            log.push((c * 13 + 5, first + next(60) as i32, amount));
+        }
+    }
+    for i in (1..log.len()).rev() {
+        let j = next(i as u64 + 1) as usize;
+        log.swap(i, j);
+    }
+    let mut by_customer: std::collections::BTreeMap<u64, Vec<(i32, f64)>> = Default::default();
+    for r in &log {
+        by_customer.entry(r.0).or_default().push((r.1, r.2));
+    }
+    let expected: Vec<(u64, Brute)> = by_customer
+        .iter()
+        .filter_map(|(id, p)| brute_summary(p, split, end).map(|s| (*id, s)))
+        .collect();
+    let frame = DataFrame::new(
+        log.len(),
+        vec![
+            Column::new(
+                "customer_id".into(),
+                log.iter().map(|r| r.0 as i64).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "timestamp".into(),
+                log.iter().map(|r| r.1).collect::<Vec<_>>(),
+            )
+            .cast(&DataType::Date)
+            .unwrap(),
+            Column::new("amount".into(), log.iter().map(|r| r.2).collect::<Vec<_>>()),
+        ],
+    )
+    .unwrap();
+    let options = RfmOptions {
+        observation_end: Some(i64::from(end)),
+        calibration_end: Some(i64::from(split)),
+        after_end: AfterEnd::Drop,
+        ..RfmOptions::default()
+    };
+    let summary = rfm_summary(&frame, &options).unwrap();
+    assert_eq!(summary.height(), expected.len());
+    let ids = floats(&summary, "customer_id");
+    let x = floats(&summary, "frequency");
+    let recency = floats(&summary, "recency");
+    let age = floats(&summary, "T");
+    let value = floats(&summary, "monetary_value");
+    let holdout = floats(&summary, "frequency_holdout");
+    let dropped = floats(&summary, "dropped_after_end");
+    for (i, (id, want)) in expected.iter().enumerate() {
+        assert_eq!(ids[i], Some(*id as f64), "row {i}");
+        assert_eq!(x[i], Some(want.0 as f64), "customer {id}");
+        assert_eq!(recency[i], Some(want.1), "customer {id}");
+        assert_eq!(age[i], Some(want.2), "customer {id}");
+        match (value[i], want.3) {
+            (Some(a), Some(b)) => assert!((a - b).abs() < 1e-9, "customer {id}: {a} {b}"),
+            (a, b) => assert_eq!(a, b, "customer {id}"),
+        }
+        assert_eq!(holdout[i], Some(want.4 as f64), "customer {id}");
+        assert_eq!(dropped[i], Some(f64::from(want.5)), "customer {id}");
+    }
+    // Without a drop option, a purchase after the end is an error naming it.
+    let strict = RfmOptions {
+        after_end: AfterEnd::Raise,
+        ..options.clone()
+    };
+    let message = rfm_summary(&frame, &strict).unwrap_err().to_string();
+    assert!(message.contains("timestamp"), "{message}");
+}
+
+#[test]
+fn fits_warm_started_from_a_subsample_agree_with_cold_fits() {
+    // 150k customers with continuous times: more patterns than the warm start threshold.
+    let (r, alpha, a, b) = (0.8, 6.0, 0.6, 2.5);
+    let mut rng = Rng(7);
+    let (mut xs, mut txs, mut ts, mut spend) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..150_000 {
+        let lambda = rng.gamma(r) / alpha;
+        let ga = rng.gamma(a);
+        let p = ga / (ga + rng.gamma(b));
+        let horizon = 20.0 + 40.0 * rng.uniform();
+        let (mut time, mut x, mut last) = (0.0, 0.0, 0.0);
+        loop {
+            time += -rng.uniform().ln() / lambda;
+            if time > horizon {
+                break;
+            }
+            x += 1.0;
+            last = time;
+            if rng.uniform() < p {
+                break;
+            }
+        }
+        xs.push(x);
+        txs.push(last);
+        ts.push(horizon);
+        spend.push(if x > 0.0 {
+            5.0 + 50.0 * rng.uniform()
+        } else {
+            0.0
+        });
+    }
+    let frame =
+        df!("frequency" => xs, "recency" => txs, "T" => ts.clone(), "monetary_value" => spend)
+            .unwrap();
+    let mean_t = ts.iter().sum::<f64>() / ts.len() as f64;
+    for (model, start) in [
+        (Model::BetaGeo, vec![1.0, mean_t, 1.0, 1.0]),
+        (Model::GammaGamma, vec![1.0, 2.0, 30.0]),
+    ] {
+        let warm = fit(&frame, model, &FitOptions::default()).unwrap();
+        // Given starting values turn the warm start off.
+        let cold = fit(
+            &frame,
+            model,
+            &FitOptions {
+                start: Some(start),
+                ..FitOptions::default()
+            },
+        )
+        .unwrap();
+        assert!(
+            warm.iterations < cold.iterations,
+            "{model}: {warm:?} {cold:?}"
+        );
+        for (w, c) in warm.params.iter().zip(&cold.params) {
+            assert!((w / c - 1.0).abs() < 1e-5, "{model}: {warm:?} {cold:?}");
+        }
+        assert!(
+            (warm.log_likelihood - cold.log_likelihood).abs() < 1e-6 * cold.log_likelihood.abs()
+        );
+        for (w, c) in warm.std_errors.iter().zip(&cold.std_errors) {
+            assert!((w / c - 1.0).abs() < 1e-3, "{model}: {warm:?} {cold:?}");
+        }
+    }
+}

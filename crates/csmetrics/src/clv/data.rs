@@ -106,7 +106,7 @@ pub fn weights(frame: &DataFrame, columns: &SummaryColumns) -> Result<Vec<f64>> 
     }
 }
 
-/// Unique (x, t_x, T) patterns with their total weight, in order of first appearance, and the
+/// Unique (x, t_x, T) patterns with their total weight, and the
 /// distinct x values (each pattern points to its x in that table).
 #[derive(Debug, Clone, Default)]
 pub struct Patterns {
@@ -132,8 +132,95 @@ pub struct Patterns {
 }
 
 impl Patterns {
-    /// Collapses rows to patterns; rows of zero weight are left out.
+    /// Collapses rows to patterns; rows of zero weight are left out. Distinct x and times are
+    /// numbered in order of first appearance, and patterns are sorted by those numbers.
     pub fn from_rows(x: &[f64], recency: &[f64], age: &[f64], weight: &[f64]) -> Patterns {
+        let mut xs: HashMap<u64, u32, FixedState> = HashMap::with_hasher(FixedState::with_seed(7));
+        let mut times: HashMap<u64, u32, FixedState> =
+            HashMap::with_hasher(FixedState::with_seed(11));
+        let mut p = Patterns::default();
+        // Whole numbers below this (days, say) are looked up in a table instead of hashed.
+        const DIRECT: f64 = (1 << 22) as f64;
+        let whole = |v: f64| (0.0..DIRECT).contains(&v) && v.fract() == 0.0;
+        let direct = x.iter().chain(recency).chain(age).all(|&v| whole(v));
+        let table_size = |v: &[f64]| {
+            if direct {
+                v.iter().fold(0.0f64, |m, &t| m.max(t)) as usize + 1
+            } else {
+                0
+            }
+        };
+        let mut x_table = vec![u32::MAX; table_size(x)];
+        let mut time_table = vec![u32::MAX; table_size(recency).max(table_size(age))];
+        // Each row as one integer: the indexes of its x, t_x and T in the distinct values (a
+        // few thousand at most in practice; 20 + 22 + 22 bits leave room for millions).
+        let mut keys: Vec<(u64, u32)> = Vec::with_capacity(x.len());
+        for i in 0..x.len() {
+            if weight[i] == 0.0 {
+                continue;
+            }
+            let next = p.distinct_x.len() as u32;
+            let xi = if direct {
+                let slot = &mut x_table[x[i] as usize];
+                if *slot == u32::MAX {
+                    *slot = next;
+                    p.distinct_x.push(x[i]);
+                }
+                *slot
+            } else {
+                *xs.entry(x[i].to_bits()).or_insert_with(|| {
+                    p.distinct_x.push(x[i]);
+                    next
+                })
+            };
+            let mut time_index = |t: f64| {
+                let next = p.distinct_times.len() as u32;
+                if direct {
+                    let slot = &mut time_table[t as usize];
+                    if *slot == u32::MAX {
+                        *slot = next;
+                        p.distinct_times.push(t);
+                    }
+                    *slot
+                } else {
+                    *times.entry(t.to_bits()).or_insert_with(|| {
+                        p.distinct_times.push(t);
+                        next
+                    })
+                }
+            };
+            let ri = time_index(recency[i]);
+            let ai = time_index(age[i]);
+            if xi >= 1 << 20 || ri >= 1 << 22 || ai >= 1 << 22 {
+                return Self::from_rows_hashed(x, recency, age, weight);
+            }
+            let key = (u64::from(xi) << 44) | (u64::from(ri) << 22) | u64::from(ai);
+            keys.push((key, i as u32));
+        }
+        // Sorting by key, then row, groups equal patterns; weights add up in row order.
+        keys.sort_unstable();
+        let mut k = 0;
+        while k < keys.len() {
+            let (key, first_row) = keys[k];
+            let row = first_row as usize;
+            let mut total = 0.0;
+            while k < keys.len() && keys[k].0 == key {
+                total += weight[keys[k].1 as usize];
+                k += 1;
+            }
+            p.x.push(x[row]);
+            p.recency.push(recency[row]);
+            p.age.push(age[row]);
+            p.weight.push(total);
+            p.x_index.push((key >> 44) as u32);
+            p.recency_index.push(((key >> 22) & ((1 << 22) - 1)) as u32);
+            p.age_index.push((key & ((1 << 22) - 1)) as u32);
+        }
+        p
+    }
+
+    /// [`Patterns::from_rows`] for data with very many distinct values: one hash lookup per row.
+    fn from_rows_hashed(x: &[f64], recency: &[f64], age: &[f64], weight: &[f64]) -> Patterns {
         let mut seen: HashMap<(u64, u64, u64), usize, FixedState> =
             HashMap::with_hasher(FixedState::with_seed(0xc1f));
         let mut xs: HashMap<u64, u32, FixedState> = HashMap::with_hasher(FixedState::with_seed(7));
@@ -174,6 +261,24 @@ impl Patterns {
             }
         }
         p
+    }
+
+    /// Every `step`-th pattern (a systematic subsample for a warm start).
+    pub fn every(&self, step: usize) -> Patterns {
+        fn pick<T: Copy>(v: &[T], step: usize) -> Vec<T> {
+            v.iter().step_by(step.max(1)).copied().collect()
+        }
+        Patterns {
+            x: pick(&self.x, step),
+            recency: pick(&self.recency, step),
+            age: pick(&self.age, step),
+            weight: pick(&self.weight, step),
+            x_index: pick(&self.x_index, step),
+            distinct_x: self.distinct_x.clone(),
+            recency_index: pick(&self.recency_index, step),
+            age_index: pick(&self.age_index, step),
+            distinct_times: self.distinct_times.clone(),
+        }
     }
 
     /// Number of patterns.
@@ -415,4 +520,68 @@ pub fn spend_patterns(frame: &DataFrame, columns: &SummaryColumns) -> Result<Spe
         }
     }
     Ok(SpendPatterns::new(xs, means, ws))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The patterns as a sorted list of (x, t_x, T, weight), with each index checked against
+    /// the value it points to.
+    fn listed(p: &Patterns) -> Vec<(u64, u64, u64, u64)> {
+        let mut out: Vec<_> = (0..p.len())
+            .map(|i| {
+                assert_eq!(p.distinct_x[p.x_index[i] as usize], p.x[i]);
+                assert_eq!(p.distinct_times[p.recency_index[i] as usize], p.recency[i]);
+                assert_eq!(p.distinct_times[p.age_index[i] as usize], p.age[i]);
+                (
+                    p.x[i].to_bits(),
+                    p.recency[i].to_bits(),
+                    p.age[i].to_bits(),
+                    p.weight[i].to_bits(),
+                )
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn sorted_and_hashed_patterns_agree() {
+        let mut state = 12345u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        let rows = 5000;
+        let (mut x, mut rec, mut age, mut w) = (vec![], vec![], vec![], vec![]);
+        for _ in 0..rows {
+            let t = 20.0 + next(5) as f64;
+            let xi = next(4) as f64;
+            x.push(xi);
+            rec.push(if xi == 0.0 { 0.0 } else { next(20) as f64 });
+            age.push(t);
+            w.push([0.0, 1.0, 2.5][next(3) as usize]);
+        }
+        let sorted = Patterns::from_rows(&x, &rec, &age, &w);
+        let hashed = Patterns::from_rows_hashed(&x, &rec, &age, &w);
+        assert_eq!(listed(&sorted), listed(&hashed));
+        // Every row of positive weight is in a pattern; weights add up.
+        let total: f64 = w.iter().sum();
+        assert_eq!(sorted.total_weight(), total);
+        assert!(sorted.len() < rows / 2);
+        // A hand-made case: two rows of one pattern, one of another, one of zero weight.
+        let p = Patterns::from_rows(
+            &[1.0, 0.0, 1.0, 2.0],
+            &[3.0, 0.0, 3.0, 4.0],
+            &[5.0, 5.0, 5.0, 5.0],
+            &[1.0, 2.0, 0.5, 0.0],
+        );
+        assert_eq!(p.len(), 2);
+        assert_eq!(p.x, vec![1.0, 0.0]);
+        assert_eq!(p.weight, vec![1.5, 2.0]);
+        assert_eq!(p.distinct_times, vec![3.0, 5.0, 0.0]);
+    }
 }

@@ -4,6 +4,10 @@
 //!
 //! Parameters in order: p, q, gamma.
 
+use std::collections::HashMap;
+
+use foldhash::fast::FixedState;
+
 use super::data::block_sum;
 use super::dual::Dual;
 
@@ -29,7 +33,8 @@ impl SpendPatterns {
     pub fn new(x: Vec<f64>, mean_value: Vec<f64>, weight: Vec<f64>) -> SpendPatterns {
         let mut distinct_x: Vec<f64> = Vec::new();
         let mut x_index: Vec<u32> = Vec::with_capacity(x.len());
-        let mut seen: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+        let mut seen: HashMap<u64, u32, FixedState> =
+            HashMap::with_hasher(FixedState::with_seed(5));
         for &v in &x {
             let next = distinct_x.len() as u32;
             x_index.push(*seen.entry(v.to_bits()).or_insert_with(|| {
@@ -129,6 +134,23 @@ impl Params {
         match mean_value {
             Some(m) if x > 0.0 => p * (gamma + m * x) / (p * x + q - 1.0),
             _ => p * gamma / (q - 1.0),
+        }
+    }
+}
+
+impl SpendPatterns {
+    /// Every `step`-th row (a systematic subsample for a warm start).
+    pub fn every(&self, step: usize) -> SpendPatterns {
+        fn pick<T: Copy>(v: &[T], step: usize) -> Vec<T> {
+            v.iter().step_by(step.max(1)).copied().collect()
+        }
+        SpendPatterns {
+            x: pick(&self.x, step),
+            mean_value: pick(&self.mean_value, step),
+            weight: pick(&self.weight, step),
+            distinct_x: self.distinct_x.clone(),
+            x_index: pick(&self.x_index, step),
+            log_mean_value: pick(&self.log_mean_value, step),
         }
     }
 }

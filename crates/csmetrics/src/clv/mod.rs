@@ -49,9 +49,10 @@ pub use rfm::{rfm_summary, AfterEnd, Merge, RfmOptions, TimeUnit};
 
 pub use data::{discrete_patterns, spend_patterns, summary_patterns};
 
-use data::{check_alive, float_column, invalid};
+use data::{check_alive, float_column, invalid, Patterns};
 use dual::Dual;
-use optim::{minimize, standard_errors, Settings};
+use gammagamma::SpendPatterns;
+use optim::{minimize, minimize_from, standard_errors, Settings};
 
 use crate::error::{CsError, Result};
 use crate::frame::format_number;
@@ -144,6 +145,10 @@ pub struct FitOptions {
     pub alive: String,
     /// Starting values (default: a neutral start scaled to the data).
     pub start: Option<Vec<f64>>,
+    /// Compute standard errors (default true). They take about as long as a third of the fit;
+    /// without them `std_errors` is NaN, and refitting from the estimates with this set gives
+    /// them at once (the optimizer starts at its optimum).
+    pub standard_errors: bool,
 }
 
 impl Default for FitOptions {
@@ -152,6 +157,7 @@ impl Default for FitOptions {
             columns: SummaryColumns::default(),
             alive: "alive".into(),
             start: None,
+            standard_errors: true,
         }
     }
 }
@@ -246,13 +252,15 @@ fn too_few(model: Model, column: &str, found: f64, need: usize, what: &str) -> C
 }
 
 /// Fits by maximum likelihood: BFGS on log-parameters with the exact gradient.
-fn maximise<const N: usize>(
-    model: Model,
-    start: [f64; N],
+/// A log-likelihood over model parameters (as duals carrying the gradient).
+type LogLikelihood<'a, const N: usize> = dyn Fn(&[Dual<N>; N]) -> Dual<N> + Sync + 'a;
+
+/// The negative log-likelihood per unit weight over log-parameters, for the optimizer.
+fn objective_of<'a, const N: usize>(
+    log_likelihood: &'a LogLikelihood<'a, N>,
     total_weight: f64,
-    log_likelihood: impl Fn(&[Dual<N>; N]) -> Dual<N> + Sync,
-) -> Result<Fit> {
-    let objective = |theta: &[f64]| -> Option<(f64, Vec<f64>)> {
+) -> impl Fn(&[f64]) -> Option<(f64, Vec<f64>)> + Sync + 'a {
+    move |theta: &[f64]| {
         let mut params = [Dual::<N>::constant(0.0); N];
         for (i, p) in params.iter_mut().enumerate() {
             *p = Dual::exp_of_variable(theta[i], i);
@@ -265,17 +273,79 @@ fn maximise<const N: usize>(
             -ll.v / total_weight,
             ll.d.iter().map(|d| -d / total_weight).collect(),
         ))
-    };
-    let theta0: Vec<f64> = start.iter().map(|v| v.ln()).collect();
+    }
+}
+
+/// Patterns above which a fit first runs on a systematic subsample of about
+/// [`WARM_PATTERNS`] of them: its optimum and curvature start the full fit, which then needs a
+/// few iterations instead of twenty. The subsample is fixed by the data, so results stay
+/// deterministic; both fits stop at the same gradient tolerance.
+const WARM_ABOVE: usize = 100_000;
+const WARM_PATTERNS: usize = 40_000;
+
+/// Every `step`-th of `count` patterns, with `step` chosen for [`WARM_PATTERNS`]; `None` when
+/// the data are small enough to fit directly.
+fn warm_step(count: usize) -> Option<usize> {
+    (count > WARM_ABOVE).then_some(count / WARM_PATTERNS)
+}
+
+fn maximise<const N: usize>(
+    model: Model,
+    start: [f64; N],
+    total_weight: f64,
+    with_standard_errors: bool,
+    log_likelihood: impl Fn(&[Dual<N>; N]) -> Dual<N> + Sync,
+) -> Result<Fit> {
+    maximise_warm(
+        model,
+        start,
+        total_weight,
+        with_standard_errors,
+        &log_likelihood,
+        None,
+    )
+}
+
+/// [`maximise`], first fitting `warm` (a subsample's log-likelihood and total weight) when given.
+fn maximise_warm<const N: usize>(
+    model: Model,
+    start: [f64; N],
+    total_weight: f64,
+    with_standard_errors: bool,
+    log_likelihood: &LogLikelihood<'_, N>,
+    warm: Option<(&LogLikelihood<'_, N>, f64)>,
+) -> Result<Fit> {
+    let objective = objective_of(log_likelihood, total_weight);
+    let mut theta0: Vec<f64> = start.iter().map(|v| v.ln()).collect();
     let names = model.parameter_names();
-    let found = minimize(
+    let mut inverse = None;
+    if let Some((sub, sub_weight)) = warm {
+        let sub_objective = objective_of(sub, sub_weight);
+        // A subsample that cannot be fitted only means a cold start.
+        if let Ok(found) = minimize(
+            &sub_objective,
+            &theta0,
+            Settings::default(),
+            model.label(),
+            names,
+        ) {
+            theta0 = found.theta;
+            inverse = Some(found.inverse);
+        }
+    }
+    let found = minimize_from(
         &objective,
         &theta0,
+        inverse,
         Settings::default(),
         model.label(),
         names,
     )?;
-    let std_errors = standard_errors(&objective, &found.theta, total_weight);
+    let std_errors = if with_standard_errors {
+        standard_errors(&objective, &found.theta, total_weight)
+    } else {
+        vec![f64::NAN; N]
+    };
     Ok(Fit {
         model,
         params: found.theta.iter().map(|t| t.exp()).collect(),
@@ -332,12 +402,27 @@ pub fn fit(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fit>
                 .sum::<f64>()
                 / total;
             let scale = mean_age.max(1e-3);
+            // Without given starting values, large data start from a fit on a subsample.
+            let sample = warm_step(patterns.len())
+                .filter(|_| options.start.is_none())
+                .map(|step| patterns.every(step));
+            let sample_weight = sample.as_ref().map_or(0.0, Patterns::total_weight);
             match model {
                 Model::ParetoNbd => {
                     let start = start_values(&options.start, [1.0, scale, 1.0, scale])?;
-                    maximise(model, start, total, |p| {
-                        paretonbd::log_likelihood(p, &patterns)
-                    })
+                    let full = |p: &[Dual<4>; 4]| paretonbd::log_likelihood(p, &patterns);
+                    let sub = sample
+                        .as_ref()
+                        .map(|s| move |p: &[Dual<4>; 4]| paretonbd::log_likelihood(p, s));
+                    maximise_warm(
+                        model,
+                        start,
+                        total,
+                        options.standard_errors,
+                        &full,
+                        sub.as_ref()
+                            .map(|f| (f as &LogLikelihood<'_, 4>, sample_weight)),
+                    )
                 }
                 _ => {
                     let variant = if model == Model::BetaGeo {
@@ -346,17 +431,28 @@ pub fn fit(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fit>
                         bgnbd::Variant::Modified
                     };
                     let start = start_values(&options.start, [1.0, scale, 1.0, 1.0])?;
-                    maximise(model, start, total, |p| {
-                        // Exact gradient from the fast path, carried to the optimizer's
-                        // log-parameters by the chain rule.
+                    // Exact gradient from the fast path, carried to the optimizer's
+                    // log-parameters by the chain rule.
+                    let fast = |p: &[Dual<4>; 4], data: &Patterns| {
                         let values = [p[0].v, p[1].v, p[2].v, p[3].v];
-                        let ll = bgnbd::log_likelihood_fast(values, &patterns, variant);
+                        let ll = bgnbd::log_likelihood_fast(values, data, variant);
                         let mut out = Dual::constant(ll.v);
                         for (j, slot) in out.d.iter_mut().enumerate() {
                             *slot = (0..4).map(|i| ll.d[i] * p[i].d[j]).sum();
                         }
                         out
-                    })
+                    };
+                    let full = |p: &[Dual<4>; 4]| fast(p, &patterns);
+                    let sub = sample.as_ref().map(|s| move |p: &[Dual<4>; 4]| fast(p, s));
+                    maximise_warm(
+                        model,
+                        start,
+                        total,
+                        options.standard_errors,
+                        &full,
+                        sub.as_ref()
+                            .map(|f| (f as &LogLikelihood<'_, 4>, sample_weight)),
+                    )
                 }
             }
         }
@@ -367,7 +463,9 @@ pub fn fit(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fit>
                 return Err(too_few(model, &columns.frequency, total, 8, ""));
             }
             let start = start_values(&options.start, [1.0, 1.0, 1.0, 1.0])?;
-            maximise(model, start, total, |p| bgbb::log_likelihood(p, &patterns))
+            maximise(model, start, total, options.standard_errors, |p| {
+                bgbb::log_likelihood(p, &patterns)
+            })
         }
         Model::GammaGamma => {
             let data = spend_patterns(frame, columns)?;
@@ -389,21 +487,38 @@ pub fn fit(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fit>
                 .sum::<f64>()
                 / total;
             let start = start_values(&options.start, [1.0, 2.0, mean.max(1e-6)])?;
-            maximise(model, start, total, |p| {
-                let ll = gammagamma::log_likelihood_fast([p[0].v, p[1].v, p[2].v], &data);
+            let fast = |p: &[Dual<3>; 3], data: &SpendPatterns| {
+                let ll = gammagamma::log_likelihood_fast([p[0].v, p[1].v, p[2].v], data);
                 let mut out = Dual::constant(ll.v);
                 for (j, slot) in out.d.iter_mut().enumerate() {
                     *slot = (0..3).map(|i| ll.d[i] * p[i].d[j]).sum();
                 }
                 out
-            })
+            };
+            let sample = warm_step(data.x.len())
+                .filter(|_| options.start.is_none())
+                .map(|step| data.every(step));
+            let sample_weight: f64 = sample.as_ref().map_or(0.0, |s| s.weight.iter().sum());
+            let full = |p: &[Dual<3>; 3]| fast(p, &data);
+            let sub = sample.as_ref().map(|s| move |p: &[Dual<3>; 3]| fast(p, s));
+            maximise_warm(
+                model,
+                start,
+                total,
+                options.standard_errors,
+                &full,
+                sub.as_ref()
+                    .map(|f| (f as &LogLikelihood<'_, 3>, sample_weight)),
+            )
         }
         Model::ShiftedBetaGeometric => {
             let alive = float_column(frame, &options.alive, "customers still active per period")?;
             check_alive(&options.alive, &alive)?;
             let start = start_values(&options.start, [1.0, 1.0])?;
             let total = alive[0];
-            let fitted = maximise(model, start, total, |p| sbg::log_likelihood(p, &alive))?;
+            let fitted = maximise(model, start, total, options.standard_errors, |p| {
+                sbg::log_likelihood(p, &alive)
+            })?;
             Ok(fitted)
         }
     }

@@ -18,6 +18,8 @@ pub struct Minimum {
     pub value: f64,
     /// Iterations taken.
     pub iterations: usize,
+    /// The final approximation of the inverse Hessian (row-major), to start a related fit.
+    pub inverse: Vec<f64>,
 }
 
 /// Settings of [`minimize`].
@@ -57,6 +59,19 @@ pub fn minimize(
     model: &str,
     names: &[&str],
 ) -> Result<Minimum> {
+    minimize_from(objective, start, None, settings, model, names)
+}
+
+/// [`minimize`] from a given approximation of the inverse Hessian (row-major; for example the
+/// one a fit on a subsample ended with), which saves most iterations near the optimum.
+pub fn minimize_from(
+    objective: &Objective<'_>,
+    start: &[f64],
+    initial_inverse: Option<Vec<f64>>,
+    settings: Settings,
+    model: &str,
+    names: &[&str],
+) -> Result<Minimum> {
     let n = start.len();
     let fail = |reason: String| CsError::Convergence {
         model: model.to_string(),
@@ -67,14 +82,16 @@ pub fn minimize(
         .filter(|(v, g)| v.is_finite() && g.iter().all(|x| x.is_finite()))
         .ok_or_else(|| fail("the log-likelihood is not finite at the starting values".into()))?;
     // Inverse Hessian approximation, row-major.
-    let mut inverse = identity(n);
-    let mut scaled = false;
+    let given = initial_inverse.filter(|m| m.len() == n * n && m.iter().all(|v| v.is_finite()));
+    let mut scaled = given.is_some();
+    let mut inverse = given.unwrap_or_else(|| identity(n));
     for iteration in 0..settings.max_iterations {
         if max_abs(&grad) < settings.gradient_tolerance {
             return Ok(Minimum {
                 theta,
                 value,
                 iterations: iteration,
+                inverse,
             });
         }
         let mut direction: Vec<f64> = (0..n)
@@ -117,6 +134,7 @@ pub fn minimize(
                     theta,
                     value,
                     iterations: iteration,
+                    inverse,
                 });
             }
             return Err(fail(format!(
@@ -156,6 +174,7 @@ pub fn minimize(
                 theta,
                 value,
                 iterations: iteration + 1,
+                inverse,
             });
         }
     }

@@ -14,8 +14,11 @@ use polars::prelude::*;
 use super::data::invalid;
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
-use crate::groups::{encode_column, group_rows, parallel, sorted_keys, work_ranges};
+use crate::groups::{
+    codes_in_label_order, encode_column, parallel, ranked_integer_codes, work_ranges, zeroed_buffer,
+};
 use crate::period::{civil_from_days, Period};
+use polars_arrow::array::PrimitiveArray;
 
 /// The continuous time unit of recency, T and the holdout duration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -193,9 +196,12 @@ pub fn days_of(frame: &DataFrame, name: &str) -> Result<Vec<i32>> {
     if per_day == 1 {
         // Dates are already days in an i32: copy the slices, no cast.
         let ca = physical.i32()?;
-        let mut out = Vec::with_capacity(ca.len());
+        let mut out = zeroed_buffer::<i32>(ca.len());
+        let mut at = 0;
         for array in ca.downcast_iter() {
-            out.extend_from_slice(array.values().as_slice());
+            let values = array.values().as_slice();
+            out[at..at + values.len()].copy_from_slice(values);
+            at += values.len();
         }
         return Ok(out);
     }
@@ -252,7 +258,6 @@ struct Row {
     repeat_value: f64,
     holdout_frequency: u32,
     holdout_value: f64,
-    included: bool,
 }
 
 /// The RFM summary of the transaction log `frame` (METRICS.md section 4).
@@ -286,7 +291,6 @@ pub fn rfm_summary(frame: &DataFrame, options: &RfmOptions) -> Result<DataFrame>
         Some(ca) => Some(ca.cont_slice()?),
         None => None,
     };
-    let rows = days.len();
     let latest = days.iter().copied().max().map(i64::from);
     let observation_end = match (options.observation_end, latest) {
         (Some(end), _) => end,
@@ -324,50 +328,114 @@ pub fn rfm_summary(frame: &DataFrame, options: &RfmOptions) -> Result<DataFrame>
     let split = calibration_position.unwrap_or(end_position);
 
     // Dense customer ids and a counting sort of the rows by customer.
-    let key = encode_column(ids)?;
-    let customers = key.labels.len();
-    let mut starts = vec![0usize; customers + 1];
-    for (row, &code) in key.codes.iter().enumerate() {
-        if i64::from(days[row]) <= observation_end {
-            starts[code as usize + 1] += 1;
+    // Each customer's slot is its rank among the ids: output rows come sorted by customer id.
+    let (slots, labels) = match ranked_integer_codes(ids)? {
+        Some(ranked) => ranked,
+        None => {
+            let key = encode_column(ids)?;
+            match codes_in_label_order(&key.labels)? {
+                None => (key.codes, key.labels),
+                Some(order) => {
+                    let mut slot_of = vec![0u32; order.len()];
+                    for (slot, &code) in order.iter().enumerate() {
+                        slot_of[code as usize] = slot as u32;
+                    }
+                    let labels = key
+                        .labels
+                        .as_materialized_series()
+                        .take(&IdxCa::from_vec("".into(), order))?
+                        .into_column();
+                    let slots = key.codes.iter().map(|c| slot_of[*c as usize]).collect();
+                    (slots, labels)
+                }
+            }
         }
+    };
+    let customers = labels.len();
+    let count_dropped = options.after_end == AfterEnd::Drop;
+    let after = |row: usize| i64::from(days[row]) > observation_end;
+    // Purchases grouped by customer (a counting sort), in parallel over ranges of customers:
+    // each range scans every row but counts and places only its own customers' purchases, so
+    // the ranges write disjoint parts of the output.
+    let ranges = work_ranges(customers);
+    let counted = parallel(ranges.clone(), |range| {
+        let mut counts = vec![0u32; range.len()];
+        let mut dropped = vec![0u32; if count_dropped { range.len() } else { 0 }];
+        for (row, &s) in slots.iter().enumerate() {
+            let s = s as usize;
+            if range.contains(&s) {
+                if !after(row) {
+                    counts[s - range.start] += 1;
+                } else if count_dropped {
+                    dropped[s - range.start] += 1;
+                }
+            }
+        }
+        (counts, dropped)
+    });
+    let mut starts = Vec::with_capacity(customers + 1);
+    starts.push(0usize);
+    let mut dropped: Vec<u32> = Vec::new();
+    for (counts, d) in counted {
+        for n in counts {
+            starts.push(starts[starts.len() - 1] + n as usize);
+        }
+        dropped.extend(d);
     }
-    for c in 0..customers {
-        starts[c + 1] += starts[c];
-    }
-    let mut fill = starts.clone();
-    let mut positions = vec![0i32; starts[customers]];
-    let mut values = vec![
-        0f64;
-        if amounts.is_some() {
-            starts[customers]
+    let total = starts[customers];
+    let mut positions = zeroed_buffer::<i32>(total);
+    let mut values = zeroed_buffer::<f64>(if amounts.is_some() { total } else { 0 });
+    {
+        let mut parts = Vec::with_capacity(ranges.len());
+        let (mut p_rest, mut v_rest) = (&mut positions[..], &mut values[..]);
+        for range in &ranges {
+            let n = starts[range.end] - starts[range.start];
+            let (p, p_tail) = std::mem::take(&mut p_rest).split_at_mut(n);
+            let vn = if amounts.is_some() { n } else { 0 };
+            let (v, v_tail) = std::mem::take(&mut v_rest).split_at_mut(vn);
+            (p_rest, v_rest) = (p_tail, v_tail);
+            parts.push((range.clone(), p, v));
+        }
+        let place = |(range, p, v): (std::ops::Range<usize>, &mut [i32], &mut [f64])| {
+            let base = starts[range.start];
+            let mut fill: Vec<usize> = starts[range.start..range.end]
+                .iter()
+                .map(|s| s - base)
+                .collect();
+            for (row, &s) in slots.iter().enumerate() {
+                let s = s as usize;
+                if range.contains(&s) && !after(row) {
+                    let at = fill[s - range.start];
+                    fill[s - range.start] += 1;
+                    p[at] = merge.position(i64::from(days[row])) as i32;
+                    if let Some(a) = amounts {
+                        v[at] = a[row];
+                    }
+                }
+            }
+        };
+        if parts.len() <= 1 {
+            parts.into_iter().for_each(place);
         } else {
-            0
-        }
-    ];
-    for (row, &code) in key.codes.iter().enumerate() {
-        if i64::from(days[row]) > observation_end {
-            continue;
-        }
-        let slot = fill[code as usize];
-        fill[code as usize] += 1;
-        // Merged positions lie between the first and last day: they fit in an i32.
-        positions[slot] = merge.position(i64::from(days[row])) as i32;
-        if let Some(a) = amounts {
-            values[slot] = a[row];
+            std::thread::scope(|scope| {
+                let place = &place;
+                for part in parts {
+                    scope.spawn(move || place(part));
+                }
+            });
         }
     }
-    drop(fill);
 
-    let summarise = |c: usize| -> Row {
+    let summarise = |c: usize, sorted: &mut Vec<(i32, f64)>| -> Option<Row> {
         let (lo, hi) = (starts[c], starts[c + 1]);
+        if hi == lo {
+            return None;
+        }
         let value_at = |i: usize| values.get(i).copied().unwrap_or(0.0);
         let sorted_input = positions[lo..hi].windows(2).all(|w| w[0] <= w[1]);
-        // Usually a customer's purchases come in time order and are read in place; otherwise a
-        // stable sort keeps same-day amounts in input order, so their sum has fixed bits.
-        let mut sorted: Vec<(i32, f64)> = Vec::new();
         if !sorted_input {
-            sorted = (lo..hi).map(|i| (positions[i], value_at(i))).collect();
+            sorted.clear();
+            sorted.extend((lo..hi).map(|i| (positions[i], value_at(i))));
             sorted.sort_by_key(|p| p.0);
         }
         let pair = |k: usize| -> (i64, f64) {
@@ -377,16 +445,12 @@ pub fn rfm_summary(frame: &DataFrame, options: &RfmOptions) -> Result<DataFrame>
                 (i64::from(sorted[k].0), sorted[k].1)
             }
         };
-        if hi == lo {
-            return Row::default();
-        }
         let (first, _) = pair(0);
         if first > split {
-            return Row::default();
+            return None;
         }
         let mut row = Row {
             age: split - first,
-            included: true,
             ..Row::default()
         };
         let mut current = first;
@@ -409,73 +473,168 @@ pub fn rfm_summary(frame: &DataFrame, options: &RfmOptions) -> Result<DataFrame>
                 }
             }
         }
-        row
+        Some(row)
     };
-    let summaries: Vec<Row> = parallel(work_ranges(customers), |range| {
-        range.map(summarise).collect::<Vec<_>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect();
-
-    let groups = group_rows(std::slice::from_ref(&key), rows);
-    let (keys, order) = sorted_keys(std::slice::from_ref(&key), &groups)?;
-    let kept: Vec<usize> = (0..order.len())
-        .filter(|&i| summaries[order[i]].included)
-        .collect();
     let unit = options.time_unit.days();
-    let column_of = |f: &dyn Fn(&Row) -> f64| -> Vec<f64> {
-        kept.iter().map(|&i| f(&summaries[order[i]])).collect()
-    };
-    let pick = |f: &dyn Fn(&Row) -> Option<f64>| -> Vec<Option<f64>> {
-        kept.iter().map(|&i| f(&summaries[order[i]])).collect()
-    };
-    let id_column = keys
-        .select_at_idx(0)
-        .ok_or_else(|| CsError::option("customer_id", "", "internal: no key column"))?
-        .as_materialized_series()
-        .take(&IdxCa::from_vec(
+    let with_amounts = amounts.is_some();
+    let holdout = calibration_position.is_some();
+    // Each range of customers makes one chunk of every output column (no copy joins them).
+    let parts = parallel(work_ranges(customers), |range| {
+        let mut part = SummaryPart::with_capacity(range.len(), with_amounts, holdout);
+        let mut sorted = Vec::new();
+        for c in range {
+            let Some(row) = summarise(c, &mut sorted) else {
+                continue;
+            };
+            part.push(c, &row, unit, count_dropped.then(|| dropped[c]));
+        }
+        part
+    });
+    let kept: usize = parts.iter().map(|p| p.slots.len()).sum();
+    let id_column = if kept == customers {
+        labels
+    } else {
+        let kept_slots = IdxCa::from_chunk_iter(
             "".into(),
-            kept.iter().map(|&i| i as IdxSize).collect(),
-        ))?
-        .into_column();
-    let mut out = vec![
+            parts
+                .iter()
+                .map(|p| PrimitiveArray::from_slice(p.slots.as_slice())),
+        );
+        labels
+            .as_materialized_series()
+            .take(&kept_slots)?
+            .into_column()
+    };
+    SummaryPart::columns(
         id_column,
-        Column::new(
-            "frequency".into(),
-            kept.iter()
-                .map(|&i| summaries[order[i]].frequency as i64)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new("recency".into(), column_of(&|r| r.recency as f64 / unit)),
-        Column::new("T".into(), column_of(&|r| r.age as f64 / unit)),
-    ];
-    if amounts.is_some() {
-        out.push(Column::new(
-            "monetary_value".into(),
-            pick(&|r| (r.frequency > 0).then(|| r.repeat_value / r.frequency as f64)),
-        ));
+        parts,
+        kept,
+        holdout.then(|| (end_position - split) as f64 / unit),
+    )
+}
+
+/// A chunk of the summary's columns: the customers of one range that are in the output.
+struct SummaryPart {
+    slots: Vec<IdxSize>,
+    frequency: Vec<i64>,
+    recency: Vec<f64>,
+    age: Vec<f64>,
+    /// Mean repeat value and whether it is defined (x > 0).
+    monetary: Option<(Vec<f64>, Vec<bool>)>,
+    holdout_frequency: Option<Vec<i64>>,
+    holdout_monetary: Option<(Vec<f64>, Vec<bool>)>,
+    dropped: Option<Vec<u32>>,
+}
+
+impl SummaryPart {
+    fn with_capacity(n: usize, amounts: bool, holdout: bool) -> Self {
+        let pair = || (Vec::with_capacity(n), Vec::with_capacity(n));
+        SummaryPart {
+            slots: Vec::with_capacity(n),
+            frequency: Vec::with_capacity(n),
+            recency: Vec::with_capacity(n),
+            age: Vec::with_capacity(n),
+            monetary: amounts.then(pair),
+            holdout_frequency: holdout.then(|| Vec::with_capacity(n)),
+            holdout_monetary: (amounts && holdout).then(pair),
+            dropped: None,
+        }
     }
-    if calibration_position.is_some() {
-        out.push(Column::new(
-            "frequency_holdout".into(),
-            kept.iter()
-                .map(|&i| summaries[order[i]].holdout_frequency as i64)
-                .collect::<Vec<_>>(),
-        ));
-        if amounts.is_some() {
-            out.push(Column::new(
-                "monetary_value_holdout".into(),
-                pick(&|r| {
-                    (r.holdout_frequency > 0).then(|| r.holdout_value / r.holdout_frequency as f64)
+
+    fn push(&mut self, slot: usize, row: &Row, unit: f64, dropped: Option<u32>) {
+        self.slots.push(slot as IdxSize);
+        self.frequency.push(i64::from(row.frequency));
+        self.recency.push(row.recency as f64 / unit);
+        self.age.push(row.age as f64 / unit);
+        let mean = |total: f64, n: u32| (total / f64::from(n.max(1)), n > 0);
+        if let Some((values, valid)) = self.monetary.as_mut() {
+            let (v, ok) = mean(row.repeat_value, row.frequency);
+            values.push(v);
+            valid.push(ok);
+        }
+        if let Some(h) = self.holdout_frequency.as_mut() {
+            h.push(i64::from(row.holdout_frequency));
+        }
+        if let Some((values, valid)) = self.holdout_monetary.as_mut() {
+            let (v, ok) = mean(row.holdout_value, row.holdout_frequency);
+            values.push(v);
+            valid.push(ok);
+        }
+        if let Some(d) = dropped {
+            self.dropped.get_or_insert_with(Vec::new).push(d);
+        }
+    }
+
+    /// The summary frame from the parts, in order.
+    fn columns(
+        id_column: Column,
+        mut parts: Vec<SummaryPart>,
+        height: usize,
+        holdout_duration: Option<f64>,
+    ) -> Result<DataFrame> {
+        fn numeric<T: PolarsNumericType>(
+            name: &str,
+            parts: &mut [SummaryPart],
+            take: impl Fn(&mut SummaryPart) -> Vec<T::Native>,
+        ) -> Column {
+            ChunkedArray::<T>::from_chunk_iter(
+                name.into(),
+                parts.iter_mut().map(|p| PrimitiveArray::from_vec(take(p))),
+            )
+            .into_column()
+        }
+        fn nullable(
+            name: &str,
+            parts: &mut [SummaryPart],
+            take: impl Fn(&mut SummaryPart) -> Option<(Vec<f64>, Vec<bool>)>,
+        ) -> Column {
+            Float64Chunked::from_chunk_iter(
+                name.into(),
+                parts.iter_mut().map(|p| {
+                    let (values, valid) = take(p).unwrap_or_default();
+                    let validity = polars_arrow::bitmap::Bitmap::from_iter(valid);
+                    PrimitiveArray::from_vec(values).with_validity(Some(validity))
                 }),
+            )
+            .into_column()
+        }
+        let amounts = parts.first().is_some_and(|p| p.monetary.is_some());
+        let dropped = parts.iter().any(|p| p.dropped.is_some());
+        let mut out = vec![
+            id_column,
+            numeric::<Int64Type>("frequency", &mut parts, |p| {
+                std::mem::take(&mut p.frequency)
+            }),
+            numeric::<Float64Type>("recency", &mut parts, |p| std::mem::take(&mut p.recency)),
+            numeric::<Float64Type>("T", &mut parts, |p| std::mem::take(&mut p.age)),
+        ];
+        if amounts {
+            out.push(nullable("monetary_value", &mut parts, |p| {
+                p.monetary.take()
+            }));
+        }
+        if let Some(duration) = holdout_duration {
+            out.push(numeric::<Int64Type>("frequency_holdout", &mut parts, |p| {
+                p.holdout_frequency.take().unwrap_or_default()
+            }));
+            if amounts {
+                out.push(nullable("monetary_value_holdout", &mut parts, |p| {
+                    p.holdout_monetary.take()
+                }));
+            }
+            out.push(Column::new_scalar(
+                "duration_holdout".into(),
+                Scalar::new(DataType::Float64, AnyValue::Float64(duration)),
+                height,
             ));
         }
-        let duration = (end_position - split) as f64 / unit;
-        out.push(Column::new(
-            "duration_holdout".into(),
-            vec![duration; kept.len()],
-        ));
+        if dropped {
+            out.push(numeric::<UInt32Type>(
+                "dropped_after_end",
+                &mut parts,
+                |p| p.dropped.take().unwrap_or_default(),
+            ));
+        }
+        Ok(DataFrame::new(height, out)?)
     }
-    Ok(DataFrame::new(kept.len(), out)?)
 }
