@@ -610,30 +610,56 @@ fn rfm_summary_agrees_with_a_brute_force_summary_on_a_large_shuffled_log() {
         .iter()
         .filter_map(|(id, p)| brute_summary(p, split, end).map(|s| (*id, s)))
         .collect();
-    let frame = DataFrame::new(
-        log.len(),
-        vec![
-            Column::new(
-                "customer_id".into(),
-                log.iter().map(|r| r.0 as i64).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "timestamp".into(),
-                log.iter().map(|r| r.1).collect::<Vec<_>>(),
-            )
-            .cast(&DataType::Date)
-            .unwrap(),
-            Column::new("amount".into(), log.iter().map(|r| r.2).collect::<Vec<_>>()),
-        ],
-    )
-    .unwrap();
+    let frame_of = |log: &[(u64, i32, f64)]| {
+        DataFrame::new(
+            log.len(),
+            vec![
+                Column::new(
+                    "customer_id".into(),
+                    log.iter().map(|r| r.0 as i64).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "timestamp".into(),
+                    log.iter().map(|r| r.1).collect::<Vec<_>>(),
+                )
+                .cast(&DataType::Date)
+                .unwrap(),
+                Column::new("amount".into(), log.iter().map(|r| r.2).collect::<Vec<_>>()),
+            ],
+        )
+        .unwrap()
+    };
+    let frame = frame_of(&log);
     let options = RfmOptions {
         observation_end: Some(i64::from(end)),
         calibration_end: Some(i64::from(split)),
         after_end: AfterEnd::Drop,
         ..RfmOptions::default()
     };
+    // A log in time order (customers interleaved) takes the one-pass path; the shuffled one
+    // the general path. Both must give the brute-force summary.
+    let mut in_time_order = log.clone();
+    in_time_order.sort_by_key(|r| r.1);
+    let ordered = rfm_summary(&frame_of(&in_time_order), &options).unwrap();
     let summary = rfm_summary(&frame, &options).unwrap();
+    for name in [
+        "customer_id",
+        "frequency",
+        "recency",
+        "T",
+        "frequency_holdout",
+        "dropped_after_end",
+    ] {
+        assert_eq!(floats(&ordered, name), floats(&summary, name), "{name}");
+    }
+    let (a, b) = (
+        floats(&ordered, "monetary_value"),
+        floats(&summary, "monetary_value"),
+    );
+    for (a, b) in a.iter().zip(&b) {
+        assert_eq!(a.is_some(), b.is_some());
+        assert!(a.zip(*b).is_none_or(|(a, b)| (a - b).abs() < 1e-9));
+    }
     assert_eq!(summary.height(), expected.len());
     let ids = floats(&summary, "customer_id");
     let x = floats(&summary, "frequency");
