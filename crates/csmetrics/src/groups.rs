@@ -69,18 +69,30 @@ pub fn zeroed_buffer<T: Copy + Default>(n: usize) -> Vec<T> {
     buffer
 }
 
+/// `n` copies of `value` in a buffer whose pages may be backed by transparent huge pages (see
+/// [`zeroed_buffer`]); for large tables of structs indexed at random.
+pub fn filled_buffer<T: Clone>(n: usize, value: T) -> Vec<T> {
+    let mut buffer: Vec<T> = Vec::with_capacity(n);
+    advise_huge_range(buffer.as_ptr() as usize, n * std::mem::size_of::<T>());
+    buffer.resize(n, value);
+    buffer
+}
+
 /// Asks the kernel to back the whole 2 MiB pages inside `buffer` with huge pages (when the
 /// system allows it on request). A hint only: nothing changes when it is refused.
-#[allow(unsafe_code)]
 pub fn advise_huge_pages<T>(buffer: &[T]) {
+    advise_huge_range(buffer.as_ptr() as usize, std::mem::size_of_val(buffer));
+}
+
+/// [`advise_huge_pages`] for `bytes` bytes of an allocation starting at address `start`.
+#[allow(unsafe_code)]
+fn advise_huge_range(start: usize, bytes: usize) {
     const HUGE: usize = 2 << 20;
-    let bytes = std::mem::size_of_val(buffer);
     if bytes < 4 * HUGE {
         return;
     }
     #[cfg(target_os = "linux")]
     {
-        let start = buffer.as_ptr() as usize;
         let first = start.next_multiple_of(HUGE);
         let last = (start + bytes) / HUGE * HUGE;
         if last > first {

@@ -15,7 +15,8 @@ use super::data::invalid;
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
 use crate::groups::{
-    codes_in_label_order, encode_column, parallel, ranked_integer_codes, work_ranges, zeroed_buffer,
+    codes_in_label_order, encode_column, filled_buffer, parallel, ranked_integer_codes,
+    work_ranges, zeroed_buffer,
 };
 use crate::period::{civil_from_days, Period};
 use polars_arrow::array::PrimitiveArray;
@@ -371,7 +372,7 @@ pub fn rfm_summary(frame: &DataFrame, options: &RfmOptions) -> Result<DataFrame>
             dropped: u32,
         }
         let parts = parallel(work_ranges(customers), |range| {
-            let mut states = vec![State::default(); range.len()];
+            let mut states = filled_buffer(range.len(), State::default());
             for (row, &s) in slots.iter().enumerate() {
                 let s = s as usize;
                 if !range.contains(&s) {
