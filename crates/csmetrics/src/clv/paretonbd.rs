@@ -258,7 +258,9 @@ fn log_death_integral(n: f64, t: f64, k: f64, m: f64, a: f64, b: f64) -> f64 {
         let mid = 0.5 * (lo + hi);
         let (left, right) = (estimate(lo, mid), estimate(mid, hi));
         let change = (left + right - whole).abs();
-        if depth == 0 || change <= tol || change <= 1e-14 * (left + right) {
+        // Written so that a NaN estimate stops the refinement too.
+        let refining = change > tol && change > 1e-14 * (left + right);
+        if depth == 0 || !refining {
             left + right
         } else {
             refine(estimate, lo, mid, left, tol, depth - 1)
