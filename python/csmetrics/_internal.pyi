@@ -156,6 +156,7 @@ def clv_predict(
     what: str,
     t: float,
     n: int,
+    discount_rate: float,
     frequency: str,
     recency: str,
     age: str,
@@ -175,6 +176,7 @@ def clv_customer_value(
     margin: float,
     time_unit: str,
     discounting: str,
+    periods: int | None,
 ) -> pl.DataFrame: ...
 def clv_retention_curve(params: list[float], periods: int) -> pl.DataFrame: ...
 def retention_cost(

@@ -42,7 +42,6 @@ fn pareto_params() -> impl Strategy<Value = [f64; 4]> {
 }
 
 fn bb_params() -> impl Strategy<Value = [f64; 4]> {
-    // γ > 1 keeps the expected residual transactions finite; the PMF needs no such bound.
     (0.2f64..4.0, 0.2f64..4.0, 0.2f64..4.0, 0.2f64..6.0).prop_map(|(a, b, g, d)| [a, b, g, d])
 }
 

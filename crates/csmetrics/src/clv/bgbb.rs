@@ -161,7 +161,7 @@ impl Params {
     /// ```
     ///
     /// `d` must be > 0 (NaN otherwise, or when the series needs more than its term budget,
-    /// which happens below d ≈ 1e-4).
+    /// which happens below d ≈ 2e-4: the terms fall like (1+d)^-k).
     pub fn discounted_expected(&self, discount_rate: f64, x: f64, recency: f64, n: f64) -> f64 {
         let Params {
             alpha,
@@ -232,6 +232,15 @@ mod tests {
                 assert!((mean - expected).abs() < 1e-10, "{mean} vs {expected}");
             }
         }
+    }
+
+    #[test]
+    fn dert_at_the_smallest_accepted_rate_is_finite() {
+        // At d = 0.001 the series takes tens of thousands of terms and must still settle; a
+        // lower rate weighs the future more, so DERT rises.
+        let dert = donations().discounted_expected(1e-3, 3.0, 5.0, 6.0);
+        let slower = donations().discounted_expected(1e-2, 3.0, 5.0, 6.0);
+        assert!(dert.is_finite() && dert > slower, "{dert} {slower}");
     }
 
     #[test]

@@ -237,9 +237,9 @@ pub fn predict(
     Ok(Column::new(name.into(), values))
 }
 
-/// The smallest per-opportunity discount rate DERT accepts: below it the hypergeometric series
-/// needs more terms than its budget (its terms fall like (1+d)^-k).
-const SMALLEST_RATE: f64 = 1e-4;
+/// The smallest per-opportunity discount rate DERT accepts: its hypergeometric series has terms
+/// falling like (1+d)^-k, so it needs about 40 / d of them, and its budget is 200,000.
+const SMALLEST_RATE: f64 = 1e-3;
 
 fn check_per_opportunity_rate(rate: f64) -> Result<()> {
     if rate.is_finite() && rate >= SMALLEST_RATE {
@@ -248,8 +248,8 @@ fn check_per_opportunity_rate(rate: f64) -> Result<()> {
         Err(CsError::option(
             "discount_rate",
             rate,
-            "discounting over all future opportunities needs a finite rate >= 0.0001 per \
-             opportunity (for an undiscounted value give a finite number of periods)",
+            "discounting over all future opportunities needs a finite rate >= 0.001 per \
+             opportunity (a CLV over a finite number of periods takes any rate > -1)",
         ))
     }
 }
