@@ -209,7 +209,9 @@ def test_bg_bb_purchase_probabilities_and_dert() -> None:
     # DERT against the discounted increments of the expected transactions, opportunity by
     # opportunity, over far more opportunities than the discount leaves any weight on.
     d = 0.1
-    dert = _column(model.discounted_expected_purchases(donors, discount_rate=d), "discounted_purchases")
+    dert = _column(
+        model.discounted_expected_purchases(donors, discount_rate=d), "discounted_purchases"
+    )
     expected_by_k = [
         _column(model.conditional_expected_purchases(donors, t=k), "expected_purchases")
         for k in range(0, 401)
@@ -267,9 +269,9 @@ def test_bg_bb_options_are_checked() -> None:
         clv.clv(donors, transactions=bb, spend=gg, discounting="continuous")
 
 
-history = st.tuples(
-    st.integers(0, 40), st.floats(0.0, 1.0), st.floats(0.5, 60.0)
-).map(lambda h: (h[0], 0.0 if h[0] == 0 else h[1] * h[2], h[2]))
+history = st.tuples(st.integers(0, 40), st.floats(0.0, 1.0), st.floats(0.5, 60.0)).map(
+    lambda h: (h[0], 0.0 if h[0] == 0 else h[1] * h[2], h[2])
+)
 
 
 @settings(max_examples=25)
