@@ -9,6 +9,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import csmetrics as csm
@@ -182,3 +184,167 @@ def test_standard_errors_on_first_use_equal_those_of_a_full_fit(summary: pl.Data
     assert lazy == pytest.approx(eager, rel=1e-6)
     table = bg.summary()
     assert table["std_error"].to_list() == lazy
+
+
+PARETO = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
+DONATIONS = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
+
+
+def _column(frame: pl.DataFrame, name: str) -> list[float]:
+    return frame[name].to_list()
+
+
+def test_pareto_nbd_purchase_probabilities_sum_to_one_with_the_conditional_mean() -> None:
+    model = clv.ParetoNBD.from_params(PARETO)
+    # An ordinary customer, one who never came back, and an extreme one (x = 200 in 40 weeks).
+    customers = pl.DataFrame(
+        {"frequency": [2, 0, 200], "recency": [30.43, 0.0, 38.0], "T": [38.86, 39.0, 40.0]}
+    )
+    probs = [
+        _column(model.probability_of_purchases(customers, n=n, t=39), "probability")
+        for n in range(700)
+    ]
+    means = _column(model.conditional_expected_purchases(customers, t=39), "expected_purchases")
+    for row, expected in enumerate(means):
+        column = [p[row] for p in probs]
+        assert all(0.0 <= p <= 1.0 for p in column)
+        assert sum(column) == pytest.approx(1.0, abs=1e-9)
+        assert sum(n * p for n, p in enumerate(column)) == pytest.approx(expected, rel=1e-7)
+
+
+def test_bg_bb_purchase_probabilities_and_dert() -> None:
+    model = clv.BetaGeoBetaBinom.from_params(DONATIONS)
+    donors = pl.DataFrame({"frequency": [0, 1, 3, 6], "recency": [0, 1, 5, 6], "T": [6, 6, 6, 6]})
+    future = 5
+    probs = [
+        _column(model.probability_of_purchases(donors, n=k, t=future), "probability")
+        for k in range(future + 1)
+    ]
+    means = _column(model.conditional_expected_purchases(donors, t=future), "expected_purchases")
+    for row, expected in enumerate(means):
+        column = [p[row] for p in probs]
+        assert sum(column) == pytest.approx(1.0, abs=1e-12)
+        assert sum(k * p for k, p in enumerate(column)) == pytest.approx(expected, abs=1e-12)
+    # DERT against the discounted increments of the expected transactions, opportunity by
+    # opportunity, over far more opportunities than the discount leaves any weight on.
+    d = 0.1
+    dert = _column(
+        model.discounted_expected_purchases(donors, discount_rate=d), "discounted_purchases"
+    )
+    expected_by_k = [
+        _column(model.conditional_expected_purchases(donors, t=k), "expected_purchases")
+        for k in range(0, 401)
+    ]
+    for row, value in enumerate(dert):
+        direct = sum(
+            (expected_by_k[k][row] - expected_by_k[k - 1][row]) / (1 + d) ** k
+            for k in range(1, 401)
+        )
+        assert value == pytest.approx(direct, rel=1e-10)
+
+
+def test_clv_from_bg_bb() -> None:
+    bb = clv.BetaGeoBetaBinom.from_params(DONATIONS)
+    gg = clv.GammaGamma.from_params({"p": 6.25, "q": 3.74, "gamma": 15.44})
+    donors = pl.DataFrame(
+        {
+            "frequency": [0, 1, 3, 6],
+            "recency": [0, 1, 5, 6],
+            "T": [6, 6, 6, 6],
+            "monetary_value": [None, 20.0, 35.0, 50.0],
+        }
+    )
+    value = clv.clv(donors, transactions=bb, spend=gg, discount_rate=0.1, margin=0.3)
+    dert = bb.discounted_expected_purchases(donors, discount_rate=0.1)["discounted_purchases"]
+    spend = gg.expected_spend(donors)["expected_spend"]
+    assert value.columns == [*donors.columns, "clv"]
+    for got, purchases, mean in zip(value["clv"], dert, spend, strict=True):
+        assert got == pytest.approx(0.3 * purchases * mean, rel=1e-12)
+    # A finite horizon: the first 3 opportunities only, each discounted by (1.1)^-k.
+    three = clv.clv(donors, transactions=bb, spend=gg, discount_rate=0.1, periods=3)
+    by_k = [bb.conditional_expected_purchases(donors, t=k)["expected_purchases"] for k in range(4)]
+    for row, got in enumerate(three["clv"]):
+        purchases = sum((by_k[k][row] - by_k[k - 1][row]) / 1.1**k for k in range(1, 4))
+        assert got == pytest.approx(purchases * spend[row], rel=1e-12)
+
+
+def test_bg_bb_options_are_checked() -> None:
+    bb = clv.BetaGeoBetaBinom.from_params(DONATIONS)
+    gg = clv.GammaGamma.from_params({"p": 6.25, "q": 3.74, "gamma": 15.44})
+    bg = clv.BetaGeo.from_params({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
+    donors = pl.DataFrame({"frequency": [1], "recency": [2], "T": [6], "monetary_value": [9.0]})
+    with pytest.raises(csm.InvalidInputError) as months:
+        clv.clv(donors, transactions=bb, spend=gg, months=12)
+    assert months.value.option == "months"
+    with pytest.raises(csm.InvalidInputError) as periods:
+        clv.clv(donors, transactions=bg, spend=gg, periods=3)
+    assert periods.value.option == "periods"
+    with pytest.raises(csm.InvalidInputError) as half:
+        bb.probability_of_purchases(donors, n=1, t=2.5)
+    assert half.value.option == "t"
+    with pytest.raises(csm.InvalidInputError, match="discount_rate"):
+        bb.discounted_expected_purchases(donors, discount_rate=0.0)
+    with pytest.raises(csm.InvalidInputError, match="discounting"):
+        clv.clv(donors, transactions=bb, spend=gg, discounting="continuous")
+
+
+history = st.tuples(st.integers(0, 40), st.floats(0.0, 1.0), st.floats(0.5, 60.0)).map(
+    lambda h: (h[0], 0.0 if h[0] == 0 else h[1] * h[2], h[2])
+)
+
+
+@settings(max_examples=25)
+@given(
+    params=st.tuples(
+        st.floats(0.1, 3.0), st.floats(0.5, 30.0), st.floats(0.1, 3.0), st.floats(0.5, 30.0)
+    ),
+    customer=history,
+    t=st.floats(0.1, 60.0),
+    more=st.floats(0.0, 60.0),
+)
+def test_properties_pareto_nbd_through_the_api(
+    params: tuple[float, float, float, float],
+    customer: tuple[int, float, float],
+    t: float,
+    more: float,
+) -> None:
+    model = clv.ParetoNBD.from_params(dict(zip(("r", "alpha", "s", "beta"), params, strict=True)))
+    x, recency, age = customer
+    one = pl.DataFrame({"frequency": [x], "recency": [recency], "T": [age]})
+    scored = model.predict(one, t=t)
+    later = model.conditional_expected_purchases(one, t=t + more)["expected_purchases"][0]
+    assert 0.0 <= scored["p_alive"][0] <= 1.0
+    near = scored["expected_purchases"][0]
+    assert 0.0 <= near <= later * (1 + 1e-12)
+    none = model.probability_of_purchases(one, n=0, t=t)["probability"][0]
+    # No purchase at all is at least as likely as being gone: P(0) >= 1 - P(alive).
+    assert 1.0 - scored["p_alive"][0] - 1e-12 <= none <= 1.0
+
+
+@settings(max_examples=25)
+@given(
+    params=st.tuples(*[st.floats(0.2, 4.0)] * 4),
+    n=st.integers(1, 12),
+    shares=st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0)),
+    future=st.integers(0, 8),
+)
+def test_properties_bg_bb_pmf_is_complete(
+    params: tuple[float, float, float, float],
+    n: int,
+    shares: tuple[float, float],
+    future: int,
+) -> None:
+    model = clv.BetaGeoBetaBinom.from_params(
+        dict(zip(("alpha", "beta", "gamma", "delta"), params, strict=True))
+    )
+    recency = round(shares[0] * n)
+    x = 0 if recency == 0 else max(1, round(shares[1] * recency))
+    one = pl.DataFrame({"frequency": [x], "recency": [recency], "T": [n]})
+    probs = [
+        model.probability_of_purchases(one, n=k, t=future)["probability"][0]
+        for k in range(future + 1)
+    ]
+    mean = model.conditional_expected_purchases(one, t=future)["expected_purchases"][0]
+    assert all(0.0 <= p <= 1.0 for p in probs)
+    assert math.fsum(probs) == pytest.approx(1.0, abs=1e-10)
+    assert math.fsum(k * p for k, p in enumerate(probs)) == pytest.approx(mean, abs=1e-9)

@@ -157,6 +157,7 @@ def clv_predict(
     what: str,
     t: float,
     n: int,
+    discount_rate: float,
     frequency: str,
     recency: str,
     age: str,
@@ -176,6 +177,7 @@ def clv_customer_value(
     margin: float,
     time_unit: str,
     discounting: str,
+    periods: int | None,
 ) -> pl.DataFrame: ...
 def clv_retention_curve(params: list[float], periods: int) -> pl.DataFrame: ...
 def retention_cost(

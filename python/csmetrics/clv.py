@@ -11,7 +11,8 @@ Definitions follow METRICS.md section 4.
   :class:`ShiftedBetaGeometric` (contractual retention). Fits are deterministic; a fit that fails
   raises :class:`~csmetrics.ConvergenceError`.
 * Predictions come back as new columns of the frame given: ``p_alive``,
-  ``expected_purchases``, ``probability``, ``expected_spend`` and, from :func:`clv`, ``clv``.
+  ``expected_purchases``, ``probability`` (every transaction model), ``expected_spend``,
+  ``discounted_purchases`` (BG/BB) and, from :func:`clv`, ``clv``.
 * :func:`purchase_clv`, :func:`subscription_clv` and :func:`net_clv` are the closed formulas.
 
 Fitted models save and load their parameters as JSON (:meth:`BetaGeo.save`,
@@ -46,6 +47,7 @@ import polars as pl
 
 from csmetrics import _internal
 from csmetrics._frames import IntoFrame, to_polars
+from csmetrics.exceptions import InvalidInputError
 
 if TYPE_CHECKING:
     import pandas as pd  # noqa: F401
@@ -91,6 +93,13 @@ def _with_columns(data: IntoFrame, new: pl.DataFrame) -> Any:
     for name in new.columns:
         out[name] = new[name].to_numpy()
     return out
+
+
+def _option_error(option: str, value: object, rule: str) -> InvalidInputError:
+    error = InvalidInputError(f"option {option}={value!r} is not allowed: {rule}")
+    # The same attributes the engine's option errors carry.
+    vars(error).update(option=option, value=repr(value), rule=rule)
+    return error
 
 
 # --- formula CLV ------------------------------------------------------------------------------
@@ -390,7 +399,14 @@ class _Fitted:
         _internal.clv_parameter_table(cls._model, model._values(), [])  # validates
         return model
 
-    def _predict(self, data: IntoFrame, what: str, t: float = 0.0, n: int = 0) -> pl.DataFrame:
+    def _predict(
+        self,
+        data: IntoFrame,
+        what: str,
+        t: float = 0.0,
+        n: int = 0,
+        discount_rate: float = 0.0,
+    ) -> pl.DataFrame:
         columns = (
             [self.frequency, self.monetary_value]
             if what == "expected_spend"
@@ -404,6 +420,7 @@ class _Fitted:
             what,
             float(t),
             int(n),
+            float(discount_rate),
             self.frequency,
             self.recency,
             self.T,
@@ -425,6 +442,14 @@ class _TransactionModel(_Fitted):
         """``data`` with ``expected_purchases``: expected purchases in the next ``t`` time
         units (opportunities for BG/BB)."""
         return _with_columns(data, self._predict(data, "expected_purchases", t))
+
+    def probability_of_purchases(self, data: IntoFrame, *, n: int, t: float) -> Any:
+        """``data`` with ``probability``: P(exactly ``n`` purchases in the next ``t`` time
+        units), given each customer's history. For BG/BB, ``t`` is a whole number of future
+        opportunities."""
+        if n < 0:
+            raise _option_error("n", n, "the number of purchases must be >= 0")
+        return _with_columns(data, self._predict(data, "probability", t, n))
 
     def predict(self, data: IntoFrame, *, t: float) -> Any:
         """``data`` with ``p_alive`` and ``expected_purchases`` over the next ``t``."""
@@ -454,10 +479,6 @@ class BetaGeo(_TransactionModel):
     _model = "bg_nbd"
     _parameters = ("r", "alpha", "a", "b")
 
-    def probability_of_purchases(self, data: IntoFrame, *, n: int, t: float) -> Any:
-        """``data`` with ``probability``: P(exactly ``n`` purchases in the next ``t``)."""
-        return _with_columns(data, self._predict(data, "probability", t, n))
-
 
 class ModifiedBetaGeo(BetaGeo):
     """MBG/NBD (Batislam, Denizel & Filiztekin 2007): ``r``, ``alpha``, ``a``, ``b``; a
@@ -467,7 +488,22 @@ class ModifiedBetaGeo(BetaGeo):
 
 
 class ParetoNBD(_TransactionModel):
-    """Pareto/NBD (Schmittlein, Morrison & Colombo 1987): ``r``, ``alpha``, ``s``, ``beta``."""
+    """Pareto/NBD (Schmittlein, Morrison & Colombo 1987): ``r``, ``alpha``, ``s``, ``beta``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from csmetrics.clv import ParetoNBD
+    >>> model = ParetoNBD.from_params({"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669})
+    >>> one = pl.DataFrame({"frequency": [2], "recency": [30.43], "T": [38.86]})
+    >>> probs = [model.probability_of_purchases(one, n=k, t=39)["probability"][0]
+    ...          for k in range(200)]
+    >>> round(sum(probs), 9)
+    1.0
+    >>> mean = sum(k * p for k, p in enumerate(probs))
+    >>> abs(mean - model.conditional_expected_purchases(one, t=39)["expected_purchases"][0]) < 1e-9
+    True
+    """
 
     _model = "pareto_nbd"
     _parameters = ("r", "alpha", "s", "beta")
@@ -476,10 +512,44 @@ class ParetoNBD(_TransactionModel):
 class BetaGeoBetaBinom(_TransactionModel):
     """BG/BB for discrete opportunities (Fader, Hardie & Shang 2010): ``alpha``, ``beta``,
     ``gamma``, ``delta``. ``T`` is the number of opportunities n (whole numbers; the
-    donations data call it ``periods``)."""
+    donations data call it ``periods``).
+
+    Horizons ``t`` count future opportunities. :meth:`discounted_expected_purchases` gives the
+    discounted expected residual transactions (DERT) that :func:`clv` multiplies by the
+    expected spend.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from csmetrics.clv import BetaGeoBetaBinom
+    >>> model = BetaGeoBetaBinom.from_params(
+    ...     {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783})
+    >>> donor = pl.DataFrame({"frequency": [3], "recency": [5], "T": [6]})
+    >>> probs = [model.probability_of_purchases(donor, n=k, t=5)["probability"][0]
+    ...          for k in range(6)]
+    >>> round(sum(probs), 12)
+    1.0
+    >>> mean = sum(k * p for k, p in enumerate(probs))
+    >>> abs(mean - model.conditional_expected_purchases(donor, t=5)["expected_purchases"][0]) < 1e-12
+    True
+    >>> dert = model.discounted_expected_purchases(donor, discount_rate=0.1)
+    >>> dert.columns
+    ['frequency', 'recency', 'T', 'discounted_purchases']
+    """
 
     _model = "bg_bb"
     _parameters = ("alpha", "beta", "gamma", "delta")
+
+    def discounted_expected_purchases(self, data: IntoFrame, *, discount_rate: float) -> Any:
+        """``data`` with ``discounted_purchases``: the discounted expected residual transactions
+        (DERT) of each customer, ``sum over k >= 1 of E[transaction at opportunity n + k] /
+        (1 + discount_rate)^k``, the closed form of Fader, Hardie & Shang (2010).
+
+        ``discount_rate`` is per opportunity and must be at least 0.001.
+        """
+        return _with_columns(
+            data, self._predict(data, "discounted_purchases", discount_rate=discount_rate)
+        )
 
 
 class GammaGamma(_Fitted):
@@ -545,24 +615,63 @@ class ShiftedBetaGeometric(_Fitted):
 def clv(
     data: IntoFrame,
     *,
-    transactions: BetaGeo | ParetoNBD | ModifiedBetaGeo,
+    transactions: BetaGeo | ParetoNBD | ModifiedBetaGeo | BetaGeoBetaBinom,
     spend: GammaGamma,
-    months: int = 12,
+    months: int | None = None,
     discount_rate: float = 0.01,
     margin: float = 1.0,
-    time_unit: TimeUnit = "D",
+    time_unit: TimeUnit | None = None,
     discounting: Literal["monthly", "continuous"] = "monthly",
+    periods: int | None = None,
 ) -> Any:
-    """Customer lifetime value over the next ``months`` for every customer of ``data``.
+    """Customer lifetime value of every customer of ``data``.
 
-    ``clv = margin x expected spend (Gamma-Gamma) x discounted expected purchases``. With
-    ``discounting="monthly"`` the purchases expected in month i are discounted by
-    ``(1 + discount_rate)^-i`` (as if made at the month's end); with ``"continuous"`` each is
-    discounted at the instant it is expected, ``(1 + discount_rate)^-(t in months)``. Months are
-    365/12 days; ``time_unit`` is the unit of the summary the transaction model was fitted on.
+    ``clv = margin x expected spend (Gamma-Gamma) x discounted expected purchases``.
+
+    With a continuous-time model (BG/NBD, Pareto/NBD, MBG/NBD) the horizon is the next
+    ``months`` (default 12, of 365/12 days) and ``time_unit`` (default ``"D"``) is the unit of
+    the summary the model was fitted on. With ``discounting="monthly"`` the purchases expected
+    in month i are discounted by ``(1 + discount_rate)^-i`` (as if made at the month's end);
+    with ``"continuous"`` each is discounted at the instant it is expected,
+    ``(1 + discount_rate)^-(t in months)``.
+
+    With :class:`BetaGeoBetaBinom` the horizon counts transaction opportunities: the next
+    ``periods`` of them, or all future ones when ``periods`` is None (the model's discounted
+    expected residual transactions, DERT); the transactions of the k-th future opportunity are
+    discounted by ``(1 + discount_rate)^-k``, so ``discount_rate`` is per opportunity.
+    ``months`` and ``time_unit`` do not apply to it.
 
     Returns ``data`` with the column ``clv``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from csmetrics import clv
+    >>> bb = clv.BetaGeoBetaBinom.from_params(
+    ...     {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783})
+    >>> gg = clv.GammaGamma.from_params({"p": 6.25, "q": 3.74, "gamma": 15.44})
+    >>> donors = pl.DataFrame({"frequency": [3], "recency": [5], "T": [6],
+    ...                        "monetary_value": [50.0]})
+    >>> value = clv.clv(donors, transactions=bb, spend=gg, discount_rate=0.1)
+    >>> dert = bb.discounted_expected_purchases(donors, discount_rate=0.1)
+    >>> spend = gg.expected_spend(donors)
+    >>> abs(value["clv"][0] - dert["discounted_purchases"][0] * spend["expected_spend"][0]) < 1e-9
+    True
     """
+    discrete = isinstance(transactions, BetaGeoBetaBinom)
+    if discrete:
+        if months is not None:
+            raise _option_error(
+                "months", months, "BG/BB counts transaction opportunities: give periods"
+            )
+        if time_unit is not None:
+            raise _option_error(
+                "time_unit", time_unit, "BG/BB counts transaction opportunities, not time"
+            )
+    elif periods is not None:
+        raise _option_error(
+            "periods", periods, "periods is the horizon of BG/BB; this model takes months"
+        )
     columns = [transactions.frequency, transactions.recency, transactions.T, spend.monetary_value]
     frame, _ = to_polars(data, columns)
     result = _internal.clv_customer_value(
@@ -574,10 +683,11 @@ def clv(
         transactions.recency,
         transactions.T,
         spend.monetary_value,
-        months,
+        12 if months is None else months,
         discount_rate,
         margin,
-        time_unit,
+        "D" if time_unit is None else time_unit,
         discounting,
+        periods,
     )
     return _with_columns(data, result)

@@ -111,7 +111,7 @@ fn clv_parameter_table(
 }
 
 #[pyfunction]
-#[pyo3(signature = (frame, model, params, what, t, n, frequency, recency, age, monetary_value))]
+#[pyo3(signature = (frame, model, params, what, t, n, discount_rate, frequency, recency, age, monetary_value))]
 #[allow(clippy::too_many_arguments)]
 fn clv_predict(
     py: Python<'_>,
@@ -121,6 +121,7 @@ fn clv_predict(
     what: &str,
     t: f64,
     n: u32,
+    discount_rate: f64,
     frequency: &str,
     recency: &str,
     age: &str,
@@ -132,11 +133,13 @@ fn clv_predict(
         "expected_purchases" => Prediction::ExpectedPurchases(t),
         "probability" => Prediction::PurchaseProbability { n, t },
         "expected_spend" => Prediction::ExpectedSpend,
+        "discounted_purchases" => Prediction::DiscountedPurchases { discount_rate },
         other => {
             return Err(to_py(csmetrics::CsError::option(
                 "what",
                 other,
-                "expected 'p_alive', 'expected_purchases', 'probability' or 'expected_spend'",
+                "expected 'p_alive', 'expected_purchases', 'probability', 'expected_spend' or \
+                 'discounted_purchases'",
             )))
         }
     };
@@ -152,7 +155,7 @@ fn clv_predict(
 }
 
 #[pyfunction]
-#[pyo3(signature = (frame, model, params, spend_params, frequency, recency, age, monetary_value, months, discount_rate, margin, time_unit, discounting))]
+#[pyo3(signature = (frame, model, params, spend_params, frequency, recency, age, monetary_value, months, discount_rate, margin, time_unit, discounting, periods))]
 #[allow(clippy::too_many_arguments)]
 fn clv_customer_value(
     py: Python<'_>,
@@ -169,6 +172,7 @@ fn clv_customer_value(
     margin: f64,
     time_unit: &str,
     discounting: &str,
+    periods: Option<u32>,
 ) -> PyResult<PyDataFrame> {
     let transactions = model_of(model, &params)?;
     let spend = model_of("gamma_gamma", &spend_params)?;
@@ -178,6 +182,7 @@ fn clv_customer_value(
         margin,
         time_unit: time_unit.parse().map_err(to_py)?,
         discounting: discounting.parse().map_err(to_py)?,
+        periods,
     };
     let cols = columns(frequency, recency, age, monetary_value, None);
     let frame = frame.0;

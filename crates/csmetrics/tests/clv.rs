@@ -350,13 +350,18 @@ fn gradients_match_finite_differences() {
 #[test]
 fn fits_are_deterministic() {
     let summary = cdnow_summary();
-    let a = fit(&summary, Model::BetaGeo, &FitOptions::default()).unwrap();
-    let b = fit(&summary, Model::BetaGeo, &FitOptions::default()).unwrap();
-    assert_eq!(a, Fit { ..b.clone() });
-    assert_eq!(
-        a.params.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-        b.params.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-    );
+    for model in [Model::BetaGeo, Model::ParetoNbd] {
+        let a = fit(&summary, model, &FitOptions::default()).unwrap();
+        let b = fit(&summary, model, &FitOptions::default()).unwrap();
+        assert_eq!(a, Fit { ..b.clone() });
+        let bits = |f: &Fit| {
+            let mut all: Vec<u64> = f.params.iter().map(|v| v.to_bits()).collect();
+            all.extend(f.std_errors.iter().map(|v| v.to_bits()));
+            all.push(f.log_likelihood.to_bits());
+            all
+        };
+        assert_eq!(bits(&a), bits(&b), "{model}");
+    }
 }
 
 /// A small deterministic generator (SplitMix64).

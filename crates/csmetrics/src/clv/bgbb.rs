@@ -4,10 +4,15 @@
 //!
 //! Parameters in order: alpha, beta, gamma, delta. Data: x transactions, the last at
 //! opportunity t_x, out of n opportunities.
+//!
+//! Predictions: P(alive), expected transactions in the next n* opportunities, the probability
+//! of exactly x* of them, and the discounted expected residual transactions (DERT) that CLV
+//! multiplies by the expected spend. All of them divide a posterior integral over (p, θ) by
+//! the customer's likelihood, and all are computed in log space.
 
 use super::data::{block_sum, Patterns};
 use super::dual::Dual;
-use super::special::{ln_beta, ln_gamma};
+use super::special::{hyp2f1, ln_beta, ln_gamma};
 
 fn customer<const N: usize>(params: &[Dual<N>], x: f64, recency: f64, n: f64) -> Dual<N> {
     let (a, b, g, d) = (params[0], params[1], params[2], params[3]);
@@ -88,6 +93,96 @@ impl Params {
         delta / (gamma - 1.0) * ((lead + now).exp() - (lead + later).exp())
     }
 
+    /// P(exactly `count` transactions in the next `future` opportunities | x, t_x, n).
+    ///
+    /// Given (p, θ) and a customer alive through opportunity n, the customer stays alive
+    /// through all `future` opportunities with probability (1-θ)^n* and otherwise drops out
+    /// after j of them with probability θ (1-θ)^j; the transactions are binomial(j, p). With
+    /// the posterior of (p, θ) (Fader, Hardie & Shang 2010, the conditional distribution of
+    /// future transactions):
+    ///
+    /// ```text
+    /// P(x*) = [x* = 0] (1 - P(alive through n))
+    ///       + C(n*, x*) B(α+x+x*, β+n-x+n*-x*) B(γ, δ+n+n*) / (B(α,β) B(γ,δ) L)
+    ///       + Σ_{j=x*}^{n*-1} C(j, x*) B(α+x+x*, β+n-x+j-x*) B(γ+1, δ+n+j) / (B(α,β) B(γ,δ) L)
+    /// ```
+    pub fn conditional_probability(
+        &self,
+        count: u32,
+        future: u32,
+        x: f64,
+        recency: f64,
+        n: f64,
+    ) -> f64 {
+        let Params {
+            alpha,
+            beta,
+            gamma,
+            delta,
+        } = *self;
+        let base =
+            ln_beta(alpha, beta) + ln_beta(gamma, delta) + self.log_likelihood(x, recency, n);
+        let alive_through_n =
+            (ln_beta(alpha + x, beta + n - x) + ln_beta(gamma, delta + n) - base).exp();
+        let mut total = if count == 0 {
+            (1.0 - alive_through_n).max(0.0)
+        } else {
+            0.0
+        };
+        if count > future {
+            return total;
+        }
+        let k = count as f64;
+        let ln_choose = |j: f64| ln_gamma(j + 1.0) - ln_gamma(k + 1.0) - ln_gamma(j - k + 1.0);
+        let stays = future as f64;
+        total += (ln_choose(stays)
+            + ln_beta(alpha + x + k, beta + n - x + stays - k)
+            + ln_beta(gamma, delta + n + stays)
+            - base)
+            .exp();
+        for j in count..future {
+            let j = j as f64;
+            total += (ln_choose(j)
+                + ln_beta(alpha + x + k, beta + n - x + j - k)
+                + ln_beta(gamma + 1.0, delta + n + j)
+                - base)
+                .exp();
+        }
+        total.min(1.0)
+    }
+
+    /// Discounted expected residual transactions at a discount rate `d` per opportunity:
+    /// `Σ_{k>=1} E[transaction at opportunity n+k] / (1+d)^k` (Fader, Hardie & Shang 2010).
+    ///
+    /// Given (p, θ) and alive through n the sum is p (1-θ)/(d+θ); over the posterior it is
+    ///
+    /// ```text
+    /// B(α+x+1, β+n-x) B(γ, δ+n+1) / (B(α,β) B(γ,δ) L) / (1+d) · 2F1(1, δ+n+1; γ+δ+n+1; 1/(1+d))
+    /// ```
+    ///
+    /// `d` must be > 0 (NaN otherwise, or when the series needs more than its term budget,
+    /// which happens below d ≈ 2e-4: the terms fall like (1+d)^-k).
+    pub fn discounted_expected(&self, discount_rate: f64, x: f64, recency: f64, n: f64) -> f64 {
+        let Params {
+            alpha,
+            beta,
+            gamma,
+            delta,
+        } = *self;
+        if !(discount_rate > 0.0 && discount_rate.is_finite()) {
+            return f64::NAN;
+        }
+        let z = 1.0 / (1.0 + discount_rate);
+        let lead = ln_beta(alpha + x + 1.0, beta + n - x) - ln_beta(alpha, beta)
+            + ln_beta(gamma, delta + n + 1.0)
+            - ln_beta(gamma, delta)
+            - self.log_likelihood(x, recency, n);
+        match hyp2f1(1.0, delta + n + 1.0, gamma + delta + n + 1.0, z) {
+            Some(series) => lead.exp() * z * series,
+            None => f64::NAN,
+        }
+    }
+
     /// Expected transactions in the first `n` opportunities of a new customer.
     pub fn expected_new(&self, n: f64) -> f64 {
         let Params {
@@ -100,5 +195,73 @@ impl Params {
             - ln_gamma(gamma + delta + n))
         .exp();
         alpha / (alpha + beta) * delta / (gamma - 1.0) * (1.0 - ratio)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn donations() -> Params {
+        Params {
+            alpha: 1.204,
+            beta: 0.750,
+            gamma: 0.657,
+            delta: 2.783,
+        }
+    }
+
+    #[test]
+    fn probabilities_sum_to_one_and_match_the_mean() {
+        let p = donations();
+        for (x, tx, n) in [
+            (0.0, 0.0, 6.0),
+            (3.0, 5.0, 6.0),
+            (6.0, 6.0, 6.0),
+            (1.0, 1.0, 6.0),
+        ] {
+            for future in [0u32, 1, 5, 10] {
+                let probs: Vec<f64> = (0..=future + 2)
+                    .map(|k| p.conditional_probability(k, future, x, tx, n))
+                    .collect();
+                let total: f64 = probs.iter().sum();
+                let mean: f64 = probs.iter().enumerate().map(|(k, q)| k as f64 * q).sum();
+                let expected = p.conditional_expected(future as f64, x, tx, n);
+                assert!((total - 1.0).abs() < 1e-12, "{x} {tx} {future}: {total}");
+                assert!((mean - expected).abs() < 1e-10, "{mean} vs {expected}");
+            }
+        }
+    }
+
+    #[test]
+    fn dert_at_the_smallest_accepted_rate_is_finite() {
+        // At d = 0.001 the series takes tens of thousands of terms and must still settle; a
+        // lower rate weighs the future more, so DERT rises.
+        let dert = donations().discounted_expected(1e-3, 3.0, 5.0, 6.0);
+        let slower = donations().discounted_expected(1e-2, 3.0, 5.0, 6.0);
+        assert!(dert.is_finite() && dert > slower, "{dert} {slower}");
+    }
+
+    #[test]
+    fn dert_equals_the_discounted_sum_of_increments() {
+        // Σ_k [E(k) - E(k-1)] / (1+d)^k from the expected-transactions formula (eq. 13).
+        let p = donations();
+        for (x, tx, n) in [(0.0, 0.0, 6.0), (3.0, 5.0, 6.0), (6.0, 6.0, 6.0)] {
+            for d in [0.05, 0.1, 0.5] {
+                let mut previous = 0.0;
+                let mut sum = 0.0;
+                for k in 1..=4000 {
+                    let now = p.conditional_expected(k as f64, x, tx, n);
+                    sum += (now - previous) / (1.0f64 + d).powi(k);
+                    previous = now;
+                }
+                let dert = p.discounted_expected(d, x, tx, n);
+                assert!(
+                    (dert - sum).abs() < 1e-9 * sum,
+                    "{x} {tx} {d}: {dert} vs {sum}"
+                );
+            }
+        }
     }
 }

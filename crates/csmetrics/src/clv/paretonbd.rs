@@ -9,9 +9,21 @@
 //! Euler's transformation turns each into a power prefactor times `G = 2F1(1, b'; r+s+x+1; z)`,
 //! `b' = r+x` when α >= β and `s+1` otherwise: a series whose terms fall at least as fast as
 //! `z^n`, so x in the thousands cannot overflow it.
+//!
+//! P(n purchases in the next t | x, t_x, T) mixes, over the posterior of (λ, μ), "still alive
+//! at T + t" (Poisson purchases over all of t) with "dies at T + u" (Poisson purchases over u,
+//! for every u in (0, t]), plus "already dead at T" for n = 0. The first and last have closed
+//! forms; the middle one reduces to the one-dimensional integral
+//! `∫_0^t u^n (α+T+u)^-(r+x+n) (β+T+u)^-(s+1) du`, whose integrand has a single peak. It is
+//! integrated in log space on panels that widen geometrically away from the peak, each refined
+//! until two Gauss-Legendre estimates agree: every term is positive, so there is no
+//! cancellation however far in the tail n is, and large x only narrows the peak.
+
+use std::sync::OnceLock;
 
 use super::data::{block_sum, Patterns};
 use super::dual::Dual;
+use super::special::{gauss_legendre, ln_gamma};
 
 /// Terms of the G series before giving up (the optimizer then steps back): enough for
 /// z = |α-β| / (max(α,β)+t) up to about 0.998.
@@ -144,6 +156,136 @@ impl Params {
     pub fn expected_new(&self, t: f64) -> f64 {
         self.conditional_expected(t, 0.0, 0.0, 0.0)
     }
+
+    /// P(exactly `n` purchases in the next `t` | x, t_x, T).
+    ///
+    /// For given (λ, μ) and a customer alive at T, the future lifetime is exponential(μ), so
+    /// P(n | λ, μ, alive) = e^(-μt) Poisson(n; λt) + ∫_0^t μ e^(-μu) Poisson(n; λu) du.
+    /// Weighting by the posterior of (λ, μ) (likelihood L times the gamma priors) gives
+    ///
+    /// ```text
+    /// P(n) = [n = 0] (1 - P(alive))
+    ///      + Γ(r+x+n) α^r β^s / (Γ(r) n! L) [ t^n (α+T+t)^-(r+x+n) (β+T+t)^-s
+    ///                                        + s ∫_0^t u^n (α+T+u)^-(r+x+n) (β+T+u)^-(s+1) du ]
+    /// ```
+    ///
+    /// (the conditional PMF of Fader & Hardie's note on the Pareto/NBD, with the integral
+    /// left as an integral; see the module docs for how it is evaluated). NaN when the
+    /// likelihood series does not settle.
+    pub fn conditional_probability(&self, n: u32, t: f64, x: f64, recency: f64, age: f64) -> f64 {
+        let Params { r, alpha, s, beta } = *self;
+        let params = [
+            Dual::<0>::constant(r),
+            Dual::constant(alpha),
+            Dual::constant(s),
+            Dual::constant(beta),
+        ];
+        let Some((total, alive)) = customer(&params, x, recency, age) else {
+            return f64::NAN;
+        };
+        let p_alive = (alive.v - total.v).exp().min(1.0);
+        let dead = if n == 0 { 1.0 - p_alive } else { 0.0 };
+        if t <= 0.0 {
+            return if n == 0 { 1.0 } else { 0.0 };
+        }
+        let count = n as f64;
+        let shape = r + x + count;
+        let common =
+            ln_gamma(shape) - ln_gamma(r) - ln_gamma(count + 1.0) + r * alpha.ln() + s * beta.ln()
+                - total.v;
+        let survives =
+            common + count * t.ln() - shape * (alpha + age + t).ln() - s * (beta + age + t).ln();
+        let dies =
+            common + s.ln() + log_death_integral(count, t, shape, s + 1.0, alpha + age, beta + age);
+        (dead + survives.exp() + dies.exp()).min(1.0)
+    }
+}
+
+/// The 20-point Gauss-Legendre rule, computed once.
+fn legendre_rule() -> &'static [(f64, f64)] {
+    static RULE: OnceLock<Vec<(f64, f64)>> = OnceLock::new();
+    RULE.get_or_init(|| gauss_legendre(20))
+}
+
+/// `ln ∫_0^t u^n (a+u)^-k (b+u)^-m du` for `k > n >= 0`, `m > 0`, `a, b, t > 0`.
+///
+/// The log-integrand φ(u) = n ln u - k ln(a+u) - m ln(b+u) has φ' = 0 at the one positive root
+/// of `(k+m-n) u² + (k b + m a - n (a+b)) u - n a b` (none when n = 0: φ decreases), so it
+/// rises to a single peak and falls. The integrand is scaled by its largest value on [0, t]
+/// and integrated on panels whose widths double away from the peak, starting from the local
+/// length scale `1 / max(|φ'|, sqrt|φ''|)` there.
+fn log_death_integral(n: f64, t: f64, k: f64, m: f64, a: f64, b: f64) -> f64 {
+    let phi = |u: f64| {
+        let rise = if n > 0.0 { n * u.ln() } else { 0.0 };
+        rise - k * (a + u).ln() - m * (b + u).ln()
+    };
+    let q2 = k + m - n;
+    let q1 = k * b + m * a - n * (a + b);
+    let root = (q1 * q1 + 4.0 * q2 * n * a * b).sqrt();
+    // The positive root without cancellation.
+    let mode = if q1 > 0.0 {
+        2.0 * n * a * b / (q1 + root)
+    } else {
+        (root - q1) / (2.0 * q2)
+    };
+    let peak = mode.min(t);
+    let slope = if n > 0.0 { n / peak } else { 0.0 } - k / (a + peak) - m / (b + peak);
+    let curvature = if n > 0.0 { -n / (peak * peak) } else { 0.0 }
+        + k / ((a + peak) * (a + peak))
+        + m / ((b + peak) * (b + peak));
+    let mut scale = 1.0 / slope.abs().max(curvature.abs().sqrt());
+    if !(scale.is_finite() && scale > 0.0) || scale > t {
+        scale = t;
+    }
+    let top = phi(peak);
+    let f = |u: f64| (phi(u) - top).exp();
+    let rule = legendre_rule();
+    let estimate = |lo: f64, hi: f64| -> f64 {
+        let (mid, half) = (0.5 * (lo + hi), 0.5 * (hi - lo));
+        half * rule.iter().map(|(z, w)| w * f(mid + half * z)).sum::<f64>()
+    };
+    // The integral is of the order of `scale` (peak height 1), so this is a relative tolerance;
+    // a panel also stops once the two estimates agree to rounding (they cannot do better).
+    let tolerance = 1e-13 * scale;
+    fn refine(
+        estimate: &dyn Fn(f64, f64) -> f64,
+        lo: f64,
+        hi: f64,
+        whole: f64,
+        tol: f64,
+        depth: u32,
+    ) -> f64 {
+        let mid = 0.5 * (lo + hi);
+        let (left, right) = (estimate(lo, mid), estimate(mid, hi));
+        let change = (left + right - whole).abs();
+        // Written so that a NaN estimate stops the refinement too.
+        let refining = change > tol && change > 1e-14 * (left + right);
+        if depth == 0 || !refining {
+            left + right
+        } else {
+            refine(estimate, lo, mid, left, tol, depth - 1)
+                + refine(estimate, mid, hi, right, tol, depth - 1)
+        }
+    }
+    let mut edges = vec![peak];
+    let mut width = scale;
+    while peak + width < t {
+        edges.push(peak + width);
+        width *= 2.0;
+    }
+    edges.push(t);
+    let mut width = scale;
+    while peak - width > 0.0 {
+        edges.insert(0, peak - width);
+        width *= 2.0;
+    }
+    edges.insert(0, 0.0);
+    let total: f64 = edges
+        .windows(2)
+        .filter(|w| w[1] > w[0])
+        .map(|w| refine(&estimate, w[0], w[1], estimate(w[0], w[1]), tolerance, 24))
+        .sum();
+    top + total.ln()
 }
 
 #[cfg(test)]
@@ -197,6 +339,43 @@ mod tests {
     }
 
     #[test]
+    fn death_integral_matches_simpson() {
+        // Peaks inside (0, t), at t, and at 0 (n = 0), including a narrow one (k large).
+        for (n, k, m, a, b, t) in [
+            (3.0, 5.5, 1.6, 50.0, 52.0, 39.0),
+            (40.0, 41.0, 1.6, 10.0, 12.0, 39.0),
+            (0.0, 2.5, 1.6, 49.0, 51.0, 39.0),
+            (2.0, 5002.0, 1.6, 50.0, 51.0, 39.0),
+        ] {
+            let steps = 200_000;
+            let h = t / steps as f64;
+            let phi = |u: f64| {
+                let rise = if n > 0.0 { n * u.ln() } else { 0.0 };
+                rise - k * (a + u).ln() - m * (b + u).ln()
+            };
+            // Scaled by the largest sampled value (the integral itself underflows for k large).
+            let top = (0..=steps)
+                .map(|i| phi(i as f64 * h))
+                .fold(f64::NEG_INFINITY, f64::max);
+            let f = |u: f64| (phi(u) - top).exp();
+            let mut sum = f(t);
+            if n == 0.0 {
+                sum += f(0.0);
+            }
+            for i in 1..steps {
+                sum += f(i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 };
+            }
+            // Relative error of the integrals (Simpson itself is good to about 1e-9 here).
+            let simpson = top + (sum * h / 3.0).ln();
+            let ours = log_death_integral(n, t, k, m, a, b);
+            assert!(
+                (ours - simpson).abs() < 1e-8,
+                "{n} {k}: {ours} vs {simpson}"
+            );
+        }
+    }
+
+    #[test]
     fn extreme_customers_stay_finite() {
         let p = Params {
             r: 0.553,
@@ -208,6 +387,8 @@ mod tests {
             let alive = p.p_alive(x, tx, t);
             assert!((0.0..=1.0).contains(&alive), "{alive}");
             assert!(p.conditional_expected(39.0, x, tx, t).is_finite());
+            let p0 = p.conditional_probability(0, 39.0, x, tx, t);
+            assert!((0.0..=1.0).contains(&p0), "{x}: {p0}");
         }
     }
 }

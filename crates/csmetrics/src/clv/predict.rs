@@ -19,12 +19,19 @@ pub enum Prediction {
     PAlive,
     /// Expected purchases in the next `t` time units (`expected_purchases`).
     ExpectedPurchases(f64),
-    /// P(exactly `n` purchases in the next `t`) (`probability`); BG/NBD and MBG/NBD.
+    /// P(exactly `n` purchases in the next `t`) (`probability`); every transaction model.
+    /// For BG/BB, `t` is a whole number of future opportunities.
     PurchaseProbability {
         /// Number of purchases.
         n: u32,
-        /// Horizon in time units.
+        /// Horizon in time units (opportunities for BG/BB).
         t: f64,
+    },
+    /// Discounted expected residual transactions at `discount_rate` per opportunity
+    /// (`discounted_purchases`); BG/BB.
+    DiscountedPurchases {
+        /// Discount rate per opportunity, > 0.
+        discount_rate: f64,
     },
     /// Expected mean purchase value (`expected_spend`); Gamma-Gamma.
     ExpectedSpend,
@@ -36,6 +43,7 @@ impl Prediction {
             Prediction::PAlive => "p_alive",
             Prediction::ExpectedPurchases(_) => "expected_purchases",
             Prediction::PurchaseProbability { .. } => "probability",
+            Prediction::DiscountedPurchases { .. } => "discounted_purchases",
             Prediction::ExpectedSpend => "expected_spend",
         }
     }
@@ -98,6 +106,15 @@ impl Transactions {
             Transactions::Bg(p) => p.expected_if_alive(t, x, age),
             Transactions::Pareto(p) => p.expected_if_alive(t, x, age),
             Transactions::Bb(_) => f64::NAN,
+        }
+    }
+
+    /// P(exactly `n` purchases in the next `t`); `t` is whole for BG/BB (checked by the caller).
+    fn probability(&self, n: u32, t: f64, x: f64, recency: f64, age: f64) -> f64 {
+        match self {
+            Transactions::Bg(p) => p.conditional_probability(n, t, x, recency, age),
+            Transactions::Pareto(p) => p.conditional_probability(n, t, x, recency, age),
+            Transactions::Bb(p) => p.conditional_probability(n, t as u32, x, recency, age),
         }
     }
 
@@ -173,16 +190,37 @@ pub fn predict(
             per_row(x.len(), |i| params.conditional_expected_spend(x[i], m[i]))
         }
         Prediction::PurchaseProbability { n, t } => {
-            let Transactions::Bg(params) = Transactions::of(fit)? else {
+            let model = Transactions::of(fit)?;
+            if !(t.is_finite() && t >= 0.0) {
+                return Err(CsError::option(
+                    "t",
+                    t,
+                    "the horizon must be finite and >= 0",
+                ));
+            }
+            if fit.model == Model::BetaGeoBetaBinom && !(t.fract() == 0.0 && t <= u32::MAX as f64) {
+                return Err(CsError::option(
+                    "t",
+                    t,
+                    "BG/BB counts whole future opportunities: t must be a whole number",
+                ));
+            }
+            let [x, r, a] = histories(frame, fit.model, columns)?;
+            per_row(x.len(), |i| model.probability(n, t, x[i], r[i], a[i]))
+        }
+        Prediction::DiscountedPurchases { discount_rate } => {
+            let Transactions::Bb(params) = Transactions::of(fit)? else {
                 return Err(CsError::option(
                     "model",
                     fit.model,
-                    "P(n purchases) is available for BG/NBD and MBG/NBD",
+                    "discounted expected purchases per opportunity need a BG/BB model \
+                     (continuous-time models: use customer_value)",
                 ));
             };
+            check_per_opportunity_rate(discount_rate)?;
             let [x, r, a] = histories(frame, fit.model, columns)?;
             per_row(x.len(), |i| {
-                params.conditional_probability(n, t, x[i], r[i], a[i])
+                params.discounted_expected(discount_rate, x[i], r[i], a[i])
             })
         }
         Prediction::PAlive => {
@@ -197,6 +235,23 @@ pub fn predict(
         }
     };
     Ok(Column::new(name.into(), values))
+}
+
+/// The smallest per-opportunity discount rate DERT accepts: its hypergeometric series has terms
+/// falling like (1+d)^-k, so it needs about 40 / d of them, and its budget is 200,000.
+const SMALLEST_RATE: f64 = 1e-3;
+
+fn check_per_opportunity_rate(rate: f64) -> Result<()> {
+    if rate.is_finite() && rate >= SMALLEST_RATE {
+        Ok(())
+    } else {
+        Err(CsError::option(
+            "discount_rate",
+            rate,
+            "discounting over all future opportunities needs a finite rate >= 0.001 per \
+             opportunity (a CLV over a finite number of periods takes any rate > -1)",
+        ))
+    }
 }
 
 /// How future purchases are discounted in [`customer_value`].
@@ -239,6 +294,9 @@ pub struct ClvOptions {
     pub time_unit: TimeUnit,
     /// Discrete monthly or continuous discounting.
     pub discounting: Discounting,
+    /// BG/BB only: the horizon in future transaction opportunities; `None` values all of them
+    /// (DERT). Continuous-time models use `months` and need `None` here.
+    pub periods: Option<u32>,
 }
 
 impl Default for ClvOptions {
@@ -249,12 +307,19 @@ impl Default for ClvOptions {
             margin: 1.0,
             time_unit: TimeUnit::Day,
             discounting: Discounting::Monthly,
+            periods: None,
         }
     }
 }
 
-/// CLV per customer over the next `months`: margin x expected spend (Gamma-Gamma) x the
-/// discounted expected purchases (the transaction model), as the Float64 column `clv`.
+/// CLV per customer: margin x expected spend (Gamma-Gamma) x the discounted expected purchases
+/// (the transaction model), as the Float64 column `clv`.
+///
+/// Continuous-time models (BG/NBD, Pareto/NBD, MBG/NBD) value the next `months`, discounted
+/// as `discounting` says. BG/BB values the next `periods` opportunities, or all of them when
+/// `periods` is `None` (the model's DERT); the transactions of the k-th future opportunity are
+/// discounted by (1 + `discount_rate`)^-k, so `discount_rate` is per opportunity there, and
+/// `months` and `time_unit` are not used.
 pub fn customer_value(
     frame: &DataFrame,
     transactions: &Fit,
@@ -273,10 +338,13 @@ pub fn customer_value(
         return Err(CsError::option("margin", options.margin, "must be finite"));
     }
     if transactions.model == Model::BetaGeoBetaBinom {
+        return discrete_value(frame, transactions, spend, columns, options);
+    }
+    if options.periods.is_some() {
         return Err(CsError::option(
-            "model",
-            transactions.model,
-            "CLV in months needs a continuous-time model (BG/NBD, Pareto/NBD, MBG/NBD)",
+            "periods",
+            format!("{:?}", options.periods),
+            "periods is the horizon of BG/BB; continuous-time models take months",
         ));
     }
     let model = Transactions::of(transactions)?;
@@ -343,6 +411,59 @@ pub fn customer_value(
             * spend_model.conditional_expected_spend(x[i], m[i])
             * model.p_alive(x[i], r[i], a[i])
             * per_key[key_of[i] as usize]
+    });
+    Ok(Column::new("clv".into(), clv))
+}
+
+/// [`customer_value`] for BG/BB: margin x expected spend x discounted expected transactions
+/// over the next `periods` opportunities, or all of them (DERT).
+fn discrete_value(
+    frame: &DataFrame,
+    transactions: &Fit,
+    spend: &Fit,
+    columns: &SummaryColumns,
+    options: &ClvOptions,
+) -> Result<Column> {
+    let Transactions::Bb(params) = Transactions::of(transactions)? else {
+        return Err(CsError::option(
+            "model",
+            transactions.model,
+            "expected BG/BB",
+        ));
+    };
+    if options.discounting != Discounting::Monthly {
+        return Err(CsError::option(
+            "discounting",
+            "'continuous'",
+            "BG/BB has discrete opportunities: each one's transactions are discounted as a \
+             whole (the default rule)",
+        ));
+    }
+    if options.periods.is_none() {
+        check_per_opportunity_rate(options.discount_rate)?;
+    }
+    let spend_model = spend_params(spend)?;
+    let [x, r, n] = histories(frame, transactions.model, columns)?;
+    let values = crate::frame::column(frame, &columns.monetary_value, "mean repeat value")?
+        .as_materialized_series()
+        .cast(&DataType::Float64)?;
+    let m: Vec<Option<f64>> = values.f64()?.iter().collect();
+    let factor = 1.0 / (1.0 + options.discount_rate);
+    let clv = per_row(x.len(), |i| {
+        let purchases = match options.periods {
+            None => params.discounted_expected(options.discount_rate, x[i], r[i], n[i]),
+            Some(periods) => {
+                let (mut previous, mut total, mut discount) = (0.0, 0.0, 1.0);
+                for k in 1..=periods {
+                    let now = params.conditional_expected(k as f64, x[i], r[i], n[i]);
+                    discount *= factor;
+                    total += (now - previous) * discount;
+                    previous = now;
+                }
+                total
+            }
+        };
+        options.margin * spend_model.conditional_expected_spend(x[i], m[i]) * purchases
     });
     Ok(Column::new("clv".into(), clv))
 }
