@@ -704,4 +704,46 @@ fn survival_table_agrees_with_day_by_day_lives_on_large_shuffled_tables() {
         assert_eq!(column_f64(&first, "duration"), firsts, "{name}");
         assert_eq!(column_f64(&first, "customer_id"), first_ids, "{name}");
     }
+    // A table sorted by integer id with Date columns takes the one-pass path; the same table
+    // with Datetime columns the general one: identical frames.
+    let sorted = frame(int_ids(&sorted_rows), &sorted_rows);
+    let mut as_datetimes = sorted.clone();
+    for name in ["start", "end"] {
+        let cast = as_datetimes
+            .column(name)
+            .unwrap()
+            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+            .unwrap();
+        as_datetimes.with_column(cast).unwrap();
+    }
+    let first_options = SurvivalTableOptions {
+        lives: Lives::First,
+        gap_tolerance_days: 3.0,
+        ..options.clone()
+    };
+    let fast = survival_table(&sorted, &first_options).unwrap();
+    let general = survival_table(&as_datetimes, &first_options).unwrap();
+    assert_eq!(fast, general);
+    // The same without as_of: it defaults to the latest start on both paths.
+    let no_as_of = SurvivalTableOptions {
+        panel: RevenueOptions {
+            as_of: None,
+            ..first_options.panel.clone()
+        },
+        ..first_options.clone()
+    };
+    assert_eq!(
+        survival_table(&sorted, &no_as_of).unwrap(),
+        survival_table(&as_datetimes, &no_as_of).unwrap()
+    );
+    // A broken row in a sorted table is reported as the general path reports it.
+    let mut broken = sorted_rows.clone();
+    broken[1000].2 = Some(broken[1000].1 - 1);
+    let message = survival_table(&frame(int_ids(&broken), &broken), &first_options)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("end") && message.contains("row 1000"),
+        "{message}"
+    );
 }
