@@ -5,8 +5,7 @@
 
 use super::input::Normalised;
 use super::Mode;
-use crate::groups::{parallel, work_ranges, zeroed_buffer};
-use std::ops::Range;
+use crate::groups::{parallel, work_ranges};
 
 /// The kinds of MRR movement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,54 +191,18 @@ pub struct SweepOptions {
 /// `order[offsets[c]..offsets[c + 1]]`.
 pub fn rows_by_customer(data: &Normalised) -> (Vec<usize>, Vec<u32>) {
     let customers = data.customer_labels.len();
-    let codes = &data.customer;
-    // A counting sort in parallel over ranges of customers: each range scans every row but
-    // counts and places only its own customers' rows, so the ranges write disjoint parts.
-    let ranges = work_ranges(customers);
-    let counts = parallel(ranges.clone(), |range| {
-        let mut counts = vec![0usize; range.len()];
-        for &c in codes {
-            let c = c as usize;
-            if range.contains(&c) {
-                counts[c - range.start] += 1;
-            }
-        }
-        counts
-    });
-    let mut offsets = Vec::with_capacity(customers + 1);
-    offsets.push(0usize);
-    for n in counts.into_iter().flatten() {
-        offsets.push(offsets[offsets.len() - 1] + n);
+    let mut offsets = vec![0usize; customers + 1];
+    for c in &data.customer {
+        offsets[*c as usize + 1] += 1;
     }
-    let mut order = zeroed_buffer::<u32>(codes.len());
-    let mut parts = Vec::with_capacity(ranges.len());
-    let mut rest = &mut order[..];
-    for range in ranges {
-        let (part, tail) =
-            std::mem::take(&mut rest).split_at_mut(offsets[range.end] - offsets[range.start]);
-        rest = tail;
-        parts.push((range, part));
+    for i in 0..customers {
+        offsets[i + 1] += offsets[i];
     }
-    let place = |(range, part): (Range<usize>, &mut [u32])| {
-        let base = offsets[range.start];
-        let mut cursor: Vec<usize> = offsets[range.clone()].iter().map(|o| o - base).collect();
-        for (row, &c) in codes.iter().enumerate() {
-            let c = c as usize;
-            if range.contains(&c) {
-                part[cursor[c - range.start]] = row as u32;
-                cursor[c - range.start] += 1;
-            }
-        }
-    };
-    if parts.len() <= 1 {
-        parts.into_iter().for_each(place);
-    } else {
-        std::thread::scope(|scope| {
-            let place = &place;
-            for part in parts {
-                scope.spawn(move || place(part));
-            }
-        });
+    let mut cursor = offsets.clone();
+    let mut order = vec![0u32; data.customer.len()];
+    for (row, c) in data.customer.iter().enumerate() {
+        order[cursor[*c as usize]] = row as u32;
+        cursor[*c as usize] += 1;
     }
     (offsets, order)
 }
