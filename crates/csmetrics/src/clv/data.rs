@@ -197,8 +197,18 @@ impl Patterns {
             let key = (u64::from(xi) << 44) | (u64::from(ri) << 22) | u64::from(ai);
             keys.push((key, i as u32));
         }
-        // Sorting by key, then row, groups equal patterns; weights add up in row order.
-        keys.sort_unstable();
+        // The indexes repacked in as many bits as the distinct values need, then a stable radix
+        // sort by key groups equal patterns with their rows in order (weights add up in row
+        // order).
+        let width = |n: usize| usize::BITS - n.saturating_sub(1).leading_zeros();
+        let (x_bits, time_bits) = (width(p.distinct_x.len()), width(p.distinct_times.len()));
+        let mask = (1u64 << 22) - 1;
+        for (key, _) in keys.iter_mut() {
+            let (xi, ri, ai) = (*key >> 44, (*key >> 22) & mask, *key & mask);
+            *key = (xi << (2 * time_bits)) | (ri << time_bits) | ai;
+        }
+        radix_sort(&mut keys, x_bits + 2 * time_bits);
+        let time_mask = (1u64 << time_bits) - 1;
         let mut k = 0;
         while k < keys.len() {
             let (key, first_row) = keys[k];
@@ -212,9 +222,10 @@ impl Patterns {
             p.recency.push(recency[row]);
             p.age.push(age[row]);
             p.weight.push(total);
-            p.x_index.push((key >> 44) as u32);
-            p.recency_index.push(((key >> 22) & ((1 << 22) - 1)) as u32);
-            p.age_index.push((key & ((1 << 22) - 1)) as u32);
+            p.x_index.push((key >> (2 * time_bits)) as u32);
+            p.recency_index
+                .push(((key >> time_bits) & time_mask) as u32);
+            p.age_index.push((key & time_mask) as u32);
         }
         p
     }
@@ -294,6 +305,33 @@ impl Patterns {
     /// Total weight (customers).
     pub fn total_weight(&self) -> f64 {
         self.weight.iter().sum()
+    }
+}
+
+/// Stable LSD radix sort of (key, row) pairs by the low `bits` bits of the key.
+fn radix_sort(pairs: &mut Vec<(u64, u32)>, bits: u32) {
+    const DIGIT: u32 = 11;
+    const MASK: u64 = (1 << DIGIT) - 1;
+    let mut buffer = vec![(0u64, 0u32); pairs.len()];
+    let mut shift = 0;
+    while shift < bits {
+        let mut starts = vec![0usize; 1 << DIGIT];
+        for (key, _) in pairs.iter() {
+            starts[((key >> shift) & MASK) as usize] += 1;
+        }
+        let mut total = 0;
+        for start in starts.iter_mut() {
+            let n = *start;
+            *start = total;
+            total += n;
+        }
+        for &pair in pairs.iter() {
+            let digit = ((pair.0 >> shift) & MASK) as usize;
+            buffer[starts[digit]] = pair;
+            starts[digit] += 1;
+        }
+        std::mem::swap(pairs, &mut buffer);
+        shift += DIGIT;
     }
 }
 
