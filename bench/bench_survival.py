@@ -7,7 +7,8 @@ Two measurements, each peer in its own process, lifelines in the reference envir
   ``kaplan_meier`` against lifelines' ``KaplanMeierFitter``;
 - end to end from subscriptions (1 to 3 per customer, with gaps): csmetrics' ``survival_table``
   plus ``kaplan_meier`` against durations built with idiomatic Polars (first unbroken run of
-  subscriptions per customer) plus lifelines.
+  subscriptions per customer) plus lifelines; once with the rows sorted by customer (as
+  generated) and once shuffled.
 
 The data are generated once per size with a seeded numpy generator and written to Parquet.
 Prints the best of ``--repeat`` runs, peak resident memory above the loaded data, and each
@@ -243,12 +244,14 @@ def main() -> None:
                 f"\nSubscriptions to Kaplan-Meier: {customers:,} customers, {rows:,} "
                 f"subscriptions (generated in {time.perf_counter() - started:.1f} s)"
             )
-            _run_all(
-                ["csmetrics_end_to_end", *(["polars+lifelines"] if lifelines else [])],
-                path,
-                args.repeat,
-                args.reference_python,
-            )
+            peers = ["csmetrics_end_to_end", *(["polars+lifelines"] if lifelines else [])]
+            _run_all(peers, path, args.repeat, args.reference_python)
+            # The same rows in random order: the general path of survival_table, and a sort
+            # that is no longer free for Polars.
+            shuffled = str(Path(tmp) / "shuffled.parquet")
+            pl.read_parquet(path).sample(fraction=1.0, shuffle=True, seed=5).write_parquet(shuffled)
+            print("The same subscriptions, rows shuffled")
+            _run_all(peers, shuffled, args.repeat, args.reference_python)
 
 
 if __name__ == "__main__":

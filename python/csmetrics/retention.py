@@ -334,7 +334,10 @@ def survival_table(
     Returns
     -------
     DataFrame
-        The customer id, keys, ``life``, ``start``, ``duration``, ``event``, ``entry``.
+        The customer id, keys, ``life``, ``start``, ``duration``, ``event``, ``entry``, sorted
+        by customer id and life. A subscriptions table sorted by an integer customer id, with
+        Date ``start`` and ``end``, is read in a single pass (first lives, no ``by`` or
+        ``observed_from``); any other table gives the same result by the general path.
 
     Examples
     --------
