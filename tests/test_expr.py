@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import csmetrics  # noqa: F401  (registers the .cs namespace)
 import polars as pl
 import pytest
+
+import csmetrics  # noqa: F401  (registers the .cs namespace)
 from csmetrics import expr as cse
 
 

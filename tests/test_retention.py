@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import csmetrics as csm
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+import csmetrics as csm
 
 D = dt.date
 

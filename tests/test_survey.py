@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import csmetrics as csm
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
+
+import csmetrics as csm
 
 Z95 = 1.959963984540054
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import itertools
 import math
 
-import csmetrics as csm
 import pandas as pd
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
+
+import csmetrics as csm
 
 Z95 = 1.959963984540054
 

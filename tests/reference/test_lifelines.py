@@ -18,10 +18,11 @@ import pytest
 
 lifelines = pytest.importorskip("lifelines")
 
-import csmetrics as csm  # noqa: E402
 from lifelines import KaplanMeierFitter, NelsonAalenFitter  # noqa: E402
 from lifelines.statistics import multivariate_logrank_test  # noqa: E402
 from lifelines.utils import median_survival_times, restricted_mean_survival_time  # noqa: E402
+
+import csmetrics as csm  # noqa: E402
 
 TOLERANCE = 1e-9
 
