@@ -142,15 +142,7 @@ pub fn ranked_integer_codes(column: &Column) -> Result<Option<(Vec<u32>, Column)
         return Ok(None);
     };
     let values = array.values().as_slice();
-    let (lo, hi) = parallel(work_ranges(values.len()), |r| {
-        values[r]
-            .iter()
-            .fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)))
-    })
-    .into_iter()
-    .fold((i64::MAX, i64::MIN), |(lo, hi), (a, b)| {
-        (lo.min(a), hi.max(b))
-    });
+    let (lo, hi) = min_max(values);
     let Some(span) = hi.checked_sub(lo).and_then(|s| s.checked_add(1)) else {
         return Ok(None);
     };
@@ -274,10 +266,9 @@ fn parts_are_identity(remap: &[u32]) -> bool {
     remap.iter().enumerate().all(|(i, c)| i as u32 == *c)
 }
 
-/// Codes of integers whose range is small next to their count (customer ids 1..N, say)
-/// through a lookup table instead of hashing; None when the range is too wide.
-fn dense_integer_codes(values: &[i64]) -> Option<(Vec<u32>, Vec<IdxSize>)> {
-    let (lo, hi) = parallel(work_ranges(values.len()), |r| {
+/// The smallest and largest of `values`, in parallel ((i64::MAX, i64::MIN) when empty).
+fn min_max(values: &[i64]) -> (i64, i64) {
+    parallel(work_ranges(values.len()), |r| {
         values[r]
             .iter()
             .fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)))
@@ -285,7 +276,13 @@ fn dense_integer_codes(values: &[i64]) -> Option<(Vec<u32>, Vec<IdxSize>)> {
     .into_iter()
     .fold((i64::MAX, i64::MIN), |(lo, hi), (a, b)| {
         (lo.min(a), hi.max(b))
-    });
+    })
+}
+
+/// Codes of integers whose range is small next to their count (customer ids 1..N, say)
+/// through a lookup table instead of hashing; None when the range is too wide.
+fn dense_integer_codes(values: &[i64]) -> Option<(Vec<u32>, Vec<IdxSize>)> {
+    let (lo, hi) = min_max(values);
     let span = hi.checked_sub(lo)?.checked_add(1)?;
     if values.is_empty() || span > (values.len() as i64).saturating_mul(4).max(1 << 16) {
         return None;

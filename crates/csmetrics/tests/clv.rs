@@ -374,6 +374,29 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 + 1e-300
     }
+    /// One BG/NBD customer observed for `horizon`: (x, t_x).
+    fn bg_nbd_customer(
+        &mut self,
+        (r, alpha, a, b): (f64, f64, f64, f64),
+        horizon: f64,
+    ) -> (f64, f64) {
+        let lambda = self.gamma(r) / alpha;
+        let ga = self.gamma(a);
+        let p = ga / (ga + self.gamma(b));
+        let (mut time, mut x, mut last) = (0.0, 0.0, 0.0);
+        loop {
+            time += -self.uniform().ln() / lambda;
+            if time > horizon {
+                break;
+            }
+            x += 1.0;
+            last = time;
+            if self.uniform() < p {
+                break;
+            }
+        }
+        (x, last)
+    }
     /// Gamma(shape, 1) by Marsaglia and Tsang (with the boost for shape < 1).
     fn gamma(&mut self, shape: f64) -> f64 {
         if shape < 1.0 {
@@ -398,22 +421,8 @@ fn fits_recover_simulated_bg_nbd_parameters() {
     let mut rng = Rng(42);
     let (mut xs, mut txs, mut ts) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..20_000 {
-        let lambda = rng.gamma(r) / alpha;
-        let ga = rng.gamma(a);
-        let p = ga / (ga + rng.gamma(b));
         let horizon = 52.0;
-        let (mut time, mut x, mut last) = (0.0, 0.0, 0.0);
-        loop {
-            time += -rng.uniform().ln() / lambda;
-            if time > horizon {
-                break;
-            }
-            x += 1.0;
-            last = time;
-            if rng.uniform() < p {
-                break;
-            }
-        }
+        let (x, last) = rng.bg_nbd_customer((r, alpha, a, b), horizon);
         xs.push(x);
         txs.push(last);
         ts.push(horizon);
@@ -701,22 +710,8 @@ fn fits_warm_started_from_a_subsample_agree_with_cold_fits() {
     let mut rng = Rng(7);
     let (mut xs, mut txs, mut ts, mut spend) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..150_000 {
-        let lambda = rng.gamma(r) / alpha;
-        let ga = rng.gamma(a);
-        let p = ga / (ga + rng.gamma(b));
         let horizon = 20.0 + 40.0 * rng.uniform();
-        let (mut time, mut x, mut last) = (0.0, 0.0, 0.0);
-        loop {
-            time += -rng.uniform().ln() / lambda;
-            if time > horizon {
-                break;
-            }
-            x += 1.0;
-            last = time;
-            if rng.uniform() < p {
-                break;
-            }
-        }
+        let (x, last) = rng.bg_nbd_customer((r, alpha, a, b), horizon);
         xs.push(x);
         txs.push(last);
         ts.push(horizon);

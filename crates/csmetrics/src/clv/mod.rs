@@ -276,6 +276,16 @@ fn objective_of<'a, const N: usize>(
     }
 }
 
+/// A log-likelihood with its gradient in the model parameters, carried by the chain rule to
+/// the variables the parameters `p` are functions of (the optimizer's log-parameters).
+fn chain<const N: usize>(ll: Dual<N>, p: &[Dual<N>; N]) -> Dual<N> {
+    let mut out = Dual::constant(ll.v);
+    for (j, slot) in out.d.iter_mut().enumerate() {
+        *slot = (0..N).map(|i| ll.d[i] * p[i].d[j]).sum();
+    }
+    out
+}
+
 /// Patterns above which a fit first runs on a systematic subsample of about
 /// [`WARM_PATTERNS`] of them: its optimum and curvature start the full fit, which then needs a
 /// few iterations instead of twenty. The subsample is fixed by the data, so results stay
@@ -434,13 +444,8 @@ pub fn fit(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fit>
                     // Exact gradient from the fast path, carried to the optimizer's
                     // log-parameters by the chain rule.
                     let fast = |p: &[Dual<4>; 4], data: &Patterns| {
-                        let values = [p[0].v, p[1].v, p[2].v, p[3].v];
-                        let ll = bgnbd::log_likelihood_fast(values, data, variant);
-                        let mut out = Dual::constant(ll.v);
-                        for (j, slot) in out.d.iter_mut().enumerate() {
-                            *slot = (0..4).map(|i| ll.d[i] * p[i].d[j]).sum();
-                        }
-                        out
+                        let values = p.map(|d| d.v);
+                        chain(bgnbd::log_likelihood_fast(values, data, variant), p)
                     };
                     let full = |p: &[Dual<4>; 4]| fast(p, &patterns);
                     let sub = sample.as_ref().map(|s| move |p: &[Dual<4>; 4]| fast(p, s));
@@ -488,12 +493,7 @@ pub fn fit(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fit>
                 / total;
             let start = start_values(&options.start, [1.0, 2.0, mean.max(1e-6)])?;
             let fast = |p: &[Dual<3>; 3], data: &SpendPatterns| {
-                let ll = gammagamma::log_likelihood_fast([p[0].v, p[1].v, p[2].v], data);
-                let mut out = Dual::constant(ll.v);
-                for (j, slot) in out.d.iter_mut().enumerate() {
-                    *slot = (0..3).map(|i| ll.d[i] * p[i].d[j]).sum();
-                }
-                out
+                chain(gammagamma::log_likelihood_fast(p.map(|d| d.v), data), p)
             };
             let sample = warm_step(data.x.len())
                 .filter(|_| options.start.is_none())
