@@ -299,6 +299,30 @@ fn warm_step(count: usize) -> Option<usize> {
     (count > WARM_ABOVE).then_some(count / WARM_PATTERNS)
 }
 
+/// [`maximise_warm`] over `data`, first over `sample` (with its total weight) when given.
+fn fit_warm<D: Sync, const N: usize>(
+    model: Model,
+    start: [f64; N],
+    total_weight: f64,
+    with_standard_errors: bool,
+    data: &D,
+    sample: Option<(&D, f64)>,
+    log_likelihood: impl Fn(&[Dual<N>; N], &D) -> Dual<N> + Sync,
+) -> Result<Fit> {
+    let log_likelihood = &log_likelihood;
+    let full = |p: &[Dual<N>; N]| log_likelihood(p, data);
+    let sub = sample.map(|(s, weight)| (move |p: &[Dual<N>; N]| log_likelihood(p, s), weight));
+    maximise_warm(
+        model,
+        start,
+        total_weight,
+        with_standard_errors,
+        &full,
+        sub.as_ref()
+            .map(|(f, weight)| (f as &LogLikelihood<'_, N>, *weight)),
+    )
+}
+
 fn maximise<const N: usize>(
     model: Model,
     start: [f64; N],
@@ -420,18 +444,16 @@ pub fn fit(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fit>
             match model {
                 Model::ParetoNbd => {
                     let start = start_values(&options.start, [1.0, scale, 1.0, scale])?;
-                    let full = |p: &[Dual<4>; 4]| paretonbd::log_likelihood(p, &patterns);
-                    let sub = sample
-                        .as_ref()
-                        .map(|s| move |p: &[Dual<4>; 4]| paretonbd::log_likelihood(p, s));
-                    maximise_warm(
+                    let sampled = sample.as_ref().map(|s| (s, sample_weight));
+                    let ll = |p: &[Dual<4>; 4], data: &Patterns| paretonbd::log_likelihood(p, data);
+                    fit_warm(
                         model,
                         start,
                         total,
                         options.standard_errors,
-                        &full,
-                        sub.as_ref()
-                            .map(|f| (f as &LogLikelihood<'_, 4>, sample_weight)),
+                        &patterns,
+                        sampled,
+                        ll,
                     )
                 }
                 _ => {
@@ -447,16 +469,15 @@ pub fn fit(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fit>
                         let values = p.map(|d| d.v);
                         chain(bgnbd::log_likelihood_fast(values, data, variant), p)
                     };
-                    let full = |p: &[Dual<4>; 4]| fast(p, &patterns);
-                    let sub = sample.as_ref().map(|s| move |p: &[Dual<4>; 4]| fast(p, s));
-                    maximise_warm(
+                    let sampled = sample.as_ref().map(|s| (s, sample_weight));
+                    fit_warm(
                         model,
                         start,
                         total,
                         options.standard_errors,
-                        &full,
-                        sub.as_ref()
-                            .map(|f| (f as &LogLikelihood<'_, 4>, sample_weight)),
+                        &patterns,
+                        sampled,
+                        fast,
                     )
                 }
             }
@@ -499,16 +520,15 @@ pub fn fit(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fit>
                 .filter(|_| options.start.is_none())
                 .map(|step| data.every(step));
             let sample_weight: f64 = sample.as_ref().map_or(0.0, |s| s.weight.iter().sum());
-            let full = |p: &[Dual<3>; 3]| fast(p, &data);
-            let sub = sample.as_ref().map(|s| move |p: &[Dual<3>; 3]| fast(p, s));
-            maximise_warm(
+            let sampled = sample.as_ref().map(|s| (s, sample_weight));
+            fit_warm(
                 model,
                 start,
                 total,
                 options.standard_errors,
-                &full,
-                sub.as_ref()
-                    .map(|f| (f as &LogLikelihood<'_, 3>, sample_weight)),
+                &data,
+                sampled,
+                fast,
             )
         }
         Model::ShiftedBetaGeometric => {
