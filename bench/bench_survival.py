@@ -23,23 +23,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import harness
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 AS_OF = 1461  # days after 2022-01-01: the cut-off of the generated subscriptions
@@ -115,14 +107,15 @@ def run_peer(peer: str, path: str, repeat: int) -> dict[str, float]:
             curve = csm.kaplan_meier(lives)
             return curve, curve.filter(pl.col("survival") <= 0.5)["time"].first()
 
-    loaded = _rss_mb()
+    harness.reset_peak()
+    loaded = harness.rss_mb()
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
         result = compute()
         times.append(time.perf_counter() - started)
         del result
-    return {"seconds": min(times), "peak_extra_mb": max(0.0, _peak_mb() - loaded)}
+    return {"seconds": min(times), "peak_extra_mb": max(0.0, harness.peak_mb() - loaded)}
 
 
 def generate(size: int, path: str) -> None:

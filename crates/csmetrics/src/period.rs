@@ -239,12 +239,14 @@ pub fn period_key(
             }
             table.push(labels.len() as u32 - 1);
         }
-        let parts = parallel(work_ranges(rows), |range| {
-            range
-                .map(|row| reader.day(row).map_or(0, |d| table[(d - lo) as usize]))
-                .collect::<Vec<u32>>()
+        // One buffer filled in place: per-range vectors joined would hold every code twice.
+        let mut codes = crate::groups::zeroed_buffer::<u32>(rows);
+        crate::groups::parallel_fill(&mut codes, |first, out| {
+            for (i, code) in out.iter_mut().enumerate() {
+                *code = reader.day(first + i).map_or(0, |d| table[(d - lo) as usize]);
+            }
         });
-        (parts.concat(), labels)
+        (codes, labels)
     } else {
         // Dates thousands of years apart: label each row directly.
         let (codes, firsts) =

@@ -416,12 +416,13 @@ pub fn block_sum<const N: usize>(count: usize, term: impl Fn(usize) -> Dual<N> +
 
 /// Runs `f` over every row in parallel and collects the values in row order.
 pub fn per_row(rows: usize, f: impl Fn(usize) -> f64 + Sync) -> Vec<f64> {
-    parallel(crate::groups::work_ranges(rows), |range| {
-        range.map(&f).collect::<Vec<f64>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect()
+    let mut out = crate::groups::zeroed_buffer::<f64>(rows);
+    crate::groups::parallel_fill(&mut out, |first, values| {
+        for (i, v) in values.iter_mut().enumerate() {
+            *v = f(first + i);
+        }
+    });
+    out
 }
 
 /// Reads the (x, t_x, T) summary of `frame` as checked, weighted patterns.
