@@ -80,7 +80,7 @@ pub fn filled_buffer<T: Clone>(n: usize, value: T) -> Vec<T> {
 
 /// Asks the kernel to back the whole 2 MiB pages inside `buffer` with huge pages (when the
 /// system allows it on request). A hint only: nothing changes when it is refused.
-pub fn advise_huge_pages<T>(buffer: &[T]) {
+fn advise_huge_pages<T>(buffer: &[T]) {
     advise_huge_range(buffer.as_ptr() as usize, std::mem::size_of_val(buffer));
 }
 
@@ -112,7 +112,7 @@ fn advise_huge_range(start: usize, bytes: usize) {
 /// The codes of a key in the order of its labels (ascending), or `None` when the codes already
 /// are in that order (integer labels first seen in ascending order, as in a table sorted by
 /// that key).
-pub fn codes_in_label_order(labels: &Column) -> Result<Option<Vec<IdxSize>>> {
+fn codes_in_label_order(labels: &Column) -> Result<Option<Vec<IdxSize>>> {
     let series = labels.as_materialized_series();
     if series.dtype().is_integer() && series.null_count() == 0 {
         let values = series.cast(&DataType::Int64)?.rechunk();
@@ -126,6 +126,30 @@ pub fn codes_in_label_order(labels: &Column) -> Result<Option<Vec<IdxSize>>> {
     }
     let order = series.arg_sort(SortOptions::default().with_multithreaded(true));
     Ok(Some(order.rechunk().into_no_null_iter().collect()))
+}
+
+/// A key coded in the order of its values: a row's code is the rank of its value among the
+/// distinct values and the labels come sorted (integers by rank directly, other keys encoded
+/// and then renumbered).
+pub fn key_in_value_order(column: &Column) -> Result<EncodedKey> {
+    if let Some((codes, labels)) = ranked_integer_codes(column)? {
+        return Ok(EncodedKey { codes, labels });
+    }
+    let key = encode_column(column)?;
+    let Some(order) = codes_in_label_order(&key.labels)? else {
+        return Ok(key);
+    };
+    let mut rank = vec![0u32; order.len()];
+    for (r, &code) in order.iter().enumerate() {
+        rank[code as usize] = r as u32;
+    }
+    let labels = key
+        .labels
+        .as_materialized_series()
+        .take(&IdxCa::from_vec("".into(), order))?
+        .into_column();
+    let codes = key.codes.iter().map(|c| rank[*c as usize]).collect();
+    Ok(EncodedKey { codes, labels })
 }
 
 /// Integer keys (no nulls) in a range not much wider than the row count, coded by rank: the

@@ -9,7 +9,7 @@ use polars::prelude::*;
 use polars_arrow::array::{Array, BooleanArray, PrimitiveArray};
 
 use crate::error::{CsError, Result};
-use crate::groups::{codes_in_label_order, parallel, work_ranges, zeroed_buffer};
+use crate::groups::{parallel, work_ranges, zeroed_buffer};
 use crate::revenue::input::{lives_input, Normalised};
 use crate::revenue::{
     build_grid, check_options, rows_by_customer, RevenueInput, RevenueOptions, DAY,
@@ -111,19 +111,18 @@ impl Default for SurvivalTableOptions {
 
 /// Where each customer's rows are.
 enum CustomerRows {
-    /// The table is grouped by customer and customers are visited in code order: a range of
-    /// customers is a range of rows, walked in order (no index is built).
+    /// The table is grouped by customer: a range of customers is a range of rows, walked in
+    /// order (no index is built).
     Sequential,
-    /// Rows of customer `c` are `order[offsets[c]..offsets[c + 1]]` (or those row numbers
-    /// themselves when the table is grouped by customer and `order` is `None`).
+    /// Rows of customer `c` are `order[offsets[c]..offsets[c + 1]]`.
     Offsets {
         offsets: Vec<usize>,
-        order: Option<Vec<u32>>,
+        order: Vec<u32>,
     },
 }
 
 /// Finds each customer's rows, building no index when the table is already grouped by customer.
-fn customer_rows(data: &Normalised, id_order: bool) -> CustomerRows {
+fn customer_rows(data: &Normalised) -> CustomerRows {
     let codes = &data.customer;
     let grouped = parallel(work_ranges(codes.len()), |range| {
         let lo = range.start.saturating_sub(1);
@@ -131,28 +130,11 @@ fn customer_rows(data: &Normalised, id_order: bool) -> CustomerRows {
     })
     .into_iter()
     .all(|ok| ok);
-    if grouped && !id_order {
+    if grouped {
         return CustomerRows::Sequential;
     }
-    if !grouped {
-        let (offsets, order) = rows_by_customer(data);
-        return CustomerRows::Offsets {
-            offsets,
-            order: Some(order),
-        };
-    }
-    let customers = data.customer_labels.len();
-    let mut offsets = vec![0usize; customers + 1];
-    for c in codes {
-        offsets[*c as usize + 1] += 1;
-    }
-    for i in 0..customers {
-        offsets[i + 1] += offsets[i];
-    }
-    CustomerRows::Offsets {
-        offsets,
-        order: None,
-    }
+    let (offsets, order) = rows_by_customer(data);
+    CustomerRows::Offsets { offsets, order }
 }
 
 /// The life that starts with `spans[from]` (spans sorted by start): later spans continue it
@@ -176,7 +158,6 @@ fn merged_life(spans: &[(i64, i64)], from: usize, tolerance: i64) -> (usize, (i6
 struct LifeRules<'a> {
     data: &'a Normalised,
     rows: &'a CustomerRows,
-    id_order: Option<&'a [IdxSize]>,
     as_of: i64,
     tolerance: i64,
     all: bool,
@@ -193,17 +174,16 @@ struct Life {
 }
 
 impl LifeRules<'_> {
-    /// Calls `visit(position, customer, life)` for each life of the customers at `positions`
-    /// (in id order), customer after customer and life after life.
-    fn walk(&self, positions: Range<usize>, mut visit: impl FnMut(usize, usize, Life)) {
+    /// Calls `visit(customer, life)` for each life of the customers (codes, in id order) in
+    /// `customers`, customer after customer and life after life.
+    fn walk(&self, customers: Range<usize>, mut visit: impl FnMut(usize, Life)) {
         let data = self.data;
         let mut spans: Vec<(i64, i64)> = Vec::new();
         // With `Sequential` rows, the cursor walks the rows of consecutive customers.
         let mut cursor = data
             .customer
-            .partition_point(|c| (*c as usize) < positions.start);
-        for position in positions {
-            let customer = self.id_order.map_or(position, |o| o[position] as usize);
+            .partition_point(|c| (*c as usize) < customers.start);
+        for customer in customers {
             spans.clear();
             let mut take = |r: usize| {
                 // $0 subscriptions (unless free_is_active) come with `end == start`.
@@ -219,16 +199,10 @@ impl LifeRules<'_> {
                         cursor += 1;
                     }
                 }
-                CustomerRows::Offsets {
-                    offsets,
-                    order: Some(order),
-                } => order[offsets[customer]..offsets[customer + 1]]
+                CustomerRows::Offsets { offsets, order } => order
+                    [offsets[customer]..offsets[customer + 1]]
                     .iter()
                     .for_each(|&r| take(r as usize)),
-                CustomerRows::Offsets {
-                    offsets,
-                    order: None,
-                } => (offsets[customer]..offsets[customer + 1]).for_each(take),
             }
             if spans.len() > 1 {
                 spans.sort_unstable();
@@ -246,7 +220,7 @@ impl LifeRules<'_> {
                         end,
                         ended,
                     };
-                    visit(position, customer, life);
+                    visit(customer, life);
                 }
                 index += 1;
             };
@@ -295,20 +269,17 @@ fn first_lives(rules: &LifeRules<'_>, customers: usize) -> LivesColumns {
     let mut duration = zeroed_buffer::<f64>(customers);
     let mut event = zeroed_buffer::<bool>(customers);
     let mut entry = rules.observed_from.map(|_| zeroed_buffer::<f64>(customers));
-    let mut codes = rules.id_order.map(|_| zeroed_buffer::<IdxSize>(customers));
     struct Part<'b> {
         range: Range<usize>,
         start: &'b mut [i64],
         duration: &'b mut [f64],
         event: &'b mut [bool],
         entry: Option<&'b mut [f64]>,
-        codes: Option<&'b mut [IdxSize]>,
     }
     let mut parts = Vec::with_capacity(ranges.len());
     {
         let (mut s, mut d, mut e) = (&mut start[..], &mut duration[..], &mut event[..]);
         let mut en = entry.as_deref_mut();
-        let mut co = codes.as_deref_mut();
         for range in ranges {
             let n = range.len();
             let (s0, s1) = std::mem::take(&mut s).split_at_mut(n);
@@ -321,21 +292,13 @@ fn first_lives(rules: &LifeRules<'_>, customers: usize) -> LivesColumns {
                 }
                 None => (None, None),
             };
-            let (co0, co1) = match co.take() {
-                Some(x) => {
-                    let (a, b) = x.split_at_mut(n);
-                    (Some(a), Some(b))
-                }
-                None => (None, None),
-            };
-            (s, d, e, en, co) = (s1, d1, e1, en1, co1);
+            (s, d, e, en) = (s1, d1, e1, en1);
             parts.push(Part {
                 range,
                 start: s0,
                 duration: d0,
                 event: e0,
                 entry: en0,
-                codes: co0,
             });
         }
     }
@@ -343,17 +306,14 @@ fn first_lives(rules: &LifeRules<'_>, customers: usize) -> LivesColumns {
         let mut written = 0usize;
         let mut without: Vec<usize> = Vec::new();
         let mut expected = part.range.start;
-        rules.walk(part.range.clone(), |position, customer, life| {
-            without.extend(expected..position);
-            expected = position + 1;
+        rules.walk(part.range.clone(), |customer, life| {
+            without.extend(expected..customer);
+            expected = customer + 1;
             part.start[written] = life.start;
             part.duration[written] = rules.duration(&life);
             part.event[written] = life.ended;
             if let Some(entry) = part.entry.as_deref_mut() {
                 entry[written] = rules.entry(&life);
-            }
-            if let Some(codes) = part.codes.as_deref_mut() {
-                codes[written] = customer as IdxSize;
             }
             written += 1;
         });
@@ -375,6 +335,7 @@ fn first_lives(rules: &LifeRules<'_>, customers: usize) -> LivesColumns {
         })
     };
     let total: usize = results.iter().map(|r| r.0).sum();
+    let mut codes = None;
     if total < customers {
         // Close up: each range's lives move to follow the previous range's.
         let mut to = 0usize;
@@ -388,9 +349,6 @@ fn first_lives(rules: &LifeRules<'_>, customers: usize) -> LivesColumns {
                 if let Some(entry) = entry.as_mut() {
                     entry.copy_within(from..from + written, to);
                 }
-                if let Some(codes) = codes.as_mut() {
-                    codes.copy_within(from..from + written, to);
-                }
             }
             to += written;
             from += range.len();
@@ -402,22 +360,17 @@ fn first_lives(rules: &LifeRules<'_>, customers: usize) -> LivesColumns {
         if let Some(entry) = entry.as_mut() {
             entry.truncate(total);
         }
-        if let Some(codes) = codes.as_mut() {
-            codes.truncate(total);
-        }
-        if codes.is_none() {
-            // Customers in code order, less those without a life.
-            let mut kept = Vec::with_capacity(total);
-            let mut next = skipped.iter().peekable();
-            for c in 0..customers {
-                if next.peek() == Some(&&c) {
-                    next.next();
-                } else {
-                    kept.push(c as IdxSize);
-                }
+        // Customers in code order, less those without a life.
+        let mut kept = Vec::with_capacity(total);
+        let mut next = skipped.iter().peekable();
+        for c in 0..customers {
+            if next.peek() == Some(&&c) {
+                next.next();
+            } else {
+                kept.push(c as IdxSize);
             }
-            codes = Some(kept);
         }
+        codes = Some(kept);
     }
     LivesColumns {
         codes,
@@ -438,7 +391,7 @@ fn all_lives(rules: &LifeRules<'_>, customers: usize) -> LivesColumns {
             entry: rules.observed_from.map(|_| Vec::with_capacity(range.len())),
             ..Default::default()
         };
-        rules.walk(range, |_, customer, life| {
+        rules.walk(range, |customer, life| {
             if let Some(codes) = out.codes.as_mut() {
                 codes.push(customer as IdxSize);
             }
@@ -682,14 +635,12 @@ pub fn survival_table(frame: &DataFrame, options: &SurvivalTableOptions) -> Resu
     let data = lives_input(frame, &options.panel)?;
     let grid = build_grid(&data, &options.panel)?;
     let customers = data.customer_labels.len();
-    let id_order = codes_in_label_order(&data.customer_labels)?;
-    let rows = customer_rows(&data, id_order.is_some());
+    let rows = customer_rows(&data);
     // Customers are visited in the order of their ids, so the lives come out sorted by customer
     // (and by life within a customer) without a sort of the output.
     let rules = LifeRules {
         data: &data,
         rows: &rows,
-        id_order: id_order.as_deref(),
         as_of: grid.as_of,
         tolerance: (options.gap_tolerance_days * DAY as f64).round() as i64,
         all: options.lives == Lives::All,

@@ -243,7 +243,9 @@ pub fn period_key(
         let mut codes = crate::groups::zeroed_buffer::<u32>(rows);
         crate::groups::parallel_fill(&mut codes, |first, out| {
             for (i, code) in out.iter_mut().enumerate() {
-                *code = reader.day(first + i).map_or(0, |d| table[(d - lo) as usize]);
+                *code = reader
+                    .day(first + i)
+                    .map_or(0, |d| table[(d - lo) as usize]);
             }
         });
         (codes, labels)

@@ -14,10 +14,7 @@ use polars::prelude::*;
 use super::data::invalid;
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
-use crate::groups::{
-    codes_in_label_order, encode_column, filled_buffer, parallel, ranked_integer_codes,
-    work_ranges, zeroed_buffer,
-};
+use crate::groups::{filled_buffer, key_in_value_order, parallel, work_ranges, zeroed_buffer};
 use crate::period::{civil_from_days, Period};
 use polars_arrow::array::PrimitiveArray;
 
@@ -331,28 +328,8 @@ pub fn rfm_summary(frame: &DataFrame, options: &RfmOptions) -> Result<DataFrame>
 
     // Dense customer ids and a counting sort of the rows by customer.
     // Each customer's slot is its rank among the ids: output rows come sorted by customer id.
-    let (slots, labels) = match ranked_integer_codes(ids)? {
-        Some(ranked) => ranked,
-        None => {
-            let key = encode_column(ids)?;
-            match codes_in_label_order(&key.labels)? {
-                None => (key.codes, key.labels),
-                Some(order) => {
-                    let mut slot_of = vec![0u32; order.len()];
-                    for (slot, &code) in order.iter().enumerate() {
-                        slot_of[code as usize] = slot as u32;
-                    }
-                    let labels = key
-                        .labels
-                        .as_materialized_series()
-                        .take(&IdxCa::from_vec("".into(), order))?
-                        .into_column();
-                    let slots = key.codes.iter().map(|c| slot_of[*c as usize]).collect();
-                    (slots, labels)
-                }
-            }
-        }
-    };
+    let key = key_in_value_order(ids)?;
+    let (slots, labels) = (key.codes, key.labels);
     let customers = labels.len();
     let count_dropped = options.after_end == AfterEnd::Drop;
     let after = |row: usize| i64::from(days[row]) > observation_end;

@@ -8,7 +8,7 @@ use super::{RevenueInput, RevenueOptions, SubscriptionColumns};
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
 use crate::groups::{
-    encode_column, group_rows, parallel_fill, ranked_integer_codes, sorted_keys, zeroed_buffer,
+    encode_column, group_rows, key_in_value_order, parallel_fill, sorted_keys, zeroed_buffer,
     EncodedKey,
 };
 use crate::period::Period;
@@ -391,13 +391,13 @@ pub fn customers(frame: &DataFrame, customer_name: &str, by: &[String]) -> Resul
     customers_coded(frame, customer_name, by, false)
 }
 
-/// [`customers`], with integer ids coded by rank when `ranked` (codes then follow the ids'
-/// order, which spares a sort of the customers; other ids are coded as usual).
+/// [`customers`], with codes in the order of the ids when `in_id_order` (see
+/// [`key_in_value_order`]).
 pub fn customers_coded(
     frame: &DataFrame,
     customer_name: &str,
     by: &[String],
-    ranked: bool,
+    in_id_order: bool,
 ) -> Result<Customers> {
     let rows = frame.height();
     let customers = column(frame, customer_name, "the customer of each subscription")?;
@@ -409,12 +409,10 @@ pub fn customers_coded(
             "every subscription needs a customer id",
         ));
     }
-    let customer_key = match ranked {
-        true => match ranked_integer_codes(customers)? {
-            Some((codes, labels)) => EncodedKey { codes, labels },
-            None => encode_column(customers)?,
-        },
-        false => encode_column(customers)?,
+    let customer_key = if in_id_order {
+        key_in_value_order(customers)?
+    } else {
+        encode_column(customers)?
     };
     let mut by_keys: Vec<EncodedKey> = Vec::with_capacity(by.len());
     for name in by {
@@ -564,11 +562,11 @@ where
 
 /// The input of customer lives: for a subscriptions table only the customer, start, end and
 /// whether the amount is positive matter (intervals are not read); other tables go through
-/// [`normalise`]. Rows that do not make their customer active ($0, unless `free_is_active`)
+/// [`normalise`]. Customer codes follow the order of the ids. Rows that do not make their customer active ($0, unless `free_is_active`)
 /// get `end = start`, so a life is made of the rows with `end > start`; `units` is not kept.
 pub fn lives_input(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalised> {
     let RevenueInput::Subscriptions(c) = &options.input else {
-        let mut data = normalise(frame, options)?;
+        let mut data = normalise_coded(frame, options, true)?;
         if !options.free_is_active {
             for (row, units) in data.units.iter().enumerate() {
                 if *units <= 0 {
@@ -603,7 +601,7 @@ pub fn lives_input(frame: &DataFrame, options: &RevenueOptions) -> Result<Normal
     let amounts = amounts.cast(&DataType::Float64)?.rechunk();
     let amounts = amounts.f64()?;
     let Some(amount_array) = amounts.downcast_iter().next() else {
-        return normalise(frame, options);
+        return normalise_coded(frame, options, true);
     };
     // One parallel pass: the checks (first bad row per range), and $0 subscriptions, which do
     // not make a customer active unless `free_is_active`, are given `end = start`.
@@ -680,6 +678,15 @@ pub fn lives_input(frame: &DataFrame, options: &RevenueOptions) -> Result<Normal
 
 /// Reads and checks the input table.
 pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalised> {
+    normalise_coded(frame, options, false)
+}
+
+/// [`normalise`], with customer codes in the order of the ids when `in_id_order`.
+fn normalise_coded(
+    frame: &DataFrame,
+    options: &RevenueOptions,
+    in_id_order: bool,
+) -> Result<Normalised> {
     let (customer_name, start_ticks, end_ticks, units) = match &options.input {
         RevenueInput::Activity {
             customer_id,
@@ -687,7 +694,7 @@ pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalis
         } => read_activity(frame, options, customer_id, timestamp)?,
         _ => read_billing(frame, options)?,
     };
-    let customers = customers(frame, &customer_name, &options.by)?;
+    let customers = customers_coded(frame, &customer_name, &options.by, in_id_order)?;
     Ok(Normalised {
         customer: customers.codes,
         customer_labels: customers.labels,
