@@ -45,5 +45,5 @@ def test_empty_group_is_null_and_policies() -> None:
     with pytest.raises(pl.exceptions.ComputeError, match="whole numbers from 0 to 10; found 11"):
         bad.select(cse.nps("score"))
     assert bad.select(cse.nps("score", invalid="drop")).item() == 100.0
-    with pytest.raises(pl.exceptions.ComputeError, match="must be numeric"):
+    with pytest.raises(pl.exceptions.ComputeError, match="scores must be Int8 to UInt64"):
         pl.DataFrame({"score": ["9"]}).select(cse.nps("score"))

@@ -171,7 +171,7 @@ def test_missing_and_mistyped_columns_and_empty_frames() -> None:
     assert "[answer]" in str(info.value)
     with pytest.raises(csm.MissingColumnError, match="'segment'"):
         csm.nps(pl.DataFrame({"score": [9]}), by="segment")
-    with pytest.raises(csm.InvalidInputError, match="must be numeric"):
+    with pytest.raises(csm.InvalidInputError, match="scores must be Int8 to UInt64"):
         csm.nps(pl.DataFrame({"score": ["9", "10"]}))
     empty = csm.nps(pl.DataFrame({"score": []}, schema={"score": pl.Int64}))
     assert empty.height == 1 and empty["n"][0] == 0 and empty["nps"][0] is None

@@ -19,8 +19,10 @@ from csmetrics._internal import __version__
 from csmetrics.exceptions import (
     ConvergenceError,
     CsMetricsError,
+    InternalError,
     InvalidInputError,
     MissingColumnError,
+    NotFittedError,
 )
 from csmetrics.health import Factor, churn_labels, health_backtest, health_score
 from csmetrics.operations import (
@@ -49,8 +51,10 @@ __all__ = [
     "ConvergenceError",
     "CsMetricsError",
     "Factor",
+    "InternalError",
     "InvalidInputError",
     "MissingColumnError",
+    "NotFittedError",
     "__version__",
     "ces",
     "churn_labels",

@@ -1,4 +1,10 @@
-"""Input and output adapters: Polars, LazyFrame and pandas in; the same family out."""
+"""The one way frames enter and leave csmetrics.
+
+In: Polars DataFrame and LazyFrame; pandas (numpy, nullable and pyarrow-backed dtypes,
+``category``); anything with the Arrow PyCapsule stream interface (``__arrow_c_stream__``:
+pyarrow Table and RecordBatchReader, DuckDB relations, ...). Out: pandas for pandas, a pyarrow
+Table for pyarrow, Polars otherwise.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,37 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 
 import polars as pl
 
+from csmetrics.exceptions import InvalidInputError
+
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
-    IntoFrame = Union[pl.DataFrame, pl.LazyFrame, pd.DataFrame]  # noqa: UP007 (an alias)
+    IntoFrame = Union[pl.DataFrame, pl.LazyFrame, pd.DataFrame, pa.Table]  # noqa: UP007
 else:
     IntoFrame = Any
 
-Kind = Literal["polars", "pandas"]
+Kind = Literal["polars", "pandas", "arrow"]
+
+
+def _module(data: object) -> str:
+    return type(data).__module__.split(".")[0]
 
 
 def _is_pandas(data: object) -> bool:
-    return type(data).__module__.split(".")[0] == "pandas" and hasattr(data, "columns")
+    return _module(data) == "pandas" and hasattr(data, "columns")
+
+
+def _is_arrow_stream(data: object) -> bool:
+    return hasattr(data, "__arrow_c_stream__")
+
+
+def _refuse(data: object) -> TypeError:
+    return TypeError(
+        "csmetrics expects a polars DataFrame or LazyFrame, a pandas DataFrame or an Arrow "
+        "table or stream (an object with __arrow_c_stream__, such as a pyarrow Table or a DuckDB "
+        f"relation), got {type(data).__module__}.{type(data).__qualname__}"
+    )
 
 
 def as_list(columns: str | Sequence[str] | None) -> list[str]:
@@ -27,7 +52,22 @@ def as_list(columns: str | Sequence[str] | None) -> list[str]:
         return []
     if isinstance(columns, str):
         return [columns]
-    return list(columns)
+    names = list(columns)
+    for name in names:
+        if not isinstance(name, str):
+            raise InvalidInputError(f"option by={names!r} is not allowed: column names are strings")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InvalidInputError(
+            f"option by={names!r} is not allowed: column {repeated[0]!r} is given twice"
+        )
+    return names
+
+
+def _arrow_names(data: Any) -> list[str] | None:
+    schema = getattr(data, "schema", None)
+    names = getattr(schema, "names", None)
+    return [str(n) for n in names] if names is not None else None
 
 
 def column_names(data: IntoFrame) -> list[str]:
@@ -38,42 +78,81 @@ def column_names(data: IntoFrame) -> list[str]:
         return data.columns
     if _is_pandas(data):
         return [str(c) for c in data.columns]
-    raise TypeError(
-        "csmetrics expects a polars DataFrame or LazyFrame or a pandas DataFrame, "
-        f"got {type(data).__module__}.{type(data).__qualname__}"
-    )
+    if _is_arrow_stream(data):
+        names = _arrow_names(data)
+        return names if names is not None else pl.DataFrame(data).columns
+    raise _refuse(data)
+
+
+def _check_names(wanted: list[str]) -> None:
+    for name in wanted:
+        if "\x00" in name:
+            raise InvalidInputError(
+                f"column {name!r}: column names may not contain a NUL byte (\\x00)"
+            )
+
+
+def _placeholder(frame: pl.DataFrame) -> pl.DataFrame:
+    """An empty frame with the input's columns (NUL bytes in names shown escaped), so that the
+    engine's missing-column error can list them."""
+    empty = frame.head(0)
+    return empty.rename({c: c.replace("\x00", "\\x00") for c in empty.columns if "\x00" in c})
+
+
+def _from_pandas(data: Any) -> pl.DataFrame:
+    # Column labels of any type (ints, tuples) become their string form, as column_names shows.
+    if any(not isinstance(c, str) for c in data.columns):
+        data = data.rename(columns=str)
+    return pl.from_pandas(data)
 
 
 def to_polars(data: IntoFrame, columns: Iterable[str]) -> tuple[pl.DataFrame, Kind]:
     """Returns an eager Polars frame with only ``columns`` and the family of the input.
 
-    LazyFrames are collected with only those columns (projection pushdown). When a column is
-    missing, an empty frame with all the input's columns goes to the engine instead, so that its
-    error names the missing column and lists every column the input has.
+    LazyFrames are collected with only those columns (projection pushdown), pyarrow tables are
+    sliced to them before conversion. When a column is missing, an empty frame with all the
+    input's columns goes to the engine instead, so that its error names the missing column and
+    lists every column the input has.
     """
     wanted = list(dict.fromkeys(columns))
+    _check_names(wanted)
     if isinstance(data, pl.LazyFrame):
         names = data.collect_schema().names()
         if all(c in names for c in wanted):
             return data.select(wanted).collect(), "polars"
-        return data.head(0).collect(), "polars"
+        return _placeholder(data.head(0).collect()), "polars"
     if isinstance(data, pl.DataFrame):
         if all(c in data.columns for c in wanted):
             return data.select(wanted), "polars"
-        return data.head(0), "polars"
+        return _placeholder(data), "polars"
     if _is_pandas(data):
         names = [str(c) for c in data.columns]
         if all(c in names for c in wanted):
-            return pl.from_pandas(data[wanted]), "pandas"
-        return pl.from_pandas(data.head(0)), "pandas"
-    raise TypeError(
-        "csmetrics expects a polars DataFrame or LazyFrame or a pandas DataFrame, "
-        f"got {type(data).__module__}.{type(data).__qualname__}"
-    )
+            plain = all(isinstance(c, str) for c in data.columns)
+            frame = _from_pandas(data[wanted] if plain else data)
+            return frame.select(wanted), "pandas"
+        return _placeholder(_from_pandas(data.head(0))), "pandas"
+    if _is_arrow_stream(data):
+        kind: Kind = "arrow" if _module(data) == "pyarrow" else "polars"
+        names = _arrow_names(data)
+        select = getattr(data, "select", None)
+        if names is not None and all(c in names for c in wanted) and callable(select):
+            # pyarrow Tables (and DuckDB relations) project before anything is converted.
+            try:
+                data = select(wanted)
+            except Exception:
+                pass
+        frame = pl.DataFrame(data)
+        if all(c in frame.columns for c in wanted):
+            return frame.select(wanted), kind
+        return _placeholder(frame), kind
+    raise _refuse(data)
 
 
 def from_polars(result: pl.DataFrame, kind: Kind) -> Any:
     """Converts a result back to the caller's frame family."""
     if kind == "pandas":
         return result.to_pandas()
+    if kind == "arrow":
+        return result.to_arrow()
     return result

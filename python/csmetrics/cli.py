@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import sys
 import time
 from collections.abc import Sequence
@@ -123,14 +124,29 @@ class _Failure(Exception):
     """A one-line error for the command line."""
 
 
+def _read_csv(path: str) -> pl.DataFrame:
+    raw = Path(path).read_bytes()
+    # Spreadsheets export UTF-16 with a byte-order mark; Polars reads UTF-8 only.
+    source: bytes | io.BytesIO = raw
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        source = io.BytesIO(raw.decode("utf-16").encode("utf-8"))
+    elif raw.startswith(b"\xef\xbb\xbf"):
+        source = io.BytesIO(raw[3:])
+    frame = pl.read_csv(source, try_parse_dates=True)
+    # A column empty in every row carries no type (a CSV says nothing): the Null dtype, which
+    # every optional column accepts (an `end` no subscription has reached yet, say).
+    empty = [c for c in frame.columns if frame.height and frame[c].null_count() == frame.height]
+    return frame.with_columns(pl.col(c).cast(pl.Null) for c in empty) if empty else frame
+
+
 def _read(name: str, path: str) -> pl.DataFrame:
     suffix = Path(path).suffix.lower()
     try:
         if suffix == ".parquet":
             return pl.read_parquet(path)
         if suffix == ".csv":
-            return pl.read_csv(path, try_parse_dates=True)
-    except (OSError, pl.exceptions.PolarsError) as err:
+            return _read_csv(path)
+    except (OSError, UnicodeDecodeError, pl.exceptions.PolarsError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise _Failure(f"cannot read --{name} {path}: {first}") from None
     raise _Failure(

@@ -46,8 +46,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 import polars as pl
 
 from csmetrics import _internal
-from csmetrics._frames import IntoFrame, to_polars
-from csmetrics.exceptions import InvalidInputError
+from csmetrics._frames import IntoFrame, from_polars, to_polars
+from csmetrics._options import days as _days
+from csmetrics._options import number, option_error, optional_whole, whole
+from csmetrics.exceptions import InvalidInputError, NotFittedError
 
 if TYPE_CHECKING:
     import pandas as pd  # noqa: F401
@@ -67,20 +69,7 @@ __all__ = [
 ]
 
 TimeUnit = Literal["D", "W", "M"]
-_EPOCH = dt.date(1970, 1, 1)
 _Model = TypeVar("_Model", bound="_Fitted")
-
-
-def _days(value: dt.date | dt.datetime | str | None, option: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.date.fromisoformat(value)
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if not isinstance(value, dt.date):
-        raise TypeError(f"{option} must be a date, a datetime or an ISO date string")
-    return (value - _EPOCH).days
 
 
 def _with_columns(data: IntoFrame, new: pl.DataFrame) -> Any:
@@ -95,11 +84,7 @@ def _with_columns(data: IntoFrame, new: pl.DataFrame) -> Any:
     return out
 
 
-def _option_error(option: str, value: object, rule: str) -> InvalidInputError:
-    error = InvalidInputError(f"option {option}={value!r} is not allowed: {rule}")
-    # The same attributes the engine's option errors carry.
-    vars(error).update(option=option, value=repr(value), rule=rule)
-    return error
+_option_error = option_error
 
 
 # --- formula CLV ------------------------------------------------------------------------------
@@ -245,7 +230,7 @@ def rfm_summary(
         _days(calibration_end, "calibration_end"),
         after_end,
     )
-    return result.to_pandas() if kind == "pandas" else result
+    return from_polars(result, kind)
 
 
 # --- models -----------------------------------------------------------------------------------
@@ -343,7 +328,9 @@ class _Fitted:
 
     def _values(self) -> list[float]:
         if not self.params_:
-            raise ValueError(f"{type(self).__name__} is not fitted: call .fit() or .load() first")
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted: call .fit(), .load() or .from_params() first"
+            )
         return [self.params_[name] for name in self._parameters]
 
     def summary(self) -> pl.DataFrame:
@@ -373,7 +360,14 @@ class _Fitted:
     @classmethod
     def load(cls: type[_Model], path: str | Path) -> _Model:
         """Reads a model written by :meth:`save`."""
-        data = json.loads(Path(path).read_text())
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as err:
+            raise InvalidInputError(
+                f"{path}: cannot read a saved {cls._model} model: {err}"
+            ) from err
+        if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
+            raise InvalidInputError(f"{path}: not a saved model (no 'params' object)")
         return cls.from_params(data["params"], _data=data)
 
     @classmethod
@@ -383,12 +377,15 @@ class _Fitted:
         """A model with given parameters, ready to score customers."""
         data = _data or {}
         if data.get("model", cls._model) != cls._model:
-            raise ValueError(f"the file holds a {data['model']} model, not {cls._model}")
+            raise InvalidInputError(f"the file holds a {data['model']} model, not {cls._model}")
         model = cls()
-        missing = [n for n in cls._parameters if n not in params]
-        if missing:
-            raise ValueError(f"{cls.__name__} needs parameters {', '.join(cls._parameters)}")
-        model.params_ = {n: float(params[n]) for n in cls._parameters}
+        rule = f"{cls.__name__} needs the parameters {', '.join(cls._parameters)} as numbers"
+        if not isinstance(params, dict) or any(n not in params for n in cls._parameters):
+            raise _option_error("params", params, rule)
+        try:
+            model.params_ = {n: float(params[n]) for n in cls._parameters}
+        except (TypeError, ValueError):
+            raise _option_error("params", params, rule) from None
         errors = data.get("std_errors") or {}
         model.standard_errors_ = {
             n: math.nan if errors.get(n) is None else float(errors[n]) for n in cls._parameters
@@ -418,9 +415,9 @@ class _Fitted:
             self._model,
             self._values(),
             what,
-            float(t),
-            int(n),
-            float(discount_rate),
+            number(t, "t", minimum=0.0),
+            n,
+            number(discount_rate, "discount_rate", minimum=0.0),
             self.frequency,
             self.recency,
             self.T,
@@ -447,8 +444,7 @@ class _TransactionModel(_Fitted):
         """``data`` with ``probability``: P(exactly ``n`` purchases in the next ``t`` time
         units), given each customer's history. For BG/BB, ``t`` is a whole number of future
         opportunities."""
-        if n < 0:
-            raise _option_error("n", n, "the number of purchases must be >= 0")
+        n = whole(n, "n")
         return _with_columns(data, self._predict(data, "probability", t, n))
 
     def predict(self, data: IntoFrame, *, t: float) -> Any:
@@ -683,11 +679,11 @@ def clv(
         transactions.recency,
         transactions.T,
         spend.monetary_value,
-        12 if months is None else months,
-        discount_rate,
-        margin,
+        12 if months is None else whole(months, "months", minimum=1, maximum=1200),
+        number(discount_rate, "discount_rate", minimum=0.0),
+        number(margin, "margin"),
         "D" if time_unit is None else time_unit,
         discounting,
-        periods,
+        optional_whole(periods, "periods", minimum=1, maximum=100_000),
     )
     return _with_columns(data, result)

@@ -11,7 +11,14 @@ surface as ``polars.exceptions.ComputeError`` with the same message, because Pol
 
 from __future__ import annotations
 
-__all__ = ["ConvergenceError", "CsMetricsError", "InvalidInputError", "MissingColumnError"]
+__all__ = [
+    "ConvergenceError",
+    "CsMetricsError",
+    "InternalError",
+    "InvalidInputError",
+    "MissingColumnError",
+    "NotFittedError",
+]
 
 
 class CsMetricsError(Exception):
@@ -36,3 +43,12 @@ class MissingColumnError(CsMetricsError, KeyError):
 
 class ConvergenceError(CsMetricsError):
     """A model fit did not converge."""
+
+
+class NotFittedError(CsMetricsError, ValueError):
+    """A model was asked for results before :meth:`fit` (or ``from_params``) gave it parameters."""
+
+
+class InternalError(CsMetricsError):
+    """A bug in csmetrics: the engine panicked. The message names the function; please report it
+    with the input that caused it. Tests show this backstop is never reached."""

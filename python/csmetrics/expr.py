@@ -30,6 +30,16 @@ def _expr(column: str | pl.Expr) -> pl.Expr:
     return pl.col(column) if isinstance(column, str) else column
 
 
+def _name(column: str | pl.Expr) -> str:
+    """The column name errors should show (inside ``group_by`` the plugin sees no name)."""
+    if isinstance(column, str):
+        return column
+    try:
+        return column.meta.output_name()
+    except pl.exceptions.ComputeError:
+        return "<expression>"
+
+
 def nps(column: str | pl.Expr, *, invalid: InvalidPolicy = "raise") -> pl.Expr:
     """NPS of 0-10 scores: ``100 * (promoters - detractors) / n``.
 
@@ -45,7 +55,7 @@ def nps(column: str | pl.Expr, *, invalid: InvalidPolicy = "raise") -> pl.Expr:
         plugin_path=_LIB,
         function_name="nps_expr",
         args=[_expr(column)],
-        kwargs={"invalid": invalid},
+        kwargs={"invalid": invalid, "column": _name(column)},
         returns_scalar=True,
     )
 
@@ -69,7 +79,12 @@ def csat(
         plugin_path=_LIB,
         function_name="csat_expr",
         args=[_expr(column)],
-        kwargs={"invalid": invalid, "scale_min": scale[0], "scale_max": scale[1]},
+        kwargs={
+            "invalid": invalid,
+            "scale_min": scale[0],
+            "scale_max": scale[1],
+            "column": _name(column),
+        },
         returns_scalar=True,
     )
 
@@ -101,6 +116,7 @@ def ces(
             "scale_min": scale[0],
             "scale_max": scale[1],
             "direction": direction,
+            "column": _name(column),
         },
         returns_scalar=True,
     )

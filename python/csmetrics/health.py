@@ -174,6 +174,7 @@ _STEP = {
     "quarter": (3, "mo"),
     "year": (1, "y"),
 }
+_TRUNCATE = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
 
 
 def churn_labels(
@@ -236,7 +237,6 @@ def churn_labels(
     import polars as pl
 
     import csmetrics as csm
-    from csmetrics._frames import _is_pandas
 
     if isinstance(periods, bool) or not isinstance(periods, int) or periods < 1:
         from csmetrics.exceptions import InvalidInputError
@@ -244,16 +244,38 @@ def churn_labels(
         raise InvalidInputError(
             f"option periods={periods!r} is not allowed: expected an integer >= 1"
         )
-    kind: Literal["polars", "pandas"] = "pandas" if _is_pandas(scores) else "polars"
-    if isinstance(scores, pl.LazyFrame):
-        frame = scores.collect()
-    elif isinstance(scores, pl.DataFrame):
-        frame = scores
-    else:
-        frame = pl.from_pandas(scores)
-    panel = csm.mrr(subscriptions, period=period, as_of=as_of)
-    if not isinstance(panel, pl.DataFrame):
-        panel = pl.from_pandas(panel)
+    from csmetrics._frames import column_names, to_polars
+    from csmetrics.exceptions import InvalidInputError, MissingColumnError
+
+    names = column_names(scores)
+    for needed in (customer_id, period_column):
+        if needed not in names:
+            raise MissingColumnError(
+                f"missing column '{needed}': the scores' customer and period; the input has "
+                f"columns [{', '.join(names)}]"
+            )
+    frame, kind = to_polars(scores, names)
+    if frame.schema[period_column] not in (pl.Date,) and not isinstance(
+        frame.schema[period_column], pl.Datetime
+    ):
+        raise InvalidInputError(
+            f"column '{period_column}' has type {frame.schema[period_column]}: the period of "
+            "each score must be Date or Datetime"
+        )
+    firsts = frame.select(pl.col(period_column).cast(pl.Date)).to_series()
+    truncated = firsts.dt.truncate(_TRUNCATE[period])
+    off = (firsts != truncated).fill_null(False)
+    if off.any():
+        row = int(off.arg_max() or 0)
+        err = InvalidInputError(
+            f"column '{period_column}', row {row}: a score's period must be the first day of a "
+            f"{period}; found {firsts[row]}"
+        )
+        vars(err).update(column=period_column, row=row, value=str(firsts[row]))
+        raise err
+    if frame.height == 0:
+        return from_polars(frame.with_columns(pl.lit(None, pl.Boolean).alias(churned)), kind)
+    panel = pl.DataFrame(csm.mrr(subscriptions, period=period, as_of=as_of))
     paying = (
         panel.filter(pl.col("mrr") > 0)
         .select(pl.col("customer_id").alias(customer_id), pl.col("period").alias("__cs_p"))
@@ -274,7 +296,8 @@ def churn_labels(
     for k in range(1, periods + 1):
         lost = lost | ~paying_after(k)
     horizon = rows.select(pl.col("__cs_p").dt.offset_by(f"{size * periods}{unit}")).to_series()
-    known = at_risk & (horizon <= panel["period"].max())
+    last = panel["period"].max()
+    known = at_risk & (horizon <= last) if last is not None else pl.Series([False] * frame.height)
     label = pl.select(
         pl.when(pl.lit(known)).then(pl.lit(lost)).otherwise(None).alias(churned)
     ).to_series()

@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from csmetrics import _internal
 from csmetrics._frames import IntoFrame, as_list, column_names, from_polars, to_polars
-from csmetrics.revenue import Instant, Period, _micros
+from csmetrics._options import micros as _micros
+from csmetrics.revenue import Instant, Period
 
 __all__ = [
     "conversion_rates",

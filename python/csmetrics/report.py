@@ -345,9 +345,12 @@ def report(
         ("customers", customers),
     ]:
         if frame is not None:
-            tables[name] = _to_polars_frame(frame)
+            converted = _to_polars_frame(frame)
+            # An empty table is as good as none: its sections are left out.
+            if converted.height:
+                tables[name] = converted
     if not tables:
-        raise csm.InvalidInputError("report needs at least one input table")
+        raise csm.InvalidInputError("report needs at least one input table with rows")
     steps = _plan(tables)
     counter = iter(range(1, len(steps) + 1))
 

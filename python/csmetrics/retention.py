@@ -42,6 +42,7 @@ def _panel(
     by: str | Sequence[str] | None,
     extra: dict[str, Any],
     also: Sequence[str] = (),
+    first_period_option: str = "first_period",
 ) -> Any:
     return _run(
         output,
@@ -69,6 +70,7 @@ def _panel(
         timestamp=timestamp,
         extra=extra,
         also=also,
+        first_period_option=first_period_option,
     )
 
 
@@ -370,6 +372,7 @@ def survival_table(
         period="month",
         as_of=as_of,
         first_period=observed_from,
+        first_period_option="observed_from",
         free_is_active=free_is_active,
         mode="snapshot",
         by=by,

@@ -32,64 +32,14 @@ import polars as pl
 
 from csmetrics import _internal
 from csmetrics._frames import IntoFrame, as_list, column_names, from_polars, to_polars
+from csmetrics._options import micros, option_error, optional_whole, whole
+from csmetrics.exceptions import InvalidInputError
 
 __all__ = ["mrr", "mrr_bridge", "mrr_movements", "revenue_kpis"]
 
 Period = Literal["day", "week", "month", "quarter", "year"]
 Instant = dt.date | dt.datetime | str
 MoneyKind = Literal["float", "units", "decimal"]
-
-_MONEY = {
-    "starting_mrr",
-    "new",
-    "expansion",
-    "contraction",
-    "churned",
-    "reactivation",
-    "ending_mrr",
-    "mrr",
-    "arr",
-    "previous_mrr",
-    "amount",
-    "retained_mrr",
-    "retained_mrr_gross",
-    "window_base_mrr",
-}
-
-
-def _micros(value: Instant | None, name: str) -> int | None:
-    """An instant as microseconds since 1970-01-01 UTC (naive values are taken as UTC)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError as err:
-            from csmetrics.exceptions import InvalidInputError
-
-            raise InvalidInputError(
-                f"option {name}='{value}' is not allowed: expected an ISO date or datetime"
-            ) from err
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        delta = value - dt.datetime(1970, 1, 1)
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    return (value - dt.date(1970, 1, 1)).days * 86_400_000_000
-
-
-def _to_decimal(frame: pl.DataFrame, precision: int) -> pl.DataFrame:
-    """Integer units to exact Decimal amounts with ``precision`` decimals."""
-    exprs = []
-    for name in frame.columns:
-        if name in _MONEY and frame.schema[name] == pl.Int64:
-            digits = pl.col(name).abs().cast(pl.String).str.zfill(precision + 1)
-            whole = digits.str.slice(0, digits.str.len_chars() - precision)
-            text = pl.when(pl.col(name) < 0).then(pl.lit("-")).otherwise(pl.lit("")) + whole
-            if precision > 0:
-                text = text + pl.lit(".") + digits.str.slice(-precision)
-            exprs.append(text.cast(pl.Decimal(38, precision)).alias(name))
-    return frame.with_columns(exprs) if exprs else frame
 
 
 def _run(
@@ -119,6 +69,7 @@ def _run(
     timestamp: str = "timestamp",
     extra: dict[str, Any] | None = None,
     also: Sequence[str] = (),
+    first_period_option: str = "first_period",
 ) -> Any:
     by_list = as_list(by)
     names = column_names(data)
@@ -159,24 +110,28 @@ def _run(
         ["denominator", "confidence", "kind", "rule", "signup", "gap_tolerance", "lives", "unit"]
     )
     options.update(extra or {})
-    result = _internal.revenue(
-        output,
-        frame,
-        columns,
-        period,
-        _micros(as_of, "as_of"),
-        _micros(first_period, "first_period"),
-        precision,
-        free_is_active,
-        mode,
-        by_list,
-        rates,
-        window,
-        "units" if money == "decimal" else money,
-        options,
-    )
-    if money == "decimal":
-        result = _to_decimal(result, precision)
+    try:
+        result = _internal.revenue(
+            output,
+            frame,
+            columns,
+            period,
+            micros(as_of, "as_of"),
+            micros(first_period, first_period_option),
+            whole(precision, "precision", maximum=18),
+            free_is_active,
+            mode,
+            by_list,
+            rates,
+            optional_whole(window, "window", minimum=1),
+            money,
+            options,
+        )
+    except InvalidInputError as err:
+        # survival_table calls first_period observed_from: its errors say so.
+        if first_period_option != "first_period" and getattr(err, "option", None) == "first_period":
+            raise option_error(first_period_option, first_period, err.rule) from None
+        raise
     return from_polars(result, kind)
 
 

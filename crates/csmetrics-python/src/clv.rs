@@ -7,7 +7,7 @@ use csmetrics::clv::{
 use pyo3::prelude::*;
 use pyo3_polars::PyDataFrame;
 
-use crate::errors::{guard, to_py};
+use crate::errors::{guard, run, to_py, Frame};
 
 fn columns(
     frequency: &str,
@@ -35,7 +35,7 @@ fn model_of(model: &str, params: &[f64]) -> PyResult<Fit> {
 #[allow(clippy::too_many_arguments)]
 fn clv_rfm_summary(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     customer_id: &str,
     timestamp: &str,
     amount: Option<&str>,
@@ -56,8 +56,7 @@ fn clv_rfm_summary(
         after_end: after_end.parse().map_err(to_py)?,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| rfm_summary(&frame, &options)))
-        .map(PyDataFrame)
+    run(py, "clv_rfm_summary", || rfm_summary(&frame, &options)).map(PyDataFrame)
 }
 
 /// Returns (params, std_errors, log_likelihood, customers, iterations).
@@ -67,7 +66,7 @@ fn clv_rfm_summary(
 #[allow(clippy::type_complexity)]
 fn clv_fit(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     model: &str,
     frequency: &str,
     recency: &str,
@@ -86,7 +85,7 @@ fn clv_fit(
         standard_errors,
     };
     let frame = frame.0;
-    let fitted = py.detach(|| guard(|| fit(&frame, model, &options)))?;
+    let fitted = run(py, "clv_fit", || fit(&frame, model, &options))?;
     Ok((
         fitted.params,
         fitted.std_errors,
@@ -107,7 +106,7 @@ fn clv_parameter_table(
     if std_errors.len() == params.len() {
         fitted.std_errors = std_errors;
     }
-    guard(|| fitted.summary()).map(PyDataFrame)
+    guard("clv_parameter_table", || fitted.summary()).map(PyDataFrame)
 }
 
 #[pyfunction]
@@ -115,7 +114,7 @@ fn clv_parameter_table(
 #[allow(clippy::too_many_arguments)]
 fn clv_predict(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     model: &str,
     params: Vec<f64>,
     what: &str,
@@ -145,11 +144,9 @@ fn clv_predict(
     };
     let cols = columns(frequency, recency, age, monetary_value, None);
     let frame = frame.0;
-    py.detach(|| {
-        guard(|| {
-            let column = predict(&frame, &fitted, prediction, &cols)?;
-            Ok(polars::prelude::DataFrame::new(column.len(), vec![column])?)
-        })
+    run(py, "clv_predict", || {
+        let column = predict(&frame, &fitted, prediction, &cols)?;
+        Ok(polars::prelude::DataFrame::new(column.len(), vec![column])?)
     })
     .map(PyDataFrame)
 }
@@ -159,7 +156,7 @@ fn clv_predict(
 #[allow(clippy::too_many_arguments)]
 fn clv_customer_value(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     model: &str,
     params: Vec<f64>,
     spend_params: Vec<f64>,
@@ -186,11 +183,9 @@ fn clv_customer_value(
     };
     let cols = columns(frequency, recency, age, monetary_value, None);
     let frame = frame.0;
-    py.detach(|| {
-        guard(|| {
-            let column = customer_value(&frame, &transactions, &spend, &cols, &options)?;
-            Ok(polars::prelude::DataFrame::new(column.len(), vec![column])?)
-        })
+    run(py, "clv_customer_value", || {
+        let column = customer_value(&frame, &transactions, &spend, &cols, &options)?;
+        Ok(polars::prelude::DataFrame::new(column.len(), vec![column])?)
     })
     .map(PyDataFrame)
 }
@@ -199,7 +194,7 @@ fn clv_customer_value(
 #[pyo3(signature = (params, periods))]
 fn clv_retention_curve(params: Vec<f64>, periods: u32) -> PyResult<PyDataFrame> {
     let fitted = model_of("sbg", &params)?;
-    guard(|| retention_curve(&fitted, periods)).map(PyDataFrame)
+    guard("clv_retention_curve", || retention_curve(&fitted, periods)).map(PyDataFrame)
 }
 
 /// Adds the CLV functions to the module.

@@ -4,7 +4,7 @@ use csmetrics::datasets::{PurchaseModel, SaasParams};
 use pyo3::prelude::*;
 use pyo3_polars::PyDataFrame;
 
-use crate::errors::guard;
+use crate::errors::run;
 
 #[pyfunction]
 fn survey_responses(
@@ -14,8 +14,10 @@ fn survey_responses(
     months: u32,
     seed: u64,
 ) -> PyResult<PyDataFrame> {
-    py.detach(|| guard(|| csmetrics::datasets::survey_responses(n, customers, months, seed)))
-        .map(PyDataFrame)
+    run(py, "survey_responses", || {
+        csmetrics::datasets::survey_responses(n, customers, months, seed)
+    })
+    .map(PyDataFrame)
 }
 
 /// The tables of customers `first_customer` to `first_customer + count - 1` of a synthetic
@@ -71,8 +73,9 @@ fn saas(
         },
         seed,
     };
-    let tables =
-        py.detach(|| guard(|| csmetrics::datasets::saas_range(&params, first_customer, count)))?;
+    let tables = run(py, "saas", || {
+        csmetrics::datasets::saas_range(&params, first_customer, count)
+    })?;
     Ok(tables
         .into_tables()
         .into_iter()

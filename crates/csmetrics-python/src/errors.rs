@@ -1,9 +1,11 @@
 //! Maps core errors to the exception classes of `csmetrics.exceptions`, in one place.
 
 use csmetrics::CsError;
+use polars::prelude::DataFrame;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use pyo3_polars::PyDataFrame;
 
 /// Converts a core error into the matching Python exception, with its fields as attributes.
 pub fn to_py(err: CsError) -> PyErr {
@@ -49,6 +51,11 @@ fn build(py: Python<'_>, err: &CsError) -> PyResult<PyErr> {
             "InvalidInputError"
         }
         CsError::Convergence { .. } => "ConvergenceError",
+        CsError::Interrupted => {
+            return Ok(pyo3::exceptions::PyKeyboardInterrupt::new_err(
+                "interrupted",
+            ));
+        }
         CsError::Polars(_) => "CsMetricsError",
     };
     let instance = module.getattr(class)?.call1((err.to_string(),))?;
@@ -58,13 +65,96 @@ fn build(py: Python<'_>, err: &CsError) -> PyResult<PyErr> {
     Ok(PyErr::from_value(instance))
 }
 
-/// Runs `f`, turning a Rust panic into a Python RuntimeError instead of aborting the interpreter.
-pub fn guard<T>(f: impl FnOnce() -> Result<T, CsError>) -> PyResult<T> {
+/// The backstop of every entry point: an `InternalError` (a `CsMetricsError`) naming the
+/// function and saying it is a bug. Tests show it is never reached.
+pub fn internal(function: &str) -> PyErr {
+    let message = format!(
+        "csmetrics: internal error in {function} (a bug: please report it with the input that \
+         caused it)"
+    );
+    Python::attach(|py| {
+        match py
+            .import("csmetrics.exceptions")
+            .and_then(|m| m.getattr("InternalError"))
+            .and_then(|class| class.call1((message.clone(),)))
+        {
+            Ok(instance) => PyErr::from_value(instance),
+            Err(_) => PyRuntimeError::new_err(message),
+        }
+    })
+}
+
+/// Runs `f` (the core computing for `function`), turning a Rust panic into an `InternalError`
+/// instead of letting it reach Python.
+pub fn guard<T>(function: &str, f: impl FnOnce() -> Result<T, CsError>) -> PyResult<T> {
     // The closure only reads its inputs; after a panic nothing of it is used again.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(result) => result.map_err(to_py),
-        Err(_) => Err(PyRuntimeError::new_err(
-            "csmetrics: internal error (a bug: please report it with the input that caused it)",
-        )),
+        Err(_) => Err(internal(function)),
+    }
+}
+
+/// Runs `f` (the core computing for `function`) on a worker thread without the GIL, under the
+/// panic backstop of [`guard`], while this thread watches for Ctrl-C: on a KeyboardInterrupt
+/// the core is asked to stop ([`csmetrics::interrupt`]) and the interrupt is raised once it has.
+pub fn run<T: Send>(
+    py: Python<'_>,
+    function: &str,
+    f: impl FnOnce() -> Result<T, CsError> + Send,
+) -> PyResult<T> {
+    use std::sync::mpsc::{channel, RecvTimeoutError};
+    csmetrics::interrupt::clear();
+    let mut interrupted: Option<PyErr> = None;
+    let outcome = std::thread::scope(|scope| {
+        let (done, finished) = channel::<()>();
+        let worker = scope.spawn(move || {
+            // The closure only reads its inputs; after a panic nothing of it is used again.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = done.send(());
+            outcome
+        });
+        let mut finished = finished;
+        loop {
+            // The receiver is moved in and out: it may be sent to a thread but not shared.
+            let (waited, back) = py.detach(move || {
+                let waited = finished.recv_timeout(std::time::Duration::from_millis(50));
+                (waited, finished)
+            });
+            finished = back;
+            if !matches!(waited, Err(RecvTimeoutError::Timeout)) {
+                break;
+            }
+            if interrupted.is_none() {
+                if let Err(signal) = py.check_signals() {
+                    csmetrics::interrupt::request();
+                    interrupted = Some(signal);
+                }
+            }
+        }
+        worker.join()
+    });
+    csmetrics::interrupt::clear();
+    if let Some(signal) = interrupted {
+        return Err(signal);
+    }
+    match outcome {
+        Ok(Ok(result)) => result.map_err(to_py),
+        _ => Err(internal(function)),
+    }
+}
+
+/// An input frame taken from Python Polars, converted under the same backstop: a column the
+/// conversion cannot take becomes an `InternalError`, never a panic.
+pub struct Frame(pub DataFrame);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Frame {
+    type Error = PyErr;
+
+    fn extract(ob: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ob.extract::<PyDataFrame>()))
+        {
+            Ok(frame) => Ok(Frame(frame?.0)),
+            Err(_) => Err(internal("the conversion of the input frame")),
+        }
     }
 }

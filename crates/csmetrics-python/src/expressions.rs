@@ -20,38 +20,59 @@ fn scalar(name: &str, value: Option<f64>) -> Series {
     Series::new(name.into(), [value])
 }
 
+/// Runs a plugin body, turning a panic into a ComputeError naming the function (a bug; the
+/// tests show it is never reached) instead of letting it unwind into Polars.
+fn guarded(function: &str, f: impl FnOnce() -> PolarsResult<Series>) -> PolarsResult<Series> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(PolarsError::ComputeError(
+            format!(
+                "csmetrics: internal error in {function} (a bug: please report it with the input \
+                 that caused it)"
+            )
+            .into(),
+        ))
+    })
+}
+
 #[derive(Deserialize)]
 struct NpsKwargs {
     invalid: String,
+    column: String,
 }
 
 #[polars_expr(output_type=Float64)]
 fn nps_expr(inputs: &[Series], kwargs: NpsKwargs) -> PolarsResult<Series> {
-    let series = &inputs[0];
-    let policy: InvalidPolicy = kwargs.invalid.parse().map_err(compute_error)?;
-    let value = nps_of_series(series, series.name(), policy).map_err(compute_error)?;
-    Ok(scalar(series.name(), value))
+    guarded("nps", || {
+        let series = &inputs[0];
+        let policy: InvalidPolicy = kwargs.invalid.parse().map_err(compute_error)?;
+        let value = nps_of_series(series, &kwargs.column, policy).map_err(compute_error)?;
+        Ok(scalar(series.name(), value))
+    })
 }
 
 #[derive(Deserialize)]
 struct CsatKwargs {
     invalid: String,
+    column: String,
     scale_min: i64,
     scale_max: i64,
 }
 
 #[polars_expr(output_type=Float64)]
 fn csat_expr(inputs: &[Series], kwargs: CsatKwargs) -> PolarsResult<Series> {
-    let series = &inputs[0];
-    let policy: InvalidPolicy = kwargs.invalid.parse().map_err(compute_error)?;
-    let scale = Scale::new(kwargs.scale_min, kwargs.scale_max).map_err(compute_error)?;
-    let value = csat_of_series(series, series.name(), scale, policy).map_err(compute_error)?;
-    Ok(scalar(series.name(), value))
+    guarded("csat", || {
+        let series = &inputs[0];
+        let policy: InvalidPolicy = kwargs.invalid.parse().map_err(compute_error)?;
+        let scale = Scale::new(kwargs.scale_min, kwargs.scale_max).map_err(compute_error)?;
+        let value = csat_of_series(series, &kwargs.column, scale, policy).map_err(compute_error)?;
+        Ok(scalar(series.name(), value))
+    })
 }
 
 #[derive(Deserialize)]
 struct CesKwargs {
     invalid: String,
+    column: String,
     scale_min: i64,
     scale_max: i64,
     direction: String,
@@ -59,11 +80,13 @@ struct CesKwargs {
 
 #[polars_expr(output_type=Float64)]
 fn ces_expr(inputs: &[Series], kwargs: CesKwargs) -> PolarsResult<Series> {
-    let series = &inputs[0];
-    let policy: InvalidPolicy = kwargs.invalid.parse().map_err(compute_error)?;
-    let scale = Scale::new(kwargs.scale_min, kwargs.scale_max).map_err(compute_error)?;
-    let direction: CesDirection = kwargs.direction.parse().map_err(compute_error)?;
-    let value =
-        ces_of_series(series, series.name(), scale, direction, policy).map_err(compute_error)?;
-    Ok(scalar(series.name(), value))
+    guarded("ces", || {
+        let series = &inputs[0];
+        let policy: InvalidPolicy = kwargs.invalid.parse().map_err(compute_error)?;
+        let scale = Scale::new(kwargs.scale_min, kwargs.scale_max).map_err(compute_error)?;
+        let direction: CesDirection = kwargs.direction.parse().map_err(compute_error)?;
+        let value = ces_of_series(series, &kwargs.column, scale, direction, policy)
+            .map_err(compute_error)?;
+        Ok(scalar(series.name(), value))
+    })
 }

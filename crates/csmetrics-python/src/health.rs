@@ -5,7 +5,7 @@ use csmetrics::CsError;
 use pyo3::prelude::*;
 use pyo3_polars::PyDataFrame;
 
-use crate::errors::{guard, to_py};
+use crate::errors::{run, to_py, Frame};
 
 /// One factor as given in Python: (column, weight, direction, normalisation, lo, hi).
 type FactorSpec = (String, f64, String, String, Option<f64>, Option<f64>);
@@ -37,7 +37,7 @@ fn factor(spec: FactorSpec) -> Result<Factor, CsError> {
 #[pyo3(signature = (frame, factors, bands, missing, by_period))]
 fn health_score(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     factors: Vec<FactorSpec>,
     bands: (f64, f64),
     missing: &str,
@@ -55,21 +55,25 @@ fn health_score(
         by_period,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| health::health_score(&frame, &options)))
-        .map(PyDataFrame)
+    run(py, "health_score", || {
+        health::health_score(&frame, &options)
+    })
+    .map(PyDataFrame)
 }
 
 #[pyfunction]
 #[pyo3(signature = (frame, score, churned))]
 fn health_backtest(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     score: String,
     churned: String,
 ) -> PyResult<PyDataFrame> {
     let frame = frame.0;
-    py.detach(|| guard(|| health::health_backtest(&frame, &score, &churned)))
-        .map(PyDataFrame)
+    run(py, "health_backtest", || {
+        health::health_backtest(&frame, &score, &churned)
+    })
+    .map(PyDataFrame)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

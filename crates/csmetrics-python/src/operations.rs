@@ -9,15 +9,15 @@ use csmetrics::revenue::{RevenueInput, RevenueOptions, SubscriptionColumns};
 use pyo3::prelude::*;
 use pyo3_polars::PyDataFrame;
 
-use crate::errors::{guard, to_py};
+use crate::errors::{run, to_py, Frame};
 
 #[pyfunction]
 #[pyo3(signature = (subscriptions, costs, customer_id, start, end, amount, interval, interval_count, period, as_of, free_is_active, mode, cost_period, cost_amount, customers))]
 #[allow(clippy::too_many_arguments)]
 fn retention_cost(
     py: Python<'_>,
-    subscriptions: PyDataFrame,
-    costs: PyDataFrame,
+    subscriptions: Frame,
+    costs: Frame,
     customer_id: String,
     start: String,
     end: Option<String>,
@@ -55,8 +55,10 @@ fn retention_cost(
         customers: customers.parse().map_err(to_py)?,
     };
     let (subs, costs) = (subscriptions.0, costs.0);
-    py.detach(|| guard(|| ops::retention_cost(&subs, &costs, &options)))
-        .map(PyDataFrame)
+    run(py, "retention_cost", || {
+        ops::retention_cost(&subs, &costs, &options)
+    })
+    .map(PyDataFrame)
 }
 
 #[pyfunction]
@@ -64,7 +66,7 @@ fn retention_cost(
 #[allow(clippy::too_many_arguments)]
 fn trial_conversion(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     trial_start: String,
     trial_end: String,
     converted_at: String,
@@ -83,15 +85,17 @@ fn trial_conversion(
         period: period.parse().map_err(to_py)?,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| ops::trial_conversion(&frame, &options)))
-        .map(PyDataFrame)
+    run(py, "trial_conversion", || {
+        ops::trial_conversion(&frame, &options)
+    })
+    .map(PyDataFrame)
 }
 
 #[pyfunction]
 #[pyo3(signature = (frame, timestamp, kind, by, period))]
 fn conversion_rates(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     timestamp: String,
     kind: String,
     by: Vec<String>,
@@ -104,8 +108,10 @@ fn conversion_rates(
         period: period.parse().map_err(to_py)?,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| ops::conversion_rates(&frame, &options)))
-        .map(PyDataFrame)
+    run(py, "conversion_rates", || {
+        ops::conversion_rates(&frame, &options)
+    })
+    .map(PyDataFrame)
 }
 
 #[pyfunction]
@@ -113,7 +119,7 @@ fn conversion_rates(
 #[allow(clippy::too_many_arguments)]
 fn first_contact_resolution(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     opened_at: String,
     resolved_at: String,
     contacts: String,
@@ -134,8 +140,10 @@ fn first_contact_resolution(
         period: period.parse().map_err(to_py)?,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| ops::first_contact_resolution(&frame, &options)))
-        .map(PyDataFrame)
+    run(py, "first_contact_resolution", || {
+        ops::first_contact_resolution(&frame, &options)
+    })
+    .map(PyDataFrame)
 }
 
 #[pyfunction]
@@ -144,7 +152,7 @@ fn first_contact_resolution(
 fn engagement(
     py: Python<'_>,
     output: &str,
-    frame: PyDataFrame,
+    frame: Frame,
     customer_id: String,
     date: String,
     user_id: Option<String>,
@@ -169,15 +177,23 @@ fn engagement(
         period: period.parse().map_err(to_py)?,
     };
     let frame = frame.0;
-    let adoption = output == "adoption";
-    py.detach(|| {
-        guard(|| {
-            if adoption {
-                ops::feature_adoption(&frame, &options)
-            } else {
-                ops::engagement(&frame, &options)
-            }
-        })
+    let adoption = match output {
+        "adoption" => true,
+        "engagement" => false,
+        other => {
+            return Err(to_py(csmetrics::CsError::option(
+                "output",
+                format!("'{other}'"),
+                "one of 'engagement', 'adoption'",
+            )))
+        }
+    };
+    run(py, output, || {
+        if adoption {
+            ops::feature_adoption(&frame, &options)
+        } else {
+            ops::engagement(&frame, &options)
+        }
     })
     .map(PyDataFrame)
 }

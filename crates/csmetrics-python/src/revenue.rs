@@ -10,7 +10,7 @@ use csmetrics::cohort::{cohort_retention, CohortOptions};
 use csmetrics::lives::{survival_table, SurvivalTableOptions};
 use csmetrics::renewal::RenewalOptions;
 
-use crate::errors::{guard, to_py};
+use crate::errors::{run, to_py, Frame};
 
 /// Column names of the input table, as given in Python.
 #[derive(FromPyObject)]
@@ -57,7 +57,7 @@ fn parse<T: std::str::FromStr<Err = csmetrics::CsError> + Default>(
 fn revenue(
     py: Python<'_>,
     output: &str,
-    frame: PyDataFrame,
+    frame: Frame,
     columns: Columns,
     period: &str,
     as_of: Option<i64>,
@@ -81,7 +81,7 @@ fn revenue(
             period: columns.period_column,
             mrr: columns.mrr_column,
         },
-        _ => RevenueInput::Subscriptions(SubscriptionColumns {
+        "subscriptions" => RevenueInput::Subscriptions(SubscriptionColumns {
             customer_id: columns.customer_id,
             start: columns.start,
             end: columns.end,
@@ -90,6 +90,13 @@ fn revenue(
             interval_count: columns.interval_count,
             currency: columns.currency,
         }),
+        other => {
+            return Err(to_py(csmetrics::CsError::option(
+                "table",
+                format!("'{other}'"),
+                "one of 'subscriptions', 'monthly', 'activity'",
+            )))
+        }
     };
     let options = RevenueOptions {
         input,
@@ -105,7 +112,7 @@ fn revenue(
         money: money.parse().map_err(to_py)?,
     };
     let frame = frame.0;
-    let run: Box<dyn FnOnce() -> csmetrics::Result<polars::prelude::DataFrame> + Send> =
+    let compute: Box<dyn FnOnce() -> csmetrics::Result<polars::prelude::DataFrame> + Send> =
         match output {
             "mrr" => Box::new(move || engine::mrr(&frame, &options)),
             "movements" => Box::new(move || engine::mrr_movements(&frame, &options)),
@@ -128,7 +135,7 @@ fn revenue(
                 };
                 Box::new(move || cohort_retention(&frame, &cohort))
             }
-            _ => {
+            "lives" => {
                 let lives = SurvivalTableOptions {
                     panel: options,
                     gap_tolerance_days: extra.gap_tolerance.unwrap_or(0.0),
@@ -137,15 +144,22 @@ fn revenue(
                 };
                 Box::new(move || survival_table(&frame, &lives))
             }
+            other => {
+                return Err(to_py(csmetrics::CsError::option(
+                    "output",
+                    format!("'{other}'"),
+                    "one of 'mrr', 'movements', 'bridge', 'kpis', 'churn', 'cohort', 'lives'",
+                )))
+            }
         };
-    py.detach(|| guard(run)).map(PyDataFrame)
+    run(py, output, compute).map(PyDataFrame)
 }
 
 #[pyfunction]
 #[pyo3(signature = (frame, renewal_due, renewed, amount, by, period))]
 fn renewal_rates(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     renewal_due: String,
     renewed: String,
     amount: Option<String>,
@@ -160,8 +174,10 @@ fn renewal_rates(
         period: period.parse().map_err(to_py)?,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| csmetrics::renewal::renewal_rates(&frame, &options)))
-        .map(PyDataFrame)
+    run(py, "renewal_rates", || {
+        csmetrics::renewal::renewal_rates(&frame, &options)
+    })
+    .map(PyDataFrame)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -4,7 +4,7 @@ use csmetrics::survey::{CesOptions, CsatOptions, Grouping, NpsCompareOptions, Np
 use pyo3::prelude::*;
 use pyo3_polars::PyDataFrame;
 
-use crate::errors::{guard, to_py};
+use crate::errors::{run, to_py, Frame};
 
 fn grouping(by: Vec<String>, period: Option<&str>, timestamp: &str) -> csmetrics::Result<Grouping> {
     Ok(Grouping {
@@ -19,7 +19,7 @@ fn grouping(by: Vec<String>, period: Option<&str>, timestamp: &str) -> csmetrics
 #[allow(clippy::too_many_arguments)]
 fn nps(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     score: &str,
     by: Vec<String>,
     period: Option<&str>,
@@ -36,8 +36,7 @@ fn nps(
         confidence,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| csmetrics::survey::nps(&frame, &options)))
-        .map(PyDataFrame)
+    run(py, "nps", || csmetrics::survey::nps(&frame, &options)).map(PyDataFrame)
 }
 
 #[pyfunction]
@@ -45,7 +44,7 @@ fn nps(
 #[allow(clippy::too_many_arguments)]
 fn csat(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     score: &str,
     by: Vec<String>,
     period: Option<&str>,
@@ -60,8 +59,7 @@ fn csat(
         scale: Scale::new(scale.0, scale.1).map_err(to_py)?,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| csmetrics::survey::csat(&frame, &options)))
-        .map(PyDataFrame)
+    run(py, "csat", || csmetrics::survey::csat(&frame, &options)).map(PyDataFrame)
 }
 
 #[pyfunction]
@@ -69,7 +67,7 @@ fn csat(
 #[allow(clippy::too_many_arguments)]
 fn ces(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     score: &str,
     by: Vec<String>,
     period: Option<&str>,
@@ -89,8 +87,7 @@ fn ces(
         direction: direction.parse().map_err(to_py)?,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| csmetrics::survey::ces(&frame, &options)))
-        .map(PyDataFrame)
+    run(py, "ces", || csmetrics::survey::ces(&frame, &options)).map(PyDataFrame)
 }
 
 #[pyfunction]
@@ -98,7 +95,7 @@ fn ces(
 #[allow(clippy::too_many_arguments)]
 fn nps_compare(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     score: &str,
     between: Option<String>,
     by: Vec<String>,
@@ -117,8 +114,10 @@ fn nps_compare(
         confidence,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| csmetrics::survey::nps_compare(&frame, &options)))
-        .map(PyDataFrame)
+    run(py, "nps_compare", || {
+        csmetrics::survey::nps_compare(&frame, &options)
+    })
+    .map(PyDataFrame)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

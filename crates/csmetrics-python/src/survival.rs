@@ -4,7 +4,7 @@ use csmetrics::survival::{KaplanMeierOptions, LogrankOptions, NelsonAalenOptions
 use pyo3::prelude::*;
 use pyo3_polars::PyDataFrame;
 
-use crate::errors::{guard, to_py};
+use crate::errors::{run, to_py, Frame};
 
 #[allow(clippy::too_many_arguments)]
 fn km_options(
@@ -32,7 +32,7 @@ fn km_options(
 #[allow(clippy::too_many_arguments)]
 fn kaplan_meier(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     duration: &str,
     event: &str,
     entry: Option<String>,
@@ -42,8 +42,10 @@ fn kaplan_meier(
 ) -> PyResult<PyDataFrame> {
     let options = km_options(duration, event, entry, weights, by, confidence, None);
     let frame = frame.0;
-    py.detach(|| guard(|| csmetrics::survival::kaplan_meier(&frame, &options)))
-        .map(PyDataFrame)
+    run(py, "kaplan_meier", || {
+        csmetrics::survival::kaplan_meier(&frame, &options)
+    })
+    .map(PyDataFrame)
 }
 
 #[pyfunction]
@@ -51,7 +53,7 @@ fn kaplan_meier(
 #[allow(clippy::too_many_arguments)]
 fn kaplan_meier_summary(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     duration: &str,
     event: &str,
     entry: Option<String>,
@@ -62,8 +64,10 @@ fn kaplan_meier_summary(
 ) -> PyResult<PyDataFrame> {
     let options = km_options(duration, event, entry, weights, by, confidence, tau);
     let frame = frame.0;
-    py.detach(|| guard(|| csmetrics::survival::kaplan_meier_summary(&frame, &options)))
-        .map(PyDataFrame)
+    run(py, "kaplan_meier_summary", || {
+        csmetrics::survival::kaplan_meier_summary(&frame, &options)
+    })
+    .map(PyDataFrame)
 }
 
 #[pyfunction]
@@ -71,7 +75,7 @@ fn kaplan_meier_summary(
 #[allow(clippy::too_many_arguments)]
 fn nelson_aalen(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     duration: &str,
     event: &str,
     entry: Option<String>,
@@ -90,8 +94,10 @@ fn nelson_aalen(
         ties: ties.parse().map_err(to_py)?,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| csmetrics::survival::nelson_aalen(&frame, &options)))
-        .map(PyDataFrame)
+    run(py, "nelson_aalen", || {
+        csmetrics::survival::nelson_aalen(&frame, &options)
+    })
+    .map(PyDataFrame)
 }
 
 #[pyfunction]
@@ -99,7 +105,7 @@ fn nelson_aalen(
 #[allow(clippy::too_many_arguments)]
 fn logrank_test(
     py: Python<'_>,
-    frame: PyDataFrame,
+    frame: Frame,
     duration: &str,
     event: &str,
     group: &str,
@@ -116,8 +122,10 @@ fn logrank_test(
         by,
     };
     let frame = frame.0;
-    py.detach(|| guard(|| csmetrics::survival::logrank_test(&frame, &options)))
-        .map(PyDataFrame)
+    run(py, "logrank_test", || {
+        csmetrics::survival::logrank_test(&frame, &options)
+    })
+    .map(PyDataFrame)
 }
 
 /// Adds the survival functions to the module.

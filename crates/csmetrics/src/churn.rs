@@ -102,6 +102,7 @@ pub fn churn_rates(frame: &DataFrame, options: &ChurnOptions) -> Result<DataFram
         Wanted {
             movements: false,
             panel: false,
+            totals: true,
         },
     )?;
     let (mut columns, rows) = group_period_columns(&c)?;

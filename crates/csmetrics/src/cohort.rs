@@ -5,8 +5,11 @@ use std::str::FromStr;
 
 use polars::prelude::*;
 
+use std::collections::HashMap;
+
+use foldhash::fast::FixedState;
+
 use crate::error::{CsError, Result};
-use crate::frame::column;
 use crate::groups::{parallel, work_ranges};
 use crate::period::period_key;
 use crate::revenue::input::{customers, period_grid};
@@ -124,15 +127,12 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
     let n = grid.len();
     let first = grid.report_first;
     let cohorts = n - first;
-    let groups = data.group_keys.height().max(1);
-    let cells = groups * cohorts * cohorts.max(1);
     let (offsets, order) = rows_by_customer(&data);
     let free = options.panel.free_is_active;
+    // Cells are kept only for the (group, cohort) rows that have customers, each with one cell
+    // per age: memory follows the output, never groups x cohorts x ages.
     let parts = parallel(work_ranges(data.customer_labels.len()), |range| {
-        let mut sizes = vec![0i64; groups * cohorts];
-        let mut base_mrr = vec![0i128; groups * cohorts];
-        let mut active = vec![0i64; cells];
-        let mut mrr_at_age = vec![0i128; cells];
+        let mut cells = SparseCells::new(cohorts);
         let (mut mrr, mut subs) = (Vec::new(), Vec::new());
         let mut before_signup: Option<(usize, usize)> = None;
         for customer in range {
@@ -158,30 +158,30 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
                 continue;
             };
             let g = data.group_rank[data.customer_group[customer] as usize] as usize;
-            let row = g * cohorts + (cohort - first);
-            sizes[row] += 1;
+            let slot = cells.slot(g * cohorts + (cohort - first));
+            cells.sizes[slot] += 1;
             let last_active = (lo..hi).rev().find(|&p| active_at(p));
             for p in cohort..n {
                 let age = p - cohort;
-                let cell = row * cohorts + age;
+                let cell = slot * cohorts + age;
                 let counted = match options.rule {
                     CohortRule::Classic => active_at(p),
                     CohortRule::Unbounded => last_active.is_some_and(|l| l >= p),
                 };
                 if counted {
-                    active[cell] += 1;
+                    cells.active[cell] += 1;
                 }
                 if p >= lo && p < hi {
-                    mrr_at_age[cell] += i128::from(mrr[p - lo]);
+                    cells.mrr_at_age[cell] += i128::from(mrr[p - lo]);
                     if age == 0 {
-                        base_mrr[row] += i128::from(mrr[p - lo]);
+                        cells.base_mrr[slot] += i128::from(mrr[p - lo]);
                     }
                 }
             }
         }
-        (sizes, base_mrr, active, mrr_at_age, before_signup)
+        (cells, before_signup)
     });
-    if let Some((customer, p)) = parts.iter().find_map(|part| part.4) {
+    if let Some((customer, p)) = parts.iter().find_map(|part| part.1) {
         let id = data
             .customer_labels
             .get(customer)
@@ -197,88 +197,111 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
             rule: "a customer cannot be active before the period of its signup".into(),
         });
     }
-    let mut sizes = vec![0i64; groups * cohorts];
-    let mut base_mrr = vec![0i128; groups * cohorts];
-    let mut active = vec![0i64; cells];
-    let mut mrr_at_age = vec![0i128; cells];
-    for (s, b, a, m, _) in parts {
-        sizes.iter_mut().zip(s).for_each(|(x, y)| *x += y);
-        base_mrr.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-        active.iter_mut().zip(a).for_each(|(x, y)| *x += y);
-        mrr_at_age.iter_mut().zip(m).for_each(|(x, y)| *x += y);
+    let mut cells = SparseCells::new(cohorts);
+    for (part, _) in parts {
+        cells.absorb(part);
     }
-
-    let cells = Cells {
-        groups,
-        cohorts,
-        sizes,
-        base_mrr,
-        active,
-        mrr_at_age,
-    };
     let starts: Vec<i64> = (0..cohorts).map(|c| grid.starts[first + c] / DAY).collect();
     cohort_frame(options, &cells, &starts, &data.group_keys)
 }
 
-/// Accumulated cohort cells: sizes and base MRR per (group, cohort), active customers and MRR
-/// per (group, cohort, age).
-struct Cells {
-    groups: usize,
+/// Accumulated cohort cells of the (group, cohort) rows that have customers: sizes and base
+/// MRR per row, active customers and MRR per (row, age). `rows` maps `group * cohorts +
+/// cohort` to its slot.
+struct SparseCells {
     cohorts: usize,
+    rows: HashMap<usize, usize, FixedState>,
+    keys: Vec<usize>,
     sizes: Vec<i64>,
     base_mrr: Vec<i128>,
     active: Vec<i64>,
     mrr_at_age: Vec<i128>,
 }
 
+impl SparseCells {
+    fn new(cohorts: usize) -> Self {
+        SparseCells {
+            cohorts,
+            rows: HashMap::with_hasher(FixedState::with_seed(0x5eed)),
+            keys: Vec::new(),
+            sizes: Vec::new(),
+            base_mrr: Vec::new(),
+            active: Vec::new(),
+            mrr_at_age: Vec::new(),
+        }
+    }
+
+    /// The slot of `row`, added (zeroed) on first use.
+    fn slot(&mut self, row: usize) -> usize {
+        if let Some(&slot) = self.rows.get(&row) {
+            return slot;
+        }
+        let slot = self.keys.len();
+        self.rows.insert(row, slot);
+        self.keys.push(row);
+        self.sizes.push(0);
+        self.base_mrr.push(0);
+        self.active.resize(self.active.len() + self.cohorts, 0);
+        self.mrr_at_age
+            .resize(self.mrr_at_age.len() + self.cohorts, 0);
+        slot
+    }
+
+    /// Adds another worker's cells.
+    fn absorb(&mut self, other: SparseCells) {
+        let width = self.cohorts;
+        for (from, &row) in other.keys.iter().enumerate() {
+            let to = self.slot(row);
+            self.sizes[to] += other.sizes[from];
+            self.base_mrr[to] += other.base_mrr[from];
+            for age in 0..width {
+                self.active[to * width + age] += other.active[from * width + age];
+                self.mrr_at_age[to * width + age] += other.mrr_at_age[from * width + age];
+            }
+        }
+    }
+}
+
 /// The long cohort table from accumulated cells; `starts` are the reported periods' first days.
 fn cohort_frame(
     options: &CohortOptions,
-    cells: &Cells,
+    cells: &SparseCells,
     starts: &[i64],
     group_keys: &DataFrame,
 ) -> Result<DataFrame> {
-    let Cells {
-        groups,
-        cohorts,
-        sizes,
-        base_mrr,
-        active,
-        mrr_at_age,
-    } = cells;
-    let (groups, cohorts) = (*groups, *cohorts);
-    // Rows: (group, cohort) with at least one customer, times every age.
+    let cohorts = cells.cohorts;
+    // Rows: (group, cohort) with at least one customer, in key order, times every age.
+    let mut slots: Vec<(usize, usize)> = cells.keys.iter().copied().zip(0..).collect();
+    slots.sort_unstable();
     let scale = 10f64.powi(options.panel.precision as i32);
     let mut group_index: Vec<IdxSize> = Vec::new();
     let (mut cohort_days, mut ages, mut size_col) = (Vec::new(), Vec::new(), Vec::new());
     let (mut active_col, mut rate_col, mut mrr_col, mut base_col) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for g in 0..groups {
-        for (c, start) in starts.iter().enumerate().take(cohorts) {
-            let row = g * cohorts + c;
-            if sizes[row] == 0 {
-                continue;
-            }
-            for age in 0..cohorts {
-                let observable = c + age < cohorts;
-                let cell = row * cohorts + age;
-                group_index.push(g as IdxSize);
-                cohort_days.push(*start as i32);
-                ages.push(age as i32);
-                size_col.push(sizes[row]);
-                active_col.push(observable.then_some(active[cell]));
-                mrr_col.push(observable.then(|| mrr_at_age[cell] as f64 / scale));
-                base_col.push(base_mrr[row] as f64 / scale);
-                rate_col.push(
-                    observable
-                        .then(|| match options.kind {
-                            CohortKind::Logo => Some(active[cell] as f64 / sizes[row] as f64),
-                            CohortKind::Revenue => (base_mrr[row] != 0)
-                                .then(|| mrr_at_age[cell] as f64 / base_mrr[row] as f64),
-                        })
-                        .flatten(),
-                );
-            }
+    for (row, slot) in slots {
+        let (g, c) = (row / cohorts, row % cohorts);
+        let size = cells.sizes[slot];
+        let base = cells.base_mrr[slot];
+        for age in 0..cohorts {
+            let observable = c + age < cohorts;
+            let cell = slot * cohorts + age;
+            group_index.push(g as IdxSize);
+            cohort_days.push(starts[c] as i32);
+            ages.push(age as i32);
+            size_col.push(size);
+            active_col.push(observable.then_some(cells.active[cell]));
+            mrr_col.push(observable.then(|| cells.mrr_at_age[cell] as f64 / scale));
+            base_col.push(base as f64 / scale);
+            rate_col.push(
+                observable
+                    .then(|| match options.kind {
+                        CohortKind::Logo => Some(cells.active[cell] as f64 / size as f64),
+                        CohortKind::Revenue => {
+                            (base != 0).then(|| cells.mrr_at_age[cell] as f64 / base as f64)
+                        }
+                    })
+                    .flatten(),
+            );
         }
     }
     let height = ages.len();
@@ -364,6 +387,10 @@ fn activity_cohorts(frame: &DataFrame, options: &CohortOptions) -> Result<Option
     })
     .unwrap_or_default();
     let groups = customers.group_keys.height().max(1);
+    // Dense cells per worker: only while they stay small (many by= groups take the sparse path).
+    if groups * n * n > 1 << 22 {
+        return Ok(None);
+    }
     let per_group = parallel(work_ranges(n_customers), |range| {
         let mut sizes = vec![0i64; groups * n];
         let mut active = vec![0i64; groups * n * n];
@@ -395,14 +422,12 @@ fn activity_cohorts(frame: &DataFrame, options: &CohortOptions) -> Result<Option
         sizes.iter_mut().zip(s).for_each(|(x, y)| *x += y);
         active.iter_mut().zip(a).for_each(|(x, y)| *x += y);
     }
-    let cells = Cells {
-        groups,
-        cohorts: n,
-        sizes,
-        base_mrr: vec![0; groups * n],
-        active,
-        mrr_at_age: vec![0; groups * n * n],
-    };
+    let mut cells = SparseCells::new(n);
+    for (row, &size) in sizes.iter().enumerate().filter(|(_, s)| **s > 0) {
+        let slot = cells.slot(row);
+        cells.sizes[slot] = size;
+        cells.active[slot * n..(slot + 1) * n].copy_from_slice(&active[row * n..(row + 1) * n]);
+    }
     Ok(Some(cohort_frame(
         options,
         &cells,
@@ -417,32 +442,18 @@ fn signup_per_customer(
     name: &str,
     data: &crate::revenue::Normalised,
 ) -> Result<Vec<i64>> {
-    let series = column(frame, name, "the signup date of each customer")?.as_materialized_series();
-    let (per_day, per_unit): (i64, i64) = match series.dtype() {
-        DataType::Date => (DAY, 1),
-        DataType::Datetime(TimeUnit::Nanoseconds, _) => (1, 1000),
-        DataType::Datetime(TimeUnit::Microseconds, _) => (1, 1),
-        DataType::Datetime(TimeUnit::Milliseconds, _) => (1000, 1),
-        other => {
-            return Err(CsError::InvalidType {
-                column: name.to_string(),
-                dtype: other.to_string(),
-                rule: "a signup column must be Date or Datetime".to_string(),
-            })
-        }
-    };
-    let values = series.to_physical_repr().cast(&DataType::Int64)?;
+    let (values, _) =
+        crate::input::instants(frame, name, "the signup date of each customer", i64::MIN)?;
     let mut signup = vec![i64::MIN; data.customer_labels.len()];
-    for (row, value) in values.i64()?.iter().enumerate() {
-        let Some(v) = value else {
-            return Err(CsError::InvalidValue {
-                column: name.to_string(),
+    for (row, instant) in values.into_iter().enumerate() {
+        if instant == i64::MIN {
+            return Err(crate::input::invalid(
+                name,
                 row,
-                value: "null".into(),
-                rule: "every customer needs a signup date".into(),
-            });
-        };
-        let instant = (v * per_day).div_euclid(per_unit);
+                "null",
+                "every customer needs a signup date",
+            ));
+        }
         let c = data.customer[row] as usize;
         if signup[c] == i64::MIN {
             signup[c] = instant;

@@ -59,6 +59,9 @@ pub enum CsError {
         /// Why.
         reason: String,
     },
+    /// The computation was stopped by [`crate::interrupt::request`].
+    #[error("interrupted")]
+    Interrupted,
     /// An error raised inside Polars.
     #[error("polars: {0}")]
     Polars(#[from] PolarsError),

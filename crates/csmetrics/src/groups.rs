@@ -14,7 +14,7 @@ use foldhash::fast::FixedState;
 use polars::prelude::*;
 use polars_arrow::array::Array;
 
-use crate::error::{CsError, Result};
+use crate::error::Result;
 
 /// Number of worker threads for row-parallel loops.
 pub fn threads() -> usize {
@@ -114,7 +114,7 @@ fn advise_huge_range(start: usize, bytes: usize) {
 /// that key).
 fn codes_in_label_order(labels: &Column) -> Result<Option<Vec<IdxSize>>> {
     let series = labels.as_materialized_series();
-    if series.dtype().is_integer() && series.null_count() == 0 {
+    if fits_i64(series.dtype()) && series.null_count() == 0 {
         let values = series.cast(&DataType::Int64)?.rechunk();
         let sorted = values
             .i64()?
@@ -158,7 +158,7 @@ pub fn key_in_value_order(column: &Column) -> Result<EncodedKey> {
 /// other keys.
 pub fn ranked_integer_codes(column: &Column) -> Result<Option<(Vec<u32>, Column)>> {
     let series = column.as_materialized_series();
-    if !series.dtype().is_integer() || series.null_count() > 0 || series.is_empty() {
+    if !fits_i64(series.dtype()) || series.null_count() > 0 || series.is_empty() {
         return Ok(None);
     }
     let wide = series.cast(&DataType::Int64)?.rechunk();
@@ -349,9 +349,26 @@ enum StrKey<'a> {
     Long(&'a str),
 }
 
-/// Encodes a `by=` column.
+/// Integer dtypes whose every value converts to Int64.
+fn fits_i64(dtype: &DataType) -> bool {
+    dtype.is_integer()
+        && !matches!(
+            dtype,
+            DataType::UInt64 | DataType::Int128 | DataType::UInt128
+        )
+}
+
+/// Encodes a key column (a customer id or a `by=` column): strings, Categorical and Enum (by
+/// their category codes), integers, booleans, floats, dates and datetimes; any other dtype is
+/// an error naming the column, its dtype and the dtypes accepted.
 pub fn encode_column(column: &Column) -> Result<EncodedKey> {
     let series = column.as_materialized_series().rechunk();
+    crate::input::check(
+        &series,
+        series.name(),
+        crate::input::Role::Key,
+        "a customer id or grouping column",
+    )?;
     let rows = series.len();
     let physical = series.to_physical_repr().rechunk();
     let (codes, first_rows) = match physical.dtype() {
@@ -419,12 +436,12 @@ pub fn encode_column(column: &Column) -> Result<EncodedKey> {
             encoded
         }
         _ => {
-            return Err(CsError::InvalidType {
-                column: series.name().to_string(),
-                dtype: series.dtype().to_string(),
-                rule: "a grouping column must hold strings, numbers, booleans, dates or datetimes"
-                    .to_string(),
-            })
+            return Err(crate::input::wrong_type(
+                series.name(),
+                series.dtype(),
+                crate::input::Role::Key,
+                "a customer id or grouping column",
+            ))
         }
     };
     let labels = series

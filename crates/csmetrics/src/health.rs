@@ -10,6 +10,7 @@ use polars::prelude::*;
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
 use crate::groups::{encode_column, group_rows};
+use crate::input::Role;
 
 /// Whether a factor's high values are healthy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -246,15 +247,12 @@ pub fn health_score(frame: &DataFrame, options: &HealthOptions) -> Result<DataFr
     };
     let mut normalised: Vec<Vec<Option<f64>>> = Vec::with_capacity(options.factors.len());
     for factor in &options.factors {
-        let series = column(frame, &factor.column, "a health factor")?.as_materialized_series();
-        if !(series.dtype().is_primitive_numeric() || series.dtype().is_bool()) {
-            return Err(CsError::InvalidType {
-                column: factor.column.clone(),
-                dtype: series.dtype().to_string(),
-                rule: "health factors must be numeric".into(),
-            });
-        }
-        let values: Vec<Option<f64>> = series.cast(&DataType::Float64)?.f64()?.iter().collect();
+        let values = crate::input::optional_numbers(
+            frame,
+            &factor.column,
+            Role::NumberOrFlag,
+            "a health factor",
+        )?;
         for (row, v) in values.iter().enumerate() {
             match v {
                 Some(x) if !x.is_finite() => {
@@ -388,44 +386,13 @@ pub fn auc(scores: &[Option<f64>], churned: &[Option<bool>]) -> Result<Backtest>
 /// Returns one row: `auc`, `positives`, `negatives`, `excluded` (rows with a null score or
 /// label).
 pub fn health_backtest(frame: &DataFrame, score: &str, churned: &str) -> Result<DataFrame> {
-    let s = column(frame, score, "the health score")?.as_materialized_series();
-    if !s.dtype().is_primitive_numeric() {
-        return Err(CsError::InvalidType {
-            column: score.into(),
-            dtype: s.dtype().to_string(),
-            rule: "scores must be numeric".into(),
-        });
-    }
-    let scores: Vec<Option<f64>> = s.cast(&DataType::Float64)?.f64()?.iter().collect();
-    let c = column(frame, churned, "whether each customer churned")?.as_materialized_series();
-    let labels: Vec<Option<bool>> = if c.dtype().is_bool() {
-        c.bool()?.iter().collect()
-    } else if c.dtype().is_integer() {
-        let v = c.cast(&DataType::Int64)?;
-        let mut out = Vec::with_capacity(v.len());
-        for (row, x) in v.i64()?.iter().enumerate() {
-            out.push(match x {
-                None => None,
-                Some(0) => Some(false),
-                Some(1) => Some(true),
-                Some(other) => {
-                    return Err(CsError::InvalidValue {
-                        column: churned.into(),
-                        row,
-                        value: other.to_string(),
-                        rule: "churn labels must be true/false or 1/0".into(),
-                    })
-                }
-            });
-        }
-        out
-    } else {
-        return Err(CsError::InvalidType {
-            column: churned.into(),
-            dtype: c.dtype().to_string(),
-            rule: "churn labels must be Boolean or 0/1 integers".into(),
-        });
-    };
+    let scores = crate::input::optional_numbers(frame, score, Role::Number, "the health score")?;
+    let labels = crate::input::flags(
+        frame,
+        churned,
+        "whether each customer churned",
+        "churn labels must be true/false or 1/0",
+    )?;
     let result = auc(&scores, &labels)?;
     let excluded = frame.height() - result.positives - result.negatives;
     Ok(DataFrame::new(

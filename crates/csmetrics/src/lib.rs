@@ -40,6 +40,8 @@ pub mod error;
 pub mod frame;
 pub mod groups;
 pub mod health;
+pub(crate) mod input;
+pub mod interrupt;
 pub mod lives;
 pub mod operations;
 pub mod period;

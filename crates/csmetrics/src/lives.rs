@@ -459,6 +459,10 @@ fn first_lives_of_sorted_table(
     };
     let id_type = ids.dtype().clone();
     if !id_type.is_integer()
+        || matches!(
+            id_type,
+            DataType::UInt64 | DataType::Int128 | DataType::UInt128
+        )
         || ids.null_count() > 0
         || starts.dtype() != &DataType::Date
         || ends.dtype() != &DataType::Date
@@ -629,6 +633,7 @@ pub fn survival_table(frame: &DataFrame, options: &SurvivalTableOptions) -> Resu
         ));
     }
     check_options(&options.panel)?;
+    crate::revenue::input::check_billing_columns(frame, &options.panel)?;
     if let Some(table) = first_lives_of_sorted_table(frame, options)? {
         return Ok(table);
     }

@@ -12,55 +12,20 @@ use crate::churn::{churn_rates, ChurnOptions};
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
 use crate::groups::{encode_column, group_rows, sorted_keys, EncodedKey};
+use crate::input::invalid;
 use crate::period::{period_key, Period};
 use crate::revenue::RevenueOptions;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// Instants of a Date or Datetime column in µs since 1970-01-01 UTC (null stays null).
-pub(crate) fn instants(frame: &DataFrame, name: &str, purpose: &str) -> Result<Vec<Option<i64>>> {
-    let series = column(frame, name, purpose)?.as_materialized_series();
-    let per_tick: (i64, i64) = match series.dtype() {
-        DataType::Date => (MICROS_PER_DAY, 1),
-        DataType::Datetime(TimeUnit::Nanoseconds, _) => (1, 1000),
-        DataType::Datetime(TimeUnit::Microseconds, _) => (1, 1),
-        DataType::Datetime(TimeUnit::Milliseconds, _) => (1000, 1),
-        other => {
-            return Err(CsError::InvalidType {
-                column: name.to_string(),
-                dtype: other.to_string(),
-                rule: "a timestamp column must be Date or Datetime".into(),
-            })
-        }
-    };
-    let physical = series.to_physical_repr().cast(&DataType::Int64)?;
-    Ok(physical
-        .i64()?
-        .iter()
-        .map(|v| v.map(|t| (t * per_tick.0).div_euclid(per_tick.1)))
-        .collect())
+fn instants(frame: &DataFrame, name: &str, purpose: &str) -> Result<Vec<Option<i64>>> {
+    crate::input::optional_instants(frame, name, purpose)
 }
 
-/// Numbers of a numeric column as f64 (null stays null).
-pub(crate) fn numbers(frame: &DataFrame, name: &str, purpose: &str) -> Result<Vec<Option<f64>>> {
-    let series = column(frame, name, purpose)?.as_materialized_series();
-    if !(series.dtype().is_primitive_numeric() || series.dtype().is_bool()) {
-        return Err(CsError::InvalidType {
-            column: name.to_string(),
-            dtype: series.dtype().to_string(),
-            rule: format!("{purpose} must be numeric"),
-        });
-    }
-    Ok(series.cast(&DataType::Float64)?.f64()?.iter().collect())
-}
-
-fn invalid(column: &str, row: usize, value: impl Into<String>, rule: &str) -> CsError {
-    CsError::InvalidValue {
-        column: column.to_string(),
-        row,
-        value: value.into(),
-        rule: rule.to_string(),
-    }
+/// Numbers (or Boolean flags as 0/1) of a column as f64 (null stays null).
+fn numbers(frame: &DataFrame, name: &str, purpose: &str) -> Result<Vec<Option<f64>>> {
+    crate::input::optional_numbers(frame, name, crate::input::Role::NumberOrFlag, purpose)
 }
 
 fn describe_instant(micros: i64) -> String {
@@ -449,35 +414,17 @@ impl Default for ConversionOptions {
 /// Columns: keys, `period`, `conversions` (all kinds), `new`, `upsells`, `cross_sells`,
 /// `upsell_rate` = upsells / conversions, `cross_sell_rate` = cross-sells / conversions.
 pub fn conversion_rates(frame: &DataFrame, options: &ConversionOptions) -> Result<DataFrame> {
-    let kinds =
-        column(frame, &options.kind, "the kind of each conversion")?.as_materialized_series();
-    let kinds = kinds
-        .cast(&DataType::String)
-        .map_err(|_| CsError::InvalidType {
-            column: options.kind.clone(),
-            dtype: kinds.dtype().to_string(),
-            rule: "kinds must be strings 'new', 'upsell' or 'cross_sell'".into(),
-        })?;
-    let mut codes = Vec::with_capacity(kinds.len());
-    for (row, k) in kinds.str()?.iter().enumerate() {
-        codes.push(match k {
-            Some("new") => 0usize,
-            Some("upsell") => 1,
-            Some("cross_sell") => 2,
-            other => {
-                return Err(invalid(
-                    &options.kind,
-                    row,
-                    other.map_or("null".into(), |v| format!("'{v}'")),
-                    "a conversion kind must be 'new', 'upsell' or 'cross_sell'",
-                ))
-            }
-        });
-    }
+    let codes = crate::input::labels(
+        frame,
+        &options.kind,
+        "the kind of each conversion ('new', 'upsell' or 'cross_sell')",
+        &["new", "upsell", "cross_sell"],
+        "a conversion kind must be 'new', 'upsell' or 'cross_sell'",
+    )?;
     let g = grouped(frame, &options.by, &options.timestamp, options.period)?;
     let mut counts = vec![vec![0i64; g.count]; 3];
     for (row, k) in codes.iter().enumerate() {
-        counts[*k][g.ids[row] as usize] += 1;
+        counts[*k as usize][g.ids[row] as usize] += 1;
     }
     let total: Vec<i64> = (0..g.count)
         .map(|i| counts[0][i] + counts[1][i] + counts[2][i])
@@ -560,22 +507,15 @@ pub fn first_contact_resolution(frame: &DataFrame, options: &FcrOptions) -> Resu
         None => vec![None; frame.height()],
     };
     let resolvable: Vec<bool> = match &options.resolvable {
-        Some(name) => {
-            let series = column(
-                frame,
-                name,
-                "whether each ticket was resolvable at first contact",
-            )?
-            .as_materialized_series();
-            if !series.dtype().is_bool() {
-                return Err(CsError::InvalidType {
-                    column: name.clone(),
-                    dtype: series.dtype().to_string(),
-                    rule: "resolvable at first contact must be Boolean".into(),
-                });
-            }
-            series.bool()?.iter().map(|v| v.unwrap_or(true)).collect()
-        }
+        Some(name) => crate::input::flags(
+            frame,
+            name,
+            "whether each ticket was resolvable at first contact",
+            "resolvable at first contact must be true/false or 1/0",
+        )?
+        .into_iter()
+        .map(|v| v.unwrap_or(true))
+        .collect(),
         None => vec![true; frame.height()],
     };
     let window = (options.reopen_window_days * MICROS_PER_DAY as f64).round() as i64;

@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 use polars::prelude::*;
 
+use crate::input::Clock;
+
 use polars_arrow::array::PrimitiveArray;
 
 use crate::error::{CsError, Result};
@@ -163,31 +165,18 @@ pub fn period_key(
         .as_materialized_series()
         .rechunk();
     let physical = series.to_physical_repr().rechunk();
-    let reader = match series.dtype() {
-        DataType::Date => physical
+    let reader = match crate::input::clock(&series, timestamp, "the timestamp of each row")? {
+        Clock::Date => physical
             .i32()?
             .downcast_iter()
             .next()
             .map_or(DayReader::Empty, DayReader::Date),
-        DataType::Datetime(unit, _) => {
-            let per_day: i64 = match unit {
-                TimeUnit::Nanoseconds => 86_400_000_000_000,
-                TimeUnit::Microseconds => 86_400_000_000,
-                TimeUnit::Milliseconds => 86_400_000,
-            };
-            physical
-                .i64()?
-                .downcast_iter()
-                .next()
-                .map_or(DayReader::Empty, |a| DayReader::Datetime(a, per_day))
-        }
-        other => {
-            return Err(CsError::InvalidType {
-                column: timestamp.to_string(),
-                dtype: other.to_string(),
-                rule: "a timestamp column must be Date or Datetime".to_string(),
-            })
-        }
+        Clock::Datetime { per_day, .. } => physical
+            .i64()?
+            .downcast_iter()
+            .next()
+            .map_or(DayReader::Empty, |a| DayReader::Datetime(a, per_day)),
+        Clock::Null => DayReader::Empty,
     };
     let rows = series.len();
     // Pass 1: the range of days, and the first null.

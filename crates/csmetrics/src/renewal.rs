@@ -36,35 +36,12 @@ impl Default for RenewalOptions {
 }
 
 fn outcomes(frame: &DataFrame, name: &str) -> Result<Vec<Option<bool>>> {
-    let series = column(frame, name, "whether each contract was renewed")?.as_materialized_series();
-    match series.dtype() {
-        DataType::Boolean => Ok(series.bool()?.iter().collect()),
-        dtype if dtype.is_integer() => {
-            let values = series.cast(&DataType::Int64)?;
-            values
-                .i64()?
-                .iter()
-                .enumerate()
-                .map(|(row, v)| match v {
-                    None => Ok(None),
-                    Some(0) => Ok(Some(false)),
-                    Some(1) => Ok(Some(true)),
-                    Some(other) => Err(CsError::InvalidValue {
-                        column: name.to_string(),
-                        row,
-                        value: other.to_string(),
-                        rule: "a renewal outcome must be true/false or 1/0 (null while undecided)"
-                            .into(),
-                    }),
-                })
-                .collect()
-        }
-        other => Err(CsError::InvalidType {
-            column: name.to_string(),
-            dtype: other.to_string(),
-            rule: "a renewal outcome must be Boolean or 0/1 integers".into(),
-        }),
-    }
+    crate::input::flags(
+        frame,
+        name,
+        "whether each contract was renewed",
+        "a renewal outcome must be true/false or 1/0 (null while undecided)",
+    )
 }
 
 /// Renewal rates per group and period of the due date.
@@ -76,16 +53,12 @@ pub fn renewal_rates(frame: &DataFrame, options: &RenewalOptions) -> Result<Data
     let renewed = outcomes(frame, &options.renewed)?;
     let amounts: Option<Vec<f64>> = match &options.amount {
         Some(name) => {
-            let series =
-                column(frame, name, "the amount of each contract")?.as_materialized_series();
-            if !series.dtype().is_primitive_numeric() {
-                return Err(CsError::InvalidType {
-                    column: name.clone(),
-                    dtype: series.dtype().to_string(),
-                    rule: "amounts must be numeric".into(),
-                });
-            }
-            let values: Vec<Option<f64>> = series.cast(&DataType::Float64)?.f64()?.iter().collect();
+            let values = crate::input::optional_numbers(
+                frame,
+                name,
+                crate::input::Role::Number,
+                "the amount of each contract",
+            )?;
             let mut out = Vec::with_capacity(values.len());
             for (row, v) in values.into_iter().enumerate() {
                 match v {

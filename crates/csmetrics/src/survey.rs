@@ -13,6 +13,7 @@ use polars::prelude::*;
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
 use crate::groups::{encode_column, group_rows, parallel, sorted_keys, work_ranges, EncodedKey};
+use crate::input::{self, Role};
 use crate::period::{period_key, Period};
 use crate::stats::{two_sided_p, z_for_confidence};
 
@@ -291,14 +292,7 @@ struct GroupedHistograms {
 
 fn score_series(frame: &DataFrame, score: &str) -> Result<Series> {
     let series = column(frame, score, "the survey score of each answer")?.as_materialized_series();
-    if !series.dtype().is_primitive_numeric() && !series.dtype().is_null() {
-        return Err(CsError::InvalidType {
-            column: score.to_string(),
-            dtype: series.dtype().to_string(),
-            rule: "scores must be numeric (integers or floats)".to_string(),
-        });
-    }
-    Ok(series.cast(&DataType::Float64)?)
+    input::number_series(series, score, Role::Number, "scores")
 }
 
 fn invalid_score(column_name: &str, row: usize, value: f64, scale: Scale) -> CsError {
@@ -825,14 +819,7 @@ pub fn histogram_of_series(
     scale: Scale,
     policy: InvalidPolicy,
 ) -> Result<Histogram> {
-    if !series.dtype().is_primitive_numeric() && !series.dtype().is_null() {
-        return Err(CsError::InvalidType {
-            column: name.to_string(),
-            dtype: series.dtype().to_string(),
-            rule: "scores must be numeric (integers or floats)".to_string(),
-        });
-    }
-    let values = series.cast(&DataType::Float64)?;
+    let values = input::number_series(series, name, Role::Number, "scores")?;
     let values = values.f64()?;
     let mut h = Histogram::empty(scale);
     for (row, value) in values.iter().enumerate() {

@@ -20,6 +20,9 @@ fn customer<const N: usize>(params: &[Dual<N>], x: f64, recency: f64, n: f64) ->
     let mut total = Dual::ln_beta(a + x, b + (n - x)) + Dual::ln_beta(g, d + n) - base;
     let gaps = (n - recency).max(0.0) as usize;
     for i in 0..gaps {
+        if i % 1024 == 1023 && crate::interrupt::requested() {
+            break;
+        }
         let i = i as f64;
         let term = Dual::ln_beta(a + x, b + (recency - x + i))
             + Dual::ln_beta(g + 1.0, d + (recency + i))
@@ -141,6 +144,9 @@ impl Params {
             - base)
             .exp();
         for j in count..future {
+            if j % 1024 == 1023 && crate::interrupt::requested() {
+                break;
+            }
             let j = j as f64;
             total += (ln_choose(j)
                 + ln_beta(alpha + x + k, beta + n - x + j - k)

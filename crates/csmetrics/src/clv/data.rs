@@ -8,21 +8,13 @@ use polars::prelude::*;
 
 use super::dual::Dual;
 use super::gammagamma::SpendPatterns;
-use crate::error::{CsError, Result};
-use crate::frame::{column, format_number};
+use crate::error::Result;
+use crate::frame::format_number;
 use crate::groups::{parallel, threads};
 
 /// Reads a numeric column as `f64`; null is an error naming the row.
 pub fn float_column(frame: &DataFrame, name: &str, purpose: &str) -> Result<Vec<f64>> {
-    let col = column(frame, name, purpose)?;
-    if !col.dtype().is_primitive_numeric() && !col.dtype().is_null() {
-        return Err(CsError::InvalidType {
-            column: name.to_string(),
-            dtype: col.dtype().to_string(),
-            rule: format!("{purpose} must be numeric"),
-        });
-    }
-    let cast = col.as_materialized_series().cast(&DataType::Float64)?;
+    let cast = crate::input::numbers(frame, name, crate::input::Role::Number, purpose)?;
     let ca = cast.f64()?;
     if ca.null_count() == 0 {
         // The common case, read as whole slices.
@@ -49,15 +41,7 @@ pub fn float_column(frame: &DataFrame, name: &str, purpose: &str) -> Result<Vec<
     Ok(out)
 }
 
-/// An [`CsError::InvalidValue`].
-pub fn invalid(column: &str, row: usize, value: &str, rule: &str) -> CsError {
-    CsError::InvalidValue {
-        column: column.to_string(),
-        row,
-        value: value.to_string(),
-        rule: rule.to_string(),
-    }
-}
+pub(crate) use crate::input::invalid;
 
 /// The names of the summary columns the models read.
 #[derive(Debug, Clone)]

@@ -413,6 +413,13 @@ fn start_values<const N: usize>(given: &Option<Vec<f64>>, default: [f64; N]) -> 
 /// reads frequency and monetary value and uses the customers with frequency > 0; the
 /// shifted-beta-geometric model reads the `alive` column.
 pub fn fit(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fit> {
+    let fitted = fit_model(frame, model, options);
+    // A loop cut short by an interrupt leaves no result to trust.
+    crate::interrupt::check()?;
+    fitted
+}
+
+fn fit_model(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fit> {
     let columns = &options.columns;
     match model {
         Model::BetaGeo | Model::ModifiedBetaGeo | Model::ParetoNbd => {

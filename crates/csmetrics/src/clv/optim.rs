@@ -86,6 +86,7 @@ pub fn minimize_from(
     let mut scaled = given.is_some();
     let mut inverse = given.unwrap_or_else(|| identity(n));
     for iteration in 0..settings.max_iterations {
+        crate::interrupt::check()?;
         if max_abs(&grad) < settings.gradient_tolerance {
             return Ok(Minimum {
                 theta,

@@ -178,6 +178,18 @@ pub fn predict(
     prediction: Prediction,
     columns: &SummaryColumns,
 ) -> Result<Column> {
+    let predicted = predict_rows(frame, fit, prediction, columns);
+    // A loop cut short by an interrupt leaves no result to trust.
+    crate::interrupt::check()?;
+    predicted
+}
+
+fn predict_rows(
+    frame: &DataFrame,
+    fit: &Fit,
+    prediction: Prediction,
+    columns: &SummaryColumns,
+) -> Result<Column> {
     let name = prediction.column_name();
     let values = match prediction {
         Prediction::ExpectedSpend => {
@@ -327,6 +339,25 @@ pub fn customer_value(
     columns: &SummaryColumns,
     options: &ClvOptions,
 ) -> Result<Column> {
+    let value = customer_value_rows(frame, transactions, spend, columns, options);
+    crate::interrupt::check()?;
+    value
+}
+
+fn customer_value_rows(
+    frame: &DataFrame,
+    transactions: &Fit,
+    spend: &Fit,
+    columns: &SummaryColumns,
+    options: &ClvOptions,
+) -> Result<Column> {
+    if options.months > 1200 {
+        return Err(CsError::option(
+            "months",
+            options.months,
+            "the horizon must be at most 1200 months (100 years)",
+        ));
+    }
     if !(options.discount_rate.is_finite() && options.discount_rate > -1.0) {
         return Err(CsError::option(
             "discount_rate",

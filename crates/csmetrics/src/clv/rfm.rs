@@ -167,67 +167,20 @@ fn format_day(day: i64) -> String {
 
 /// Days since 1970-01-01 of each row of a Date or Datetime column; null is an error.
 pub fn days_of(frame: &DataFrame, name: &str) -> Result<Vec<i32>> {
-    let series = column(frame, name, "the date of each purchase")?
-        .as_materialized_series()
-        .rechunk();
-    let per_day: i64 = match series.dtype() {
-        DataType::Date => 1,
-        DataType::Datetime(TimeUnit2::Nanoseconds, _) => 86_400_000_000_000,
-        DataType::Datetime(TimeUnit2::Microseconds, _) => 86_400_000_000,
-        DataType::Datetime(TimeUnit2::Milliseconds, _) => 86_400_000,
-        other => {
-            return Err(CsError::InvalidType {
-                column: name.to_string(),
-                dtype: other.to_string(),
-                rule: "the purchase timestamp must be Date or Datetime".to_string(),
-            })
-        }
-    };
-    if series.null_count() > 0 {
-        let row = series
-            .is_null()
-            .iter()
-            .position(|v| v == Some(true))
-            .unwrap_or(0);
-        return Err(invalid(name, row, "null", "every purchase needs a date"));
-    }
-    let physical = series.to_physical_repr();
-    if per_day == 1 {
-        // Dates are already days in an i32: copy the slices, no cast.
-        let ca = physical.i32()?;
-        let mut out = zeroed_buffer::<i32>(ca.len());
-        let mut at = 0;
-        for array in ca.downcast_iter() {
-            let values = array.values().as_slice();
-            out[at..at + values.len()].copy_from_slice(values);
-            at += values.len();
-        }
-        return Ok(out);
-    }
-    let ca = physical.i64()?;
-    let mut out = Vec::with_capacity(ca.len());
-    for array in ca.downcast_iter() {
-        for &v in array.values().as_slice() {
-            let day = v.div_euclid(per_day);
-            out.push(i32::try_from(day).unwrap_or(if day > 0 { i32::MAX } else { i32::MIN }));
-        }
-    }
-    Ok(out)
+    let what = "the date of each purchase";
+    let series = column(frame, name, what)?.as_materialized_series();
+    crate::input::days_of(series, name, what)?
+        .map_err(|row| invalid(name, row, "null", "every purchase needs a date"))
 }
-
-use polars::prelude::TimeUnit as TimeUnit2;
 
 /// The amounts as one contiguous Float64 array (no copy when they already are), checked.
 fn amounts_of(frame: &DataFrame, name: &str) -> Result<Float64Chunked> {
-    let col = column(frame, name, "the value of each purchase")?;
-    if !col.dtype().is_primitive_numeric() {
-        return Err(CsError::InvalidType {
-            column: name.to_string(),
-            dtype: col.dtype().to_string(),
-            rule: "the value of each purchase must be numeric".to_string(),
-        });
-    }
-    let cast = col.as_materialized_series().cast(&DataType::Float64)?;
+    let cast = crate::input::numbers(
+        frame,
+        name,
+        crate::input::Role::Number,
+        "the value of each purchase",
+    )?;
     let ca = cast.f64()?.rechunk().into_owned();
     if ca.null_count() > 0 {
         let row = ca
@@ -242,7 +195,7 @@ fn amounts_of(frame: &DataFrame, name: &str) -> Result<Float64Chunked> {
         return Err(invalid(
             name,
             row,
-            &format_number(values[row]),
+            format_number(values[row]),
             "purchase amounts must be finite and >= 0 (record refunds as a separate adjustment)",
         ));
     }
@@ -542,6 +495,16 @@ pub fn rfm_summary(frame: &DataFrame, options: &RfmOptions) -> Result<DataFrame>
             })
         }
     };
+    let mut parts = parts;
+    if parts.is_empty() {
+        // No customer at all: one empty part, so every column exists and holds one (empty)
+        // chunk, as every frame must for Polars.
+        let mut empty = SummaryPart::with_capacity(0, with_amounts, holdout);
+        if count_dropped {
+            empty.dropped = Some(Vec::new());
+        }
+        parts.push(empty);
+    }
     let kept: usize = parts.iter().map(|p| p.slots.len()).sum();
     let id_column = if kept == customers {
         labels

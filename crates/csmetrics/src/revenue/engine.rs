@@ -163,6 +163,9 @@ pub struct Wanted {
     pub movements: bool,
     /// Customer-period panel rows.
     pub panel: bool,
+    /// The per-(group, period) accumulators (not needed for per-customer outputs, whose cost
+    /// must not grow with groups x periods).
+    pub totals: bool,
 }
 
 /// The sweep's results.
@@ -256,7 +259,12 @@ pub fn sweep(data: &Normalised, grid: &Grid, options: &SweepOptions) -> Sweep {
     let (offsets, order) = rows_by_customer(data);
     let groups = data.group_keys.height().max(1);
     let reported = grid.reported();
-    let cells = groups * reported * field::COUNT;
+    // Without totals one scratch cell takes every write.
+    let cells = if options.wanted.totals {
+        groups * reported * field::COUNT
+    } else {
+        field::COUNT
+    };
     let parts = parallel(work_ranges(customers), |range| {
         let mut worker = Worker::new(data, grid, options, cells);
         for customer in range {
@@ -313,7 +321,11 @@ impl<'a> Worker<'a> {
     }
 
     fn cell(&mut self, group: usize, period: usize) -> &mut [i128] {
-        let start = (group * self.grid.reported() + period - self.grid.report_first) * field::COUNT;
+        let start = if self.options.wanted.totals {
+            (group * self.grid.reported() + period - self.grid.report_first) * field::COUNT
+        } else {
+            0
+        };
         &mut self.totals[start..start + field::COUNT]
     }
 

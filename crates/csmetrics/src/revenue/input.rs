@@ -8,14 +8,13 @@ use super::{RevenueInput, RevenueOptions, SubscriptionColumns};
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
 use crate::groups::{
-    encode_column, group_rows, key_in_value_order, parallel_fill, sorted_keys, zeroed_buffer,
-    EncodedKey,
+    encode_column, group_rows, key_in_value_order, parallel_fill, sorted_keys, EncodedKey,
 };
+use crate::input::{self, instants as instants_fast, invalid, optional_instants, Role};
 use crate::period::Period;
-use polars_arrow::array::PrimitiveArray;
 
 /// Microseconds in a day.
-pub const DAY: i64 = 86_400_000_000;
+pub const DAY: i64 = input::DAY_US;
 
 /// The subscriptions, normalised, with customers and groups.
 pub struct Normalised {
@@ -37,15 +36,6 @@ pub struct Normalised {
     pub group_rank: Vec<u32>,
 }
 
-fn invalid(column: &str, row: usize, value: impl ToString, rule: &str) -> CsError {
-    CsError::InvalidValue {
-        column: column.to_string(),
-        row,
-        value: value.to_string(),
-        rule: rule.to_string(),
-    }
-}
-
 /// Instants of a Date or Datetime column in µs since the epoch (UTC), nulls as None, and
 /// whether it is time-zone aware (None for Date).
 fn instants(
@@ -53,14 +43,8 @@ fn instants(
     name: &str,
     purpose: &str,
 ) -> Result<(Vec<Option<i64>>, Option<bool>)> {
-    let (values, aware) = instants_fast(frame, name, purpose, i64::MIN)?;
-    Ok((
-        values
-            .into_iter()
-            .map(|v| (v != i64::MIN).then_some(v))
-            .collect(),
-        aware,
-    ))
+    let (_, aware) = instants_fast(frame, name, purpose, i64::MIN)?;
+    Ok((optional_instants(frame, name, purpose)?, aware))
 }
 
 /// Start and end must both be time-zone aware or both naive.
@@ -83,34 +67,44 @@ fn check_awareness(c: &SubscriptionColumns, start: Option<bool>, end: Option<boo
     }
 }
 
-/// Monthly factor of a billing interval as (multiplier, divisor): monthly = amount * m / d.
-/// Kept as a fraction so that e.g. a yearly amount is divided by 12 exactly as written.
-fn interval_factor(name: &str) -> Option<(f64, f64)> {
-    match name {
-        "day" => Some((365.0, 12.0)),
-        "week" => Some((365.0, 84.0)),
-        "month" => Some((1.0, 1.0)),
-        "quarter" => Some((1.0, 3.0)),
-        "year" => Some((1.0, 12.0)),
-        _ => None,
-    }
+/// The billing intervals and their monthly factors as (multiplier, divisor): monthly = amount
+/// * m / d. Kept as a fraction so that e.g. a yearly amount is divided by 12 exactly as written.
+const INTERVALS: [&str; 5] = ["day", "week", "month", "quarter", "year"];
+const INTERVAL_FACTORS: [(i64, i64); 5] = [(365, 12), (365, 84), (1, 1), (1, 3), (1, 12)];
+
+/// The index in [`INTERVALS`] of each row's billing interval, checked.
+fn interval_indexes(frame: &DataFrame, name: &str) -> Result<Vec<u8>> {
+    input::labels(
+        frame,
+        name,
+        "the billing interval (day, week, month, quarter or year; pass interval=None if every \
+         amount is monthly)",
+        &INTERVALS,
+        "the billing interval must be one of day, week, month, quarter, year",
+    )
 }
 
-fn f64_values(frame: &DataFrame, name: &str, purpose: &str) -> Result<Vec<Option<f64>>> {
-    let series = column(frame, name, purpose)?.as_materialized_series();
-    if !series.dtype().is_primitive_numeric() && !series.dtype().is_null() {
-        return Err(CsError::InvalidType {
-            column: name.to_string(),
-            dtype: series.dtype().to_string(),
-            rule: "amounts must be numeric".to_string(),
-        });
+/// Checks the billing intervals and interval counts of a subscriptions table whose amounts are
+/// not needed (customer lives): junk is refused there as everywhere else.
+pub fn check_billing_columns(frame: &DataFrame, options: &RevenueOptions) -> Result<()> {
+    if let RevenueInput::Subscriptions(c) = &options.input {
+        if let Some(name) = &c.interval {
+            interval_indexes(frame, name)?;
+        }
+        if let Some(name) = &c.interval_count {
+            let counts =
+                input::whole_numbers(frame, name, "the number of intervals billed at once")?;
+            if let Some(row) = counts.iter().position(|n| !n.is_some_and(|n| n >= 1)) {
+                return Err(invalid(
+                    name,
+                    row,
+                    counts[row].map_or("null".to_string(), |v| v.to_string()),
+                    "interval counts must be whole numbers of at least 1",
+                ));
+            }
+        }
     }
-    Ok(series.cast(&DataType::Float64)?.f64()?.iter().collect())
-}
-
-/// Rounds `value * 10^precision` half to even into integer units.
-pub fn to_units(value: f64, scale: f64) -> i64 {
-    (value * scale).round_ties_even() as i64
+    Ok(())
 }
 
 /// Reads and checks the input table.
@@ -121,8 +115,7 @@ type Panel = (String, Vec<i64>, Vec<i64>, Vec<i64>);
 /// Subscriptions or a monthly table: (customer column, start, end, monthly units), checked.
 fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<Panel> {
     let rows = frame.height();
-    let scale = 10f64.powi(options.precision as i32);
-    let (customer_name, mut start, mut end, amounts, factors, amount_name) = match &options.input {
+    let (customer_name, mut start, mut end, factors, amount_name) = match &options.input {
         RevenueInput::Subscriptions(c) => {
             let (start, start_aware) = instants(frame, &c.start, "the start of each subscription")?;
             let (end, end_aware) = match &c.end {
@@ -134,67 +127,33 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<Panel> {
                 None => (vec![None; rows], None),
             };
             check_awareness(c, start_aware, end_aware)?;
-            let amounts = f64_values(frame, &c.amount, "the billed amount of each subscription")?;
-            let mut factors = vec![(1.0f64, 1.0f64); rows];
+            let mut factors = vec![(1i64, 1i64); rows];
             if let Some(name) = &c.interval {
-                let series = column(
-                    frame,
-                    name,
-                    "the billing interval (pass interval=None if every amount is monthly)",
-                )?
-                .as_materialized_series();
-                let ca = series.str().map_err(|_| CsError::InvalidType {
-                    column: name.clone(),
-                    dtype: series.dtype().to_string(),
-                    rule:
-                        "the billing interval must be a string: day, week, month, quarter or year"
-                            .to_string(),
-                })?;
-                for (row, value) in ca.iter().enumerate() {
-                    factors[row] = match value.and_then(interval_factor) {
-                        Some(f) => f,
-                        None => return Err(invalid(
-                            name,
-                            row,
-                            value.map_or("null".to_string(), |v| format!("'{v}'")),
-                            "the billing interval must be one of day, week, month, quarter, year",
-                        )),
-                    };
+                for (row, index) in interval_indexes(frame, name)?.into_iter().enumerate() {
+                    factors[row] = INTERVAL_FACTORS[index as usize];
                 }
             }
             if let Some(name) = &c.interval_count {
-                let series = column(frame, name, "the number of intervals billed at once")?
-                    .as_materialized_series();
-                if !series.dtype().is_integer() {
-                    return Err(CsError::InvalidType {
-                        column: name.clone(),
-                        dtype: series.dtype().to_string(),
-                        rule: "interval counts must be whole numbers of at least 1".to_string(),
-                    });
-                }
-                let counts = series.cast(&DataType::Int64)?;
-                for (row, value) in counts.i64()?.iter().enumerate() {
-                    match value {
-                        Some(n) if n >= 1 => factors[row].1 *= n as f64,
-                        other => {
+                let counts =
+                    input::whole_numbers(frame, name, "the number of intervals billed at once")?;
+                for (row, value) in counts.into_iter().enumerate() {
+                    let scaled = value
+                        .filter(|n| *n >= 1)
+                        .and_then(|n| factors[row].1.checked_mul(n));
+                    match scaled {
+                        Some(divisor) => factors[row].1 = divisor,
+                        None => {
                             return Err(invalid(
                                 name,
                                 row,
-                                other.map_or("null".to_string(), |v| v.to_string()),
+                                value.map_or("null".to_string(), |v| v.to_string()),
                                 "interval counts must be whole numbers of at least 1",
                             ))
                         }
                     }
                 }
             }
-            (
-                c.customer_id.clone(),
-                start,
-                end,
-                amounts,
-                factors,
-                c.amount.clone(),
-            )
+            (c.customer_id.clone(), start, end, factors, c.amount.clone())
         }
         RevenueInput::Monthly {
             customer_id,
@@ -225,13 +184,11 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<Panel> {
                 start.push(Some(first * DAY));
                 end.push(Some(options.period.next_start(first) * DAY));
             }
-            let amounts = f64_values(frame, mrr, "the MRR of each row")?;
             (
                 customer_id.clone(),
                 start,
                 end,
-                amounts,
-                vec![(1.0, 1.0); rows],
+                vec![(1, 1); rows],
                 mrr.clone(),
             )
         }
@@ -248,13 +205,7 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<Panel> {
     let mut rates: Option<Vec<f64>> = None;
     if let RevenueInput::Subscriptions(c) = &options.input {
         if let Some(name) = c.currency.as_ref().filter(|n| frame.column(n).is_ok()) {
-            let series =
-                column(frame, name, "the currency of each amount")?.as_materialized_series();
-            let ca = series.str().map_err(|_| CsError::InvalidType {
-                column: name.clone(),
-                dtype: series.dtype().to_string(),
-                rule: "currencies must be strings such as 'USD'".to_string(),
-            })?;
+            let ca = input::text(frame, name, "the currency of each amount (such as 'USD')")?;
             match &options.fx {
                 None => {
                     let first = ca.iter().next().flatten();
@@ -295,23 +246,19 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<Panel> {
         }
     }
 
-    let mut units = Vec::with_capacity(rows);
-    for (row, amount) in amounts.iter().enumerate() {
-        let amount = match amount {
-            Some(a) if a.is_finite() && *a >= 0.0 => *a,
-            other => {
-                return Err(invalid(
-                    &amount_name,
-                    row,
-                    other.map_or("null".to_string(), format_number),
-                    "amounts must be non-negative numbers (refunds and credits are not MRR)",
-                ))
-            }
-        };
-        let rate = rates.as_ref().map_or(1.0, |r| r[row]);
-        let (multiplier, divisor) = factors[row];
-        units.push(to_units(amount * rate * multiplier / divisor, scale));
-    }
+    let purpose = match &options.input {
+        RevenueInput::Monthly { .. } => "the MRR of each row",
+        _ => "the billed amount of each subscription",
+    };
+    let units = input::money(
+        frame,
+        &amount_name,
+        purpose,
+        options.precision,
+        &factors,
+        rates.as_deref(),
+        "amounts must be non-negative numbers (refunds and credits are not MRR)",
+    )?;
 
     let (start_name, end_name) = match &options.input {
         RevenueInput::Subscriptions(c) => (c.start.clone(), c.end.clone().unwrap_or_default()),
@@ -486,80 +433,6 @@ pub fn customers_coded(
     })
 }
 
-/// Instants of a Date or Datetime column in µs (UTC), read in parallel; `null` marks nulls.
-/// Also whether the column is time-zone aware (None for Date).
-fn instants_fast(
-    frame: &DataFrame,
-    name: &str,
-    purpose: &str,
-    null: i64,
-) -> Result<(Vec<i64>, Option<bool>)> {
-    let series = column(frame, name, purpose)?
-        .as_materialized_series()
-        .rechunk();
-    let (mul, div, aware): (i64, i64, Option<bool>) = match series.dtype() {
-        DataType::Date => (DAY, 1, None),
-        DataType::Datetime(TimeUnit::Nanoseconds, tz) => (1, 1000, Some(tz.is_some())),
-        DataType::Datetime(TimeUnit::Microseconds, tz) => (1, 1, Some(tz.is_some())),
-        DataType::Datetime(TimeUnit::Milliseconds, tz) => (1000, 1, Some(tz.is_some())),
-        DataType::Null => return Ok((vec![null; series.len()], None)),
-        other => {
-            return Err(CsError::InvalidType {
-                column: name.to_string(),
-                dtype: other.to_string(),
-                rule: "a start or end column must be Date or Datetime".to_string(),
-            })
-        }
-    };
-    // Dates are read as their 32-bit day numbers: no widened copy of the column is made.
-    let physical = series.to_physical_repr();
-    let values = match physical.dtype() {
-        DataType::Int32 => match physical.i32()?.downcast_iter().next() {
-            Some(array) => scale_instants(array, mul, div, null),
-            None => Vec::new(),
-        },
-        _ => {
-            let wide = physical.cast(&DataType::Int64)?;
-            let scaled = match wide.i64()?.downcast_iter().next() {
-                Some(array) => scale_instants(array, mul, div, null),
-                None => Vec::new(),
-            };
-            scaled
-        }
-    };
-    Ok((values, aware))
-}
-
-/// `value * mul / div` (floored) for each row, `null` for nulls, filled in parallel.
-fn scale_instants<T>(array: &PrimitiveArray<T>, mul: i64, div: i64, null: i64) -> Vec<i64>
-where
-    T: polars_arrow::types::NativeType + Into<i64>,
-{
-    let values = array.values().as_slice();
-    let validity = array.validity().filter(|v| v.unset_bits() > 0);
-    let mut out = zeroed_buffer::<i64>(values.len());
-    parallel_fill(&mut out, |first, slice| {
-        let source = &values[first..first + slice.len()];
-        match (validity, div) {
-            (None, 1) => {
-                for (o, v) in slice.iter_mut().zip(source) {
-                    *o = (*v).into().saturating_mul(mul);
-                }
-            }
-            _ => {
-                for (i, (o, v)) in slice.iter_mut().zip(source).enumerate() {
-                    *o = if validity.is_none_or(|b| b.get_bit(first + i)) {
-                        (*v).into().saturating_mul(mul).div_euclid(div)
-                    } else {
-                        null
-                    };
-                }
-            }
-        }
-    });
-    out
-}
-
 /// The input of customer lives: for a subscriptions table only the customer, start, end and
 /// whether the amount is positive matter (intervals are not read); other tables go through
 /// [`normalise`]. Customer codes follow the order of the ids. Rows that do not make their customer active ($0, unless `free_is_active`)
@@ -589,16 +462,13 @@ pub fn lives_input(frame: &DataFrame, options: &RevenueOptions) -> Result<Normal
         None => (vec![i64::MAX; frame.height()], None),
     };
     check_awareness(c, start_aware, end_aware)?;
-    let amounts = column(frame, &c.amount, "the billed amount of each subscription")?
-        .as_materialized_series();
-    if !amounts.dtype().is_primitive_numeric() && !amounts.dtype().is_null() {
-        return Err(CsError::InvalidType {
-            column: c.amount.clone(),
-            dtype: amounts.dtype().to_string(),
-            rule: "amounts must be numeric".to_string(),
-        });
-    }
-    let amounts = amounts.cast(&DataType::Float64)?.rechunk();
+    let amounts = input::numbers(
+        frame,
+        &c.amount,
+        Role::Number,
+        "the billed amount of each subscription",
+    )?
+    .rechunk();
     let amounts = amounts.f64()?;
     let Some(amount_array) = amounts.downcast_iter().next() else {
         return normalise_coded(frame, options, true);
@@ -695,6 +565,7 @@ fn normalise_coded(
         _ => read_billing(frame, options)?,
     };
     let customers = customers_coded(frame, &customer_name, &options.by, in_id_order)?;
+    check_customer_sums(&customers, &units, &customer_name, options.precision)?;
     Ok(Normalised {
         customer: customers.codes,
         customer_labels: customers.labels,
@@ -705,6 +576,43 @@ fn normalise_coded(
         group_keys: customers.group_keys,
         group_rank: customers.group_rank,
     })
+}
+
+/// Every customer's MRR must fit Int64 units at every instant: when all of a customer's
+/// subscriptions together fit, every sum the engine forms does (amounts are non-negative), so
+/// nothing can wrap. Checked per customer only when the largest amount times the row count
+/// could overflow.
+fn check_customer_sums(
+    customers: &Customers,
+    units: &[i64],
+    customer_name: &str,
+    precision: u32,
+) -> Result<()> {
+    let largest = units.iter().copied().max().unwrap_or(0);
+    if i128::from(largest) * units.len() as i128 <= i128::from(i64::MAX) {
+        return Ok(());
+    }
+    let mut totals = vec![0i64; customers.labels.len()];
+    for (row, (&c, &u)) in customers.codes.iter().zip(units).enumerate() {
+        let total = &mut totals[c as usize];
+        *total = total.checked_add(u).ok_or_else(|| {
+            let customer = customers
+                .labels
+                .get(c as usize)
+                .map(input::plain)
+                .unwrap_or_default();
+            invalid(
+                customer_name,
+                row,
+                customer,
+                &format!(
+                    "the subscriptions of one customer together must fit 9.2e18 units of \
+                     10^-{precision} (lower precision= for amounts this large)"
+                ),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 fn first_null(column: &Column) -> Option<usize> {

@@ -57,6 +57,8 @@ pub enum Money {
     Float,
     /// Int64 integer units of 10^-precision: identities hold exactly.
     Units,
+    /// Decimal(38, precision) amounts built from the integer units: exact, in currency.
+    Decimal,
 }
 
 impl FromStr for Money {
@@ -65,10 +67,11 @@ impl FromStr for Money {
         match s {
             "float" => Ok(Money::Float),
             "units" => Ok(Money::Units),
+            "decimal" => Ok(Money::Decimal),
             other => Err(CsError::option(
                 "money",
                 format!("'{other}'"),
-                "expected 'float' or 'units'",
+                "expected 'float', 'units' or 'decimal'",
             )),
         }
     }
@@ -273,6 +276,7 @@ pub(crate) fn compute(
 struct MoneyOut {
     money: Money,
     scale: f64,
+    precision: usize,
 }
 
 impl MoneyOut {
@@ -280,6 +284,7 @@ impl MoneyOut {
         MoneyOut {
             money: options.money,
             scale: 10f64.powi(options.precision as i32),
+            precision: options.precision as usize,
         }
     }
 
@@ -302,6 +307,20 @@ impl MoneyOut {
                     })
                     .collect::<Result<Vec<i64>>>()?;
                 Ok(Column::new(name.into(), values))
+            }
+            Money::Decimal => {
+                let values: Vec<i128> = units.collect();
+                if let Some(u) = values.iter().find(|u| u.unsigned_abs() >= 10u128.pow(38)) {
+                    return Err(CsError::option(
+                        "money",
+                        "'decimal'",
+                        &format!("the sum {u} in '{name}' does not fit in Decimal(38)"),
+                    ));
+                }
+                Ok(Int128Chunked::from_vec(name.into(), values)
+                    .into_decimal(38, self.precision)?
+                    .into_series()
+                    .into_column())
             }
         }
     }
@@ -360,6 +379,7 @@ pub fn mrr_bridge(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFra
         Wanted {
             movements: false,
             panel: false,
+            totals: true,
         },
     )?;
     let money = MoneyOut::new(options);
@@ -412,6 +432,7 @@ pub fn revenue_kpis(frame: &DataFrame, options: &RevenueOptions) -> Result<DataF
         Wanted {
             movements: false,
             panel: false,
+            totals: true,
         },
     )?;
     let money = MoneyOut::new(options);
@@ -432,7 +453,8 @@ pub fn revenue_kpis(frame: &DataFrame, options: &RevenueOptions) -> Result<DataF
         })
         .collect();
     columns.push(match options.money {
-        Money::Float => Column::new("arpa".into(), arpa),
+        // A ratio is not exact in any unit: currency amounts, as for Float.
+        Money::Float | Money::Decimal => Column::new("arpa".into(), arpa),
         Money::Units => Column::new(
             "arpa".into(),
             arpa.iter()
@@ -588,6 +610,7 @@ pub fn mrr_movements(frame: &DataFrame, options: &RevenueOptions) -> Result<Data
         Wanted {
             movements: true,
             panel: false,
+            totals: false,
         },
     )?;
     let money = MoneyOut::new(options);
@@ -621,6 +644,7 @@ pub fn mrr(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFrame> {
         Wanted {
             movements: false,
             panel: true,
+            totals: false,
         },
     )?;
     let money = MoneyOut::new(options);

@@ -8,6 +8,7 @@ use polars_arrow::bitmap::Bitmap;
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
 use crate::groups::{encode_column, group_rows, parallel, work_ranges, EncodedKey, Groups};
+use crate::input::Role;
 
 /// A numeric column of the input as one contiguous Float64 array without nulls.
 pub(crate) enum Values {
@@ -135,21 +136,11 @@ pub(crate) fn read_numeric(
     rule: Rule,
     bound: Option<&[f64]>,
 ) -> Result<Values> {
-    let source = column(frame, name, rule.purpose())?.as_materialized_series();
-    let dtype = source.dtype();
-    let allowed = dtype.is_primitive_numeric()
-        || dtype.is_null()
-        || (matches!(rule, Rule::Event) && dtype.is_bool());
-    if !allowed {
-        return Err(CsError::InvalidType {
-            column: name.to_string(),
-            dtype: dtype.to_string(),
-            rule: match rule {
-                Rule::Event => "event flags must be Boolean or integers 0/1".to_string(),
-                _ => "the column must be numeric (integers or floats)".to_string(),
-            },
-        });
-    }
+    let role = match rule {
+        Rule::Event => Role::NumberOrFlag,
+        _ => Role::Number,
+    };
+    let source = crate::input::checked(frame, name, role, rule.purpose())?;
     let values = contiguous(source, name, rule)?;
     let slice = values.slice();
     // One monomorphic loop per rule: the rule is not re-examined for every row.

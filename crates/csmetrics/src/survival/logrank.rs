@@ -15,7 +15,7 @@ use crate::stats::chi_square_sf;
 
 use super::count_column;
 use super::input::read_lives;
-use super::table::{event_tables, GroupIds, TimeRow};
+use super::table::{at_risk, event_tables, GroupIds, TimeRow};
 
 /// Options of [`logrank_test`].
 #[derive(Debug, Clone)]
@@ -70,15 +70,17 @@ impl Comparison {
 /// Compares the arms whose event tables are given (one table per arm present in the group).
 fn compare(tables: &[&[TimeRow]]) -> Comparison {
     let k = tables.len();
-    let mut at_risk: Vec<f64> = tables
+    // Each arm's number at risk from its own table (summed from the end, so it never goes
+    // negative or carries rounding from subtracting what left).
+    let risks: Vec<Vec<f64>> = tables.iter().map(|rows| at_risk(rows)).collect();
+    let n_total: f64 = tables
         .iter()
-        .map(|rows| rows.iter().map(|r| r.removed).sum())
-        .collect();
-    let n_total: f64 = at_risk.iter().sum();
+        .map(|rows| rows.iter().map(|r| r.removed).sum::<f64>())
+        .sum();
+    let mut at_risk_now = vec![0.0; k];
     let mut observed_minus_expected = vec![0.0; k];
     let mut covariance = vec![0.0; k * k];
     let mut deaths = vec![0.0; k];
-    let mut removed = vec![0.0; k];
     let mut next = vec![0usize; k];
     let mut events_total = 0.0;
     // Walk the arms' tables together, one distinct time at a time.
@@ -87,37 +89,40 @@ fn compare(tables: &[&[TimeRow]]) -> Comparison {
         .min_by(f64::total_cmp)
     {
         for j in 0..k {
+            // Between two of its times an arm's number at risk is that of its next time.
+            at_risk_now[j] = risks[j].get(next[j]).copied().unwrap_or(0.0);
             match tables[j].get(next[j]) {
                 Some(row) if row.time == time => {
-                    removed[j] = row.removed;
                     deaths[j] = row.observed;
                     next[j] += 1;
                 }
-                _ => {
-                    removed[j] = 0.0;
-                    deaths[j] = 0.0;
-                }
+                _ => deaths[j] = 0.0,
             }
         }
-        let n: f64 = at_risk.iter().sum();
+        let n: f64 = at_risk_now.iter().sum();
         let d: f64 = deaths.iter().sum();
         if d > 0.0 && n > 0.0 {
             events_total += d;
-            let ratio = (n - d) / (n - 1.0);
-            let factor = if ratio.is_finite() { ratio } else { 1.0 } * d / (n * n);
+            // The hypergeometric correction (n - d) / (n - 1) needs more than one life at
+            // risk; a total weight of 1 or less carries no variance (it would turn negative).
+            let ratio = if n > 1.0 {
+                ((n - d) / (n - 1.0)).max(0.0)
+            } else {
+                0.0
+            };
+            let factor = ratio * d / (n * n);
             for j in 0..k {
-                observed_minus_expected[j] += deaths[j] - at_risk[j] * d / n;
+                observed_minus_expected[j] += deaths[j] - at_risk_now[j] * d / n;
                 for l in 0..k {
                     let delta = if j == l { n } else { 0.0 };
-                    covariance[j * k + l] += factor * at_risk[j] * (delta - at_risk[l]);
+                    covariance[j * k + l] += factor * at_risk_now[j] * (delta - at_risk_now[l]);
                 }
             }
         }
-        for j in 0..k {
-            at_risk[j] -= removed[j];
-        }
     }
-    let statistic = (k >= 2).then(|| quadratic_form(&observed_minus_expected, &covariance, k));
+    // Without any variance there is nothing to test: the statistic is null, not 0 with p = 1.
+    let statistic = (k >= 2 && covariance.iter().any(|v| *v > 0.0))
+        .then(|| quadratic_form(&observed_minus_expected, &covariance, k).max(0.0));
     Comparison {
         arms: k,
         n: n_total,

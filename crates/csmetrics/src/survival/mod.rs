@@ -231,7 +231,8 @@ fn km_curve(rows: &[TimeRow], z: f64) -> Curve {
     let mut log_survival = 0.0f64;
     let mut greenwood = 0.0f64;
     for (row, &n) in rows.iter().zip(&at_risk) {
-        let d = row.observed;
+        // Never more events than lives at risk, whatever the rounding of weighted sums.
+        let d = row.observed.min(n);
         if n > 0.0 {
             // Summed on the log scale, like lifelines, so both round alike.
             log_survival += (n - d).ln() - n.ln();
@@ -410,9 +411,20 @@ fn hazard_step(n: f64, d: f64, ties: Ties) -> (f64, f64) {
     match ties {
         Ties::Textbook => (d / n, (1.0 - d / n) * (d / n) / n),
         Ties::Sequential => {
+            // The d lives leave one after another: sum over i < d of 1/(n - i) (and 1/(n - i)^2)
+            // with a fractional last step. Large weights use the closed forms
+            // ψ(n + 1) - ψ(n - m + 1) and ψ'(n - m + 1) - ψ'(n + 1), so the time does not grow
+            // with the weights.
+            let d = d.min(n);
             let whole = d.floor();
             let (mut hazard, mut variance) = (0.0, 0.0);
-            let mut i = 0.0;
+            if whole > 1000.0 {
+                use crate::clv::special::{digamma, trigamma};
+                let low = n - whole + 1.0;
+                hazard = digamma(n + 1.0) - digamma(low);
+                variance = (trigamma(low) - trigamma(n + 1.0)).max(0.0);
+            }
+            let mut i = if whole > 1000.0 { whole } else { 0.0 };
             while i < whole {
                 let r = n - i;
                 hazard += 1.0 / r;
@@ -420,7 +432,7 @@ fn hazard_step(n: f64, d: f64, ties: Ties) -> (f64, f64) {
                 i += 1.0;
             }
             let fraction = d - whole;
-            if fraction > 0.0 {
+            if fraction > 0.0 && n > whole {
                 let r = n - whole;
                 hazard += fraction / r;
                 variance += fraction / (r * r);

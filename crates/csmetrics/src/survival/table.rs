@@ -387,21 +387,30 @@ fn build(lives: &Lives, ids: GroupIds<'_>, count: usize, allow_dense: bool) -> E
 /// its own entry time (lifelines' rule); at the table's first time everyone entering there is
 /// at risk, and a life entering and leaving at the same time counts at that time.
 pub(crate) fn at_risk(rows: &[TimeRow]) -> Vec<f64> {
-    let mut entered_before = 0.0;
-    let mut removed_before = 0.0;
-    rows.iter()
-        .enumerate()
-        .map(|(k, row)| {
-            let n = if k == 0 {
-                row.entered
-            } else {
-                entered_before - removed_before + row.instant
-            };
-            entered_before += row.entered;
-            removed_before += row.removed;
-            n
-        })
-        .collect()
+    // Summed from the last time backwards: the lives still to leave at or after t_k, less those
+    // entering after t_k (or at t_k and leaving later). Without late entries this is a sum of
+    // non-negative weights only, so the number at risk at the last time equals the weight
+    // leaving then exactly (a running total less what left would carry rounding error: weights
+    // 0.001, 2, 2 would leave 1.9999999999999996 at risk for 2 events).
+    let mut out = vec![0.0; rows.len()];
+    let mut leaving = 0.0;
+    let mut entering_later = 0.0;
+    for (k, row) in rows.iter().enumerate().rev() {
+        leaving += row.removed;
+        let late_here = if k == 0 {
+            0.0
+        } else {
+            row.entered - row.instant
+        };
+        let n = if entering_later == 0.0 && late_here == 0.0 {
+            leaving
+        } else {
+            (leaving - entering_later - late_here).max(0.0)
+        };
+        out[k] = n;
+        entering_later += row.entered;
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,0 +1,520 @@
+"""Data as users hold it: every column type and frame library, and the defects of the input
+campaign, each with a value computed by hand or by an independent path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import re
+import resource
+import time
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+from polars.testing import assert_frame_equal
+
+import csmetrics as csm
+from csmetrics import clv
+
+D = dt.date
+
+
+def _subs() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c"],
+            "start": [D(2024, 1, 1), D(2024, 2, 15), D(2024, 1, 10), D(2024, 2, 3)],
+            "end": [D(2024, 2, 15), None, D(2024, 2, 20), None],
+            "amount": [100.0, 1500.0, 49.99, 300.0],
+            "interval": ["month", "year", "month", "quarter"],
+            "segment": ["smb", "smb", "mid", "smb"],
+        }
+    )
+
+
+AS_OF = D(2024, 2, 29)
+
+
+# --- keys of every kind --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "dtype", [pl.Categorical, pl.Enum(["a", "b", "c"]), "pandas-category", "large-string"]
+)
+def test_categorical_and_enum_keys_give_the_string_results(dtype: object) -> None:
+    subs = _subs()
+    expected = csm.mrr_bridge(subs, as_of=AS_OF, by="segment")
+    if dtype == "pandas-category":
+        frame = subs.to_pandas()
+        frame["customer_id"] = frame["customer_id"].astype("category")
+        frame["segment"] = frame["segment"].astype("category")
+        frame["interval"] = frame["interval"].astype("category")
+        got = pl.from_pandas(csm.mrr_bridge(frame, as_of=AS_OF, by="segment"))
+    elif dtype == "large-string":
+        table = subs.to_arrow().cast(
+            pa.schema(
+                [
+                    pa.field(f.name, pa.large_string() if f.type == pa.string_view() else f.type)
+                    for f in subs.to_arrow().schema
+                ]
+            )
+        )
+        got = pl.DataFrame(csm.mrr_bridge(table, as_of=AS_OF, by="segment"))
+    else:
+        enum = pl.Enum(["mid", "smb"]) if isinstance(dtype, pl.Enum) else dtype
+        cast = subs.with_columns(
+            pl.col("customer_id").cast(dtype),  # type: ignore[arg-type]
+            pl.col("segment").cast(enum),  # type: ignore[arg-type]
+            pl.col("interval").cast(pl.Categorical),
+        )
+        got = csm.mrr_bridge(cast, as_of=AS_OF, by="segment")
+    assert_frame_equal(
+        got.with_columns(pl.col("segment").cast(pl.String)), expected, check_dtypes=False
+    )
+
+
+def test_categorical_keys_across_families() -> None:
+    answers = pl.DataFrame({"segment": ["x", "x", "y", "y"], "score": [10, 3, 9, 9]})
+    as_cat = answers.with_columns(pl.col("segment").cast(pl.Categorical))
+    got = csm.nps(as_cat, by="segment")
+    assert got["nps"].to_list() == [0.0, 100.0]
+    assert got["segment"].cast(pl.String).to_list() == ["x", "y"]
+
+    lives = pl.DataFrame(
+        {"duration": [1.0, 2.0, 3.0, 4.0], "event": [1, 1, 0, 1], "g": ["p", "p", "q", "q"]}
+    )
+    plain = csm.kaplan_meier(lives, by="g")
+    cat = csm.kaplan_meier(lives.with_columns(pl.col("g").cast(pl.Categorical)), by="g")
+    assert cat["survival"].to_list() == plain["survival"].to_list()
+
+    log = pl.DataFrame(
+        {
+            "customer_id": ["u", "u", "v"],
+            "date": [D(2024, 1, 1), D(2024, 1, 5), D(2024, 1, 2)],
+            "amount": [1.0, 2.0, 3.0],
+        }
+    )
+    plain = clv.rfm_summary(log, timestamp="date")
+    cat = clv.rfm_summary(
+        log.with_columns(pl.col("customer_id").cast(pl.Categorical)), timestamp="date"
+    )
+    assert cat["frequency"].to_list() == plain["frequency"].to_list() == [1, 0]
+
+    health = pl.DataFrame({"customer_id": ["u", "v"], "usage": [1.0, 3.0]})
+    scored = csm.health_score(
+        health.with_columns(pl.col("customer_id").cast(pl.Categorical)), ["usage"]
+    )
+    assert scored["score"].to_list() == [0.0, 100.0]
+
+
+@pytest.mark.parametrize("dtype", [pl.Int8, pl.Int16, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64])
+def test_every_integer_width_reads_as_a_number(dtype: pl.DataType) -> None:
+    answers = pl.DataFrame({"score": [10, 9, 8, 3]}, schema={"score": dtype})
+    assert csm.nps(answers)["nps"][0] == 25.0  # (2 - 1) / 4
+    assert answers.select(pl.col("score").cs.nps()).item() == 25.0
+    assert answers.group_by(pl.lit(1)).agg(pl.col("score").cs.nps())["score"][0] == 25.0
+
+
+def test_integer_customer_ids_of_every_width() -> None:
+    subs = _subs()
+    expected = csm.mrr(subs, as_of=AS_OF)["mrr"].to_list()
+    for dtype in (pl.Int8, pl.UInt16, pl.Int32, pl.UInt64):
+        coded = subs.with_columns(
+            pl.col("customer_id").replace_strict({"a": 1, "b": 2, "c": 3}, return_dtype=dtype)
+        )
+        assert csm.mrr(coded, as_of=AS_OF)["mrr"].to_list() == expected
+
+
+# --- Decimal money, exact ------------------------------------------------------------------
+
+
+def test_decimal_money_is_exact_to_the_cent() -> None:
+    # 0.1 + 0.2 a month: a float sum is 0.30000000000000004; Decimal units are exact.
+    subs = pl.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "start": [D(2024, 1, 1)] * 3,
+            "end": [None, None, None],
+            "amount": [
+                decimal.Decimal("0.10"),
+                decimal.Decimal("0.20"),
+                decimal.Decimal("1500.00"),
+            ],
+            "interval": ["month", "month", "year"],
+        },
+        schema_overrides={"amount": pl.Decimal(12, 2)},
+    )
+    bridge = csm.mrr_bridge(subs, as_of=D(2024, 1, 31), precision=2, money="decimal")
+    assert bridge.schema["ending_mrr"] == pl.Decimal(38, 2)
+    assert str(bridge["ending_mrr"][0]) == "125.30"  # 0.10 + 0.20 + 1500.00 / 12
+    units = csm.mrr(subs, as_of=D(2024, 1, 31), precision=2, money="units")
+    assert units["mrr"].to_list() == [30, 12500]
+    # Half to even from the Decimal digits: 100.00 a week is 434.5238... a month.
+    weekly = subs.head(1).with_columns(
+        pl.lit(decimal.Decimal("100.00")).cast(pl.Decimal(12, 2)).alias("amount"),
+        pl.lit("week").alias("interval"),
+    )
+    assert csm.mrr(weekly, as_of=D(2024, 1, 31), precision=2, money="units")["mrr"][0] == 43452
+
+
+def test_decimal_numbers_elsewhere() -> None:
+    answers = pl.DataFrame({"score": [10, 9, 8, 3]}).with_columns(
+        pl.col("score").cast(pl.Decimal(4, 0))
+    )
+    assert csm.nps(answers)["nps"][0] == 25.0
+    lives = pl.DataFrame({"duration": [1, 2], "event": [1, 1]}).with_columns(
+        pl.col("duration").cast(pl.Decimal(6, 2))
+    )
+    assert csm.kaplan_meier(lives)["survival"].to_list()[-1] == 0.0
+
+
+# --- frames of every library ---------------------------------------------------------------
+
+
+def test_pyarrow_in_pyarrow_out() -> None:
+    subs = _subs()
+    expected = csm.mrr_bridge(subs, as_of=AS_OF)
+    table = subs.to_arrow()
+    got = csm.mrr_bridge(table, as_of=AS_OF)
+    assert isinstance(got, pa.Table)
+    assert_frame_equal(pl.DataFrame(got), expected)
+    reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+    assert_frame_equal(pl.DataFrame(csm.mrr_bridge(reader, as_of=AS_OF)), expected)
+    answers = pa.table({"score": pa.array([10, 9, 8, 3], pa.uint8())})
+    assert csm.nps(answers).column("nps").to_pylist() == [25.0]
+
+
+class _Stream:
+    """A foreign Arrow stream (as DuckDB relations are): only __arrow_c_stream__."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        return self._table.__arrow_c_stream__(requested_schema)
+
+
+def test_any_arrow_stream_comes_in_and_polars_comes_out() -> None:
+    subs = _subs()
+    got = csm.mrr(_Stream(subs.to_arrow()), as_of=AS_OF)
+    assert isinstance(got, pl.DataFrame)
+    assert_frame_equal(got, csm.mrr(subs, as_of=AS_OF))
+
+
+def test_pandas_nullable_and_pyarrow_dtypes() -> None:
+    expected = csm.nps(pl.DataFrame({"seg": ["x", "x", "y"], "score": [10, None, 3]}), by="seg")
+    nullable = pd.DataFrame(
+        {
+            "seg": pd.array(["x", "x", "y"], dtype="string"),
+            "score": pd.array([10, None, 3], dtype="Int8"),
+        }
+    )
+    backed = pd.DataFrame(
+        {
+            "seg": pd.array(["x", "x", "y"], dtype="string[pyarrow]"),
+            "score": pd.array([10, None, 3], dtype="uint8[pyarrow]"),
+        }
+    )
+    for frame in (nullable, backed):
+        got = csm.nps(frame, by="seg")
+        assert isinstance(got, pd.DataFrame)
+        assert got["nps"].tolist() == expected["nps"].to_list()
+        assert got["missing"].tolist() == [1, 0]
+
+
+# --- types refused with a typed error -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pl.Series("score", [b"a", b"b"], pl.Binary),
+        pl.Series("score", [[1], [2]]),
+        pl.Series("score", [{"a": 1}, {"a": 2}]),
+        pl.Series("score", [dt.time(1), dt.time(2)]),
+        pl.Series("score", ["9", "10"]),
+    ],
+)
+def test_refused_dtypes_name_column_dtype_and_what_is_accepted(values: pl.Series) -> None:
+    with pytest.raises(csm.InvalidInputError) as err:
+        csm.nps(values.to_frame())
+    assert err.value.column == "score"  # type: ignore[attr-defined]
+    kind = re.match(r"[A-Za-z]+", str(values.dtype))
+    assert kind is not None
+    assert "Decimal" in str(err.value) and f"has type {kind.group()}" in str(err.value)
+
+
+def test_refused_key_and_instant_dtypes() -> None:
+    subs = _subs()
+    with pytest.raises(csm.InvalidInputError, match="customer id or grouping column must be"):
+        csm.mrr(
+            subs.with_columns(
+                pl.col("customer_id").map_elements(lambda v: [v], return_dtype=pl.List(pl.String))
+            ),
+            as_of=AS_OF,
+        )
+    with pytest.raises(csm.InvalidInputError, match="Date or Datetime"):
+        csm.mrr(subs.with_columns(pl.col("start").cast(pl.String)), as_of=AS_OF)
+
+
+def test_null_dtype_end_column_is_open_ended() -> None:
+    subs = _subs().with_columns(pl.lit(None).alias("end"))
+    assert subs.schema["end"] == pl.Null
+    got = csm.mrr(subs, as_of=AS_OF)
+    # a: 100 + 125, b: 49.99, c: 100 in February.
+    feb = got.filter(pl.col("period") == D(2024, 2, 1)).sort("customer_id")["mrr"].to_list()
+    assert feb == pytest.approx([225.0, 49.99, 100.0])
+
+
+# --- the defects of the input campaign ------------------------------------------------------
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def test_cohorts_over_centuries_of_days_stay_linear() -> None:
+    subs = pl.DataFrame(
+        {
+            "customer_id": ["a"],
+            "start": [D(1524, 1, 1)],
+            "end": [None],
+            "amount": [1.0],
+            "interval": ["month"],
+        },
+        schema_overrides={"end": pl.Date},
+    )
+    before = _peak_mb()
+    table = csm.cohort_retention(subs, as_of=D(2024, 1, 1), period="day")
+    days = (D(2024, 1, 1) - D(1524, 1, 1)).days + 1
+    assert table.height == days  # one cohort, one row per age
+    assert table["active"].sum() == days
+    assert _peak_mb() - before < 200
+
+
+def test_rfm_summary_of_an_empty_log_is_a_usable_frame() -> None:
+    empty = pl.DataFrame(
+        {"customer_id": [], "date": [], "amount": []},
+        schema={"customer_id": pl.String, "date": pl.Date, "amount": pl.Float64},
+    )
+    summary = clv.rfm_summary(empty, timestamp="date")
+    assert summary.height == 0
+    assert summary.filter(pl.col("frequency") > 0).height == 0
+    assert summary.head(1).height == 0
+    assert len(summary.to_pandas()) == 0
+    summary.write_parquet(__import__("io").BytesIO())
+    assert len(clv.rfm_summary(empty.to_pandas(), timestamp="date")) == 0
+    with pytest.raises(csm.CsMetricsError):
+        clv.BetaGeo().fit(summary)
+
+
+def test_nul_bytes_in_column_names() -> None:
+    frame = pl.DataFrame({"sc\x00ore": [9, 10], "score": [9, 10]})
+    assert csm.nps(frame)["nps"][0] == 100.0  # the other column is never read
+    with pytest.raises(csm.InvalidInputError, match="NUL"):
+        csm.nps(frame, score="sc\x00ore")
+    with pytest.raises(csm.MissingColumnError, match=r"sc\\x00ore"):
+        csm.nps(frame.drop("score"))
+
+
+def test_nelson_aalen_time_does_not_grow_with_the_weights() -> None:
+    for weight in (1e11, 1e300):
+        lives = pl.DataFrame({"duration": [1.0, 2.0], "event": [1, 1], "w": [weight, 1.0]})
+        started = time.perf_counter()
+        hazard = csm.nelson_aalen(lives, weights="w")
+        assert time.perf_counter() - started < 5
+        # Sequential ties at t = 1, n = w + 1 at risk (as a double), w events:
+        # sum over i < w of 1 / (n - i) = H(n) - H(n - w), H(n) ~ ln n + gamma + 1 / (2n).
+        n = weight + 1.0
+        expected = math.log(n) + 0.5772156649015329 + 1 / (2 * n) - (n - weight)
+        at_one = hazard.filter(pl.col("time") == 1.0)["cumulative_hazard"][0]
+        assert at_one == pytest.approx(expected, rel=1e-9)
+    # Small weights keep the exact sum: 3 lives at t = 2 -> 1/3 + 1/2 + 1.
+    three = pl.DataFrame({"duration": [2.0, 2.0, 2.0], "event": [1, 1, 1]})
+    assert csm.nelson_aalen(three)["cumulative_hazard"][1] == pytest.approx(1 / 3 + 1 / 2 + 1)
+
+
+def test_money_never_overflows_silently() -> None:
+    huge = _subs().with_columns(pl.lit(1e300).alias("amount"))
+    with pytest.raises(csm.InvalidInputError, match="must fit") as err:
+        csm.mrr(huge, as_of=AS_OF)
+    assert err.value.column == "amount"  # type: ignore[attr-defined]
+    # Two subscriptions that fit alone but not together (in units of 10^-6).
+    pair = pl.DataFrame(
+        {
+            "customer_id": ["a", "a"],
+            "start": [D(2024, 1, 1)] * 2,
+            "end": [None, None],
+            "amount": [5e12, 5e12],
+            "interval": ["month", "month"],
+        },
+        schema_overrides={"end": pl.Date},
+    )
+    with pytest.raises(csm.InvalidInputError, match="one customer together") as err:
+        csm.mrr(pair, as_of=D(2024, 1, 31))
+    assert err.value.value == "a"  # type: ignore[attr-defined]
+    # At precision 2 the same customer fits, exactly.
+    assert csm.mrr(pair, as_of=D(2024, 1, 31), precision=2, money="units")["mrr"][0] == 10**15
+
+
+def test_weighted_survival_never_goes_below_zero_or_nan() -> None:
+    lives = pl.DataFrame({"duration": [1.0, 2.0, 2.0], "event": [1, 1, 1], "w": [0.001, 2, 2]})
+    curve = csm.kaplan_meier(lives, weights="w")
+    # S(1) = 1 - 0.001 / 4.001, S(2) = 0 exactly.
+    assert curve["survival"].to_list() == pytest.approx([1.0, 1 - 0.001 / 4.001, 0.0])
+    assert curve["survival"][-1] == 0.0
+    small = pl.DataFrame({"duration": [1.0, 2.0, 3.0], "event": [1, 1, 1], "w": [0.1, 0.2, 0.3]})
+    end = csm.kaplan_meier(small, weights="w").tail(1)
+    assert end["survival"][0] == 0.0
+    assert (end["lower"][0], end["upper"][0]) == (0.0, 0.0)
+    hazard = csm.nelson_aalen(small, weights="w")
+    assert all(math.isfinite(v) for v in hazard["cumulative_hazard"])
+
+
+def test_logrank_with_total_weight_at_most_one_has_no_statistic() -> None:
+    lives = pl.DataFrame(
+        {"duration": [1.0, 2.0], "event": [1, 1], "group": ["a", "b"], "w": [0.5, 0.5]}
+    )
+    test = csm.logrank_test(lives, weights="w")
+    assert test["statistic"][0] is None
+    assert test["p_value"][0] is None
+    # The unweighted two-sample test by hand: at t = 1, n = 2, d = 1 (group a);
+    # O - E = 1 - 1/2, V = 1 * 1 / 4 -> statistic 1.
+    plain = csm.logrank_test(lives.drop("w"))
+    assert plain["statistic"][0] == pytest.approx(1.0)
+
+
+def test_many_by_groups_cost_nothing_for_per_customer_outputs() -> None:
+    n = 50_000
+    subs = pl.DataFrame(
+        {
+            "customer_id": range(n),
+            "start": [D(2020, 1, 1)] * n,
+            "end": [None] * n,
+            "amount": [1.0] * n,
+            "interval": ["month"] * n,
+            "segment": [str(i) for i in range(n)],
+        },
+        schema_overrides={"end": pl.Date},
+    )
+    before = _peak_mb()
+    got = csm.mrr(subs, as_of=D(2024, 12, 31), by="segment")
+    assert got.height == n * 60
+    # groups x periods x fields of 16 bytes would be 50k x 60 x 20 x 16 = 960 MB.
+    assert _peak_mb() - before < 400
+
+
+def test_silent_acceptance_is_gone() -> None:
+    with pytest.raises(csm.InvalidInputError, match="table"):
+        csm.mrr(_subs(), as_of=AS_OF, table="foo")  # type: ignore[arg-type]
+    junk = _subs().with_columns(pl.lit("fortnight").alias("interval"))
+    with pytest.raises(csm.InvalidInputError, match="billing interval") as err:
+        csm.survival_table(junk, as_of=AS_OF)
+    assert err.value.value == "'fortnight'"  # type: ignore[attr-defined]
+    scores = pl.DataFrame({"customer_id": ["a"], "period": [D(2024, 1, 15)]})
+    with pytest.raises(csm.InvalidInputError, match="first day") as err:
+        csm.churn_labels(scores, _subs(), as_of=AS_OF)
+    assert err.value.row == 0  # type: ignore[attr-defined]
+    # A tz-aware observation end is its UTC date: 2024-01-02 00:30 in Paris is Jan 1 UTC.
+    log = pl.DataFrame({"customer_id": ["u", "u"], "date": [D(2024, 1, 1), D(2024, 1, 2)]})
+    paris = dt.datetime(2024, 1, 2, 0, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    summary = clv.rfm_summary(
+        log, timestamp="date", amount=None, observation_end=paris, after_end="drop"
+    )
+    assert summary["frequency"].to_list() == [0]
+    assert summary["dropped_after_end"].to_list() == [1]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: csm.mrr(_subs(), as_of=AS_OF, precision=-1),
+        lambda: csm.mrr(_subs(), as_of=AS_OF, precision=2.5),  # type: ignore[arg-type]
+        lambda: csm.revenue_kpis(_subs(), as_of=AS_OF, window=-1),
+        lambda: csm.mrr(_subs(), as_of=5),  # type: ignore[arg-type]
+        lambda: clv.rfm_summary(
+            pl.DataFrame({"customer_id": ["u"], "date": [D(2024, 1, 1)]}),
+            timestamp="date",
+            amount=None,
+            observation_end="garbage",
+        ),
+        lambda: clv.BetaGeo.from_params({}),
+        lambda: clv.BetaGeo().predict(pl.DataFrame({"frequency": [1]}), t=1),
+        lambda: csm.churn_labels(
+            pl.DataFrame(
+                {"customer_id": [], "period": []},
+                schema={"customer_id": pl.String, "period": pl.String},
+            ),
+            _subs(),
+        ),
+        lambda: clv.clv(
+            pl.DataFrame({"frequency": [1], "recency": [1.0], "T": [2.0], "monetary_value": [1.0]}),
+            transactions=clv.BetaGeo.from_params({"r": 0.2, "alpha": 4.0, "a": 0.8, "b": 2.4}),
+            spend=clv.GammaGamma.from_params({"p": 6.0, "q": 3.7, "gamma": 15.0}),
+            months=-1,
+        ),
+    ],
+)
+def test_bad_options_are_typed_errors(call: object) -> None:
+    with pytest.raises(csm.CsMetricsError):
+        call()  # type: ignore[operator]
+
+
+def test_messages_name_what_the_user_wrote() -> None:
+    # Three customers of 4e12 a month: 4e18 units of 10^-6 each fits Int64, their sum does not.
+    big = pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "start": [D(2024, 1, 1)] * 3,
+            "end": [None] * 3,
+            "amount": [4e12] * 3,
+            "interval": ["month"] * 3,
+        },
+        schema_overrides={"end": pl.Date},
+    )
+    exact = csm.mrr_bridge(big, as_of=D(2024, 1, 31), money="decimal")
+    assert exact["ending_mrr"][0] == decimal.Decimal("12000000000000.000000")
+    with pytest.raises(csm.InvalidInputError, match="money='units'"):
+        csm.mrr_bridge(big, as_of=D(2024, 1, 31), money="units")
+    with pytest.raises(csm.InvalidInputError, match="observed_from"):
+        csm.survival_table(_subs(), as_of=D(2024, 1, 31), observed_from=D(2024, 6, 1))
+    answers = pl.DataFrame({"team": ["a", "a"], "score": [3, 11]})
+    with pytest.raises(pl.exceptions.ComputeError, match="column 'score'"):
+        answers.group_by("team").agg(pl.col("score").cs.nps())
+    with pytest.raises(csm.InvalidInputError, match="given twice"):
+        csm.nps(pl.DataFrame({"s": ["x"], "score": [9]}), by=["s", "s"])
+
+
+def test_the_report_leaves_out_what_has_no_data(tmp_path: object) -> None:
+    pytest.importorskip("matplotlib")
+    from csmetrics.cli import main
+
+    folder = __import__("pathlib").Path(str(tmp_path))
+    empty = _subs().head(0)
+    empty.write_parquet(folder / "subs.parquet")
+    answers = pl.DataFrame({"timestamp": [D(2024, 1, 5)], "score": [9]})
+    answers.write_parquet(folder / "answers.parquet")
+    code = main(
+        [
+            "report",
+            "--subscriptions",
+            str(folder / "subs.parquet"),
+            "--responses",
+            str(folder / "answers.parquet"),
+            "--out",
+            str(folder / "r.html"),
+        ]
+    )
+    assert code == 0
+    html = (folder / "r.html").read_text()
+    assert "Net Promoter Score" in html and "MRR bridge" not in html
+    # A CSV whose end column is empty in every row: open-ended subscriptions.
+    _subs().with_columns(pl.lit(None, pl.String).alias("end")).write_csv(folder / "subs.csv")
+    code = main(
+        ["report", "--subscriptions", str(folder / "subs.csv"), "--out", str(folder / "s.html")]
+    )
+    assert code == 0
+    assert "MRR bridge" in (folder / "s.html").read_text()
