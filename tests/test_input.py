@@ -518,3 +518,33 @@ def test_the_report_leaves_out_what_has_no_data(tmp_path: object) -> None:
     )
     assert code == 0
     assert "MRR bridge" in (folder / "s.html").read_text()
+
+
+def test_long_computations_stop_on_ctrl_c() -> None:
+    import os
+    import signal
+    import threading
+
+    class Stop(Exception):
+        """Raised by the test's SIGINT handler (pytest's own would end the session)."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise Stop
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        # BG/BB sums over every opportunity: ten million of them take minutes to fit.
+        summary = pl.DataFrame(
+            {"frequency": list(range(10)), "recency": list(range(10)), "T": [10_000_000] * 10}
+        )
+        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+        started = time.perf_counter()
+        timer.start()
+        with pytest.raises(Stop):
+            clv.BetaGeoBetaBinom().fit(summary)
+        assert time.perf_counter() - started < 5
+        # The next call runs normally: the request was withdrawn.
+        assert csm.nps(pl.DataFrame({"score": [10]}))["nps"][0] == 100.0
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)

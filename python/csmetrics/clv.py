@@ -218,7 +218,7 @@ def rfm_summary(
     [('a', 1, 1.0, 1), ('b', 0, 0.0, 0)]
     """
     columns = [customer_id, timestamp, *([amount] if amount is not None else [])]
-    frame, kind = to_polars(transactions, columns)
+    frame, kind = to_polars(transactions, columns, keys=[customer_id])
     result = _internal.clv_rfm_summary(
         frame,
         customer_id,

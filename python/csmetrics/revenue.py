@@ -84,7 +84,7 @@ def _run(
         wanted += [c for c in (end, interval, interval_count) if c is not None]
         if currency is not None and currency in names:
             wanted.append(currency)
-    frame, kind = to_polars(data, [*wanted, *also])
+    frame, kind = to_polars(data, [*wanted, *also], keys=[customer_id, *by_list])
     if isinstance(fx, pl.DataFrame):
         rates = list(
             zip(fx["currency"].to_list(), fx["rate"].cast(pl.Float64).to_list(), strict=True)

@@ -116,7 +116,7 @@ def nps(
     (35.47, 61.62)
     """
     by_list = as_list(by)
-    frame, kind = to_polars(data, _columns(score, by_list, period, timestamp))
+    frame, kind = to_polars(data, _columns(score, by_list, period, timestamp), keys=by_list)
     result = _internal.nps(frame, score, by_list, period, timestamp, invalid, ci, confidence)
     return from_polars(result, kind)
 
@@ -185,7 +185,7 @@ def csat(
     0.5
     """
     by_list = as_list(by)
-    frame, kind = to_polars(data, _columns(score, by_list, period, timestamp))
+    frame, kind = to_polars(data, _columns(score, by_list, period, timestamp), keys=by_list)
     result = _internal.csat(frame, score, by_list, period, timestamp, invalid, scale)
     return from_polars(result, kind)
 
@@ -262,7 +262,7 @@ def ces(
     0.5
     """
     by_list = as_list(by)
-    frame, kind = to_polars(data, _columns(score, by_list, period, timestamp))
+    frame, kind = to_polars(data, _columns(score, by_list, period, timestamp), keys=by_list)
     result = _internal.ces(frame, score, by_list, period, timestamp, invalid, scale, direction)
     return from_polars(result, kind)
 

@@ -126,7 +126,7 @@ def kaplan_meier(
     (0.3341, 0.9786)
     """
     by_list = as_list(by)
-    frame, kind = to_polars(data, _columns(duration, event, entry, weights, by_list))
+    frame, kind = to_polars(data, _columns(duration, event, entry, weights, by_list), keys=by_list)
     result = _internal.kaplan_meier(frame, duration, event, entry, weights, by_list, confidence)
     return from_polars(result, kind)
 
@@ -200,7 +200,7 @@ def kaplan_meier_summary(
     1.857143
     """
     by_list = as_list(by)
-    frame, kind = to_polars(data, _columns(duration, event, entry, weights, by_list))
+    frame, kind = to_polars(data, _columns(duration, event, entry, weights, by_list), keys=by_list)
     result = _internal.kaplan_meier_summary(
         frame, duration, event, entry, weights, by_list, confidence, tau
     )
@@ -272,7 +272,7 @@ def nelson_aalen(
     0.75
     """
     by_list = as_list(by)
-    frame, kind = to_polars(data, _columns(duration, event, entry, weights, by_list))
+    frame, kind = to_polars(data, _columns(duration, event, entry, weights, by_list), keys=by_list)
     result = _internal.nelson_aalen(
         frame, duration, event, entry, weights, by_list, confidence, ties
     )
@@ -349,6 +349,8 @@ def logrank_test(
     0.4328
     """
     by_list = as_list(by)
-    frame, kind = to_polars(data, _columns(duration, event, None, weights, [*by_list, group]))
+    frame, kind = to_polars(
+        data, _columns(duration, event, None, weights, [*by_list, group]), keys=[*by_list, group]
+    )
     result = _internal.logrank_test(frame, duration, event, group, entry, weights, by_list)
     return from_polars(result, kind)

@@ -324,7 +324,7 @@ fn missing_and_mistyped_columns() {
     let strings = df!("score" => ["9", "10"]).unwrap();
     let err = nps(&strings, &NpsOptions::default()).unwrap_err();
     assert!(matches!(err, CsError::InvalidType { .. }), "{err}");
-    assert!(err.to_string().contains("must be numeric"));
+    assert!(err.to_string().contains("scores must be Int8 to UInt64"));
     let no_time = df!("score" => [9]).unwrap();
     let options = NpsOptions {
         grouping: Grouping {
