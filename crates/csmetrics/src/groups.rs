@@ -241,28 +241,28 @@ fn new_map<K>() -> HashMap<K, u32, FixedState> {
 /// first appearance; also the first row of each code.
 pub fn encode_rows<K, G>(rows: usize, get: G) -> (Vec<u32>, Vec<IdxSize>)
 where
-    K: Hash + Eq + Send,
+    K: Hash + Eq + Send + Clone,
     G: Fn(usize) -> K + Sync,
 {
-    let parts = parallel(work_ranges(rows), |range| {
-        let mut seen = new_map::<K>();
+    // Local codes are written straight into the output, one slice per range of rows.
+    let mut codes = zeroed_buffer::<u32>(rows);
+    let firsts_of_parts = parallel_fill(&mut codes, |first, out| {
+        let mut local = LocalCodes::<K>::default();
         let mut firsts: Vec<IdxSize> = Vec::new();
-        let mut codes = Vec::with_capacity(range.len());
-        for row in range {
-            let next = seen.len() as u32;
-            let code = *seen.entry(get(row)).or_insert_with(|| {
-                firsts.push(row as IdxSize);
-                next
-            });
-            codes.push(code);
+        for (i, code) in out.iter_mut().enumerate() {
+            let (c, new) = local.code(get(first + i));
+            if new {
+                firsts.push((first + i) as IdxSize);
+            }
+            *code = c;
         }
-        (codes, firsts)
+        firsts
     });
     // Merge: global codes in order of first appearance over the whole input.
     let mut global = new_map::<K>();
     let mut first_rows: Vec<IdxSize> = Vec::new();
-    let mut remaps: Vec<Vec<u32>> = Vec::with_capacity(parts.len());
-    for (_, firsts) in &parts {
+    let mut remaps: Vec<Vec<u32>> = Vec::with_capacity(firsts_of_parts.len());
+    for firsts in &firsts_of_parts {
         let remap = firsts
             .iter()
             .map(|&row| {
@@ -275,15 +275,70 @@ where
             .collect();
         remaps.push(remap);
     }
-    let mut codes = Vec::with_capacity(rows);
-    for ((local, _), remap) in parts.into_iter().zip(&remaps) {
-        if parts_are_identity(remap) {
-            codes.extend(local);
-        } else {
-            codes.extend(local.into_iter().map(|c| remap[c as usize]));
-        }
+    // Renumber in place the ranges whose local codes differ from the global ones.
+    if remaps.iter().any(|r| !parts_are_identity(r)) {
+        let ranges = work_ranges(rows);
+        let remaps = &remaps;
+        parallel_fill(&mut codes, |first, out| {
+            let part = ranges.iter().position(|r| r.start == first).unwrap_or(0);
+            let remap = &remaps[part];
+            if !parts_are_identity(remap) {
+                for code in out.iter_mut() {
+                    *code = remap[*code as usize];
+                }
+            }
+        });
     }
     (codes, first_rows)
+}
+
+/// Codes of keys in order of first appearance: a short list searched in turn while the keys
+/// are few (segments, plans, countries: a comparison or two beats hashing), a hash map after.
+struct LocalCodes<K> {
+    few: Vec<K>,
+    many: Option<HashMap<K, u32, FixedState>>,
+}
+
+impl<K> Default for LocalCodes<K> {
+    fn default() -> Self {
+        LocalCodes {
+            few: Vec::new(),
+            many: None,
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> LocalCodes<K> {
+    const FEW: usize = 16;
+
+    /// The code of `key`, and whether it is new.
+    #[inline]
+    fn code(&mut self, key: K) -> (u32, bool) {
+        if let Some(map) = &mut self.many {
+            let next = map.len() as u32;
+            let mut new = false;
+            let code = *map.entry(key).or_insert_with(|| {
+                new = true;
+                next
+            });
+            return (code, new);
+        }
+        if let Some(code) = self.few.iter().position(|k| *k == key) {
+            return (code as u32, false);
+        }
+        let next = self.few.len() as u32;
+        if self.few.len() < Self::FEW {
+            self.few.push(key);
+        } else {
+            let mut map = new_map::<K>();
+            for (code, k) in self.few.drain(..).enumerate() {
+                map.insert(k, code as u32);
+            }
+            map.insert(key, next);
+            self.many = Some(map);
+        }
+        (next, true)
+    }
 }
 
 fn parts_are_identity(remap: &[u32]) -> bool {
@@ -343,7 +398,7 @@ fn dense_integer_codes(values: &[i64]) -> Option<(Vec<u32>, Vec<IdxSize>)> {
     Some((codes, first_rows))
 }
 
-#[derive(Hash, PartialEq, Eq)]
+#[derive(Hash, PartialEq, Eq, Clone, Copy)]
 enum StrKey<'a> {
     Inline(u128),
     Long(&'a str),
@@ -375,6 +430,17 @@ pub fn encode_column(column: &Column) -> Result<EncodedKey> {
         DataType::String => {
             let ca = physical.str()?;
             match ca.downcast_iter().next() {
+                Some(array) if array.null_count() == 0 => {
+                    let views = array.views().as_slice();
+                    encode_rows(rows, |row| {
+                        let view = views[row];
+                        if view.length <= 12 {
+                            StrKey::Inline(view.as_u128())
+                        } else {
+                            StrKey::Long(array.value(row))
+                        }
+                    })
+                }
                 Some(array) => {
                     let views = array.views().as_slice();
                     // Strings of up to 12 bytes live inside their 16-byte view, which then
@@ -464,6 +530,27 @@ impl Groups {
     /// Number of groups.
     pub fn count(&self) -> usize {
         self.count
+    }
+
+    /// The groups of the mixed-radix cells of `keys` that are `used` (cell = the keys' codes
+    /// combined, the last key varying fastest), numbered in cell order; no per-row ids.
+    pub fn of_cells(keys: &[EncodedKey], used: impl Iterator<Item = usize>) -> Groups {
+        let mut key_codes: Vec<Vec<u32>> = vec![Vec::new(); keys.len()];
+        let mut count = 0;
+        for cell in used {
+            count += 1;
+            let mut rest = cell;
+            for (k, key) in keys.iter().enumerate().rev() {
+                let base = key.labels.len().max(1);
+                key_codes[k].push((rest % base) as u32);
+                rest /= base;
+            }
+        }
+        Groups {
+            ids: Vec::new(),
+            key_codes,
+            count,
+        }
     }
 }
 

@@ -179,8 +179,21 @@ pub fn period_key(
         Clock::Null => DayReader::Empty,
     };
     let rows = series.len();
+    // Dates without nulls are read as a plain slice: the loops below then vectorise.
+    let dates: Option<&[i32]> = match &reader {
+        DayReader::Date(a) if a.validity().is_none_or(|v| v.unset_bits() == 0) => {
+            Some(a.values().as_slice())
+        }
+        _ => None,
+    };
     // Pass 1: the range of days, and the first null.
     let spans = parallel(work_ranges(rows), |range| {
+        if let Some(days) = dates {
+            let (lo, hi) = days[range]
+                .iter()
+                .fold((i32::MAX, i32::MIN), |(lo, hi), &d| (lo.min(d), hi.max(d)));
+            return (i64::from(lo), i64::from(hi), None);
+        }
         let (mut lo, mut hi, mut null) = (i64::MAX, i64::MIN, None);
         for row in range {
             match reader.day(row) {
@@ -231,6 +244,12 @@ pub fn period_key(
         // One buffer filled in place: per-range vectors joined would hold every code twice.
         let mut codes = crate::groups::zeroed_buffer::<u32>(rows);
         crate::groups::parallel_fill(&mut codes, |first, out| {
+            if let Some(days) = dates {
+                for (code, &d) in out.iter_mut().zip(&days[first..]) {
+                    *code = table[(i64::from(d) - lo) as usize];
+                }
+                return;
+            }
             for (i, code) in out.iter_mut().enumerate() {
                 *code = reader
                     .day(first + i)
