@@ -548,3 +548,40 @@ def test_long_computations_stop_on_ctrl_c() -> None:
     finally:
         timer.cancel()
         signal.signal(signal.SIGINT, previous)
+
+
+def test_the_report_before_the_data_and_from_a_utf16_csv(tmp_path: object) -> None:
+    pytest.importorskip("matplotlib")
+    from pathlib import Path
+
+    from csmetrics.cli import main
+
+    folder = Path(str(tmp_path))
+    _subs().write_parquet(folder / "subs.parquet")
+    out = folder / "early.html"
+    args = ["report", "--subscriptions", str(folder / "subs.parquet"), "--as-of", "2023-06-01"]
+    assert main([*args, "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "no rows up to 2023-06-01" in page and "MRR bridge" not in page
+    # A spreadsheet's UTF-16 export (with its byte-order mark) reads like UTF-8.
+    text = _subs().write_csv()
+    (folder / "subs16.csv").write_bytes(text.encode("utf-16"))
+    out = folder / "utf16.html"
+    assert main(["report", "--subscriptions", str(folder / "subs16.csv"), "--out", str(out)]) == 0
+    assert "MRR bridge" in out.read_text()
+
+
+def test_large_integer_scores_are_shown_as_given() -> None:
+    big = 12_345_678_901_234_567  # not representable as a double
+    with pytest.raises(csm.InvalidInputError) as err:
+        csm.nps(pl.DataFrame({"score": [9, big]}))
+    assert err.value.value == str(big)  # type: ignore[attr-defined]
+    assert err.value.row == 1  # type: ignore[attr-defined]
+
+
+def test_empty_scores_get_an_empty_label_column() -> None:
+    empty = pl.DataFrame(
+        {"customer_id": [], "period": []}, schema={"customer_id": pl.String, "period": pl.Date}
+    )
+    labels = csm.churn_labels(empty, _subs(), as_of=AS_OF)
+    assert labels.columns == ["customer_id", "period", "churned"] and labels.height == 0

@@ -334,6 +334,7 @@ def report(
     from csmetrics import plot
 
     tables: dict[str, pl.DataFrame] = {}
+    given: list[str] = []
     for name, frame in [
         ("subscriptions", subscriptions),
         ("responses", responses),
@@ -345,12 +346,22 @@ def report(
         ("customers", customers),
     ]:
         if frame is not None:
+            given.append(name)
             converted = _to_polars_frame(frame)
             # An empty table is as good as none: its sections are left out.
             if converted.height:
                 tables[name] = converted
-    if not tables:
-        raise csm.InvalidInputError("report needs at least one input table with rows")
+    subscriptions_in = tables.get("subscriptions")
+    if subscriptions_in is not None and as_of is not None and "start" in subscriptions_in.columns:
+        # Subscriptions starting after the cut-off are not there yet; none left, no sections.
+        cutoff = as_of.date() if isinstance(as_of, dt.datetime) else as_of
+        if isinstance(cutoff, str):
+            cutoff = dt.date.fromisoformat(cutoff[:10])
+        started = subscriptions_in.filter(pl.col("start").cast(pl.Date) <= cutoff)
+        if started.height == 0:
+            del tables["subscriptions"]
+    if not given:
+        raise csm.InvalidInputError("report needs at least one input table")
     steps = _plan(tables)
     counter = iter(range(1, len(steps) + 1))
 
@@ -365,7 +376,11 @@ def report(
     scorecard_inputs = {
         k: v for k, v in tables.items() if k not in ("customers",) and v is not None
     }
-    long = csm.scorecard(**scorecard_inputs, period=period, as_of=as_of)
+    long = (
+        csm.scorecard(**scorecard_inputs, period=period, as_of=as_of)
+        if scorecard_inputs
+        else pl.DataFrame()
+    )
     wide = csm.scorecard_wide(long) if long.height else pl.DataFrame()
 
     kpis = []
@@ -470,6 +485,17 @@ def report(
                 _scorecard_table(wide),
                 f"Every KPI the input tables allow, one column per {period} (the last six, "
                 "newest first); the full table comes from csmetrics.scorecard.",
+            )
+        )
+    if not sections:
+        cut = f" up to {as_of}" if as_of is not None else ""
+        sections.append(
+            _section(
+                "no-data",
+                "No data",
+                "",
+                f"The tables given ({', '.join(given)}) have no rows{cut}: every section is "
+                "left out.",
             )
         )
     subtitle = f"Period: {period}"

@@ -479,12 +479,17 @@ fn grouped_histograms(
     let partials = parallel(work_ranges(rows), count);
     if policy == InvalidPolicy::Raise {
         if let Some(row) = partials.iter().filter_map(|p| p.1).min() {
-            let value = scores
-                .cast(&DataType::Float64)?
-                .f64()?
-                .get(row)
-                .unwrap_or(f64::NAN);
-            return Err(invalid_score(score, row, value, scale));
+            // The value as the column holds it: an Int64 is not shown through a double.
+            return Err(CsError::InvalidValue {
+                column: score.to_string(),
+                row,
+                value: match source.get(row)? {
+                    AnyValue::Float64(v) => format_number(v),
+                    AnyValue::Float32(v) => format_number(f64::from(v)),
+                    other => input::plain(other),
+                },
+                rule: scale.rule(),
+            });
         }
     }
     let mut table = vec![0i64; cells * slots.per_cell];
