@@ -137,11 +137,15 @@ def _as_codes(frame: pl.DataFrame, keys: Iterable[str], kind: Kind) -> pl.DataFr
             kind.labels[name] = (dtype, pl.Series(dtype.categories, dtype=pl.String))
             swaps.append(column.to_physical().cast(pl.UInt32).alias(name))
             continue
-        present = column.unique().drop_nulls().cast(pl.String).sort()
-        physical = present.cast(dtype).to_physical().cast(pl.Int64)
+        # The distinct values keep the column's own codes (a cast from strings would not, in
+        # Polars 1.x, where each Categorical may have its own mapping).
+        distinct = column.unique().drop_nulls()
+        order = distinct.cast(pl.String).arg_sort()
+        present = distinct.gather(order)
+        physical = present.to_physical().cast(pl.Int64)
         lookup = pl.zeros(int(physical.max() or 0) + 1, pl.UInt32, eager=True)
         lookup = lookup.scatter(physical, pl.arange(0, len(present), dtype=pl.UInt32, eager=True))
-        kind.labels[name] = (dtype, present)
+        kind.labels[name] = (dtype, present.cast(pl.String))
         swaps.append(lookup.gather(column.to_physical()).alias(name))
     return frame.with_columns(swaps) if swaps else frame
 
