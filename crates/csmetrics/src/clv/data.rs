@@ -503,14 +503,12 @@ pub fn discrete_patterns(frame: &DataFrame, columns: &SummaryColumns) -> Result<
 pub fn spend_patterns(frame: &DataFrame, columns: &SummaryColumns) -> Result<SpendPatterns> {
     let x = float_column(frame, &columns.frequency, "repeat purchases (frequency)")?;
     let w = weights(frame, columns)?;
-    let value_column = crate::frame::column(
+    let cast = crate::input::numbers(
         frame,
         &columns.monetary_value,
+        crate::input::Role::Number,
         "the mean repeat purchase value",
     )?;
-    let cast = value_column
-        .as_materialized_series()
-        .cast(&DataType::Float64)?;
     let values = cast.f64()?;
     let (mut xs, mut means, mut ws) = (Vec::new(), Vec::new(), Vec::new());
     for (row, m) in values.iter().enumerate() {

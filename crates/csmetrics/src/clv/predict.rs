@@ -171,6 +171,16 @@ fn histories(frame: &DataFrame, model: Model, columns: &SummaryColumns) -> Resul
     Ok([x, recency, age])
 }
 
+/// The mean repeat value of each customer (null where it has none).
+fn mean_repeat_values(frame: &DataFrame, columns: &SummaryColumns) -> Result<Vec<Option<f64>>> {
+    crate::input::optional_numbers(
+        frame,
+        &columns.monetary_value,
+        crate::input::Role::Number,
+        "the mean repeat value",
+    )
+}
+
 /// One prediction per row of the summary `frame`, as a Float64 column named after it.
 pub fn predict(
     frame: &DataFrame,
@@ -195,10 +205,7 @@ fn predict_rows(
         Prediction::ExpectedSpend => {
             let params = spend_params(fit)?;
             let x = float_column(frame, &columns.frequency, "repeat purchases (frequency)")?;
-            let values = crate::frame::column(frame, &columns.monetary_value, "mean repeat value")?
-                .as_materialized_series()
-                .cast(&DataType::Float64)?;
-            let m: Vec<Option<f64>> = values.f64()?.iter().collect();
+            let m = mean_repeat_values(frame, columns)?;
             per_row(x.len(), |i| params.conditional_expected_spend(x[i], m[i]))
         }
         Prediction::PurchaseProbability { n, t } => {
@@ -381,10 +388,7 @@ fn customer_value_rows(
     let model = Transactions::of(transactions)?;
     let spend_model = spend_params(spend)?;
     let [x, r, a] = histories(frame, transactions.model, columns)?;
-    let values = crate::frame::column(frame, &columns.monetary_value, "mean repeat value")?
-        .as_materialized_series()
-        .cast(&DataType::Float64)?;
-    let m: Vec<Option<f64>> = values.f64()?.iter().collect();
+    let m = mean_repeat_values(frame, columns)?;
     let month = 365.0 / 12.0 / options.time_unit.days();
     let months = options.months as usize;
     let rate = (1.0 + options.discount_rate).ln(); // per month
@@ -475,10 +479,7 @@ fn discrete_value(
     }
     let spend_model = spend_params(spend)?;
     let [x, r, n] = histories(frame, transactions.model, columns)?;
-    let values = crate::frame::column(frame, &columns.monetary_value, "mean repeat value")?
-        .as_materialized_series()
-        .cast(&DataType::Float64)?;
-    let m: Vec<Option<f64>> = values.f64()?.iter().collect();
+    let m = mean_repeat_values(frame, columns)?;
     let factor = 1.0 / (1.0 + options.discount_rate);
     let clv = per_row(x.len(), |i| {
         let purchases = match options.periods {
