@@ -135,6 +135,9 @@ pub fn key_in_value_order(column: &Column) -> Result<EncodedKey> {
     if let Some((codes, labels)) = ranked_integer_codes(column)? {
         return Ok(EncodedKey { codes, labels });
     }
+    if let Some(key) = ranked_string_codes(column)? {
+        return Ok(key);
+    }
     let key = encode_column(column)?;
     let Some(order) = codes_in_label_order(&key.labels)? else {
         return Ok(key);
@@ -150,6 +153,47 @@ pub fn key_in_value_order(column: &Column) -> Result<EncodedKey> {
         .into_column();
     let codes = key.codes.iter().map(|c| rank[*c as usize]).collect();
     Ok(EncodedKey { codes, labels })
+}
+
+/// String keys without nulls, sorted (as exports by customer id are), coded by rank in one
+/// pass with no hashing: customer ids are mostly distinct, and hashing each of them (twice: per
+/// range and again to merge the ranges) costs more than comparing neighbours. `None` for other
+/// keys, and for unsorted rows (then hashing and one sort of the distinct labels win).
+fn ranked_string_codes(column: &Column) -> Result<Option<EncodedKey>> {
+    let series = column.as_materialized_series();
+    if !series.dtype().is_string() || series.null_count() > 0 || series.is_empty() {
+        return Ok(None);
+    }
+    let series = series.rechunk();
+    let ca = series.str()?;
+    let Some(array) = ca.downcast_iter().next() else {
+        return Ok(None);
+    };
+    let rows = array.len();
+    let sorted = parallel(work_ranges(rows), |range| {
+        let first = range.start.saturating_sub(1);
+        (first..range.end.saturating_sub(1)).all(|row| array.value(row) <= array.value(row + 1))
+    })
+    .into_iter()
+    .all(|ok| ok);
+    if !sorted {
+        return Ok(None);
+    }
+    let mut codes = zeroed_buffer::<u32>(rows);
+    let mut first_rows: Vec<IdxSize> = Vec::new();
+    let mut previous: Option<&str> = None;
+    for (row, code) in codes.iter_mut().enumerate() {
+        let value = array.value(row);
+        if previous != Some(value) {
+            previous = Some(value);
+            first_rows.push(row as IdxSize);
+        }
+        *code = first_rows.len() as u32 - 1;
+    }
+    let labels = series
+        .take(&IdxCa::from_vec("".into(), first_rows))?
+        .into_column();
+    Ok(Some(EncodedKey { codes, labels }))
 }
 
 /// Integer keys (no nulls) in a range not much wider than the row count, coded by rank: the
