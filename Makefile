@@ -15,7 +15,7 @@ LIFETIMES := .venv-lifetimes
 WHEELS := $(CARGO_TARGET_DIR)/wheels/csmetrics
 PROFILE ?= release
 
-.PHONY: help demo report-check test test-rust test-python test-reference test-notebooks notebooks wheel bench lint fmt clean
+.PHONY: help demo report-check test test-rust test-python test-reference test-notebooks notebooks wheel bench fuzz lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -81,13 +81,20 @@ test-notebooks: wheel ## execute copies of the notebooks in a temporary director
 notebooks: wheel ## re-execute the notebooks in place, writing their outputs
 	MPLBACKEND=Agg $(VENV)/bin/python notebooks/run.py --in-place
 
-bench: $(REF)/.ready $(LIFETIMES)/.ready ## benchmarks against idiomatic Polars, pandas, lifelines and lifetimes (fat-LTO build)
+# Options for every benchmark script, e.g. BENCH_ARGS="--sizes 1000000 --keys string --repeat 1".
+BENCH_ARGS ?=
+bench: $(REF)/.ready $(LIFETIMES)/.ready ## benchmarks against idiomatic Polars, pandas, lifelines and lifetimes (fat-LTO build; BENCH_ARGS)
 	$(MAKE) wheel PROFILE=dist
-	$(VENV)/bin/python bench/bench_survey.py
-	$(VENV)/bin/python bench/bench_revenue.py
-	$(VENV)/bin/python bench/bench_cohort.py
-	$(VENV)/bin/python bench/bench_survival.py --reference-python $(REF)/bin/python
-	$(VENV)/bin/python bench/bench_clv.py
+	$(VENV)/bin/python bench/bench_survey.py $(BENCH_ARGS)
+	$(VENV)/bin/python bench/bench_revenue.py $(BENCH_ARGS)
+	$(VENV)/bin/python bench/bench_cohort.py $(BENCH_ARGS)
+	$(VENV)/bin/python bench/bench_survival.py --reference-python $(REF)/bin/python $(BENCH_ARGS)
+	$(VENV)/bin/python bench/bench_clv.py --lifetimes-python $(LIFETIMES)/bin/python $(BENCH_ARGS)
+
+# The bounded fuzz suite runs in `make test`; this is the long one (FUZZ_EXAMPLES per function).
+FUZZ_EXAMPLES ?= 400
+fuzz: wheel ## the long fuzz suite: every public function on random frames (CSMETRICS_FUZZ=long)
+	CSMETRICS_FUZZ=long CSMETRICS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MPLBACKEND=Agg $(VENV)/bin/python -m pytest -q tests/test_fuzz.py
 
 lint: $(VENV)/.ready ## rustfmt, clippy, ruff, mypy
 	cargo fmt --all --check

@@ -4,11 +4,14 @@ The log is generated once per size (seeded): each customer starts in one of 36 m
 geometric number of months, and has 8 events spread over its active months. Each peer runs in
 its own process on the same Parquet file; the Polars and pandas peers are the usual pipeline
 (month of each event, cohort = first month per customer, age, group_by with n_unique, divide
-by cohort size). Their tables are checked against csmetrics' before figures are printed.
-Nothing here asserts a time.
+by cohort size). They run on every kind of customer key (String, Categorical, integer) and of
+timestamp (Date, Datetime); pandas on String keys and Date timestamps only. Their tables
+(active customers and rate of every observed cohort and age) are checked against csmetrics'
+before figures are printed; the script exits non-zero if one differs. Nothing here asserts a
+time.
 
     python bench/bench_cohort.py                       # 1M and 10M customers
-    python bench/bench_cohort.py --customers 100000    # a quick run
+    python bench/bench_cohort.py --sizes 100000        # a quick run
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def generate(customers: int, seed: int = 5):  # type: ignore[no-untyped-def]
     )
 
 
-def run_peer(peer: str, path: str, repeat: int) -> dict[str, object]:
+def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, object]:
     import polars as pl
 
     events = pl.read_parquet(path)
@@ -67,12 +70,6 @@ def run_peer(peer: str, path: str, repeat: int) -> dict[str, object]:
             sizes = table[table["age"] == 0].set_index("cohort")["active"]
             table["rate"] = table["active"] / table["cohort"].map(sizes)
             return table
-
-        def cells(result):  # type: ignore[no-untyped-def]
-            return sorted(
-                (str(c), int(a), int(n))
-                for c, a, n in zip(result["cohort"], result["age"], result["active"], strict=True)
-            )
     elif peer == "polars":
 
         def compute():  # type: ignore[no-untyped-def]
@@ -95,47 +92,40 @@ def run_peer(peer: str, path: str, repeat: int) -> dict[str, object]:
                 .with_columns(rate=pl.col("active") / pl.col("size"))
                 .collect()
             )
-
-        def cells(result):  # type: ignore[no-untyped-def]
-            return sorted(
-                (str(c)[:7], a, n)
-                for c, a, n in zip(result["cohort"], result["age"], result["active"], strict=True)
-            )
     else:
         import csmetrics as csm
 
         def compute():  # type: ignore[no-untyped-def]
             return csm.cohort_retention(events, table="activity")
 
-        def cells(result):  # type: ignore[no-untyped-def]
-            observed = result.filter(pl.col("active") > 0)
-            return sorted(
-                (str(c)[:7], a, n)
-                for c, a, n in zip(
-                    observed["cohort"], observed["age"], observed["active"], strict=True
-                )
-            )
-
-    result, measured = harness.measure(compute, repeat)
-    found = cells(result)
-    if peer == "pandas":
-        found = [(c[:7], a, n) for c, a, n in found]
-    return {**measured, "cells": found}
+    table, measured = harness.measure(compute, repeat)
+    if peer == "csmetrics":
+        table = table.filter(pl.col("active") > 0)  # the peers have no row for an empty cell
+    # Cells keyed by cohort month (a Date, Datetime or pandas Period) and age.
+    keys = [
+        f"{str(c)[:7]}|{int(a)}" for c, a in zip(list(table["cohort"]), table["age"], strict=True)
+    ]
+    harness.save_result(result, keys, {"active": table["active"], "rate": table["rate"]})
+    return measured
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument(
+        "--sizes", "--customers", type=int, nargs="+", default=[1_000_000, 10_000_000]
+    )
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS)
     parser.add_argument(
         "--pandas-max", type=int, default=1_000_000, help="largest size pandas runs at"
     )
+    harness.add_kind_options(parser)
     parser.add_argument("--peer", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer:
-        print(json.dumps(run_peer(args.peer, args.file, args.repeat)))
+        print(json.dumps(run_peer(args.peer, args.file, args.repeat, args.result)))
         return
 
     import polars as pl
@@ -143,35 +133,34 @@ def main() -> None:
     import csmetrics as csm
 
     print(f"csmetrics {csm.__version__}, polars {pl.__version__}, {os.cpu_count()} cores")
-    for size in args.customers:
+    print(f"Monthly cohort retention from activity; best of {args.repeat} runs")
+    rows, problems = [], []
+    for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            path = str(Path(tmp) / "events.parquet")
             started = time.perf_counter()
             events = generate(size)
-            events.write_parquet(path)
             print(
-                f"\n{size:,} customers, {events.height:,} events over 36 months "
+                f"{size:,} customers, {events.height:,} events over 36 months "
                 f"(generated in {time.perf_counter() - started:.1f} s)"
             )
+            for keys, instants in harness.combinations(args):
+                path = str(Path(tmp) / f"events_{keys}_{instants}.parquet")
+                harness.convert(
+                    events, keys, instants, ids=["customer_id"], instants=["timestamp"]
+                ).write_parquet(path)
+                peers = [
+                    p
+                    for p in args.peers
+                    if p != "pandas"
+                    or ((keys, instants) == harness.BASELINE and size <= args.pandas_max)
+                ]
+                figures, found = harness.run_peers(__file__, peers, path, args.repeat)
+                problems += [f"{size:,} {keys} {instants}: {p}" for p in found]
+                rows.append(((f"{size:,}", keys, instants), figures))
             del events
-            figures: dict[str, dict[str, object]] = {}
-            for peer in args.peers:
-                if peer == "pandas" and size > args.pandas_max:
-                    continue
-                result = harness.run_peer(__file__, peer, path, args.repeat)
-                if isinstance(result, str):
-                    print(f"{peer}: failed ({result})")
-                    continue
-                figures[peer] = result
-            reference = figures.get("csmetrics", {}).get("cells")
-            print(f"{'peer':<12}{'best s':>10}{'peak MB':>10}{'x csmetrics':>13}  same table")
-            base = figures["csmetrics"]["seconds"] if "csmetrics" in figures else 1.0
-            for peer, f in figures.items():
-                same = [list(c) for c in f.pop("cells")] == [list(c) for c in reference or []]  # type: ignore[union-attr]
-                print(
-                    f"{peer:<12}{f['seconds']:>10.3f}{f['peak_extra_mb']:>10.0f}"
-                    f"{f['seconds'] / base:>13.1f}  {same}"  # type: ignore[operator]
-                )
+    harness.fail_on(problems)
+    print()
+    harness.print_table(["customers", "keys", "instants"], rows, args.peers)
 
 
 if __name__ == "__main__":

@@ -6,10 +6,14 @@ peers. The Polars and pandas peers are the usual hand-written pipeline: normalis
 monthly, explode each subscription over the months it is active at month end (a date spine),
 sum per customer and month, fill the gaps of each customer's spine with zero, shift to compare
 with the previous month, classify, and sum per month. Their bridge is checked against
-csmetrics' before any figure is printed. Nothing here asserts a time.
+csmetrics' (every column of every month, within 1e-9 relative plus 1e-6 per customer of
+the month: csmetrics rounds monthly amounts to 6 decimals) before any figure is printed,
+on every kind of customer key (String, Categorical, integer) and of start and end (Date,
+Datetime); pandas runs on String keys and Date instants only. The script exits non-zero if a
+peer fails or differs. Nothing here asserts a time.
 
     python bench/bench_revenue.py                      # 1M and 10M customers
-    python bench/bench_revenue.py --customers 100000   # a quick run
+    python bench/bench_revenue.py --sizes 100000       # a quick run
 """
 
 from __future__ import annotations
@@ -137,7 +141,11 @@ def pandas_bridge(subs, as_of):  # type: ignore[no-untyped-def]
     ].sum()
 
 
-def run_peer(peer: str, path: str, repeat: int) -> dict[str, object]:
+COLUMNS = ["starting_mrr", "new", "expansion", "contraction", "churned", "reactivation"]
+PANDAS_COLUMNS = ["previous", "new", "expansion", "contraction", "churned", "reactivation"]
+
+
+def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, object]:
     import polars as pl
 
     subs = pl.read_parquet(path)
@@ -154,30 +162,37 @@ def run_peer(peer: str, path: str, repeat: int) -> dict[str, object]:
         def compute():  # type: ignore[no-untyped-def]
             return pandas_bridge(frame, as_of_pd)
 
-        def ending(result):  # type: ignore[no-untyped-def]
-            return [float(x) for x in result["mrr"]]
-    elif peer == "polars":
-
-        def compute():  # type: ignore[no-untyped-def]
-            return polars_bridge(subs, as_of)
-
-        def ending(result):  # type: ignore[no-untyped-def]
-            return result["ending_mrr"].to_list()
+        def bridge(table):  # type: ignore[no-untyped-def]
+            columns = {c: table[p] for c, p in zip(COLUMNS, PANDAS_COLUMNS, strict=True)}
+            return list(table.index), {**columns, "ending_mrr": table["mrr"]}
     else:
-        import csmetrics as csm
+        if peer == "polars":
 
-        def compute():  # type: ignore[no-untyped-def]
-            return csm.mrr_bridge(subs, interval_count="interval_count", as_of=as_of)
+            def compute():  # type: ignore[no-untyped-def]
+                return polars_bridge(subs, as_of)
 
-        def ending(result):  # type: ignore[no-untyped-def]
-            return result["ending_mrr"].to_list()
+            month = "month"
+        else:
+            import csmetrics as csm
 
-    result, measured = harness.measure(compute, repeat)
-    figures: dict[str, object] = {**measured, "ending": ending(result)}
+            def compute():  # type: ignore[no-untyped-def]
+                return csm.mrr_bridge(subs, interval_count="interval_count", as_of=as_of)
+
+            month = "period"
+
+        def bridge(table):  # type: ignore[no-untyped-def]
+            return list(table[month]), {c: table[c] for c in [*COLUMNS, "ending_mrr"]}
+
+    table, figures = harness.measure(compute, repeat)
+    months, values = bridge(table)
+    atol = None
+    if peer == "csmetrics":
+        # Its monthly amounts are rounded to 6 decimals (precision=6, documented): each
+        # customer of the month moves a figure by at most 1e-6 from the unrounded peers'.
+        atol = 1e-6 * (table["starting_customers"] + table["ending_customers"]).to_numpy()
+    harness.save_result(result, [str(m)[:7] for m in months], values, atol=atol)
     if peer == "csmetrics":
         # Exactness at this size: the identity in integer units, and the movements' sum.
-        import csmetrics as csm
-
         units = csm.mrr_bridge(subs, interval_count="interval_count", as_of=as_of, money="units")
         gap = units.select(
             (
@@ -207,23 +222,26 @@ def run_peer(peer: str, path: str, repeat: int) -> dict[str, object]:
         figures["movements_match_bridge"] = bool(
             (joined["amount"].fill_null(0) == joined["amount_moves"].fill_null(0)).all()
         )
-        figures["movement_rows"] = moves.height
     return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument(
+        "--sizes", "--customers", type=int, nargs="+", default=[1_000_000, 10_000_000]
+    )
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS)
     parser.add_argument(
         "--pandas-max", type=int, default=1_000_000, help="largest size pandas runs at"
     )
+    harness.add_kind_options(parser)
     parser.add_argument("--peer", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer:
-        print(json.dumps(run_peer(args.peer, args.file, args.repeat)))
+        print(json.dumps(run_peer(args.peer, args.file, args.repeat, args.result)))
         return
 
     import polars as pl
@@ -232,52 +250,45 @@ def main() -> None:
     from csmetrics import datasets
 
     print(f"csmetrics {csm.__version__}, polars {pl.__version__}, {os.cpu_count()} cores")
-    for size in args.customers:
+    print(f"MRR bridge over {MONTHS} months; best of {args.repeat} runs")
+    rows, problems = [], []
+    for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
             datasets.write(tmp, customers=size, months=MONTHS, seed=11)
-            path = str(Path(tmp) / "subscriptions.parquet")
-            subs = pl.read_parquet(path)
-            panel = csm.mrr_bridge(subs, interval_count="interval_count")["ending_customers"].sum()
+            subs = pl.read_parquet(Path(tmp) / "subscriptions.parquet")
             print(
-                f"\n{size:,} customers, {MONTHS} months: {subs.height:,} subscription rows, "
-                f"{panel:,} active customer-months (generated in {time.perf_counter() - started:.1f} s)"
+                f"{size:,} customers: {subs.height:,} subscription rows "
+                f"(generated in {time.perf_counter() - started:.1f} s)"
             )
-            del subs
-            figures: dict[str, dict[str, object]] = {}
-            for peer in args.peers:
-                if peer == "pandas" and size > args.pandas_max:
-                    continue
-                result = harness.run_peer(__file__, peer, path, args.repeat)
-                if isinstance(result, str):
-                    print(f"{peer}: failed ({result})")
-                    continue
-                figures[peer] = result
-            reference = figures.get("csmetrics", {}).get("ending")
-            for f in figures.values():
-                ending = f.pop("ending")
-                agrees = (
-                    reference is not None
-                    and len(ending) == len(reference)
-                    and all(
-                        abs(a - b) <= 1e-6 * max(1.0, abs(b))
-                        for a, b in zip(ending, reference, strict=True)  # type: ignore[arg-type]
+            for keys, instants in harness.combinations(args):
+                path = str(Path(tmp) / f"subscriptions_{keys}_{instants}.parquet")
+                harness.convert(
+                    subs, keys, instants, ids=["customer_id"], instants=["start", "end"]
+                ).write_parquet(path)
+                peers = [
+                    p
+                    for p in args.peers
+                    if p != "pandas"
+                    or ((keys, instants) == harness.BASELINE and size <= args.pandas_max)
+                ]
+                figures, found = harness.run_peers(__file__, peers, path, args.repeat)
+                where = f"{size:,} {keys} {instants}"
+                problems += [f"{where}: {p}" for p in found]
+                exact = figures.get("csmetrics", {})
+                if exact and (
+                    exact["identity_max_gap_units"] or not exact["movements_match_bridge"]
+                ):
+                    problems.append(
+                        f"{where}: csmetrics is not exact: identity gap "
+                        f"{exact['identity_max_gap_units']} units, movements sum to the bridge: "
+                        f"{exact['movements_match_bridge']}"
                     )
-                )
-                f["agrees"] = agrees
-            if "csmetrics" in figures:
-                c = figures["csmetrics"]
-                print(
-                    f"exactness: identity max gap {c.pop('identity_max_gap_units')} units; "
-                    f"{c.pop('movement_rows'):,} movement rows sum to the bridge: {c.pop('movements_match_bridge')}"
-                )
-            base = figures["csmetrics"]["seconds"] if "csmetrics" in figures else 1.0
-            print(f"{'peer':<12}{'best s':>10}{'peak MB':>10}{'x csmetrics':>13}  same ending MRR")
-            for peer, f in figures.items():
-                print(
-                    f"{peer:<12}{f['seconds']:>10.3f}{f['peak_extra_mb']:>10.0f}"
-                    f"{f['seconds'] / base:>13.1f}  {f['agrees']}"  # type: ignore[operator]
-                )
+                rows.append(((f"{size:,}", keys, instants), figures))
+            del subs
+    harness.fail_on(problems)
+    print("\ncsmetrics exact on every row: the bridge identity in integer units, movements sum")
+    harness.print_table(["customers", "keys", "instants"], rows, args.peers)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,16 @@
-"""NPS by segment and month: csmetrics against idiomatic Polars and pandas.
+"""NPS by segment and month: csmetrics against idiomatic Polars (eager and lazy) and pandas.
 
-Each peer runs in its own process on the same Parquet file (generated once per size by
-csmetrics' own deterministic generator), so timings and peak memory do not leak between peers.
-Prints the best of ``--repeat`` runs, peak resident memory above the loaded data, and each peer's
-time as a ratio to csmetrics. It asserts nothing about time.
+The answers come from csmetrics' own deterministic generator, once per size; for each kind of
+segment key (String, Categorical, an Int32 code) and of timestamp (Date, Datetime) they are
+converted and written to Parquet, and each peer runs in its own process on that file, so
+timings and peak memory do not leak between peers. pandas runs on String keys and Date
+timestamps only. Every peer's NPS per segment and month is checked against csmetrics' (same
+groups, same numbers within 1e-9 relative) before any time is printed; the script exits
+non-zero if one differs. Prints the best of ``--repeat`` runs, peak resident memory above the
+loaded data, and each peer's time as a ratio to csmetrics. It asserts nothing about time.
 
-    python bench/bench_survey.py                      # 10M and 50M answers
-    python bench/bench_survey.py --sizes 1000000      # a quick run
+    python bench/bench_survey.py                                    # 10M and 50M answers
+    python bench/bench_survey.py --sizes 1000000 --keys string --instants date  # a quick run
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from pathlib import Path
 
 import harness
 
-PEERS = ["csmetrics", "csmetrics_plugin", "polars", "pandas"]
+PEERS = ["csmetrics", "csmetrics_plugin", "polars", "polars_lazy", "pandas"]
+SLOW = {"pandas"}
 
 
-def run_peer(peer: str, path: str, repeat: int) -> dict[str, float]:
-    """Loads the data, runs one peer `repeat` times and returns its figures."""
+def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, float]:
+    """Loads the data, runs one peer `repeat` times, writes its result and returns its
+    figures."""
     import polars as pl
 
     if peer == "pandas":
@@ -40,16 +46,19 @@ def run_peer(peer: str, path: str, repeat: int) -> dict[str, float]:
                 detractor=data["nps"] <= 6,
             )
             shares = frame.groupby(["segment", "period"])[["promoter", "detractor"]].mean()
-            return (shares["promoter"] - shares["detractor"]) * 100
+            return ((shares["promoter"] - shares["detractor"]) * 100).rename("nps").reset_index()
     else:
         data = pl.read_parquet(path)
         period = pl.col("timestamp").dt.truncate("1mo").alias("period")
+        nps = ((pl.col("nps") >= 9).mean() - (pl.col("nps") <= 6).mean()) * 100
         if peer == "polars":
 
             def compute() -> object:
-                return data.group_by("segment", period).agg(
-                    nps=((pl.col("nps") >= 9).mean() - (pl.col("nps") <= 6).mean()) * 100
-                )
+                return data.group_by("segment", period).agg(nps=nps)
+        elif peer == "polars_lazy":
+
+            def compute() -> object:
+                return data.lazy().group_by("segment", period).agg(nps=nps).collect()
         elif peer == "csmetrics":
             import csmetrics as csm
 
@@ -61,7 +70,13 @@ def run_peer(peer: str, path: str, repeat: int) -> dict[str, float]:
             def compute() -> object:
                 return data.group_by("segment", period).agg(nps=cse.nps("nps"))
 
-    _, figures = harness.measure(compute, repeat)
+    table, figures = harness.measure(compute, repeat)
+    # Groups as text: segment (whatever its kind) and month (Date, Datetime or pandas Period).
+    keys = [
+        f"{s}|{str(p)[:7]}"
+        for s, p in zip(list(table["segment"]), list(table["period"]), strict=True)  # type: ignore[index]
+    ]
+    harness.save_result(result, keys, {"nps": list(table["nps"])})  # type: ignore[index]
     return figures
 
 
@@ -70,11 +85,13 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000_000, 50_000_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS)
+    harness.add_kind_options(parser)
     parser.add_argument("--peer", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer:
-        print(json.dumps(run_peer(args.peer, args.file, args.repeat)))
+        print(json.dumps(run_peer(args.peer, args.file, args.repeat, args.result)))
         return
 
     import polars as pl
@@ -83,31 +100,32 @@ def main() -> None:
     from csmetrics import datasets
 
     print(f"csmetrics {csm.__version__}, polars {pl.__version__}, {os.cpu_count()} cores")
+    print("NPS by segment (3) and month (24); best of", args.repeat, "runs")
+    rows, problems = [], []
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            path = str(Path(tmp) / "answers.parquet")
             started = time.perf_counter()
             answers = datasets.survey_responses(
                 size, customers=max(size // 10, 1), months=24, seed=7
             )
-            answers.write_parquet(path)
-            del answers
-            print(
-                f"\n{size:,} answers, 3 segments x 24 months (generated in {time.perf_counter() - started:.1f} s)"
-            )
-            figures = {}
-            for peer in args.peers:
-                result = harness.run_peer(__file__, peer, path, args.repeat)
-                if isinstance(result, str):
-                    print(f"{peer}: failed ({result})")
-                    continue
-                figures[peer] = result
-            base = figures.get("csmetrics", next(iter(figures.values())))["seconds"]
-            print(f"{'peer':<18}{'best s':>10}{'peak MB':>10}{'x csmetrics':>13}")
-            for peer, f in figures.items():
-                print(
-                    f"{peer:<18}{f['seconds']:>10.3f}{f['peak_extra_mb']:>10.0f}{f['seconds'] / base:>13.2f}"
+            print(f"{size:,} answers generated in {time.perf_counter() - started:.1f} s")
+            for keys, instants in harness.combinations(args):
+                path = str(Path(tmp) / f"answers_{keys}_{instants}.parquet")
+                frame = harness.convert(
+                    answers, keys, instants, labels=["segment"], instants=["timestamp"]
                 )
+                frame.write_parquet(path)
+                del frame
+                peers = [
+                    p for p in args.peers if p not in SLOW or (keys, instants) == harness.BASELINE
+                ]
+                figures, found = harness.run_peers(__file__, peers, path, args.repeat)
+                problems += [f"{size:,} {keys} {instants}: {p}" for p in found]
+                rows.append(((f"{size:,}", keys, instants), figures))
+            del answers
+    harness.fail_on(problems)
+    print()
+    harness.print_table(["answers", "keys", "instants"], rows, args.peers)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,26 @@
-"""Survival curves: csmetrics against lifelines (and Polars for the durations).
+"""Survival curves: csmetrics against idiomatic Polars and lifelines.
 
-Two measurements, each peer in its own process, lifelines in the reference environment
-(``.venv-ref``: it needs pandas < 3):
+Two jobs, each peer in its own process, lifelines in the reference environment (``.venv-ref``:
+it needs pandas < 3):
 
-- Kaplan-Meier with confidence intervals and the median from (duration, event) rows: csmetrics'
-  ``kaplan_meier`` against lifelines' ``KaplanMeierFitter``;
-- end to end from subscriptions (1 to 3 per customer, with gaps): csmetrics' ``survival_table``
-  plus ``kaplan_meier`` against durations built with idiomatic Polars (first unbroken run of
-  subscriptions per customer) plus lifelines; once with the rows sorted by customer (as
-  generated) and once shuffled.
+- ``lives``: Kaplan-Meier with confidence intervals and the median from (duration, event) rows
+  (no key, no instant): csmetrics' ``kaplan_meier`` against the curve in Polars (group by
+  duration, cumulative sums and products) and lifelines' ``KaplanMeierFitter``;
+- ``subscriptions``: end to end from subscriptions (1 to 3 per customer, with gaps): csmetrics'
+  ``survival_table`` plus ``kaplan_meier`` against durations built with idiomatic Polars (first
+  unbroken run of subscriptions per customer) plus the Polars curve, and the same durations plus
+  lifelines; on every kind of customer key (String, Categorical, integer) and of start and end
+  (Date, Datetime), with the rows sorted by customer (as generated) and shuffled. lifelines runs
+  on String keys and Date instants only.
 
 The data are generated once per size with a seeded numpy generator and written to Parquet.
-Prints the best of ``--repeat`` runs, peak resident memory above the loaded data, and each
-peer's time as a ratio to csmetrics. It asserts nothing about time.
+Every peer's curve (survival and interval at each time) and median are checked against
+csmetrics' (within 1e-9 relative) before any time is printed; the script exits non-zero if one
+differs. Prints the best of ``--repeat`` runs, peak resident memory above the loaded data, and
+each peer's time as a ratio to csmetrics. It asserts nothing about time.
 
     python bench/bench_survival.py                                     # 1M and 10M
-    python bench/bench_survival.py --sizes 1000000 --customers 1000000  # a quick run
+    python bench/bench_survival.py --sizes 1000000                     # a quick run
 """
 
 from __future__ import annotations
@@ -23,8 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,34 +35,38 @@ from pathlib import Path
 import harness
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
+PEERS = ["csmetrics", "polars", "lifelines"]
+ORDERS = ["sorted", "shuffled"]
+JOBS = ["lives", "subscriptions"]
 AS_OF = 1461  # days after 2022-01-01: the cut-off of the generated subscriptions
+Z = 1.959963984540054  # the normal quantile of a 95% interval
 
 
-def _polars_lives(subs: object) -> object:
+def _polars_lives(subs: object, as_of: object) -> object:
     """Durations the Polars way: each customer's first unbroken run of subscriptions.
 
     Window expressions (``cum_max().over("customer_id")``) take seconds at 200k customers, so
-    this uses whole-frame scans on the sorted rows instead: a running maximum of
-    ``customer_id * 10**6 + end day`` is each customer's reach so far.
+    this uses whole-frame scans on the sorted rows instead: with ``index`` the customer's rank
+    (whatever the key's kind), a running maximum of ``index * 10**6 + end day`` is each
+    customer's reach so far.
     """
-    import datetime as dt
-
     import polars as pl
 
-    as_of = dt.date(2022, 1, 1) + dt.timedelta(days=AS_OF)
     scale = 10**6  # larger than any day number
-    customer, day = pl.col("customer_id").cast(pl.Int64), pl.col("start").cast(pl.Int64)
-    first = (customer != customer.shift(1)).fill_null(True)
+    first = (pl.col("customer_id") != pl.col("customer_id").shift(1)).fill_null(True)
+    index = pl.col("first").cum_sum().cast(pl.Int64) * scale
     runs = (
-        subs.sort("customer_id", "start")  # type: ignore[attr-defined]
-        .with_columns(end_at=pl.col("end").fill_null(as_of))
-        .with_columns(reach=(customer * scale + pl.col("end_at").cast(pl.Int64)).cum_max())
+        subs.lazy()  # type: ignore[attr-defined]
+        .sort("customer_id", "start")
+        .with_columns(end_at=pl.col("end").fill_null(as_of), first=first)
+        .with_columns(reach=(index + pl.col("end_at").dt.epoch("d")).cum_max())
         .with_columns(
-            broken=(~first & (customer * scale + day > pl.col("reach").shift(1))).cum_sum()
+            broken=(
+                ~pl.col("first")
+                & (index + pl.col("start").dt.epoch("d") > pl.col("reach").shift(1))
+            ).cum_sum()
         )
-        .filter(pl.col("broken") == pl.when(first).then(pl.col("broken")).forward_fill())
+        .filter(pl.col("broken") == pl.when("first").then(pl.col("broken")).forward_fill())
         .group_by("customer_id")
         .agg(pl.col("start").min(), pl.col("end_at").max())
     )
@@ -69,53 +76,119 @@ def _polars_lives(subs: object) -> object:
     )
 
 
-def run_peer(peer: str, path: str, repeat: int) -> dict[str, float]:
-    """Loads the data, runs one peer `repeat` times and returns its figures."""
+def _polars_curve(lives: object) -> object:
+    """Kaplan-Meier in Polars: at risk, survival, Greenwood's sum and log(-log) interval."""
+    import polars as pl
+
+    at_risk, events = pl.col("at_risk"), pl.col("events")
+    log_s = pl.col("survival").log()
+    spread = Z * pl.col("greenwood").sqrt() / log_s
+    inside = (pl.col("survival") > 0) & (pl.col("survival") < 1)
+    return (
+        lives.lazy()  # type: ignore[attr-defined]
+        .group_by(time=pl.col("duration").cast(pl.Float64))
+        .agg(events=pl.col("event").sum().cast(pl.Float64), removed=pl.len().cast(pl.Float64))
+        .sort("time")
+        .with_columns(
+            at_risk=pl.col("removed").sum() - pl.col("removed").cum_sum() + pl.col("removed")
+        )
+        .with_columns(
+            survival=(1 - events / at_risk).cum_prod(),
+            # A time when every life at risk ends counts 0 in the sum (as in lifelines).
+            greenwood=pl.when(events < at_risk)
+            .then(events / (at_risk * (at_risk - events)))
+            .otherwise(0.0)
+            .cum_sum(),
+        )
+        .with_columns(
+            lower=pl.when(inside)
+            .then((-((-log_s).log() - spread).exp()).exp())
+            .otherwise(pl.col("survival")),
+            upper=pl.when(inside)
+            .then((-((-log_s).log() + spread).exp()).exp())
+            .otherwise(pl.col("survival")),
+        )
+        .select("time", "survival", "lower", "upper")
+        .collect()
+    )
+
+
+def _save_curve(
+    result: str, time: object, survival: object, lower: object, upper: object, median: float
+) -> None:
+    """The curve keyed by time; the origin row (time 0, nothing ended) that csmetrics and
+    lifelines add is left out, as the Polars curve has no row there."""
+    import numpy as np
+
+    t, s, lo, up = (np.asarray(v, dtype=np.float64) for v in (time, survival, lower, upper))
+    keep = ~((t == 0) & (s == 1) & (lo == 1) & (up == 1))
+    median = np.inf if median is None or np.isnan(median) else median
+    harness.save_result(
+        result,
+        [repr(float(x)) for x in t[keep]],
+        {"survival": s[keep], "lower": lo[keep], "upper": up[keep]},
+        {"median": median},
+    )
+
+
+def _as_of(data: object) -> object:
     import datetime as dt
 
     import polars as pl
 
+    as_of = dt.datetime(2022, 1, 1) + dt.timedelta(days=AS_OF)
+    return as_of if data.schema["start"] == pl.Datetime("us") else as_of.date()  # type: ignore[attr-defined]
+
+
+def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, float]:
+    """Loads the data, runs one peer `repeat` times, writes its curve and returns its figures.
+    A file with a ``duration`` column holds lives, else subscriptions."""
+    import polars as pl
+
+    data = pl.read_parquet(path)
+    lives = "duration" in data.columns
     if peer == "lifelines":
-        import pandas as pd
         from lifelines import KaplanMeierFitter
 
-        data = pd.read_parquet(path)
+        if lives:
+            frame = data.to_pandas()
+            del data
 
         def compute() -> object:
-            kmf = KaplanMeierFitter().fit(data["duration"], data["event"])
-            return kmf.survival_function_, kmf.confidence_interval_, kmf.median_survival_time_
-    elif peer == "polars+lifelines":
-        from lifelines import KaplanMeierFitter
+            durations = frame if lives else _polars_lives(data, _as_of(data)).collect().to_pandas()  # type: ignore[attr-defined]
+            return KaplanMeierFitter().fit(durations["duration"], durations["event"])
 
-        data = pl.read_parquet(path)
+        def curve(kmf):  # type: ignore[no-untyped-def]
+            ci = kmf.confidence_interval_
+            return (
+                kmf.survival_function_.index,
+                kmf.survival_function_.iloc[:, 0],
+                ci.iloc[:, 0],
+                ci.iloc[:, 1],
+                float(kmf.median_survival_time_),
+            )
+    elif peer == "polars":
 
         def compute() -> object:
-            lives = _polars_lives(data).to_pandas()  # type: ignore[attr-defined]
-            kmf = KaplanMeierFitter().fit(lives["duration"], lives["event"])
-            return kmf.survival_function_, kmf.confidence_interval_, kmf.median_survival_time_
+            return _polars_curve(data if lives else _polars_lives(data, _as_of(data)))
+
+        def curve(c):  # type: ignore[no-untyped-def]
+            median = c.filter(pl.col("survival") <= 0.5)["time"].first()
+            return c["time"], c["survival"], c["lower"], c["upper"], median
     else:
         import csmetrics as csm
 
-        data = pl.read_parquet(path)
-        as_of = dt.date(2022, 1, 1) + dt.timedelta(days=AS_OF)
-
         def compute() -> object:
-            # The same as lifelines' fit: the curve with its intervals, and the median.
-            lives = data
-            if peer == "csmetrics_end_to_end":
-                lives = csm.survival_table(data, as_of=as_of)
-            curve = csm.kaplan_meier(lives)
-            return curve, curve.filter(pl.col("survival") <= 0.5)["time"].first()
+            table = data if lives else csm.survival_table(data, as_of=_as_of(data))
+            return csm.kaplan_meier(table)
 
-    harness.reset_peak()
-    loaded = harness.rss_mb()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = compute()
-        times.append(time.perf_counter() - started)
-        del result
-    return {"seconds": min(times), "peak_extra_mb": max(0.0, harness.peak_mb() - loaded)}
+        def curve(c):  # type: ignore[no-untyped-def]
+            median = c.filter(pl.col("survival") <= 0.5)["time"].first()
+            return c["time"], c["survival"], c["lower"], c["upper"], median
+
+    fitted, figures = harness.measure(compute, repeat)
+    _save_curve(result, *curve(fitted))
+    return figures
 
 
 def generate(size: int, path: str) -> None:
@@ -168,31 +241,19 @@ def generate_subscriptions(customers: int, path: str) -> int:
     return subs.height
 
 
-def _run_all(peers: list[str], path: str, repeat: int, reference_python: str) -> None:
-    figures = {}
-    for peer in peers:
-        python = reference_python if "lifelines" in peer else sys.executable
-        out = subprocess.run(
-            [python, __file__, "--peer", peer, "--file", path, "--repeat", str(repeat)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        figures[peer] = json.loads(out.stdout.strip().splitlines()[-1])
-    base = next(iter(figures.values()))["seconds"]
-    print(f"{'peer':<22}{'best s':>10}{'peak MB':>10}{'x csmetrics':>13}")
-    for peer, f in figures.items():
-        print(
-            f"{peer:<22}{f['seconds']:>10.3f}{f['peak_extra_mb']:>10.0f}"
-            f"{f['seconds'] / base:>13.2f}"
-        )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--customers", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument(
+        "--customers", type=int, nargs="+", help="customers of the subscriptions (default: --sizes)"
+    )
+    parser.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS)
+    parser.add_argument(
+        "--jobs", nargs="+", default=JOBS, choices=JOBS, help="lives, subscriptions or both"
+    )
+    parser.add_argument("--orders", nargs="+", default=ORDERS, choices=ORDERS)
+    harness.add_kind_options(parser)
     parser.add_argument(
         "--reference-python",
         default=str(ROOT / ".venv-ref" / "bin" / "python"),
@@ -200,9 +261,10 @@ def main() -> None:
     )
     parser.add_argument("--peer", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer:
-        print(json.dumps(run_peer(args.peer, args.file, args.repeat)))
+        print(json.dumps(run_peer(args.peer, args.file, args.repeat, args.result)))
         return
 
     import polars as pl
@@ -210,41 +272,60 @@ def main() -> None:
     import csmetrics as csm
 
     print(f"csmetrics {csm.__version__}, polars {pl.__version__}, {os.cpu_count()} cores")
-    lifelines = Path(args.reference_python).exists()
-    if not lifelines:
+    print(f"Kaplan-Meier with 95% intervals and the median; best of {args.repeat} runs")
+    peers = list(args.peers)
+    if "lifelines" in peers and not Path(args.reference_python).exists():
         print(f"lifelines skipped: {args.reference_python} not found (make .venv-ref/.ready)")
-    for size in args.sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = str(Path(tmp) / "lives.parquet")
-            started = time.perf_counter()
-            generate(size, path)
-            print(
-                f"\nKaplan-Meier of {size:,} lives, durations in days up to 4 years "
-                f"(generated in {time.perf_counter() - started:.1f} s)"
-            )
-            _run_all(
-                ["csmetrics", *(["lifelines"] if lifelines else [])],
-                path,
-                args.repeat,
-                args.reference_python,
-            )
-    for customers in args.customers:
+        peers.remove("lifelines")
+    pythons = {"lifelines": args.reference_python}
+    rows, problems = [], []
+    if "lives" in args.jobs:
+        for size in args.sizes:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = str(Path(tmp) / "lives.parquet")
+                started = time.perf_counter()
+                generate(size, path)
+                print(f"{size:,} lives generated in {time.perf_counter() - started:.1f} s")
+                figures, found = harness.run_peers(
+                    __file__, peers, path, args.repeat, pythons=pythons
+                )
+                problems += [f"lives {size:,}: {p}" for p in found]
+                rows.append((("lives", f"{size:,}", "-", "-", "-"), figures))
+    for customers in args.customers or args.sizes if "subscriptions" in args.jobs else []:
         with tempfile.TemporaryDirectory() as tmp:
             path = str(Path(tmp) / "subscriptions.parquet")
             started = time.perf_counter()
-            rows = generate_subscriptions(customers, path)
+            count = generate_subscriptions(customers, path)
+            subs = pl.read_parquet(path)
             print(
-                f"\nSubscriptions to Kaplan-Meier: {customers:,} customers, {rows:,} "
-                f"subscriptions (generated in {time.perf_counter() - started:.1f} s)"
+                f"{customers:,} customers, {count:,} subscriptions "
+                f"(generated in {time.perf_counter() - started:.1f} s)"
             )
-            peers = ["csmetrics_end_to_end", *(["polars+lifelines"] if lifelines else [])]
-            _run_all(peers, path, args.repeat, args.reference_python)
-            # The same rows in random order: the general path of survival_table, and a sort
-            # that is no longer free for Polars.
-            shuffled = str(Path(tmp) / "shuffled.parquet")
-            pl.read_parquet(path).sample(fraction=1.0, shuffle=True, seed=5).write_parquet(shuffled)
-            print("The same subscriptions, rows shuffled")
-            _run_all(peers, shuffled, args.repeat, args.reference_python)
+            for keys, instants in harness.combinations(args):
+                for order in args.orders:
+                    frame = harness.convert(
+                        subs, keys, instants, ids=["customer_id"], instants=["start", "end"]
+                    )
+                    if order == "shuffled":
+                        # The general path of survival_table, and a sort no longer free.
+                        frame = frame.sample(fraction=1.0, shuffle=True, seed=5)
+                    path = str(Path(tmp) / f"subscriptions_{keys}_{instants}_{order}.parquet")
+                    frame.write_parquet(path)
+                    del frame
+                    baseline = (keys, instants) == harness.BASELINE
+                    run = [p for p in peers if p != "lifelines" or baseline]
+                    figures, found = harness.run_peers(
+                        __file__, run, path, args.repeat, pythons=pythons
+                    )
+                    where = f"subscriptions {customers:,} {keys} {instants} {order}"
+                    problems += [f"{where}: {p}" for p in found]
+                    rows.append(
+                        (("subscriptions", f"{customers:,}", keys, instants, order), figures)
+                    )
+            del subs
+    harness.fail_on(problems)
+    print("\nlifelines on subscriptions: Polars durations, then lifelines' fit")
+    harness.print_table(["job", "size", "keys", "instants", "rows"], rows, peers)
 
 
 if __name__ == "__main__":

@@ -63,16 +63,223 @@ def run_peer(
     *,
     python: str = sys.executable,
     extra: Sequence[str] = (),
+    timeout: float | None = None,
 ) -> dict[str, Any] | str:
     """Runs ``script --peer PEER --file PATH`` in a new process: its JSON figures, or the last
     line of its error output when it failed."""
-    out = subprocess.run(
-        [python, script, "--peer", peer, "--file", path, "--repeat", str(repeat), *extra],
-        capture_output=True,
-        text=True,
-    )
+    try:
+        out = subprocess.run(
+            [python, script, "--peer", peer, "--file", path, "--repeat", str(repeat), *extra],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return f"did not finish within {timeout:.0f} s"
     if out.returncode != 0:
         lines = out.stderr.strip().splitlines()
         return lines[-1] if lines else f"exit code {out.returncode}"
     figures: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return figures
+
+
+# --- Kinds of keys and instants -------------------------------------------------------------
+
+KEY_KINDS = ("string", "categorical", "integer")
+INSTANT_KINDS = ("date", "datetime")
+# The slow peers (pandas, lifelines, lifetimes) run on this combination only.
+BASELINE = ("string", "date")
+
+
+def add_kind_options(parser: Any) -> None:
+    """``--keys`` and ``--instants``: the kinds of key and instant columns to run on."""
+    parser.add_argument("--keys", nargs="+", choices=KEY_KINDS, default=list(KEY_KINDS))
+    parser.add_argument("--instants", nargs="+", choices=INSTANT_KINDS, default=list(INSTANT_KINDS))
+
+
+def combinations(args: Any) -> list[tuple[str, str]]:
+    return [(k, i) for k in args.keys for i in args.instants]
+
+
+def convert(
+    frame: Any,
+    key_kind: str,
+    instant_kind: str,
+    *,
+    ids: Sequence[str] = (),
+    labels: Sequence[str] = (),
+    instants: Sequence[str] = (),
+) -> Any:
+    """The frame with its key and instant columns of the given kinds.
+
+    ``ids`` are integer customer ids (the integer kind keeps them; String is their decimal
+    text), ``labels`` are String labels such as a segment (the integer kind is a code in label
+    order, Int32), ``instants`` are Date columns (the datetime kind is Datetime("us") at
+    midnight, so that every kind describes the same instants)."""
+    import polars as pl
+
+    columns = []
+    for name in ids:
+        column = pl.col(name)
+        if key_kind != "integer":
+            column = column.cast(pl.String)
+        if key_kind == "categorical":
+            column = column.cast(pl.Categorical)
+        columns.append(column)
+    for name in labels:
+        column = pl.col(name)
+        if key_kind == "categorical":
+            column = column.cast(pl.Categorical)
+        elif key_kind == "integer":
+            column = (column.rank("dense") - 1).cast(pl.Int32)
+        columns.append(column)
+    if instant_kind == "datetime":
+        columns += [pl.col(name).cast(pl.Datetime("us")) for name in instants]
+    return frame.with_columns(columns) if columns else frame
+
+
+# --- Results and their agreement ------------------------------------------------------------
+
+
+def save_result(
+    path: str,
+    keys: Sequence[str],
+    values: dict[str, Any],
+    scalars: dict[str, float] | None = None,
+    atol: Any = None,
+) -> None:
+    """Writes a peer's result in a form any environment reads (numpy only): one string key per
+    group and float columns; ``scalars`` are single numbers (e.g. a median). ``atol``, per
+    group, is a gap allowed on top of the relative one when this result is the reference (a
+    documented rounding of the reference)."""
+    import numpy as np
+
+    arrays = {f"value:{name}": np.asarray(v, dtype=np.float64) for name, v in values.items()}
+    arrays |= {f"scalar:{name}": np.float64(v) for name, v in (scalars or {}).items()}
+    if atol is not None:
+        arrays["atol"] = np.asarray(atol, dtype=np.float64)
+    with open(path, "wb") as f:
+        np.savez(f, keys=np.asarray(list(keys), dtype=str), **arrays)
+
+
+def _close(a: Any, b: Any, rel: float, atol: Any = 0.0) -> Any:
+    import numpy as np
+
+    # Relative, with a floor far below any figure shown for values that are 0 up to rounding.
+    same = np.abs(a - b) <= rel * np.maximum(np.abs(a), np.abs(b)) + 1e-12 + atol
+    return same | (a == b) | (np.isnan(a) & np.isnan(b))  # a == b: equal infinities
+
+
+def disagreement(reference: str, other: str, rel: float = 1e-9) -> str | None:
+    """None when the two results hold the same groups with the same numbers (within ``rel``),
+    else what differs."""
+    import numpy as np
+
+    ref, oth = np.load(reference), np.load(other)
+    names = sorted(set(ref.files) - {"atol"})
+    if names != sorted(set(oth.files) - {"atol"}):
+        return f"columns {names} against {sorted(oth.files)}"
+    ref_keys, oth_keys = ref["keys"], oth["keys"]
+    for keys in (ref_keys, oth_keys):
+        if np.unique(keys).size != keys.size:
+            return f"{keys.size - np.unique(keys).size} duplicate groups"
+    if not np.array_equal(np.sort(ref_keys), np.sort(oth_keys)):
+        missing = np.setdiff1d(ref_keys, oth_keys)
+        extra = np.setdiff1d(oth_keys, ref_keys)
+        return (
+            f"groups differ: {missing.size} missing (e.g. {missing[:3].tolist()}), "
+            f"{extra.size} extra (e.g. {extra[:3].tolist()})"
+        )
+    ref_order, oth_order = np.argsort(ref_keys), np.argsort(oth_keys)
+    keys = ref_keys[ref_order]
+    atol = ref["atol"][ref_order] if "atol" in ref.files else 0.0
+    for name in names:
+        if name.startswith("value:"):
+            a, b = ref[name][ref_order], oth[name][oth_order]
+            bad = np.flatnonzero(~_close(a, b, rel, atol))
+            if bad.size:
+                i = bad[np.argmax(np.nan_to_num(np.abs(a[bad] - b[bad]), nan=np.inf))]
+                return (
+                    f"{name[6:]} differs in {bad.size} of {a.size} groups, "
+                    f"most at {keys[i]}: {float(a[i])!r} against {float(b[i])!r}"
+                )
+        elif name.startswith("scalar:") and not _close(ref[name], oth[name], rel):
+            return f"{name[7:]}: {float(ref[name])!r} against {float(oth[name])!r}"
+    return None
+
+
+# --- One table per script -------------------------------------------------------------------
+
+
+def print_table(
+    labels: Sequence[str],
+    rows: Sequence[tuple[tuple[str, ...], dict[str, dict[str, Any]]]],
+    peers: Sequence[str],
+    base: str = "csmetrics",
+) -> None:
+    """One line per row label (e.g. size, key kind, instant kind): the base peer's seconds and
+    MB, then each other peer's seconds, MB and time as a ratio to the base's; blank where a
+    peer did not run."""
+    widths = [max(len(h), *(len(r[0][i]) for r in rows)) for i, h in enumerate(labels)]
+    spans = [max(22, len(p) + 1) for p in peers]
+    line = "".join(f"{h:<{w + 2}}" for h, w in zip(labels, widths, strict=True))
+    print(line + "".join(f"{p:>{s}}" for p, s in zip(peers, spans, strict=True)))
+    units = "".join(
+        f"{'s':>{s - 14}}{'MB':>7}{'' if p == base else 'x':>7}"
+        for p, s in zip(peers, spans, strict=True)
+    )
+    print(" " * len(line) + units)
+    for label, figures in rows:
+        cells = "".join(f"{v:<{w + 2}}" for v, w in zip(label, widths, strict=True))
+        start = figures.get(base, {}).get("seconds")
+        for peer, span in zip(peers, spans, strict=True):
+            f = figures.get(peer)
+            if f is None:
+                cells += " " * span
+                continue
+            ratio = "" if peer == base or not start else f"{f['seconds'] / start:.2f}"
+            cells += f"{f['seconds']:>{span - 14}.3f}{f['peak_extra_mb']:>7.0f}{ratio:>7}"
+        print(cells)
+
+
+def run_peers(
+    script: str,
+    peers: Sequence[str],
+    path: str,
+    repeat: int,
+    *,
+    pythons: dict[str, str] | None = None,
+    extra: Sequence[str] = (),
+    base: str = "csmetrics",
+    timeout: float | None = None,
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Runs each peer in its own process on ``path`` (each writes its result next to it with
+    ``--result``), then checks every result against the base peer's: the figures of the peers
+    that ran, and what failed or disagreed."""
+    figures: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    for peer in peers:
+        result = f"{path}.{peer}.npz"
+        python = (pythons or {}).get(peer, sys.executable)
+        args = [*extra, "--result", result]
+        out = run_peer(script, peer, path, repeat, python=python, extra=args, timeout=timeout)
+        if isinstance(out, str):
+            problems.append(f"{peer} failed: {out}")
+            continue
+        figures[peer] = {**out, "result": result}
+    if base in figures:
+        for peer, f in figures.items():
+            differs = None if peer == base else disagreement(figures[base]["result"], f["result"])
+            if differs:
+                problems.append(f"{peer} disagrees with {base}: {differs}")
+    return figures, problems
+
+
+def fail_on(problems: Sequence[str]) -> None:
+    """Exits non-zero, printing every problem, when any peer failed or disagreed: no time is
+    printed for results that are not the same."""
+    if problems:
+        print(f"\n{len(problems)} problem(s); no times printed:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        sys.exit(1)
