@@ -21,7 +21,9 @@ from csmetrics.exceptions import (
     CsMetricsError,
     InternalError,
     InvalidInputError,
+    InvalidTypeError,
     MissingColumnError,
+    MissingDependencyError,
     NotFittedError,
 )
 from csmetrics.health import Factor, churn_labels, health_backtest, health_score
@@ -53,7 +55,9 @@ __all__ = [
     "Factor",
     "InternalError",
     "InvalidInputError",
+    "InvalidTypeError",
     "MissingColumnError",
+    "MissingDependencyError",
     "NotFittedError",
     "__version__",
     "ces",

@@ -115,3 +115,112 @@ def choice(value: Any, option: str, allowed: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise option_error(option, value, "expected one of " + ", ".join(map(repr, allowed)))
     return value
+
+
+_ARGUMENT_ERRORS = (
+    TypeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    AttributeError,
+    ImportError,
+)
+
+
+def _typed(err: BaseException, where: str) -> BaseException:
+    """``err`` as a :class:`~csmetrics.CsMetricsError` (itself when it is one already)."""
+    import polars as pl
+
+    from csmetrics.exceptions import (
+        CsMetricsError,
+        InvalidTypeError,
+        MissingColumnError,
+        MissingDependencyError,
+    )
+
+    if isinstance(err, CsMetricsError):
+        return err
+    message = " ".join(str(err).split()) or type(err).__name__
+    if isinstance(err, pl.exceptions.ColumnNotFoundError):
+        first = message.split(" Resolved plan")[0].split(" Valid columns")[0]
+        return MissingColumnError(f"{where}: missing column: {first}")
+    if isinstance(err, ImportError):
+        return MissingDependencyError(f"{where} needs a package that is not installed: {message}")
+    if isinstance(err, TypeError):
+        return InvalidTypeError(f"{where}: {message}")
+    return InvalidInputError(f"{where}: {message}")
+
+
+def boundary(function: Any) -> Any:
+    """Wraps a public function so that nothing but a :class:`~csmetrics.CsMetricsError` leaves
+    it: an argument of the wrong type or value (a TypeError from Python or from the extension
+    module's argument conversion, a ValueError, an OverflowError, ...) and a Polars error on
+    the caller's frame become an :class:`~csmetrics.InvalidInputError` (a missing column a
+    :class:`~csmetrics.MissingColumnError`) naming the function, with the original chained."""
+    import functools
+
+    import polars as pl
+
+    name = getattr(function, "__qualname__", getattr(function, "__name__", "function"))
+
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (*_ARGUMENT_ERRORS, pl.exceptions.PolarsError) as err:
+            typed = _typed(err, name)
+            if typed is err:
+                raise
+            raise typed from err
+
+    return guarded
+
+
+def guard_module(namespace: dict[str, Any], names: list[str]) -> None:
+    """Applies :func:`boundary` to the public functions and to the public methods of the public
+    classes listed in ``names`` of a module's ``namespace``."""
+    import inspect
+
+    for name in names:
+        obj = namespace.get(name)
+        if inspect.isclass(obj):
+            if issubclass(obj, BaseException):
+                continue
+            for klass in obj.__mro__:
+                if klass.__module__.split(".")[0] != "csmetrics":
+                    continue
+                for attr, member in list(vars(klass).items()):
+                    if attr.startswith("_") and attr != "__init__":
+                        continue
+                    if isinstance(member, (classmethod, staticmethod)):
+                        if getattr(member.__func__, "_boundary", False):
+                            continue
+                        guarded = boundary(member.__func__)
+                        guarded._boundary = True
+                        setattr(klass, attr, type(member)(guarded))
+                    elif inspect.isfunction(member) and not getattr(member, "_boundary", False):
+                        guarded = boundary(member)
+                        guarded._boundary = True
+                        setattr(klass, attr, guarded)
+        elif inspect.isfunction(obj) and not getattr(obj, "_boundary", False):
+            guarded = boundary(obj)
+            guarded._boundary = True
+            namespace[name] = guarded
+
+
+def scale_pair(value: Any, option: str = "scale") -> tuple[int, int]:
+    """A ``(min, max)`` pair of whole numbers."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise option_error(option, value, "expected a pair (min, max) of whole numbers")
+    low = whole(value[0], option, minimum=-(2**62))
+    high = whole(value[1], option, minimum=-(2**62))
+    return low, high
+
+
+def confidence_level(value: Any, option: str = "confidence") -> float:
+    """A confidence level strictly between 0 and 1."""
+    level = number(value, option, above=0.0, maximum=1.0)
+    if level >= 1.0:
+        raise option_error(option, value, "expected a finite number > 0 and < 1")
+    return level

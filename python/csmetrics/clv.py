@@ -46,9 +46,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 import polars as pl
 
 from csmetrics import _internal
-from csmetrics._frames import IntoFrame, from_polars, to_polars
+from csmetrics._frames import IntoFrame, _is_pandas, column_names, from_polars, to_polars
 from csmetrics._options import days as _days
-from csmetrics._options import number, option_error, optional_whole, whole
+from csmetrics._options import guard_module, number, option_error, optional_whole, whole
 from csmetrics.exceptions import InvalidInputError, NotFittedError
 
 if TYPE_CHECKING:
@@ -78,10 +78,14 @@ def _with_columns(data: IntoFrame, new: pl.DataFrame) -> Any:
         data = data.collect()
     if isinstance(data, pl.DataFrame):
         return data.with_columns(new.get_columns())
-    out = data.copy()
-    for name in new.columns:
-        out[name] = new[name].to_numpy()
-    return out
+    if _is_pandas(data):
+        out = data.copy()
+        for name in new.columns:
+            out[name] = new[name].to_numpy()
+        return out
+    # pyarrow stays pyarrow; other Arrow streams come back as Polars.
+    frame, kind = to_polars(data, column_names(data))
+    return from_polars(frame.with_columns(new.get_columns()), kind)
 
 
 _option_error = option_error
@@ -687,3 +691,7 @@ def clv(
         optional_whole(periods, "periods", minimum=1, maximum=100_000),
     )
     return _with_columns(data, result)
+
+
+# Nothing but a CsMetricsError leaves a public function.
+guard_module(globals(), __all__)

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import polars as pl
 
 from csmetrics import _internal
+from csmetrics._options import guard_module
 from csmetrics.exceptions import InvalidInputError
 
 __all__ = [
@@ -624,3 +625,7 @@ def sbg_retention() -> pl.DataFrame:
     """
     raw = pl.read_csv(io.BytesIO(_data_bytes("sbg_retention_2007.csv")), infer_schema=False)
     return raw.select(pl.col("year").cast(pl.Int64), pl.exclude("year").cast(pl.Float64))
+
+
+# Nothing but a CsMetricsError leaves a public function.
+guard_module(globals(), __all__)

@@ -16,7 +16,9 @@ __all__ = [
     "CsMetricsError",
     "InternalError",
     "InvalidInputError",
+    "InvalidTypeError",
     "MissingColumnError",
+    "MissingDependencyError",
     "NotFittedError",
 ]
 
@@ -31,6 +33,17 @@ class InvalidInputError(CsMetricsError, ValueError):
     Attributes (set when they apply): ``column``, ``row`` (zero-based), ``value``, ``rule``,
     ``option``.
     """
+
+
+class InvalidTypeError(InvalidInputError, TypeError):
+    """An argument of the wrong type (a list where a frame is expected, a number where a column
+    name is): an :class:`InvalidInputError` that is also the :class:`TypeError` Python raises
+    for it."""
+
+
+class MissingDependencyError(CsMetricsError, ImportError):
+    """An optional package a function needs is not installed (matplotlib for plots and the
+    report: ``pip install csmetrics[plot]``)."""
 
 
 class MissingColumnError(CsMetricsError, KeyError):

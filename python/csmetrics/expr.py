@@ -19,6 +19,8 @@ from typing import Literal
 import polars as pl
 from polars.plugins import register_plugin_function
 
+from csmetrics._options import choice, guard_module, scale_pair
+
 __all__ = ["ces", "csat", "nps"]
 
 _LIB = Path(__file__).parent
@@ -81,8 +83,8 @@ def csat(
         args=[_expr(column)],
         kwargs={
             "invalid": invalid,
-            "scale_min": scale[0],
-            "scale_max": scale[1],
+            "scale_min": scale_pair(scale)[0],
+            "scale_max": scale_pair(scale)[1],
             "column": _name(column),
         },
         returns_scalar=True,
@@ -105,6 +107,7 @@ def ces(
     >>> pl.DataFrame({"score": [7, 6, 5, 4, 1]}).select(cse.ces("score")).item()
     0.6
     """
+    choice(direction, "direction", ("higher_is_easier", "lower_is_easier"))
     if scale is None:
         scale = (1, 7) if direction == "higher_is_easier" else (1, 5)
     return register_plugin_function(
@@ -113,8 +116,8 @@ def ces(
         args=[_expr(column)],
         kwargs={
             "invalid": invalid,
-            "scale_min": scale[0],
-            "scale_max": scale[1],
+            "scale_min": scale_pair(scale)[0],
+            "scale_max": scale_pair(scale)[1],
             "direction": direction,
             "column": _name(column),
         },
@@ -154,3 +157,7 @@ class CsNamespace:
     ) -> pl.Expr:
         """See :func:`csmetrics.expr.ces`."""
         return ces(self._expr, scale=scale, direction=direction, invalid=invalid)
+
+
+# Nothing but a CsMetricsError leaves a public function.
+guard_module(globals(), __all__)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from csmetrics import _internal
 from csmetrics._frames import IntoFrame, from_polars, to_polars
+from csmetrics._options import guard_module
 from csmetrics.revenue import Instant, Period
 
 __all__ = ["Factor", "churn_labels", "health_backtest", "health_score"]
@@ -273,9 +274,10 @@ def churn_labels(
         )
         vars(err).update(column=period_column, row=row, value=str(firsts[row]))
         raise err
+    # The panel first: its checks of the subscriptions hold even when there is nothing to label.
+    panel = pl.DataFrame(csm.mrr(subscriptions, period=period, as_of=as_of))
     if frame.height == 0:
         return from_polars(frame.with_columns(pl.lit(None, pl.Boolean).alias(churned)), kind)
-    panel = pl.DataFrame(csm.mrr(subscriptions, period=period, as_of=as_of))
     paying = (
         panel.filter(pl.col("mrr") > 0)
         .select(pl.col("customer_id").alias(customer_id), pl.col("period").alias("__cs_p"))
@@ -302,3 +304,7 @@ def churn_labels(
         pl.when(pl.lit(known)).then(pl.lit(lost)).otherwise(None).alias(churned)
     ).to_series()
     return from_polars(frame.with_columns(label), kind)
+
+
+# Nothing but a CsMetricsError leaves a public function.
+guard_module(globals(), __all__)

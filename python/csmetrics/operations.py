@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from csmetrics import _internal
 from csmetrics._frames import IntoFrame, as_list, column_names, from_polars, to_polars
+from csmetrics._options import guard_module
 from csmetrics._options import micros as _micros
 from csmetrics.revenue import Instant, Period
 
@@ -487,3 +488,7 @@ def feature_adoption(
         by=by,
         period=period,
     )
+
+
+# Nothing but a CsMetricsError leaves a public function.
+guard_module(globals(), __all__)

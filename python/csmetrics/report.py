@@ -19,6 +19,8 @@ from typing import Any, Literal, cast
 
 import polars as pl
 
+from csmetrics._options import guard_module
+
 __all__ = ["report"]
 
 Period = Literal["day", "week", "month", "quarter", "year"]
@@ -549,3 +551,7 @@ def _health_section(scored: pl.DataFrame, reference: dt.date) -> str:
         "before the cut-off (active days count double); red below 40, green from 70. The table "
         "lists the paying customers with the lowest scores.",
     )
+
+
+# Nothing but a CsMetricsError leaves a public function.
+guard_module(globals(), __all__)

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from csmetrics import _internal
-from csmetrics._frames import IntoFrame, as_list, from_polars, to_polars
+from csmetrics._frames import IntoFrame, as_list, column_names, from_polars, to_polars
+from csmetrics._options import guard_module
 from csmetrics.revenue import Instant, Period, _run
 
 __all__ = ["churn_rates", "cohort_retention", "cohort_triangle", "renewal_rates", "survival_table"]
@@ -275,7 +276,7 @@ def cohort_triangle(long: Any, *, values: str = "rate") -> Any:
     One row per (keys, cohort) with its ``cohort_size``, and one column per age (``"0"``,
     ``"1"``, ...) holding ``values``; unobservable cells are null.
     """
-    frame, kind = to_polars(long, long.columns)
+    frame, kind = to_polars(long, column_names(long))
     keys = [
         c
         for c in frame.columns
@@ -442,3 +443,7 @@ for _function in (churn_rates, cohort_retention):
         .replace("{{", "{")
         .replace("}}", "}")
     )
+
+
+# Nothing but a CsMetricsError leaves a public function.
+guard_module(globals(), __all__)

@@ -32,7 +32,7 @@ import polars as pl
 
 from csmetrics import _internal
 from csmetrics._frames import IntoFrame, as_list, column_names, from_polars, to_polars
-from csmetrics._options import micros, option_error, optional_whole, whole
+from csmetrics._options import guard_module, micros, option_error, optional_whole, whole
 from csmetrics.exceptions import InvalidInputError
 
 __all__ = ["mrr", "mrr_bridge", "mrr_movements", "revenue_kpis"]
@@ -391,3 +391,7 @@ for _function in (mrr_bridge, mrr_movements, mrr, revenue_kpis):
         .replace("{{", "{")
         .replace("}}", "}")
     )
+
+
+# Nothing but a CsMetricsError leaves a public function.
+guard_module(globals(), __all__)

@@ -12,7 +12,8 @@ from typing import Any
 
 import polars as pl
 
-from csmetrics._frames import IntoFrame, _is_pandas, column_names
+from csmetrics._frames import IntoFrame, column_names, from_polars, to_polars
+from csmetrics._options import choice, guard_module, micros
 from csmetrics.revenue import Instant, Period
 
 __all__ = ["scorecard", "wide"]
@@ -48,14 +49,8 @@ def _rows(
 
 
 def _polars(data: IntoFrame) -> pl.DataFrame:
-    if isinstance(data, pl.LazyFrame):
-        return data.collect()
-    if isinstance(data, pl.DataFrame):
-        return data
-    if _is_pandas(data):
-        return pl.from_pandas(data)
-    column_names(data)  # raises the usual TypeError
-    raise TypeError  # pragma: no cover
+    frame, _ = to_polars(data, column_names(data))
+    return frame
 
 
 def scorecard(
@@ -119,7 +114,11 @@ def scorecard(
     import csmetrics as csm
 
     given = [subscriptions, responses, tickets, usage, costs, trials, conversions, transactions]
-    pandas_out = any(_is_pandas(t) for t in given if t is not None)
+    choice(period, "period", ("day", "week", "month", "quarter", "year"))
+    micros(as_of, "as_of")
+    # pandas if any table is pandas, else pyarrow if any is pyarrow, else Polars.
+    families = {to_polars(t, [])[1] for t in given if t is not None}
+    family = next((f for f in ("pandas", "arrow") if f in families), "polars")
     parts: list[pl.DataFrame] = []
     if subscriptions is not None:
         subs = _polars(subscriptions)
@@ -189,7 +188,7 @@ def scorecard(
         parts += _purchase_rows(_polars(transactions), period, as_of)
     long = pl.concat(parts) if parts else pl.DataFrame(schema=_SCHEMA)
     long = long.sort("period", "metric")
-    return long.to_pandas() if pandas_out else long
+    return from_polars(long, family)
 
 
 _TRUNCATE = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
@@ -197,7 +196,6 @@ _TRUNCATE = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year":
 
 def _purchase_rows(log: pl.DataFrame, period: Period, as_of: Instant | None) -> list[pl.DataFrame]:
     """Purchase KPIs per period from a transaction log (customer_id, timestamp, amount)."""
-    from csmetrics._frames import to_polars
     from csmetrics.exceptions import InvalidInputError
 
     log, _ = to_polars(log, ["customer_id", "timestamp", "amount"])
@@ -265,7 +263,10 @@ def wide(long: Any) -> Any:
     >>> csm.scorecard_wide(csm.scorecard(conversions=sales)).columns
     ['period', 'cross_sell_rate', 'upsell_rate']
     """
-    pandas_in = _is_pandas(long)
-    frame = pl.from_pandas(long) if pandas_in else long
+    frame, kind = to_polars(long, ["period", "metric", "value"])
     out = frame.pivot(on="metric", index="period", values="value", sort_columns=True).sort("period")
-    return out.to_pandas() if pandas_in else out
+    return from_polars(out, kind)
+
+
+# Nothing but a CsMetricsError leaves a public function.
+guard_module(globals(), __all__)

@@ -20,6 +20,7 @@ import polars as pl
 
 from csmetrics import _internal
 from csmetrics._frames import IntoFrame, as_list, from_polars, to_polars
+from csmetrics._options import confidence_level, guard_module, scale_pair
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,7 +118,9 @@ def nps(
     """
     by_list = as_list(by)
     frame, kind = to_polars(data, _columns(score, by_list, period, timestamp), keys=by_list)
-    result = _internal.nps(frame, score, by_list, period, timestamp, invalid, ci, confidence)
+    result = _internal.nps(
+        frame, score, by_list, period, timestamp, invalid, ci, confidence_level(confidence)
+    )
     return from_polars(result, kind)
 
 
@@ -186,7 +189,7 @@ def csat(
     """
     by_list = as_list(by)
     frame, kind = to_polars(data, _columns(score, by_list, period, timestamp), keys=by_list)
-    result = _internal.csat(frame, score, by_list, period, timestamp, invalid, scale)
+    result = _internal.csat(frame, score, by_list, period, timestamp, invalid, scale_pair(scale))
     return from_polars(result, kind)
 
 
@@ -263,7 +266,16 @@ def ces(
     """
     by_list = as_list(by)
     frame, kind = to_polars(data, _columns(score, by_list, period, timestamp), keys=by_list)
-    result = _internal.ces(frame, score, by_list, period, timestamp, invalid, scale, direction)
+    result = _internal.ces(
+        frame,
+        score,
+        by_list,
+        period,
+        timestamp,
+        invalid,
+        None if scale is None else scale_pair(scale),
+        direction,
+    )
     return from_polars(result, kind)
 
 
@@ -356,6 +368,18 @@ def nps_compare(
         cols.insert(0, between)
     frame, kind = to_polars(data, cols)
     result = _internal.nps_compare(
-        frame, score, between, by_list, period, timestamp, invalid, pairs, confidence
+        frame,
+        score,
+        between,
+        by_list,
+        period,
+        timestamp,
+        invalid,
+        pairs,
+        confidence_level(confidence),
     )
     return from_polars(result, kind)
+
+
+# Nothing but a CsMetricsError leaves a public function.
+guard_module(globals(), __all__)

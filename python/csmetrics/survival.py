@@ -31,6 +31,7 @@ import polars as pl
 
 from csmetrics import _internal
 from csmetrics._frames import IntoFrame, as_list, from_polars, to_polars
+from csmetrics._options import guard_module
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -354,3 +355,7 @@ def logrank_test(
     )
     result = _internal.logrank_test(frame, duration, event, group, entry, weights, by_list)
     return from_polars(result, kind)
+
+
+# Nothing but a CsMetricsError leaves a public function.
+guard_module(globals(), __all__)

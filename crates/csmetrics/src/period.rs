@@ -105,6 +105,17 @@ impl Period {
         }
     }
 
+    /// The fewest days a period has.
+    pub fn min_days(self) -> i64 {
+        match self {
+            Period::Day => 1,
+            Period::Week => 7,
+            Period::Month => 28,
+            Period::Quarter => 89,
+            Period::Year => 365,
+        }
+    }
+
     /// The first day of the period after the one starting on `start_day`.
     pub fn next_start(self, start_day: i64) -> i64 {
         self.start_of(start_day + self.max_days())

@@ -191,7 +191,21 @@ pub fn predict(
     let predicted = predict_rows(frame, fit, prediction, columns);
     // A loop cut short by an interrupt leaves no result to trust.
     crate::interrupt::check()?;
-    predicted
+    predicted.and_then(|c| finite_or_null(&c))
+}
+
+/// Values that double precision cannot give (NaN or infinite, with extreme parameters) are
+/// null: the contract never shows NaN.
+fn finite_or_null(column: &Column) -> Result<Column> {
+    if column.dtype() != &DataType::Float64 {
+        return Ok(column.clone());
+    }
+    let values = column.f64()?;
+    if values.iter().all(|v| v.is_none_or(f64::is_finite)) {
+        return Ok(column.clone());
+    }
+    let cleaned: Float64Chunked = values.iter().map(|v| v.filter(|x| x.is_finite())).collect();
+    Ok(cleaned.with_name(column.name().clone()).into_column())
 }
 
 fn predict_rows(
@@ -348,7 +362,7 @@ pub fn customer_value(
 ) -> Result<Column> {
     let value = customer_value_rows(frame, transactions, spend, columns, options);
     crate::interrupt::check()?;
-    value
+    value.and_then(|c| finite_or_null(&c))
 }
 
 fn customer_value_rows(

@@ -49,6 +49,9 @@ impl FromStr for Mode {
     }
 }
 
+/// The most periods a panel may have (daily over about 550 years).
+pub const MAX_PERIODS: i64 = 200_000;
+
 /// How money columns are returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Money {
@@ -235,6 +238,25 @@ pub(crate) fn build_grid(data: &Normalised, options: &RevenueOptions) -> Result<
         ));
     }
     let first_day = first_activity.min(report_from).div_euclid(DAY);
+    // Bound the panel before building it: a stray date centuries away must be an error, not
+    // millions of periods (days from year 1 to 9999 would be 3.6M of them).
+    let spanned = options
+        .period
+        .start_of(as_of.div_euclid(DAY))
+        .saturating_sub(options.period.start_of(first_day))
+        / options.period.min_days();
+    if spanned > MAX_PERIODS {
+        return Err(CsError::option(
+            "period",
+            format!("'{}'", options.period),
+            &format!(
+                "the data span {} to {} gives more than {MAX_PERIODS} periods; use a longer \
+                 period, first_period= or as_of=, or check the dates",
+                input::format_instant(first_day * DAY),
+                input::format_instant(as_of)
+            ),
+        ));
+    }
     let days = period_grid(options.period, first_day, as_of.div_euclid(DAY));
     let starts: Vec<i64> = days.iter().map(|d| d * DAY).collect();
     let n = starts.len() - 1;

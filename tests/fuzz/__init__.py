@@ -1,0 +1,1 @@
+"""Hypothesis strategies of the fuzz suite (tests/test_fuzz.py)."""
