@@ -585,3 +585,27 @@ def test_empty_scores_get_an_empty_label_column() -> None:
     )
     labels = csm.churn_labels(empty, _subs(), as_of=AS_OF)
     assert labels.columns == ["customer_id", "period", "churned"] and labels.height == 0
+
+
+def test_health_score_refuses_a_non_key_id_column() -> None:
+    frame = pl.DataFrame(
+        {
+            "customer_id": pl.Series([], dtype=pl.Duration("us")),
+            "usage": pl.Series([], dtype=pl.Float64),
+        }
+    )
+    with pytest.raises(csm.InvalidInputError, match="customer_id"):
+        csm.health_score(frame, ["usage"])
+
+
+def test_datetime_periods_of_every_unit_agree_with_dates() -> None:
+    days = pl.date_range(D(2023, 12, 25), D(2024, 3, 3), eager=True)
+    frame = pl.DataFrame({"timestamp": days, "score": [i % 11 for i in range(len(days))]})
+    expected = csm.nps(frame, period="week")
+    for unit in ("ns", "us", "ms"):
+        stamped = frame.with_columns(
+            (pl.col("timestamp").cast(pl.Datetime(unit)) + pl.duration(hours=23)).alias("timestamp")
+        )
+        got = csm.nps(stamped, period="week")
+        assert got["nps"].to_list() == expected["nps"].to_list()
+        assert got["n"].to_list() == expected["n"].to_list()

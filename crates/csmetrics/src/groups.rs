@@ -649,31 +649,20 @@ fn mixed_radix_groups(keys: &[EncodedKey], rows: usize, radix: usize) -> Groups 
             .collect();
         (codes, used)
     });
+    let used: Vec<usize> = (0..radix)
+        .filter(|&cell| parts.iter().any(|(_, used)| used[cell]))
+        .collect();
     let mut remap = vec![u32::MAX; radix];
-    let mut key_codes: Vec<Vec<u32>> = vec![Vec::new(); keys.len()];
-    let mut count = 0u32;
-    for cell in 0..radix {
-        if parts.iter().any(|(_, used)| used[cell]) {
-            remap[cell] = count;
-            count += 1;
-            // Decompose the mixed-radix cell into each key's code.
-            let mut rest = cell;
-            for (k, key) in keys.iter().enumerate().rev() {
-                let base = key.labels.len().max(1);
-                key_codes[k].push((rest % base) as u32);
-                rest /= base;
-            }
-        }
+    for (group, &cell) in used.iter().enumerate() {
+        remap[cell] = group as u32;
     }
+    let mut groups = Groups::of_cells(keys, used.into_iter());
     let mut ids = Vec::with_capacity(rows);
     for (codes, _) in parts {
         ids.extend(codes.into_iter().map(|c| remap[c as usize]));
     }
-    Groups {
-        ids,
-        key_codes,
-        count: count as usize,
-    }
+    groups.ids = ids;
+    groups
 }
 
 fn hashed_groups(keys: &[EncodedKey], rows: usize) -> Groups {

@@ -297,12 +297,20 @@ pub fn health_score(frame: &DataFrame, options: &HealthOptions) -> Result<DataFr
         scores.push((weights > 0.0).then(|| 100.0 * total / weights));
     }
     let factor_names: Vec<&str> = options.factors.iter().map(|f| f.column.as_str()).collect();
-    let mut columns: Vec<Column> = frame
-        .columns()
-        .iter()
-        .filter(|c| !factor_names.contains(&c.name().as_str()))
-        .cloned()
-        .collect();
+    let mut columns: Vec<Column> = Vec::new();
+    for c in frame.columns() {
+        if factor_names.contains(&c.name().as_str()) {
+            continue;
+        }
+        // What is carried through identifies the rows (the customer, the period): a key.
+        crate::input::check(
+            c.as_materialized_series(),
+            c.name(),
+            crate::input::Role::Key,
+            "a customer id or period column",
+        )?;
+        columns.push(c.clone());
+    }
     for (factor, norm) in options.factors.iter().zip(normalised) {
         columns.push(Column::new(
             format!("{}_normalised", factor.column).into(),

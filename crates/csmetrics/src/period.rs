@@ -162,6 +162,13 @@ impl DayReader<'_> {
     }
 }
 
+/// The period code of each instant: `table[day - lo]`, dividing by a constant ticks-per-day.
+fn days_into<const PER_DAY: i64>(ticks: &[i64], lo: i64, table: &[u32], out: &mut [u32]) {
+    for (code, &t) in out.iter_mut().zip(ticks) {
+        *code = table[(t.div_euclid(PER_DAY) - lo) as usize];
+    }
+}
+
 /// Encodes the calendar period of each row of `timestamp` as a grouping key named `name`
 /// (a Date label: the first day of the period).
 ///
@@ -197,6 +204,12 @@ pub fn period_key(
         }
         _ => None,
     };
+    let datetimes: Option<(&[i64], i64)> = match &reader {
+        DayReader::Datetime(a, per_day) if a.validity().is_none_or(|v| v.unset_bits() == 0) => {
+            Some((a.values().as_slice(), *per_day))
+        }
+        _ => None,
+    };
     // Pass 1: the range of days, and the first null.
     let spans = parallel(work_ranges(rows), |range| {
         if let Some(days) = dates {
@@ -204,6 +217,13 @@ pub fn period_key(
                 .iter()
                 .fold((i32::MAX, i32::MIN), |(lo, hi), &d| (lo.min(d), hi.max(d)));
             return (i64::from(lo), i64::from(hi), None);
+        }
+        if let Some((ticks, per_day)) = datetimes {
+            // Flooring is monotonic: the day range is that of the extreme instants.
+            let (lo, hi) = ticks[range]
+                .iter()
+                .fold((i64::MAX, i64::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+            return (lo.div_euclid(per_day), hi.div_euclid(per_day), None);
         }
         let (mut lo, mut hi, mut null) = (i64::MAX, i64::MIN, None);
         for row in range {
@@ -258,6 +278,21 @@ pub fn period_key(
             if let Some(days) = dates {
                 for (code, &d) in out.iter_mut().zip(&days[first..]) {
                     *code = table[(i64::from(d) - lo) as usize];
+                }
+                return;
+            }
+            if let Some((ticks, per_day)) = datetimes {
+                let ticks = &ticks[first..first + out.len()];
+                // One loop per unit, so each divides by a constant (a multiply, not a divide).
+                match per_day {
+                    86_400_000_000 => days_into::<86_400_000_000>(ticks, lo, &table, out),
+                    86_400_000 => days_into::<86_400_000>(ticks, lo, &table, out),
+                    86_400_000_000_000 => days_into::<86_400_000_000_000>(ticks, lo, &table, out),
+                    _ => {
+                        for (code, &t) in out.iter_mut().zip(ticks) {
+                            *code = table[(t.div_euclid(per_day) - lo) as usize];
+                        }
+                    }
                 }
                 return;
             }
