@@ -17,7 +17,7 @@ from csmetrics.exceptions import InvalidInputError
 
 if TYPE_CHECKING:
     import pandas as pd
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     IntoFrame = Union[pl.DataFrame, pl.LazyFrame, pd.DataFrame, pa.Table]  # noqa: UP007
 else:
@@ -115,7 +115,8 @@ def _from_pandas(data: Any) -> pl.DataFrame:
     # Column labels of any type (ints, tuples) become their string form, as column_names shows.
     if any(not isinstance(c, str) for c in data.columns):
         data = data.rename(columns=str)
-    return pl.from_pandas(data)
+    frame: pl.DataFrame = pl.from_pandas(data)
+    return frame
 
 
 def _as_codes(frame: pl.DataFrame, keys: Iterable[str], kind: Kind) -> pl.DataFrame:
@@ -195,9 +196,9 @@ def _to_polars(data: IntoFrame, columns: Iterable[str]) -> tuple[pl.DataFrame, K
         return _placeholder(_from_pandas(data.head(0))), Kind("pandas")
     if _is_arrow_stream(data):
         kind = Kind("arrow" if _module(data) == "pyarrow" else "polars")
-        names = _arrow_names(data)
+        stream_names = _arrow_names(data)
         select = getattr(data, "select", None)
-        if names is not None and all(c in names for c in wanted) and callable(select):
+        if stream_names is not None and all(c in stream_names for c in wanted) and callable(select):
             # pyarrow Tables (and DuckDB relations) project before anything is converted.
             try:
                 data = select(wanted)

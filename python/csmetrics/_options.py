@@ -70,7 +70,7 @@ def number(
         or (above is not None and value <= above)
     ):
         raise option_error(option, value, rule)
-    return value
+    return float(value)
 
 
 def _as_datetime(value: Any, option: str) -> dt.date | dt.datetime:

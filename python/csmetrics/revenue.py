@@ -130,7 +130,9 @@ def _run(
     except InvalidInputError as err:
         # survival_table calls first_period observed_from: its errors say so.
         if first_period_option != "first_period" and getattr(err, "option", None) == "first_period":
-            raise option_error(first_period_option, first_period, err.rule) from None
+            raise option_error(
+                first_period_option, first_period, str(getattr(err, "rule", err))
+            ) from None
         raise
     return from_polars(result, kind)
 

@@ -566,7 +566,7 @@ pub(crate) fn money(
         let (multiplier, divisor) = factors[row];
         let units = (amount * rate * multiplier as f64 / divisor as f64 * scale).round_ties_even();
         // 2^63 is exactly representable; anything at or past it does not fit.
-        if !(units < 9.223_372_036_854_775_808e18) {
+        if units.is_nan() || units >= 9.223_372_036_854_776e18 {
             return Err(too_large(row, crate::frame::format_number(amount)));
         }
         out.push(units as i64);

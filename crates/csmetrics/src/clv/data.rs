@@ -81,7 +81,7 @@ pub fn weights(frame: &DataFrame, columns: &SummaryColumns) -> Result<Vec<f64>> 
                 return Err(invalid(
                     name,
                     row,
-                    &format_number(w[row]),
+                    format_number(w[row]),
                     "weights must be finite and non-negative",
                 ));
             }
@@ -333,7 +333,7 @@ pub fn check_continuous(
             return Err(invalid(
                 &columns.frequency,
                 row,
-                &format_number(xi),
+                format_number(xi),
                 "frequency (repeat purchases) must be a whole number >= 0",
             ));
         }
@@ -341,7 +341,7 @@ pub fn check_continuous(
             return Err(invalid(
                 &columns.age,
                 row,
-                &format_number(ti),
+                format_number(ti),
                 "T (time from the first purchase to the end of observation) must be finite and >= 0",
             ));
         }
@@ -349,7 +349,7 @@ pub fn check_continuous(
             return Err(invalid(
                 &columns.recency,
                 row,
-                &format_number(ri),
+                format_number(ri),
                 &format!("recency must lie between 0 and T ({})", format_number(ti)),
             ));
         }
@@ -357,7 +357,7 @@ pub fn check_continuous(
             return Err(invalid(
                 &columns.recency,
                 row,
-                &format_number(ri),
+                format_number(ri),
                 "recency must be 0 when frequency is 0",
             ));
         }
@@ -430,7 +430,7 @@ pub fn check_alive(name: &str, alive: &[f64]) -> Result<()> {
         return Err(invalid(
             name,
             0,
-            &format!("{} rows", alive.len()),
+            format!("{} rows", alive.len()),
             "the shifted-beta-geometric model needs the cohort size and at least two later periods",
         ));
     }
@@ -439,7 +439,7 @@ pub fn check_alive(name: &str, alive: &[f64]) -> Result<()> {
             return Err(invalid(
                 name,
                 row,
-                &format_number(*v),
+                format_number(*v),
                 "customers still active must be finite, >= 0 and never increase",
             ));
         }
@@ -448,7 +448,7 @@ pub fn check_alive(name: &str, alive: &[f64]) -> Result<()> {
         return Err(invalid(
             name,
             0,
-            &format_number(alive[0]),
+            format_number(alive[0]),
             "the cohort size must be > 0",
         ));
     }
@@ -474,7 +474,7 @@ pub fn discrete_patterns(frame: &DataFrame, columns: &SummaryColumns) -> Result<
             return Err(invalid(
                 &columns.age,
                 row,
-                &format_number(n[row]),
+                format_number(n[row]),
                 "opportunities must be a whole number >= 0",
             ));
         }
@@ -482,7 +482,7 @@ pub fn discrete_patterns(frame: &DataFrame, columns: &SummaryColumns) -> Result<
             return Err(invalid(
                 &columns.recency,
                 row,
-                &format_number(recency[row]),
+                format_number(recency[row]),
                 "recency must be a whole number from 0 to the opportunities",
             ));
         }
@@ -490,7 +490,7 @@ pub fn discrete_patterns(frame: &DataFrame, columns: &SummaryColumns) -> Result<
             return Err(invalid(
                 &columns.frequency,
                 row,
-                &format_number(x[row]),
+                format_number(x[row]),
                 "frequency must be a whole number, at most recency, and 0 only with recency 0",
             ));
         }
@@ -517,7 +517,7 @@ pub fn spend_patterns(frame: &DataFrame, columns: &SummaryColumns) -> Result<Spe
             return Err(invalid(
                 &columns.frequency,
                 row,
-                &format_number(xi),
+                format_number(xi),
                 "frequency must be a whole number >= 0",
             ));
         }
@@ -534,7 +534,7 @@ pub fn spend_patterns(frame: &DataFrame, columns: &SummaryColumns) -> Result<Spe
                 return Err(invalid(
                     &columns.monetary_value,
                     row,
-                    &other.map_or("null".to_string(), format_number),
+                    other.map_or("null".to_string(), format_number),
                     "Gamma-Gamma needs a finite mean repeat purchase value > 0 for every customer with frequency > 0",
                 ))
             }

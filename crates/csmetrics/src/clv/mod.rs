@@ -246,7 +246,7 @@ fn too_few(model: Model, column: &str, found: f64, need: usize, what: &str) -> C
     invalid(
         column,
         0,
-        &format!("{} customers", format_number(found)),
+        format!("{} customers", format_number(found)),
         &format!("{model} needs at least {need} customers{what} to be fitted"),
     )
 }

@@ -266,7 +266,7 @@ pub fn rfm_summary(frame: &DataFrame, options: &RfmOptions) -> Result<DataFrame>
             return Err(invalid(
                 &options.timestamp,
                 row,
-                &format_day(i64::from(days[row])),
+                format_day(i64::from(days[row])),
                 &format!(
                     "purchases must be on or before observation_end {} (after_end='drop' leaves them out)",
                     format_day(observation_end)

@@ -55,7 +55,7 @@ pub fn digamma(x: f64) -> f64 {
 /// The trigamma function ψ'(x) for x > 0: shifted to at least 10 with ψ'(x) = ψ'(x + 1) +
 /// 1/x², then the asymptotic series; the error is below 1e-14 relative.
 pub fn trigamma(x: f64) -> f64 {
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return f64::NAN;
     }
     let mut shifted = x;
