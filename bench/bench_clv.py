@@ -305,12 +305,9 @@ def main() -> None:
                 harness.convert(
                     log, keys, instants, ids=["customer_id"], instants=["timestamp"]
                 ).write_parquet(path)
-                run = [
-                    p
-                    for p in peers
-                    if p != "lifetimes"
-                    or ((keys, instants) == harness.BASELINE and size <= args.lifetimes_max)
-                ]
+                run = harness.peers_for(
+                    peers, keys, instants, ["lifetimes"], size <= args.lifetimes_max
+                )
                 if "lifetimes" in run:
                     ids = np.asarray(arrays["customer_id"]).astype(str)  # String keys
                     np.savez(

@@ -148,12 +148,9 @@ def main() -> None:
                 harness.convert(
                     events, keys, instants, ids=["customer_id"], instants=["timestamp"]
                 ).write_parquet(path)
-                peers = [
-                    p
-                    for p in args.peers
-                    if p != "pandas"
-                    or ((keys, instants) == harness.BASELINE and size <= args.pandas_max)
-                ]
+                peers = harness.peers_for(
+                    args.peers, keys, instants, ["pandas"], size <= args.pandas_max
+                )
                 figures, found = harness.run_peers(__file__, peers, path, args.repeat)
                 problems += [f"{size:,} {keys} {instants}: {p}" for p in found]
                 rows.append(((f"{size:,}", keys, instants), figures))

@@ -266,12 +266,9 @@ def main() -> None:
                 harness.convert(
                     subs, keys, instants, ids=["customer_id"], instants=["start", "end"]
                 ).write_parquet(path)
-                peers = [
-                    p
-                    for p in args.peers
-                    if p != "pandas"
-                    or ((keys, instants) == harness.BASELINE and size <= args.pandas_max)
-                ]
+                peers = harness.peers_for(
+                    args.peers, keys, instants, ["pandas"], size <= args.pandas_max
+                )
                 figures, found = harness.run_peers(__file__, peers, path, args.repeat)
                 where = f"{size:,} {keys} {instants}"
                 problems += [f"{where}: {p}" for p in found]

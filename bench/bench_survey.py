@@ -116,9 +116,7 @@ def main() -> None:
                 )
                 frame.write_parquet(path)
                 del frame
-                peers = [
-                    p for p in args.peers if p not in SLOW or (keys, instants) == harness.BASELINE
-                ]
+                peers = harness.peers_for(args.peers, keys, instants, SLOW)
                 figures, found = harness.run_peers(__file__, peers, path, args.repeat)
                 problems += [f"{size:,} {keys} {instants}: {p}" for p in found]
                 rows.append(((f"{size:,}", keys, instants), figures))

@@ -91,6 +91,15 @@ INSTANT_KINDS = ("date", "datetime")
 BASELINE = ("string", "date")
 
 
+def peers_for(
+    peers: Sequence[str], keys: str, instants: str, slow: Sequence[str], fits: bool = True
+) -> list[str]:
+    """The peers to run on one combination: the slow ones only on :data:`BASELINE` (and only
+    when ``fits``, their size limit)."""
+    baseline = (keys, instants) == BASELINE and fits
+    return [p for p in peers if p not in slow or baseline]
+
+
 def add_kind_options(parser: Any) -> None:
     """``--keys`` and ``--instants``: the kinds of key and instant columns to run on."""
     parser.add_argument("--keys", nargs="+", choices=KEY_KINDS, default=list(KEY_KINDS))
