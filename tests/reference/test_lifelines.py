@@ -11,18 +11,16 @@ from __future__ import annotations
 import math
 import warnings
 
+# The reference must be there: without lifelines this suite fails at import, never skips.
 import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from lifelines import KaplanMeierFitter, NelsonAalenFitter
+from lifelines.statistics import multivariate_logrank_test
+from lifelines.utils import median_survival_times, restricted_mean_survival_time
 
-lifelines = pytest.importorskip("lifelines")
-
-from lifelines import KaplanMeierFitter, NelsonAalenFitter  # noqa: E402
-from lifelines.statistics import multivariate_logrank_test  # noqa: E402
-from lifelines.utils import median_survival_times, restricted_mean_survival_time  # noqa: E402
-
-import csmetrics as csm  # noqa: E402
+import csmetrics as csm
 
 TOLERANCE = 1e-9
 
