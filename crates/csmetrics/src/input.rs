@@ -409,17 +409,19 @@ pub(crate) fn instants_of(
     Ok((values, clock.aware()))
 }
 
-/// Instants of column `name` in µs (UTC), nulls as None.
+/// Instants of column `name` in µs (UTC), nulls as None, and whether the column is time-zone
+/// aware (see [`instants`]).
 pub(crate) fn optional_instants(
     frame: &DataFrame,
     name: &str,
     what: &str,
-) -> Result<Vec<Option<i64>>> {
-    let (values, _) = instants(frame, name, what, i64::MIN)?;
-    Ok(values
+) -> Result<(Vec<Option<i64>>, Option<bool>)> {
+    let (values, aware) = instants(frame, name, what, i64::MIN)?;
+    let values = values
         .into_iter()
         .map(|v| (v != i64::MIN).then_some(v))
-        .collect())
+        .collect();
+    Ok((values, aware))
 }
 
 /// Days since 1970-01-01 of each row of an instant column (floored; days beyond the Int32

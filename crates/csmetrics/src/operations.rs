@@ -20,7 +20,7 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// Instants of a Date or Datetime column in µs since 1970-01-01 UTC (null stays null).
 fn instants(frame: &DataFrame, name: &str, purpose: &str) -> Result<Vec<Option<i64>>> {
-    crate::input::optional_instants(frame, name, purpose)
+    Ok(crate::input::optional_instants(frame, name, purpose)?.0)
 }
 
 /// Numbers (or Boolean flags as 0/1) of a column as f64 (null stays null).

@@ -36,17 +36,6 @@ pub struct Normalised {
     pub group_rank: Vec<u32>,
 }
 
-/// Instants of a Date or Datetime column in µs since the epoch (UTC), nulls as None, and
-/// whether it is time-zone aware (None for Date).
-fn instants(
-    frame: &DataFrame,
-    name: &str,
-    purpose: &str,
-) -> Result<(Vec<Option<i64>>, Option<bool>)> {
-    let (_, aware) = instants_fast(frame, name, purpose, i64::MIN)?;
-    Ok((optional_instants(frame, name, purpose)?, aware))
-}
-
 /// Start and end must both be time-zone aware or both naive.
 fn check_awareness(c: &SubscriptionColumns, start: Option<bool>, end: Option<bool>) -> Result<()> {
     match (start, end) {
@@ -117,9 +106,10 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<Panel> {
     let rows = frame.height();
     let (customer_name, mut start, mut end, factors, amount_name) = match &options.input {
         RevenueInput::Subscriptions(c) => {
-            let (start, start_aware) = instants(frame, &c.start, "the start of each subscription")?;
+            let (start, start_aware) =
+                optional_instants(frame, &c.start, "the start of each subscription")?;
             let (end, end_aware) = match &c.end {
-                Some(name) => instants(
+                Some(name) => optional_instants(
                     frame,
                     name,
                     "the end of each subscription (null while active)",
@@ -161,7 +151,7 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<Panel> {
             mrr,
         } => {
             // Each row is one period's MRR: a subscription covering exactly that period.
-            let (days, _) = instants(frame, period, "the period of each row")?;
+            let (days, _) = optional_instants(frame, period, "the period of each row")?;
             let mut start = Vec::with_capacity(rows);
             let mut end = Vec::with_capacity(rows);
             for (row, d) in days.iter().enumerate() {
