@@ -88,9 +88,6 @@ def _with_columns(data: IntoFrame, new: pl.DataFrame) -> Any:
     return from_polars(frame.with_columns(new.get_columns()), kind)
 
 
-_option_error = option_error
-
-
 # --- formula CLV ------------------------------------------------------------------------------
 
 
@@ -385,11 +382,11 @@ class _Fitted:
         model = cls()
         rule = f"{cls.__name__} needs the parameters {', '.join(cls._parameters)} as numbers"
         if not isinstance(params, dict) or any(n not in params for n in cls._parameters):
-            raise _option_error("params", params, rule)
+            raise option_error("params", params, rule)
         try:
             model.params_ = {n: float(params[n]) for n in cls._parameters}
         except (TypeError, ValueError):
-            raise _option_error("params", params, rule) from None
+            raise option_error("params", params, rule) from None
         errors = data.get("std_errors") or {}
         model.standard_errors_ = {
             n: math.nan if errors.get(n) is None else float(errors[n]) for n in cls._parameters
@@ -661,15 +658,15 @@ def clv(
     discrete = isinstance(transactions, BetaGeoBetaBinom)
     if discrete:
         if months is not None:
-            raise _option_error(
+            raise option_error(
                 "months", months, "BG/BB counts transaction opportunities: give periods"
             )
         if time_unit is not None:
-            raise _option_error(
+            raise option_error(
                 "time_unit", time_unit, "BG/BB counts transaction opportunities, not time"
             )
     elif periods is not None:
-        raise _option_error(
+        raise option_error(
             "periods", periods, "periods is the horizon of BG/BB; this model takes months"
         )
     columns = [transactions.frequency, transactions.recency, transactions.T, spend.monetary_value]

@@ -29,8 +29,7 @@ from typing import Any, Literal
 import polars as pl
 
 from csmetrics import _internal
-from csmetrics._options import guard_module
-from csmetrics.exceptions import InvalidInputError
+from csmetrics._options import guard_module, option_error
 
 __all__ = [
     "SaasData",
@@ -45,13 +44,6 @@ __all__ = [
 _EPOCH = dt.date(1970, 1, 1)
 _RAW_EVENTS_LIMIT = 10_000
 _ALL_CUSTOMERS = 2**64 - 1
-
-
-def _option_error(option: str, value: object, rule: str) -> InvalidInputError:
-    error = InvalidInputError(f"option {option}={value!r} is not allowed: {rule}")
-    # The same attributes the engine's option errors carry.
-    vars(error).update(option=option, value=repr(value), rule=rule)
-    return error
 
 
 def survey_responses(
@@ -148,7 +140,7 @@ class _Settings:
 
     def generate(self, first_customer: int, count: int) -> list[tuple[str, pl.DataFrame]]:
         if self.customers < 1:
-            raise _option_error("customers", self.customers, "must be at least 1")
+            raise option_error("customers", self.customers, "must be at least 1")
         start = self.start.date() if isinstance(self.start, dt.datetime) else self.start
         r, alpha, a, b = self.bgnbd
         p, q, gamma = self.gamma_gamma
@@ -417,7 +409,7 @@ trial_share, trial_conversion, usage_days, raw_events, bgnbd, gamma_gamma, seed
     True
     """
     if chunk_customers < 1:
-        raise _option_error("chunk_customers", chunk_customers, "must be at least 1")
+        raise option_error("chunk_customers", chunk_customers, "must be at least 1")
     settings = _Settings(
         customers,
         months,
@@ -580,7 +572,7 @@ def cdnow(
             pl.exclude("customer_id", "frequency").cast(pl.Float64),
         )
     else:
-        raise _option_error(
+        raise option_error(
             "kind", kind, "expected one of 'sample', 'master', 'summary', 'summary_monetary'"
         )
     return frame.select(
