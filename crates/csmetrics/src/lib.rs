@@ -32,6 +32,7 @@
 //! # }
 //! ```
 
+pub(crate) mod cells;
 pub mod churn;
 pub mod clv;
 pub mod cohort;

@@ -10,10 +10,12 @@ use std::str::FromStr;
 
 use polars::prelude::*;
 
+use crate::cells::{self, CellKeys};
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
 use crate::groups::{
-    encode_column, group_rows, parallel, sorted_keys, work_ranges, EncodedKey, Groups,
+    chunks, encode_column, group_rows, parallel, sorted_keys, threads, work_ranges, EncodedKey,
+    Groups,
 };
 use crate::input::{self, Role};
 use crate::period::{period_key, Period};
@@ -367,17 +369,25 @@ fn count_rows(
     (table, first_invalid)
 }
 
-fn grouped_histograms(
+/// Counts per cell of the grouping: the keys, their groups, `per_cell` counts per group (in
+/// group order) and the first invalid row.
+struct Counted {
+    keys: Vec<EncodedKey>,
+    groups: Groups,
+    table: Vec<i64>,
+    first_invalid: Option<usize>,
+}
+
+/// The general path: every key encoded with a code per row (any number of values).
+fn row_counts(
     frame: &DataFrame,
-    score: &str,
+    source: &Series,
     grouping: &Grouping,
-    scale: Scale,
+    slots: Slots,
     policy: InvalidPolicy,
-) -> Result<GroupedHistograms> {
-    let source = column(frame, score, "the survey score of each answer")?
-        .as_materialized_series()
-        .rechunk();
-    input::check(&source, score, Role::Number, "scores")?;
+) -> Result<Counted> {
+    let score = source.name().as_str();
+    let source = source.rechunk();
     // Integer columns are read as they are; floats and Decimal as doubles.
     let scores = if source.dtype().is_integer() && !source.dtype().is_null() {
         source.clone()
@@ -386,25 +396,13 @@ fn grouped_histograms(
     };
     let mut keys: Vec<EncodedKey> = Vec::with_capacity(grouping.by.len() + 1);
     for name in &grouping.by {
-        if grouping.period.is_some() && name == "period" {
-            return Err(CsError::option(
-                "by",
-                "'period'",
-                "a by column cannot be called 'period' when period= is given; rename it",
-            ));
-        }
         keys.push(encode_column(column(frame, name, "grouping (by=)")?)?);
     }
     if let Some(period) = grouping.period {
         keys.push(period_key(frame, &grouping.timestamp, period, "period")?);
     }
     let rows = frame.height();
-    let slots = Slots {
-        scale,
-        missing: scale.len(),
-        invalid: scale.len() + 1,
-        per_cell: scale.len() + 2,
-    };
+    let scale = slots.scale;
     // Cells: the mixed-radix combinations of the keys' codes, counted directly when their table
     // is small (no per-row group ids); otherwise the groups of the rows first.
     let radix = keys
@@ -477,21 +475,7 @@ fn grouped_histograms(
         }
     };
     let partials = parallel(work_ranges(rows), count);
-    if policy == InvalidPolicy::Raise {
-        if let Some(row) = partials.iter().filter_map(|p| p.1).min() {
-            // The value as the column holds it: an Int64 is not shown through a double.
-            return Err(CsError::InvalidValue {
-                column: score.to_string(),
-                row,
-                value: match source.get(row)? {
-                    AnyValue::Float64(v) => format_number(v),
-                    AnyValue::Float32(v) => format_number(f64::from(v)),
-                    other => input::plain(other),
-                },
-                rule: scale.rule(),
-            });
-        }
-    }
+    let first_invalid = partials.iter().filter_map(|p| p.1).min();
     let mut table = vec![0i64; cells * slots.per_cell];
     for (partial, _) in &partials {
         for (total, part) in table.iter_mut().zip(partial) {
@@ -517,7 +501,226 @@ fn grouped_histograms(
             (Groups::of_cells(&keys, used.into_iter()), compact)
         }
     };
+    Ok(Counted {
+        keys,
+        groups,
+        table,
+        first_invalid,
+    })
+}
 
+/// Counts of one block: `cells[i]` is row i's cell; its score slot comes from `position`, null
+/// rows (per `valid`) in `missing`. Returns the block's first invalid row.
+#[inline]
+fn count_block<T: Copy>(
+    values: &[T],
+    valid: Option<(&polars_arrow::bitmap::Bitmap, usize)>,
+    cells: &[u32],
+    table: &mut [i64],
+    slots: Slots,
+    invalid_slot: usize,
+    position: impl Fn(T) -> Option<usize>,
+) -> Option<usize> {
+    let per_cell = slots.per_cell;
+    let mut first_invalid = None;
+    match valid {
+        None => {
+            for (i, (&cell, &v)) in cells.iter().zip(values).enumerate() {
+                let slot = position(v).unwrap_or_else(|| {
+                    first_invalid = first_invalid.or(Some(i));
+                    invalid_slot
+                });
+                table[cell as usize * per_cell + slot] += 1;
+            }
+        }
+        Some((bitmap, offset)) => {
+            for (i, (&cell, &v)) in cells.iter().zip(values).enumerate() {
+                let slot = if bitmap.get_bit(offset + i) {
+                    position(v).unwrap_or_else(|| {
+                        first_invalid = first_invalid.or(Some(i));
+                        invalid_slot
+                    })
+                } else {
+                    slots.missing
+                };
+                table[cell as usize * per_cell + slot] += 1;
+            }
+        }
+    }
+    first_invalid
+}
+
+/// The fast path for few-valued keys (segments, plans, calendar periods): rows counted into
+/// their cells block by block, every column read in the chunks it has ([`crate::cells`]); no
+/// code per row and no copy of a column. None when a key has too many values.
+fn block_counts(
+    frame: &DataFrame,
+    source: &Series,
+    grouping: &Grouping,
+    slots: Slots,
+    policy: InvalidPolicy,
+) -> Result<Option<Counted>> {
+    let period = grouping
+        .period
+        .map(|p| (grouping.timestamp.as_str(), p, "period"));
+    let max_cells = (1usize << 20) / slots.per_cell;
+    let Some(mut keys) = CellKeys::prepare(frame, &grouping.by, period, max_cells)? else {
+        return Ok(None);
+    };
+    // Integers are read in their own width; floats and Decimal as doubles.
+    let scores = if source.dtype().is_integer() {
+        source.clone()
+    } else {
+        input::number_series(source, source.name(), Role::Number, "scores")?
+    };
+    let mut columns = vec![&scores];
+    columns.extend(keys.columns());
+    let found = cells::pieces(&columns, cells::ROWS_PER_BLOCK);
+    let invalid_slot = match policy {
+        InvalidPolicy::Null => slots.missing,
+        _ => slots.invalid,
+    };
+    let (min, len) = (slots.scale.min, slots.scale.len() as i128);
+    let per_cell = slots.per_cell;
+    let count = |range: std::ops::Range<usize>| -> (Vec<i64>, Vec<cells::Found>, Option<usize>) {
+        let mut table = vec![0i64; keys.cells * per_cell];
+        let mut buffer = vec![0u32; cells::ROWS_PER_BLOCK];
+        let mut first_invalid: Option<usize> = None;
+        let mut seen = keys.found();
+        for piece in &found[range] {
+            let cells = &mut buffer[..piece.len];
+            keys.fill(&piece.at[1..], piece.start, cells, &mut seen);
+            let (chunk, offset) = piece.at[0];
+            let array = &scores.chunks()[chunk];
+            let valid = array
+                .validity()
+                .filter(|v| v.unset_bits() > 0)
+                .map(|v| (v, offset));
+            macro_rules! ints {
+                ($t:ty) => {
+                    array
+                        .as_any()
+                        .downcast_ref::<polars_arrow::array::PrimitiveArray<$t>>()
+                        .map(|a| {
+                            let values = &a.values()[offset..offset + piece.len];
+                            count_block(
+                                values,
+                                valid,
+                                cells,
+                                &mut table,
+                                slots,
+                                invalid_slot,
+                                |v| {
+                                    let at = i128::from(v) - i128::from(min);
+                                    (0..len).contains(&at).then_some(at as usize)
+                                },
+                            )
+                        })
+                };
+            }
+            let invalid = match scores.dtype() {
+                DataType::Int8 => ints!(i8),
+                DataType::Int16 => ints!(i16),
+                DataType::Int32 => ints!(i32),
+                DataType::Int64 => ints!(i64),
+                DataType::UInt8 => ints!(u8),
+                DataType::UInt16 => ints!(u16),
+                DataType::UInt32 => ints!(u32),
+                DataType::UInt64 => ints!(u64),
+                _ => array
+                    .as_any()
+                    .downcast_ref::<polars_arrow::array::PrimitiveArray<f64>>()
+                    .map(|a| {
+                        let values = &a.values()[offset..offset + piece.len];
+                        count_block(values, valid, cells, &mut table, slots, invalid_slot, |v| {
+                            slots.scale.position(v)
+                        })
+                    }),
+            }
+            .flatten();
+            if first_invalid.is_none() {
+                first_invalid = invalid.map(|i| piece.start + i);
+            }
+        }
+        (table, seen, first_invalid)
+    };
+    let partials = parallel(chunks(found.len(), threads()), count);
+    let first_invalid = partials.iter().filter_map(|p| p.2).min();
+    let parts = partials.into_iter().map(|(t, f, _)| (t, f)).collect();
+    let Some(table) = keys.merge(parts, per_cell) else {
+        return Ok(None); // a string key with many values: the general path
+    };
+    let used: Vec<usize> = (0..keys.cells)
+        .filter(|&c| {
+            table[c * per_cell..(c + 1) * per_cell]
+                .iter()
+                .any(|n| *n > 0)
+        })
+        .collect();
+    let compact = used
+        .iter()
+        .flat_map(|&c| table[c * per_cell..(c + 1) * per_cell].iter().copied())
+        .collect();
+    let (encoded, renumbered) = keys.encoded(&used)?;
+    let groups = Groups::of_cells(&encoded, renumbered.into_iter());
+    Ok(Some(Counted {
+        keys: encoded,
+        groups,
+        table: compact,
+        first_invalid,
+    }))
+}
+
+fn grouped_histograms(
+    frame: &DataFrame,
+    score: &str,
+    grouping: &Grouping,
+    scale: Scale,
+    policy: InvalidPolicy,
+) -> Result<GroupedHistograms> {
+    let source = column(frame, score, "the survey score of each answer")?
+        .as_materialized_series()
+        .clone();
+    input::check(&source, score, Role::Number, "scores")?;
+    if grouping.period.is_some() && grouping.by.iter().any(|name| name == "period") {
+        return Err(CsError::option(
+            "by",
+            "'period'",
+            "a by column cannot be called 'period' when period= is given; rename it",
+        ));
+    }
+    let slots = Slots {
+        scale,
+        missing: scale.len(),
+        invalid: scale.len() + 1,
+        per_cell: scale.len() + 2,
+    };
+    let counted = match block_counts(frame, &source, grouping, slots, policy)? {
+        Some(counted) => counted,
+        None => row_counts(frame, &source, grouping, slots, policy)?,
+    };
+    let Counted {
+        keys,
+        groups,
+        table,
+        first_invalid,
+    } = counted;
+    if policy == InvalidPolicy::Raise {
+        if let Some(row) = first_invalid {
+            // The value as the column holds it: an Int64 is not shown through a double.
+            return Err(CsError::InvalidValue {
+                column: score.to_string(),
+                row,
+                value: match source.get(row)? {
+                    AnyValue::Float64(v) => format_number(v),
+                    AnyValue::Float32(v) => format_number(f64::from(v)),
+                    other => input::plain(other),
+                },
+                rule: scale.rule(),
+            });
+        }
+    }
+    let per_cell = slots.per_cell;
     let no_keys = keys.is_empty();
     let (keys, order) = sorted_keys(&keys, &groups)?;
     let mut histograms: Vec<Histogram> = order
@@ -1015,6 +1218,130 @@ pub fn ces_of_series(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The histograms of a counting path, keyed by the keys' values as text.
+    fn by_label(counted: Counted) -> Vec<(String, Vec<i64>)> {
+        let (keys, order) = sorted_keys(&counted.keys, &counted.groups).unwrap();
+        let per_cell = counted.table.len() / order.len().max(1);
+        let mut out: Vec<(String, Vec<i64>)> = order
+            .iter()
+            .enumerate()
+            .map(|(row, &g)| {
+                let label = keys
+                    .columns()
+                    .iter()
+                    .map(|c| format!("{}", c.get(row).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join("|");
+                (
+                    label,
+                    counted.table[g * per_cell..(g + 1) * per_cell].to_vec(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn block_counts_equal_row_counts_on_chunked_frames() {
+        // Three chunks of unequal length per column, cut at different rows.
+        let n = 9_000usize;
+        let segment: Vec<Option<&str>> = (0..n)
+            .map(|i| match i % 7 {
+                0 => None,
+                1 | 2 => Some("small business"),
+                3 => Some("a segment name longer than twelve bytes"),
+                _ => Some("ent"),
+            })
+            .collect();
+        let plan: Vec<Option<i16>> = (0..n)
+            .map(|i| (i % 11 != 0).then_some((i % 3) as i16 - 1))
+            .collect();
+        let score: Vec<Option<i8>> = (0..n)
+            .map(|i| match i % 13 {
+                0 => None,
+                1 => Some(11), // invalid
+                _ => Some((i % 11) as i8),
+            })
+            .collect();
+        let day: Vec<i32> = (0..n).map(|i| 19_000 + ((i * 37) % 400) as i32).collect();
+        let whole = df!(
+            "segment" => segment,
+            "plan" => plan,
+            "score" => score,
+            "day" => day,
+        )
+        .unwrap();
+        let whole = whole
+            .lazy()
+            .with_columns([
+                col("day").cast(DataType::Date).alias("timestamp"),
+                col("plan")
+                    .cast(DataType::String)
+                    .cast(DataType::from_categories(Categories::global()))
+                    .alias("tier"),
+            ])
+            .collect()
+            .unwrap();
+        let mut chunked = whole.slice(0, 2_000);
+        chunked.vstack_mut(&whole.slice(2_000, 5_000)).unwrap();
+        chunked.vstack_mut(&whole.slice(7_000, 2_000)).unwrap();
+        let grouping = Grouping {
+            by: vec!["segment".into(), "tier".into(), "plan".into()],
+            period: Some(Period::Month),
+            timestamp: "timestamp".into(),
+        };
+        let scale = Scale::NPS;
+        let slots = Slots {
+            scale,
+            missing: scale.len(),
+            invalid: scale.len() + 1,
+            per_cell: scale.len() + 2,
+        };
+        for frame in [&whole, &chunked] {
+            let source = frame
+                .column("score")
+                .unwrap()
+                .as_materialized_series()
+                .clone();
+            for policy in [
+                InvalidPolicy::Drop,
+                InvalidPolicy::Null,
+                InvalidPolicy::Raise,
+            ] {
+                let block = block_counts(frame, &source, &grouping, slots, policy)
+                    .unwrap()
+                    .expect("few-valued keys take the block path");
+                let rows = row_counts(frame, &source, &grouping, slots, policy).unwrap();
+                assert_eq!(block.first_invalid, Some(1));
+                assert_eq!(rows.first_invalid, Some(1));
+                let (block, rows) = (by_label(block), by_label(rows));
+                assert_eq!(block, rows);
+                // 3 segments and a null x 3 plans and a null x 14 months, every cell present.
+                assert_eq!(block.len(), 4 * 4 * 14);
+                let total: i64 = block.iter().map(|(_, c)| c.iter().sum::<i64>()).sum();
+                assert_eq!(total, n as i64);
+            }
+        }
+        // Many distinct strings: the general path.
+        let ids: Vec<String> = (0..200).map(|i| format!("c{i}")).collect();
+        let many = df!("id" => ids, "score" => vec![5i8; 200]).unwrap();
+        let source = many
+            .column("score")
+            .unwrap()
+            .as_materialized_series()
+            .clone();
+        let grouping = Grouping {
+            by: vec!["id".into()],
+            ..Default::default()
+        };
+        assert!(
+            block_counts(&many, &source, &grouping, slots, InvalidPolicy::Raise)
+                .unwrap()
+                .is_none()
+        );
+    }
 
     #[test]
     fn nps_worked_example() {
