@@ -138,6 +138,22 @@ def _as_codes(frame: pl.DataFrame, keys: Iterable[str], kind: Kind) -> pl.DataFr
             kind.labels[name] = (dtype, pl.Series(dtype.categories, dtype=pl.String))
             swaps.append(column.to_physical().cast(pl.UInt32).alias(name))
             continue
+        categories = getattr(dtype, "categories", None)
+        if categories is not None and hasattr(categories, "to_series"):
+            # Polars >= 1.32: the column's codes index its Categories, whose strings (by code)
+            # are ranked once; no pass over the rows but the lookup itself.
+            strings = categories.to_series()
+            if len(strings) <= max(len(column), 1 << 16):
+                order = strings.arg_sort(nulls_last=True)
+                ranks = pl.zeros(len(strings), pl.UInt32, eager=True).scatter(
+                    order, pl.arange(0, len(strings), dtype=pl.UInt32, eager=True)
+                )
+                kind.labels[name] = (dtype, strings.gather(order))
+                # Chunk by chunk: a gather over many chunks would first copy them into one.
+                parts = [ranks.gather(c) for c in column.to_physical().get_chunks()]
+                codes = pl.concat(parts, rechunk=False) if parts else ranks.head(0)
+                swaps.append(codes.alias(name))
+                continue
         # The distinct values keep the column's own codes (a cast from strings would not, in
         # Polars 1.x, where each Categorical may have its own mapping).
         distinct = column.unique().drop_nulls()
