@@ -110,6 +110,91 @@ def test_categorical_keys_across_families() -> None:
     assert scored["score"].to_list() == [0.0, 100.0]
 
 
+def _nps_by_hand(frame: pl.DataFrame, by: list[str]) -> dict[tuple[object, ...], tuple[int, float]]:
+    """Answers and NPS per group, counted row by row in Python."""
+    counts: dict[tuple[object, ...], list[int]] = {}
+    for row in frame.iter_rows(named=True):
+        key = tuple(str(row[c]) if row[c] is not None else None for c in by)
+        c = counts.setdefault(key, [0, 0, 0])
+        if row["score"] is None:
+            continue
+        c[0] += 1
+        c[1] += row["score"] >= 9
+        c[2] += row["score"] <= 6
+    return {k: (n, 100.0 * (p - d) / n) for k, (n, p, d) in counts.items() if n}
+
+
+def test_survey_keys_read_in_the_chunks_the_frame_has() -> None:
+    # A frame of several chunks per column (as read from Parquet row groups), with few-valued
+    # String, Categorical and integer keys, nulls in keys and scores, and long strings.
+    n = 3_000
+    segments = ["smb", "mid", None, "a segment name longer than twelve bytes"]
+    frame = pl.DataFrame(
+        {
+            "segment": [segments[i % 4] for i in range(n)],
+            "plan": [(i * 7) % 3 for i in range(n)],
+            "score": [None if i % 17 == 0 else (i * 5) % 11 for i in range(n)],
+            "timestamp": [D(2024, 1, 1) + dt.timedelta(days=(i * 13) % 200) for i in range(n)],
+        }
+    ).with_columns(pl.col("plan").cast(pl.String).cast(pl.Categorical).alias("tier"))
+    chunked = pl.concat(
+        [frame.slice(0, 1000), frame.slice(1000, 1500), frame.slice(2500)], rechunk=False
+    )
+    assert chunked.n_chunks("all") == [3] * 5
+    by_month = frame.with_columns(pl.col("timestamp").dt.truncate("1mo").alias("period"))
+    expected = _nps_by_hand(by_month, ["segment", "tier", "period"])
+    for data in (frame, chunked):
+        got = csm.nps(data, by=["segment", "tier"], period="month", ci=None)
+        assert got["segment"].dtype == pl.String and got["tier"].dtype == pl.Categorical
+        found = {
+            (r["segment"], r["tier"], str(r["period"])): (r["n"], r["nps"])
+            for r in got.iter_rows(named=True)
+        }
+        assert found.keys() == expected.keys()
+        for key, (n_answers, value) in expected.items():
+            assert found[key][0] == n_answers
+            assert found[key][1] == pytest.approx(value, rel=1e-12)
+        # Sorted by the keys: strings (nulls last), then the categories' labels, then period.
+        keys = got.select("segment", pl.col("tier").cast(pl.String), "period").rows()
+        assert keys == sorted(keys, key=lambda k: (k[0] is None, k[0] or "", k[1], k[2]))
+
+
+def test_categorical_codes_from_a_mapping_with_other_strings() -> None:
+    # Categories hold every string cast before, in any column: the codes still sort by label.
+    pl.Series(["zebra", "aardvark", "mmm"], dtype=pl.Categorical)
+    answers = pl.DataFrame(
+        {"segment": ["mmm", "beta", "zebra", "beta", "alpha"], "score": [10, 0, 9, 9, 8]}
+    )
+    got = csm.nps(answers.with_columns(pl.col("segment").cast(pl.Categorical)), by="segment")
+    assert got["segment"].cast(pl.String).to_list() == ["alpha", "beta", "mmm", "zebra"]
+    assert got["nps"].to_list() == [0.0, 0.0, 100.0, 100.0]
+
+
+def test_shuffled_string_customer_ids_are_ranked_like_sorted_ones() -> None:
+    # Mostly distinct string ids in random order take the sorting path; sorted ones the
+    # neighbour comparison; both give the lives of the integer ids.
+    import random
+
+    rng = random.Random(5)
+    rows = []
+    for c in range(2_000):
+        start = D(2023, 1, 1) + dt.timedelta(days=rng.randrange(300))
+        end = start + dt.timedelta(days=rng.randrange(1, 400))
+        rows.append((c, start, end if end < D(2024, 1, 1) else None))
+    subs = pl.DataFrame(rows, schema=["customer_id", "start", "end"], orient="row").with_columns(
+        amount=pl.lit(10.0), interval=pl.lit("month")
+    )
+    as_of = D(2024, 1, 1)
+    plain = csm.survival_table(subs, as_of=as_of)
+    text = subs.with_columns(pl.col("customer_id").cast(pl.String).str.zfill(6))
+    for data in (text, text.sample(fraction=1.0, shuffle=True, seed=3)):
+        got = csm.survival_table(data, as_of=as_of)
+        assert got["customer_id"].to_list() == sorted(got["customer_id"].to_list())
+        assert got["customer_id"].cast(pl.Int64).to_list() == plain["customer_id"].to_list()
+        assert got["duration"].to_list() == plain["duration"].to_list()
+        assert got["event"].to_list() == plain["event"].to_list()
+
+
 @pytest.mark.parametrize("dtype", [pl.Int8, pl.Int16, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64])
 def test_every_integer_width_reads_as_a_number(dtype: pl.DataType) -> None:
     answers = pl.DataFrame({"score": [10, 9, 8, 3]}, schema={"score": dtype})

@@ -157,8 +157,9 @@ pub fn key_in_value_order(column: &Column) -> Result<EncodedKey> {
 
 /// String keys without nulls, sorted (as exports by customer id are), coded by rank in one
 /// pass with no hashing: customer ids are mostly distinct, and hashing each of them (twice: per
-/// range and again to merge the ranges) costs more than comparing neighbours. `None` for other
-/// keys, and for unsorted rows (then hashing and one sort of the distinct labels win).
+/// range and again to merge the ranges) costs more than comparing neighbours. Unsorted mostly
+/// distinct strings are ranked through a sort of the rows. `None` for other keys (then hashing
+/// and one sort of the distinct labels win).
 fn ranked_string_codes(column: &Column) -> Result<Option<EncodedKey>> {
     let series = column.as_materialized_series();
     if !series.dtype().is_string() || series.null_count() > 0 || series.is_empty() {
@@ -177,7 +178,9 @@ fn ranked_string_codes(column: &Column) -> Result<Option<EncodedKey>> {
     .into_iter()
     .all(|ok| ok);
     if !sorted {
-        return Ok(None);
+        return Ok(mostly_distinct(array)
+            .then(|| rank_by_sorting(&series, array))
+            .transpose()?);
     }
     let mut codes = zeroed_buffer::<u32>(rows);
     let mut first_rows: Vec<IdxSize> = Vec::new();
@@ -194,6 +197,96 @@ fn ranked_string_codes(column: &Column) -> Result<Option<EncodedKey>> {
         .take(&IdxCa::from_vec("".into(), first_rows))?
         .into_column();
     Ok(Some(EncodedKey { codes, labels }))
+}
+
+/// Whether the first rows of a string key are mostly distinct (customer ids, not segments).
+fn mostly_distinct(array: &polars_arrow::array::Utf8ViewArray) -> bool {
+    let sample = array.len().min(1024);
+    let mut seen: std::collections::HashSet<&str, FixedState> =
+        std::collections::HashSet::with_capacity_and_hasher(sample, FixedState::with_seed(7));
+    for row in 0..sample {
+        seen.insert(array.value(row));
+    }
+    seen.len() * 2 > sample
+}
+
+/// Mostly distinct strings in any order coded by rank through one sort of the rows (a
+/// parallel sort beats hashing every id twice and sorting the distinct ones after): walking the
+/// rows in sorted order, the code grows at each new value.
+fn rank_by_sorting(
+    series: &Series,
+    array: &polars_arrow::array::Utf8ViewArray,
+) -> Result<EncodedKey> {
+    // Byte order is the order of the labels' sort (Polars sorts strings by their bytes).
+    // Rows ordered by the first 8 bytes of their value as a big-endian integer (shorter values
+    // padded with zeros), ties by the whole value: integer comparisons for almost every pair.
+    let prefix = |row: usize| -> u64 {
+        let bytes = array.value(row).as_bytes();
+        let mut head = [0u8; 8];
+        let n = bytes.len().min(8);
+        head[..n].copy_from_slice(&bytes[..n]);
+        u64::from_be_bytes(head)
+    };
+    let rows = array.len();
+    let sort = |part: &mut [(u64, IdxSize)]| {
+        part.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                array
+                    .value(a.1 as usize)
+                    .cmp(array.value(b.1 as usize))
+                    .then(a.1.cmp(&b.1))
+            })
+        })
+    };
+    let mut keyed: Vec<(u64, IdxSize)> = (0..rows).map(|r| (prefix(r), r as IdxSize)).collect();
+    // Two halves sorted in parallel, then merged.
+    let half = rows / 2;
+    {
+        let (left, right) = keyed.split_at_mut(half);
+        std::thread::scope(|scope| {
+            let handle = scope.spawn(|| sort(left));
+            sort(right);
+            handle
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        });
+    }
+    let less = |a: &(u64, IdxSize), b: &(u64, IdxSize)| {
+        a.0.cmp(&b.0)
+            .then_with(|| array.value(a.1 as usize).cmp(array.value(b.1 as usize)))
+            .then(a.1.cmp(&b.1))
+            .is_lt()
+    };
+    let (left, right) = keyed.split_at(half);
+    let (mut i, mut j) = (0, 0);
+    let mut order: Vec<IdxSize> = Vec::with_capacity(rows);
+    while i < left.len() && j < right.len() {
+        if less(&right[j], &left[i]) {
+            order.push(right[j].1);
+            j += 1;
+        } else {
+            order.push(left[i].1);
+            i += 1;
+        }
+    }
+    order.extend(left[i..].iter().map(|k| k.1));
+    order.extend(right[j..].iter().map(|k| k.1));
+    drop(keyed);
+    let mut codes = zeroed_buffer::<u32>(rows);
+    let mut first_rows: Vec<IdxSize> = Vec::new();
+    let mut previous: Option<&str> = None;
+    for row in &order {
+        let value = array.value(*row as usize);
+        if previous != Some(value) {
+            previous = Some(value);
+            first_rows.push(*row);
+        }
+        codes[*row as usize] = first_rows.len() as u32 - 1;
+    }
+    let labels = series
+        .take(&IdxCa::from_vec("".into(), first_rows))?
+        .into_column();
+    Ok(EncodedKey { codes, labels })
 }
 
 /// Integer keys (no nulls) in a range not much wider than the row count, coded by rank: the
