@@ -947,7 +947,8 @@ mod tests {
         a.append(&Series::new("a".into(), [4i32, 5])).unwrap();
         let mut b = Series::new("b".into(), [1i64]);
         b.append(&Series::new("b".into(), [2i64, 3, 4, 5])).unwrap();
-        let got: Vec<(usize, usize, Vec<(usize, usize)>)> = pieces(&[&a, &b], 2)
+        type Cut = (usize, usize, Vec<(usize, usize)>);
+        let got: Vec<Cut> = pieces(&[&a, &b], 2)
             .into_iter()
             .map(|p| (p.start, p.len, p.at))
             .collect();

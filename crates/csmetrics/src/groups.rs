@@ -178,9 +178,9 @@ fn ranked_string_codes(column: &Column) -> Result<Option<EncodedKey>> {
     .into_iter()
     .all(|ok| ok);
     if !sorted {
-        return Ok(mostly_distinct(array)
+        return mostly_distinct(array)
             .then(|| rank_by_sorting(&series, array))
-            .transpose()?);
+            .transpose();
     }
     let mut codes = zeroed_buffer::<u32>(rows);
     let mut first_rows: Vec<IdxSize> = Vec::new();
