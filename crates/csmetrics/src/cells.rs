@@ -16,7 +16,7 @@ use crate::groups::{chunks, parallel, threads, EncodedKey};
 use crate::period::Period;
 
 /// Rows per block: the cells of a block fit in the L1/L2 cache.
-const BLOCK: usize = 4096;
+pub(crate) const ROWS_PER_BLOCK: usize = 4096;
 /// Most distinct strings a key may have to be read here.
 const FEW_STRINGS: usize = 64;
 /// Widest range of integer (or category) codes a key may span to be read here.
@@ -436,20 +436,9 @@ impl CellKey {
         if hi >= lo && hi - lo >= 2_000_000 {
             return Ok(None);
         }
-        let mut table: Vec<u32> = Vec::with_capacity((hi - lo + 1).max(0) as usize);
-        let mut labels: Vec<i32> = Vec::new();
-        let mut next_start = i64::MIN;
-        for day in lo..=hi {
-            if day >= next_start {
-                let start = period.start_of(day);
-                let Ok(label) = i32::try_from(start) else {
-                    return Ok(None); // the general path names the offending value
-                };
-                labels.push(label);
-                next_start = period.next_start(start);
-            }
-            table.push(labels.len() as u32 - 1);
-        }
+        let Ok((table, labels)) = crate::period::day_table(period, lo, hi) else {
+            return Ok(None); // the general path names the offending value
+        };
         Ok(Some(CellKey {
             physical,
             radix: labels.len().max(1),
@@ -911,8 +900,8 @@ impl CellKeys {
         let mut found: Vec<Option<IdxSize>> = vec![None; key.radix];
         let mut state = Found::default();
         let mut missing = codes.len();
-        let mut buffer = vec![0u32; BLOCK];
-        for piece in pieces(&[&key.physical], BLOCK) {
+        let mut buffer = vec![0u32; ROWS_PER_BLOCK];
+        for piece in pieces(&[&key.physical], ROWS_PER_BLOCK) {
             let out = &mut buffer[..piece.len];
             out.fill(0);
             key.fill(piece.at[0].0, piece.at[0].1, out, &mut state, piece.start);
@@ -933,9 +922,6 @@ impl CellKeys {
             .collect()
     }
 }
-
-/// Rows per block when counting.
-pub(crate) const ROWS_PER_BLOCK: usize = BLOCK;
 
 #[cfg(test)]
 mod tests {

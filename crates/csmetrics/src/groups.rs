@@ -239,16 +239,12 @@ fn rank_by_sorting(
         u64::from_be_bytes(head)
     };
     let rows = array.len();
-    let sort = |part: &mut [(u64, IdxSize)]| {
-        part.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| {
-                array
-                    .value(a.1 as usize)
-                    .cmp(array.value(b.1 as usize))
-                    .then(a.1.cmp(&b.1))
-            })
-        })
+    let order_of = |a: &(u64, IdxSize), b: &(u64, IdxSize)| {
+        a.0.cmp(&b.0)
+            .then_with(|| array.value(a.1 as usize).cmp(array.value(b.1 as usize)))
+            .then(a.1.cmp(&b.1))
     };
+    let sort = |part: &mut [(u64, IdxSize)]| part.sort_unstable_by(order_of);
     let mut keyed: Vec<(u64, IdxSize)> = (0..rows).map(|r| (prefix(r), r as IdxSize)).collect();
     // Two halves sorted in parallel, then merged.
     let half = rows / 2;
@@ -262,17 +258,11 @@ fn rank_by_sorting(
                 .unwrap_or_else(|e| std::panic::resume_unwind(e));
         });
     }
-    let less = |a: &(u64, IdxSize), b: &(u64, IdxSize)| {
-        a.0.cmp(&b.0)
-            .then_with(|| array.value(a.1 as usize).cmp(array.value(b.1 as usize)))
-            .then(a.1.cmp(&b.1))
-            .is_lt()
-    };
     let (left, right) = keyed.split_at(half);
     let (mut i, mut j) = (0, 0);
     let mut order: Vec<IdxSize> = Vec::with_capacity(rows);
     while i < left.len() && j < right.len() {
-        if less(&right[j], &left[i]) {
+        if order_of(&right[j], &left[i]).is_lt() {
             order.push(right[j].1);
             j += 1;
         } else {

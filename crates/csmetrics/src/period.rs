@@ -169,6 +169,27 @@ fn days_into<const PER_DAY: i64>(ticks: &[i64], lo: i64, table: &[u32], out: &mu
     }
 }
 
+/// The period code of each day `lo..=hi` (as offsets from `lo`) and the first day of each
+/// period, as Date values; `Err(start)` for a period starting outside the range of a Date.
+pub(crate) fn day_table(
+    period: Period,
+    lo: i64,
+    hi: i64,
+) -> std::result::Result<(Vec<u32>, Vec<i32>), i64> {
+    let mut table: Vec<u32> = Vec::with_capacity((hi - lo + 1).max(0) as usize);
+    let mut labels: Vec<i32> = Vec::new();
+    let mut next_start = i64::MIN;
+    for day in lo..=hi {
+        if day >= next_start {
+            let start = period.start_of(day);
+            labels.push(i32::try_from(start).map_err(|_| start)?);
+            next_start = period.next_start(start);
+        }
+        table.push(labels.len() as u32 - 1);
+    }
+    Ok((table, labels))
+}
+
 /// Encodes the calendar period of each row of `timestamp` as a grouping key named `name`
 /// (a Date label: the first day of the period).
 ///
@@ -249,29 +270,18 @@ pub fn period_key(
     }
     let lo = spans.iter().map(|s| s.0).min().unwrap_or(0);
     let hi = spans.iter().map(|s| s.1).max().unwrap_or(-1);
-    let label_range = |start: i64| {
-        i32::try_from(start).map_err(|_| CsError::InvalidValue {
-            column: timestamp.to_string(),
-            row: 0,
-            value: format!("{start} days since 1970-01-01"),
-            rule: "timestamps must fall within the range of a Date".to_string(),
-        })
+    let label_range_error = |start: i64| CsError::InvalidValue {
+        column: timestamp.to_string(),
+        row: 0,
+        value: format!("{start} days since 1970-01-01"),
+        rule: "timestamps must fall within the range of a Date".to_string(),
     };
+    let label_range = |start: i64| i32::try_from(start).map_err(|_| label_range_error(start));
     let (codes, labels): (Vec<u32>, Vec<i32>) = if hi < lo {
         (Vec::new(), Vec::new())
     } else if hi - lo < 20_000_000 {
         // Pass 2 through a table from day offset to period index: no calendar work per row.
-        let mut table: Vec<u32> = Vec::with_capacity((hi - lo + 1) as usize);
-        let mut labels: Vec<i32> = Vec::new();
-        let mut next_start = i64::MIN;
-        for day in lo..=hi {
-            if day >= next_start {
-                let start = period.start_of(day);
-                labels.push(label_range(start)?);
-                next_start = period.start_of(start + period.max_days());
-            }
-            table.push(labels.len() as u32 - 1);
-        }
+        let (table, labels) = day_table(period, lo, hi).map_err(label_range_error)?;
         // One buffer filled in place: per-range vectors joined would hold every code twice.
         let mut codes = crate::groups::zeroed_buffer::<u32>(rows);
         crate::groups::parallel_fill(&mut codes, |first, out| {
