@@ -24,8 +24,16 @@ def test_scorecard_agrees_with_the_individual_functions():
         trials=DATA.trials,
         conversions=DATA.conversions,
     )
-    assert long.columns == ["period", "metric", "value", "numerator", "denominator"]
+    assert long.columns == ["period", "metric", "label", "value", "numerator", "denominator"]
     assert long.select("period", "metric").is_duplicated().sum() == 0
+    # One label in words per metric (no machine key such as ces_low_effort), none shared.
+    labels = dict(long.select("metric", "label").unique().iter_rows())
+    assert len(labels) == long["metric"].n_unique() == len(set(labels.values()))
+    assert not [label for label in labels.values() if "_" in label or label in labels]
+    assert labels["ces_low_effort"] == "Low-effort share (CES)"
+    assert labels["crc"] == "Customer retention cost"
+    assert labels["churn_rate"] == "Logo churn rate"
+    assert labels["fcr_net"] == "First-contact resolution (net)"
     checks = [
         ("mrr", csm.revenue_kpis(DATA.subscriptions), "mrr"),
         ("nrr", csm.revenue_kpis(DATA.subscriptions), "nrr"),
@@ -60,7 +68,14 @@ def test_missing_tables_leave_their_kpis_out():
     assert set(only_tickets["metric"]) == {"fcr_gross", "fcr_net"}
     # Costs without subscriptions cannot give a CRC.
     assert set(csm.scorecard(costs=DATA.costs)["metric"]) == set()
-    assert csm.scorecard().columns == ["period", "metric", "value", "numerator", "denominator"]
+    assert csm.scorecard().columns == [
+        "period",
+        "metric",
+        "label",
+        "value",
+        "numerator",
+        "denominator",
+    ]
     as_pandas = csm.scorecard(conversions=DATA.conversions.to_pandas())
     assert type(as_pandas).__module__.startswith("pandas")
 

@@ -18,9 +18,43 @@ from csmetrics.revenue import Instant, Period
 
 __all__ = ["scorecard", "wide"]
 
+#: The human label of every scorecard metric, keyed by its machine name (the ``metric`` column).
+LABELS: dict[str, str] = {
+    "mrr": "MRR",
+    "arr": "ARR",
+    "paying_customers": "Paying customers",
+    "arpa": "Average revenue per account (ARPA)",
+    "nrr": "Net revenue retention (NRR)",
+    "grr": "Gross revenue retention (GRR)",
+    "expansion_rate": "Expansion rate",
+    "quick_ratio": "Quick ratio",
+    "churn_rate": "Logo churn rate",
+    "retention_rate": "Logo retention rate",
+    "growth_rate": "Customer growth rate",
+    "crc": "Customer retention cost",
+    "nps": "Net Promoter Score (NPS)",
+    "csat": "Satisfied share (CSAT)",
+    "ces_low_effort": "Low-effort share (CES)",
+    "trial_conversion": "Trial-to-paid conversion",
+    "upsell_rate": "Upsell rate",
+    "cross_sell_rate": "Cross-sell rate",
+    "fcr_gross": "First-contact resolution (gross)",
+    "fcr_net": "First-contact resolution (net)",
+    "dau": "Daily active customers (DAU)",
+    "wau": "Weekly active customers (WAU)",
+    "mau": "Active customers in the period (MAU)",
+    "stickiness": "Stickiness (DAU / MAU)",
+    "buyers": "Buyers",
+    "purchases": "Purchases",
+    "purchase_revenue": "Purchase revenue",
+    "average_order_value": "Average order value",
+    "repeat_buyer_share": "Repeat-buyer share",
+}
+
 _SCHEMA = {
     "period": pl.Date,
     "metric": pl.String,
+    "label": pl.String,
     "value": pl.Float64,
     "numerator": pl.Float64,
     "denominator": pl.Float64,
@@ -42,6 +76,7 @@ def _rows(
     return frame.select(
         pl.col("period").cast(pl.Date),
         pl.lit(metric).alias("metric"),
+        pl.lit(LABELS[metric]).alias("label"),
         pl.col(value).cast(pl.Float64).alias("value"),
         expr(numerator).alias("numerator"),
         expr(denominator).alias("denominator"),
@@ -95,9 +130,11 @@ def scorecard(
     Returns
     -------
     DataFrame
-        ``period``, ``metric``, ``value``, ``numerator``, ``denominator`` (the counts or amounts
-        behind a rate; null for levels), sorted by period and metric. pandas when any input is
-        pandas. :func:`wide` pivots it.
+        ``period``, ``metric`` (the machine name listed above), ``label`` (the metric in words,
+        such as "Low-effort share (CES)" for ``ces_low_effort`` or "Customer retention cost" for
+        ``crc``), ``value``, ``numerator``, ``denominator`` (the counts or amounts behind a rate;
+        null for levels), sorted by period and metric. pandas when any input is pandas.
+        :func:`wide` pivots it (one column per machine name).
 
     Examples
     --------
@@ -110,6 +147,8 @@ def scorecard(
     ... })
     >>> csm.scorecard(conversions=sales).select("metric", "value", "numerator", "denominator").rows()
     [('cross_sell_rate', 0.05, 5.0, 100.0), ('upsell_rate', 0.1, 10.0, 100.0)]
+    >>> csm.scorecard(conversions=sales)["label"].to_list()
+    ['Cross-sell rate', 'Upsell rate']
     """
     import csmetrics as csm
 
