@@ -12,10 +12,11 @@ VENV := .venv
 COMPAT := .venv-compat
 REF := .venv-ref
 LIFETIMES := .venv-lifetimes
+DOCS := .venv-docs
 WHEELS := $(CARGO_TARGET_DIR)/wheels/csmetrics
 PROFILE ?= release
 
-.PHONY: help demo report-check test test-rust test-python test-reference test-notebooks notebooks wheel bench fuzz lint fmt clean
+.PHONY: help demo report-check test test-rust test-python test-reference test-notebooks test-docs docs notebooks wheel bench fuzz lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,6 +34,11 @@ $(COMPAT)/.ready: requirements/compat.txt
 $(REF)/.ready: requirements/reference.txt
 	$(PYTHON) -m venv $(REF)
 	$(REF)/bin/pip install -q -r requirements/reference.txt
+	touch $@
+
+$(DOCS)/.ready: requirements/docs.txt
+	$(PYTHON) -m venv $(DOCS)
+	$(DOCS)/bin/pip install -q -r requirements/docs.txt
 	touch $@
 
 # lifetimes (the CLV benchmark's peer) needs pandas 1.x: its own environment.
@@ -73,10 +79,17 @@ test-reference: wheel $(REF)/.ready ## survival estimates against lifelines (its
 	$(REF)/bin/pip install -q --force-reinstall --no-deps $(WHEELS)/*.whl
 	$(REF)/bin/python -m pytest -q tests/reference
 
-test: test-rust test-python test-reference test-notebooks ## everything: cargo tests, pytest, doctests, README examples, notebooks, both polars versions
+test: test-rust test-python test-reference test-notebooks test-docs ## everything: cargo tests, pytest, doctests, README examples, notebooks, docs, both polars versions
 
 test-notebooks: wheel ## execute copies of the notebooks in a temporary directory (the tracked files stay as they are)
 	MPLBACKEND=Agg $(VENV)/bin/python notebooks/run.py --copy
+
+# The site reads the sources statically (no build of the module needed); warnings are errors.
+docs: $(DOCS)/.ready ## build the documentation site into out/docs (mkdocs --strict) and check its links
+	NO_MKDOCS_2_WARNING=1 $(DOCS)/bin/mkdocs build --strict --site-dir out/docs
+	$(DOCS)/bin/python docs/check_site.py out/docs
+
+test-docs: docs ## the documentation build and its link and API-coverage check
 
 notebooks: wheel ## re-execute the notebooks in place, writing their outputs
 	MPLBACKEND=Agg $(VENV)/bin/python notebooks/run.py --in-place
@@ -109,4 +122,4 @@ fmt: ## format Rust and Python sources
 	$(VENV)/bin/ruff format python tests bench
 
 clean: ## remove the virtual environments (the Cargo cache stays in ~/.cache)
-	rm -rf $(VENV) $(COMPAT) $(REF) $(LIFETIMES)
+	rm -rf $(VENV) $(COMPAT) $(REF) $(LIFETIMES) $(DOCS)

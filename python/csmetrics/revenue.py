@@ -169,8 +169,6 @@ _COMMON_DOC = """
     free_is_active
         Count customers whose only subscriptions are $0 as active (``active_customers``); never
         changes movement amounts.
-    mode
-        ``"snapshot"`` or ``"events"``.
     by
         Customer-level column(s) to group by, e.g. ``"segment"``.
     fx
@@ -214,6 +212,9 @@ def mrr_bridge(
     ``contraction_customers``, ``churned_customers``, ``reactivated_customers``,
     ``ending_customers`` (paying customers), and ``active_customers``.
     {common}
+    mode
+        ``"snapshot"`` or ``"events"``.
+
     Examples
     --------
     >>> import datetime as dt
@@ -267,6 +268,9 @@ def mrr_movements(
     ``amount`` (non-negative), sorted by customer and period. Summed by period and movement the
     amounts equal :func:`mrr_bridge`.
     {common}
+    mode
+        ``"snapshot"`` or ``"events"``.
+
     Examples
     --------
     >>> import datetime as dt
@@ -364,6 +368,8 @@ def revenue_kpis(
     their denominator is 0. NRR, net MRR churn, expansion rate and quick ratios are unbounded;
     GRR lies in [0, 1]. GRR and NRR are computed on the customer panel, so both modes agree.
     {common}
+    mode
+        ``"snapshot"`` or ``"events"``.
     window
         Trailing window in periods for ``nrr_window`` and ``grr_window``.
 
