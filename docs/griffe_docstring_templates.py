@@ -8,6 +8,7 @@ griffe reads the sources without importing them, so three things are done here:
   docstrings.
 - Sphinx roles (``:func:`nps```, ``:class:`~csmetrics.InvalidInputError```, ``:meth:`fit```)
   become cross-references to the documented object, or code when the object has no page.
+- Citations of the definitions (``docs/metrics/survey.md#nps``) become links to those pages.
 - Parameters documented together (``customer_id, start, end``) each get their own type and
   default from the signature (griffe gives every name of the group those of the first).
 """
@@ -22,6 +23,8 @@ from typing import Any
 import griffe
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+# A citation of a definitions page, docs/metrics/revenue.md#bridge, read from an API page.
+_CITATION = re.compile(r"(?<![\w/\[(])docs/metrics/([\w-]+)\.md(#[\w-]+)?")
 _ROLE = re.compile(r":(?:py:)?(func|class|meth|attr|mod|exc|data|obj):`(~?)([\w.]+)(?:\(\))?`")
 
 
@@ -41,6 +44,7 @@ class DocstringTemplates(griffe.Extension):
                 member.docstring.value = _ROLE.sub(
                     lambda match, m=member: _reference(package, m, match), member.docstring.value
                 )
+                member.docstring.value = _CITATION.sub(_citation, member.docstring.value)
                 _fix_grouped_parameters(member)
             if member.is_module or member.is_class:
                 self._visit(package, member)
@@ -59,6 +63,11 @@ def _fill_templates(module: griffe.Module, docstring: griffe.Docstring) -> None:
     for name, template in templates.items():
         text = text.replace("{" + name + "}", template.strip("\n"))
     docstring.value = text.replace("{{", "{").replace("}}", "}")
+
+
+def _citation(match: re.Match[str]) -> str:
+    page, anchor = match.group(1), match.group(2) or ""
+    return f"[{match.group(0)}](../metrics/{page}.md{anchor})"
 
 
 def _reference(package: griffe.Module, obj: griffe.Object, match: re.Match[str]) -> str:

@@ -1,4 +1,4 @@
-"""Health scores and their backtest through the public API (METRICS.md section 5)."""
+"""Health scores and their backtest through the public API (docs/metrics/health.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Operations KPIs through the public API, with hand-computed answers (METRICS.md section 5)."""
+"""Operations KPIs through the public API, with hand-computed answers.
+
+Definitions: docs/metrics/operations.md.
+"""
 
 from __future__ import annotations
 

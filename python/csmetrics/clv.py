@@ -1,6 +1,6 @@
 """Customer lifetime value: formula CLV, RFM summaries and buy-till-you-die models.
 
-Definitions follow METRICS.md section 4.
+Definitions follow docs/metrics/clv.md.
 
 * :func:`rfm_summary` turns a transaction log into one row per customer: ``frequency`` (repeat
   purchases x), ``recency`` (t_x), ``T`` and ``monetary_value`` (mean repeat purchase value),

@@ -1,6 +1,6 @@
 """Customer health scores and their backtest.
 
-Definitions follow METRICS.md section 5. Each factor is a column, normalised to [0, 1] over the
+Definitions follow docs/metrics/health.md. Each factor is a column, normalised to [0, 1] over the
 customers scored in the same period (``"minmax"`` or ``"percentile"``) or against fixed
 thresholds ``(lo, hi)``, turned so that 1 is healthy, and combined by weight into a 0-100 score
 with bands red < 40 <= yellow < 70 <= green (the bounds are options).

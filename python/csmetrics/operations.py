@@ -1,6 +1,6 @@
 """Operations and engagement KPIs.
 
-Definitions follow METRICS.md section 5: customer retention cost, trial-to-paid conversion,
+Definitions follow docs/metrics/operations.md: customer retention cost, trial-to-paid conversion,
 upsell and cross-sell rates, first contact resolution and engagement (DAU, MAU, stickiness,
 usage per active customer, feature adoption). Every rate comes with the counts behind it, and a
 zero denominator gives a null rate.

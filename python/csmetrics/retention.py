@@ -1,6 +1,6 @@
 """Churn, retention, cohorts, customer lives and renewals.
 
-Definitions follow METRICS.md section 3. Churn, cohorts and lives work on the same
+Definitions follow docs/metrics/churn-and-retention.md. Churn, cohorts and lives work on the same
 customer-state panel as the revenue functions, from a subscriptions table, an already-monthly
 table (``table="monthly"``) or plain activity events (``table="activity"``: ``customer_id``,
 ``timestamp``; a customer is active in every period with an event). S is the set of customers

@@ -1,10 +1,10 @@
 """Revenue: MRR, the MRR bridge and its movements, and revenue KPIs.
 
-Definitions follow METRICS.md sections 0 and 2. Each function reads a subscriptions table
-(``customer_id``, ``start``, ``end`` (null while active), ``amount``, ``interval``, optionally
-``interval_count`` and ``currency``) or an already-monthly table (``table="monthly"``:
-``customer_id``, ``period``, ``mrr``), as a Polars DataFrame or LazyFrame or a pandas DataFrame,
-and returns a tidy frame of the same family.
+Definitions follow docs/metrics/conventions.md and docs/metrics/revenue.md. Each function reads a
+subscriptions table (``customer_id``, ``start``, ``end`` (null while active), ``amount``,
+``interval``, optionally ``interval_count`` and ``currency``) or an already-monthly table
+(``table="monthly"``: ``customer_id``, ``period``, ``mrr``), as a Polars DataFrame or LazyFrame or a
+pandas DataFrame, and returns a tidy frame of the same family.
 
 How the numbers are made:
 

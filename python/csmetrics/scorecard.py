@@ -1,9 +1,9 @@
 """The scorecard: every KPI the given tables allow, per period, in one long table.
 
-METRICS.md section 6. Each table is optional; a table that is not given leaves its KPIs out.
-The values are those of the individual functions (:func:`csmetrics.revenue_kpis`,
-:func:`csmetrics.churn_rates`, :func:`csmetrics.nps`, :func:`csmetrics.retention_cost`, ...)
-called with their defaults and the same ``period`` and ``as_of``.
+Definitions: docs/metrics/scorecard.md. Each table is optional; a table that is not given leaves its
+KPIs out. The values are those of the individual functions (:func:`csmetrics.revenue_kpis`,
+:func:`csmetrics.churn_rates`, :func:`csmetrics.nps`, :func:`csmetrics.retention_cost`, ...) called
+with their defaults and the same ``period`` and ``as_of``.
 """
 
 from __future__ import annotations

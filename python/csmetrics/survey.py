@@ -1,6 +1,6 @@
 """Survey metrics: NPS (with confidence intervals and two-sample tests), CSAT and CES.
 
-Definitions follow METRICS.md section 1. Each function takes a Polars DataFrame, a Polars
+Definitions follow docs/metrics/survey.md. Each function takes a Polars DataFrame, a Polars
 LazyFrame (only the needed columns are collected) or a pandas DataFrame, and returns a tidy frame
 of the same family (a LazyFrame gives an eager Polars DataFrame), one row per group, sorted by the
 group keys. Without ``by`` and ``period`` the result has exactly one row, even for empty input.

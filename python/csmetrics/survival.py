@@ -1,6 +1,6 @@
 """Survival curves of customer lives: Kaplan-Meier, Nelson-Aalen and the log-rank test.
 
-Definitions follow METRICS.md section 3 and agree with lifelines 0.30.3 to 1e-9 (the reference
+Definitions follow docs/metrics/survival.md and agree with lifelines 0.30.3 to 1e-9 (the reference
 tests check it). The input has one row per customer life: ``duration`` (a number >= 0, e.g. days
 from signup to churn or to the cut-off), ``event`` (Boolean or 0/1: true when the life ended in
 churn, false when it was still running at the cut-off, i.e. censored), and optionally ``entry``

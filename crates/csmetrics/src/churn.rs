@@ -1,7 +1,8 @@
-//! Logo churn and customer retention (METRICS.md section 3) on the customer-state panel of the
-//! revenue engine: S = customers active at the end of the previous period, E = active at the
-//! end of the period. Active means paying (MRR > 0), or with any subscription when
-//! `free_is_active`; with `table="activity"` input, having an event in the period.
+//! Logo churn and customer retention (docs/metrics/churn-and-retention.md#logo-churn) on the
+//! customer-state panel of the revenue engine: S = customers active at the end of the previous
+//! period, E = active at the end of the period. Active means paying (MRR > 0), or with any
+//! subscription when `free_is_active`; with `table="activity"` input, having an event in the
+//! period.
 
 use std::str::FromStr;
 

@@ -1,5 +1,6 @@
-//! Cohort retention (METRICS.md section 3): customers grouped by the period of their first
-//! activity (or of a signup column), followed age by age on the revenue engine's panel.
+//! Cohort retention (docs/metrics/churn-and-retention.md#cohorts): customers grouped by the period
+//! of their first activity (or of a signup column), followed age by age on the revenue engine's
+//! panel.
 
 use std::str::FromStr;
 

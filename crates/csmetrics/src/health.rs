@@ -1,4 +1,4 @@
-//! Customer health scores (METRICS.md section 5): per-customer factors, each normalised to
+//! Customer health scores (docs/metrics/health.md): per-customer factors, each normalised to
 //! [0, 1] over the customers scored in the same period (min-max or percentile) or against fixed
 //! thresholds, turned so that 1 is healthy, and combined by weight into a 0-100 score with
 //! red / yellow / green bands. Also the backtest: the AUC of a score against later churn.

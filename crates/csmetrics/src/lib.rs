@@ -2,8 +2,8 @@
 //!
 //! Customer-success metrics over Polars DataFrames: survey scores (NPS with confidence intervals
 //! and two-sample tests, CSAT, CES), with revenue, churn, retention and lifetime-value families
-//! built on the same conventions. Every definition follows the project's metrics contract
-//! (METRICS.md); every option a vendor disagreement turns into is an explicit enum.
+//! built on the same conventions. Every definition follows the project's metrics documentation
+//! (docs/metrics/); every option a vendor disagreement turns into is an explicit enum.
 //!
 //! Results are tidy Polars DataFrames sorted by their keys. Bad input is an error that names
 //! the column, the rule and an offending value with its row; no function panics on user data.

@@ -1,6 +1,6 @@
-//! Customer lives for survival analysis (METRICS.md section 3): a life runs from a customer's
-//! first start to the first instant it has no active subscription, with gaps shorter than a
-//! tolerance bridged; durations are censored at `as_of`, and nothing after `as_of` is read.
+//! Customer lives for survival analysis (docs/metrics/survival.md#lives): a life runs from a
+//! customer's first start to the first instant it has no active subscription, with gaps shorter
+//! than a tolerance bridged; durations are censored at `as_of`, and nothing after `as_of` is read.
 
 use std::ops::Range;
 use std::str::FromStr;

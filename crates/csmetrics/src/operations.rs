@@ -1,7 +1,7 @@
-//! Operations and engagement KPIs (METRICS.md section 5): customer retention cost, trial-to-paid
-//! conversion, upsell and cross-sell rates, first contact resolution, and engagement (DAU, MAU,
-//! stickiness, usage per active customer, feature adoption). Every rate stands next to the counts
-//! behind it; a zero denominator gives a null rate.
+//! Operations and engagement KPIs (docs/metrics/operations.md): customer retention cost,
+//! trial-to-paid conversion, upsell and cross-sell rates, first contact resolution, and engagement
+//! (DAU, MAU, stickiness, usage per active customer, feature adoption). Every rate stands next to
+//! the counts behind it; a zero denominator gives a null rate.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;

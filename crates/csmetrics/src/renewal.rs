@@ -1,5 +1,6 @@
-//! Renewal rates (METRICS.md section 3) from a contracts table: per period of the renewal due
-//! date, the share of contracts renewed (logo) and of the amount renewed (revenue).
+//! Renewal rates (docs/metrics/churn-and-retention.md#renewal) from a contracts table: per period
+//! of the renewal due date, the share of contracts renewed (logo) and of the amount renewed
+//! (revenue).
 
 use polars::prelude::*;
 

@@ -1,5 +1,5 @@
 //! Survey metrics: Net Promoter Score (with confidence intervals and two-sample comparison),
-//! CSAT and CES, as defined in METRICS.md section 1.
+//! CSAT and CES, as defined in docs/metrics/survey.md.
 //!
 //! Every metric is computed from a per-group histogram of valid scores plus the counts of missing
 //! (null) and invalid answers. The frame functions build the histograms with one Polars group-by
@@ -1351,7 +1351,7 @@ mod tests {
 
     #[test]
     fn adjusted_wald_worked_example() {
-        // METRICS.md: 60/30/10 -> [35.47, 61.62].
+        // docs/metrics/survey.md#nps-interval: 60/30/10 -> [35.47, 61.62].
         let z = z_for_confidence(0.95).unwrap();
         let (lo, hi) = nps_interval(60, 10, 100, NpsInterval::AdjustedWald, z).unwrap();
         assert!((lo - 35.47).abs() < 0.005, "{lo}");

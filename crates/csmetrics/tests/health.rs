@@ -1,4 +1,4 @@
-//! Health scores and their backtest with hand-computed answers (METRICS.md section 5).
+//! Health scores and their backtest with hand-computed answers (docs/metrics/health.md).
 #![allow(clippy::unwrap_used)] // test helpers: a failed read is a failed test
 
 use csmetrics::health::*;

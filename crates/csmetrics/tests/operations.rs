@@ -1,4 +1,4 @@
-//! Operations KPIs with hand-computed answers (METRICS.md section 5).
+//! Operations KPIs with hand-computed answers (docs/metrics/operations.md).
 #![allow(clippy::unwrap_used)] // test helpers: a failed read is a failed test
 
 use csmetrics::operations::*;

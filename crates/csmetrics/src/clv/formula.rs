@@ -1,5 +1,5 @@
-//! Formula CLV: the closed-form lifetime values of METRICS.md section 4, for a single customer
-//! or segment (scalars) and row-wise over columns of a frame (one value per segment row).
+//! Formula CLV: the closed-form lifetime values of docs/metrics/clv.md#formula, for a single
+//! customer or segment (scalars) and row-wise over columns of a frame (one value per segment row).
 
 use polars::prelude::*;
 

@@ -1,4 +1,4 @@
-//! Customer lifetime value (METRICS.md section 4): formula CLV, RFM summaries of transaction
+//! Customer lifetime value (docs/metrics/clv.md): formula CLV, RFM summaries of transaction
 //! logs, buy-till-you-die models fitted by maximum likelihood (BG/NBD, Pareto/NBD, MBG/NBD,
 //! BG/BB, Gamma-Gamma, shifted-beta-geometric), their per-customer predictions, and CLV with
 //! discounting.

@@ -212,7 +212,7 @@ struct Row {
     holdout_value: f64,
 }
 
-/// The RFM summary of the transaction log `frame` (METRICS.md section 4).
+/// The RFM summary of the transaction log `frame` (docs/metrics/clv.md#rfm).
 ///
 /// Columns: the customer id, `frequency` (Int64), `recency`, `T`, `monetary_value` (null when
 /// frequency is 0; only with an amount column), and with a calibration end also

@@ -1,6 +1,6 @@
 //! Revenue: MRR per customer and period, the MRR bridge with its per-customer movements, and
 //! the revenue KPIs (ARR, ARPA, expansion rate, GRR, NRR, MRR churn, quick ratio), as defined in
-//! METRICS.md sections 0 and 2.
+//! docs/metrics/conventions.md and docs/metrics/revenue.md.
 //!
 //! Money is exact: each subscription's monthly amount is rounded half-to-even to `precision`
 //! decimals once, and every sum is integer arithmetic in those units, so

@@ -1,6 +1,6 @@
-//! Survival curves of customer lives (METRICS.md section 3): Kaplan-Meier with Greenwood variance
-//! and log(-log) intervals, median and restricted mean survival time, Nelson-Aalen cumulative
-//! hazard, and the log-rank test between groups. All grouped by `by=`.
+//! Survival curves of customer lives (docs/metrics/survival.md): Kaplan-Meier with Greenwood
+//! variance and log(-log) intervals, median and restricted mean survival time, Nelson-Aalen
+//! cumulative hazard, and the log-rank test between groups. All grouped by `by=`.
 //!
 //! The input is one row per life: a duration (number >= 0), an event flag (Boolean or 0/1; false
 //! means censored), optionally an entry time (left truncation: the life is observed from entry,
