@@ -111,7 +111,13 @@ def test_report_has_every_section_and_embedded_chart(full_report: Path):
     assert "Customers who need attention" in text and 'class="band-red"' in text
     for label in ("MRR", "NRR", "Logo churn", "NPS", "CSAT"):
         assert f'<div class="label">{label}</div>' in text
-    assert 'id="scorecard-table"' in text and "<td>churn_rate</td>" in text
+    # Scorecard rows in words, the machine name kept as the cell's title.
+    assert 'id="scorecard-table"' in text
+    assert '<td title="churn_rate">Logo churn rate</td>' in text
+    assert '<td title="ces_low_effort">Low-effort share (CES)</td>' in text
+    assert '<td title="crc">Customer retention cost</td>' in text
+    scorecard = text.split('id="scorecard-table"', 1)[1].split("</table>", 1)[0]
+    assert not re.search(r"<td>[a-z]+_[a-z_]+</td>", scorecard)
 
 
 def test_missing_tables_leave_their_sections_out(business, tmp_path: Path):

@@ -157,7 +157,7 @@ def _read(name: str, path: str) -> pl.DataFrame:
 def _report(args: argparse.Namespace) -> int:
     from csmetrics.report import report
 
-    tables = {
+    tables: dict[str, Any] = {
         name: _read(name, path)
         for name in REPORT_TABLES
         if (path := getattr(args, name)) is not None

@@ -13,13 +13,17 @@ import base64
 import datetime as dt
 import html
 import io
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
 import polars as pl
 
-from csmetrics._options import guard_module
+from csmetrics._options import guard_module, micros
+from csmetrics.exceptions import CsMetricsError, InvalidInputError
+from csmetrics.scorecard import LABELS
 
 __all__ = ["report"]
 
@@ -63,6 +67,8 @@ td:first-child,th:first-child{text-align:left}
 .scroll{overflow-x:auto}
 .band-red{color:#b42318;font-weight:600}.band-yellow{color:#b54708;font-weight:600}
 .band-green{color:#067647;font-weight:600}
+.kpi .when{font-size:12px;color:#7b8794}
+.partial{color:#7b8794;font-style:italic}
 """
 
 PERCENT_METRICS = {
@@ -127,14 +133,24 @@ def _axes(width: float = 10.0, height: float = 4.0) -> Any:
     return ax
 
 
-def _table(frame: pl.DataFrame, *, percent: set[str] | None = None, max_rows: int = 60) -> str:
+def _table(
+    frame: pl.DataFrame,
+    *,
+    percent: set[str] | None = None,
+    money: set[str] | None = None,
+    max_rows: int = 60,
+    table_id: str | None = None,
+) -> str:
     percent = percent or set()
+    money = money or set()
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     rows = []
     for row in frame.head(max_rows).iter_rows(named=True):
         cells = []
         for name, value in row.items():
-            if isinstance(value, float):
+            if isinstance(value, float) and name in money:
+                text = f"{value:,.2f}"
+            elif isinstance(value, float):
                 text = _fmt(value, "percent" if name in percent else "number")
             elif value is None:
                 text = "&ndash;"
@@ -143,24 +159,40 @@ def _table(frame: pl.DataFrame, *, percent: set[str] | None = None, max_rows: in
             css = f' class="band-{value}"' if name == "band" and value else ""
             cells.append(f"<td{css}>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
+    ident = f' id="{table_id}"' if table_id else ""
     return (
-        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f'<div class="scroll"><table{ident}><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
-def _scorecard_table(wide: pl.DataFrame, periods: int = 6) -> str:
+def _scorecard_table(
+    wide: pl.DataFrame, period: Period, partial: dt.date | None, periods: int = 6
+) -> str:
+    """The last ``periods`` periods, newest first, one row per metric labelled in words (the
+    machine name as the cell's title); the ``partial`` period's column is marked."""
     recent = wide.sort("period", descending=True).head(periods)
-    labels = [str(p) for p in recent["period"].to_list()]
-    head = "<th>metric</th>" + "".join(f"<th>{html.escape(x)}</th>" for x in labels)
+    starts = recent["period"].to_list()
+    marks = [' class="partial"' if p == partial else "" for p in starts]
+    head = "<th>metric</th>" + "".join(
+        f"<th{mark}>{html.escape(_period_label(p, period))}"
+        + (" (partial)" if mark else "")
+        + "</th>"
+        for p, mark in zip(starts, marks, strict=True)
+    )
     rows = []
-    for metric in [c for c in recent.columns if c != "period"]:
+    order = {name: i for i, name in enumerate(LABELS)}  # revenue, churn, surveys, ...
+    metrics = sorted((c for c in recent.columns if c != "period"), key=lambda c: order.get(c, 99))
+    for metric in metrics:
         values = recent[metric].to_list()
         if all(v is None for v in values):
             continue
         kind = "percent" if metric in PERCENT_METRICS else "number"
-        cells = "".join(f"<td>{_fmt(v, kind)}</td>" for v in values)
-        rows.append(f"<tr><td>{html.escape(metric)}</td>{cells}</tr>")
+        cells = "".join(
+            f"<td{mark}>{_fmt(v, kind)}</td>" for v, mark in zip(values, marks, strict=True)
+        )
+        label = LABELS.get(metric, metric)
+        rows.append(f'<tr><td title="{html.escape(metric)}">{html.escape(label)}</td>{cells}</tr>')
     return (
         f'<div class="scroll"><table id="scorecard-table"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
@@ -186,62 +218,237 @@ def _subscription_options(subs: pl.DataFrame) -> dict[str, Any]:
     return {"interval_count": "interval_count"} if "interval_count" in subs.columns else {}
 
 
-def _as_date(value: Any) -> dt.date:
+#: Per input table, the event columns whose latest instant is the data's end: the contract's
+#: default cut-off (the latest start or event timestamp, never an end).
+_EVENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "subscriptions": ("start",),
+    "responses": ("timestamp",),
+    "tickets": ("opened_at",),
+    "usage": ("date",),
+    "trials": ("trial_start", "converted_at"),
+    "conversions": ("timestamp",),
+}
+
+
+def _data_end(tables: Mapping[str, pl.DataFrame]) -> dt.date | dt.datetime | None:
+    """The latest event instant of the input tables; None when no table has one."""
+    latest: tuple[int, dt.date | dt.datetime] | None = None
+    for name, columns in _EVENT_COLUMNS.items():
+        frame = tables.get(name)
+        if frame is None:
+            continue
+        for column in columns:
+            if column not in frame.columns:
+                continue
+            dtype = frame.schema[column]
+            if dtype != pl.Date and not isinstance(dtype, pl.Datetime):
+                continue  # the table's own function names what is wrong with the column
+            try:
+                value: Any = frame[column].max()
+                at = micros(value, "as_of") if value is not None else None
+            except (CsMetricsError, ValueError, OverflowError, pl.exceptions.PolarsError):
+                continue
+            if at is not None and (latest is None or at > latest[0]):
+                latest = (at, value)
+    return None if latest is None else latest[1]
+
+
+def _utc_day(value: Any) -> dt.date:
+    """The UTC calendar day of an instant (date, datetime or ISO string)."""
+    at = micros(value, "as_of") or 0
+    return dt.date(1970, 1, 1) + dt.timedelta(days=at // 86_400_000_000)
+
+
+def _instant_text(value: Any) -> str:
     if isinstance(value, dt.datetime):
-        return value.date()
+        return value.isoformat(sep=" ", timespec="minutes")
     if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
+        return value.isoformat()
+    return str(value)
 
 
-def _reference_date(subs: pl.DataFrame, as_of: Any) -> dt.date:
-    if as_of is not None:
-        return _as_date(as_of)
-    dates = [subs["start"].max()]
-    if "end" in subs.columns:
-        dates.append(subs["end"].max())
-    present = [_as_date(d) for d in dates if d is not None]
-    return max(present) if present else dt.date.today()
+def _period_start(day: dt.date, period: Period) -> dt.date:
+    """The first day of the UTC calendar period holding ``day`` (weeks start on Monday)."""
+    if period == "day":
+        return day
+    if period == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    if period == "quarter":
+        return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return dt.date(day.year, 1, 1)
+
+
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+
+
+def _period_label(start: dt.date, period: Period) -> str:
+    """A period in words: "November 2026", "2026 Q4", "week of 2026-11-23"."""
+    if period == "month":
+        return f"{_MONTHS[start.month - 1]} {start.year}"
+    if period == "quarter":
+        return f"{start.year} Q{(start.month - 1) // 3 + 1}"
+    if period == "year":
+        return str(start.year)
+    if period == "week":
+        return f"week of {start.isoformat()}"
+    return start.isoformat()
 
 
 def _date(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.Date)
 
 
+#: The components of the report's health score: name -> (what it measures, direction).
+HEALTH_COMPONENTS: dict[str, tuple[str, Literal["higher", "lower"]]] = {
+    "nps": ("the last NPS answer", "higher"),
+    "tickets": ("support tickets opened", "lower"),
+    "active_days": ("active days", "higher"),
+}
+_RECIPE_KEYS = ("weights", "window_days", "bands", "normalisation")
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """The report's health recipe, checked."""
+
+    weights: dict[str, float]
+    window_days: int = 90
+    bands: tuple[float, float] = (40.0, 70.0)
+    normalisation: Literal["minmax", "percentile"] = "minmax"
+
+
+#: The default recipe: the last NPS answer, tickets and active days (counting double) over the
+#: 90 days up to the cut-off, each min-max scaled; red below 40, green from 70.
+DEFAULT_HEALTH: dict[str, Any] = {
+    "weights": {"nps": 1.0, "tickets": 1.0, "active_days": 2.0},
+    "window_days": 90,
+    "bands": (40.0, 70.0),
+    "normalisation": "minmax",
+}
+
+
+def _recipe_error(source: str, rule: str, value: Any) -> InvalidInputError:
+    err = InvalidInputError(f"{source}: {rule}; got {value!r}")
+    vars(err).update(option=source, rule=rule, value=repr(value))
+    return err
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def health_recipe(recipe: Mapping[str, Any] | None, source: str = "health") -> _Recipe:
+    """The checked health recipe of ``recipe`` (None: :data:`DEFAULT_HEALTH`).
+
+    ``recipe`` maps ``weights`` (component -> weight >= 0; components left out or weighted 0 are
+    not used; at least one weight > 0), ``window_days`` (whole number >= 1), ``bands``
+    (``[lower, upper]`` with 0 <= lower <= upper <= 100) and ``normalisation`` (``"minmax"`` or
+    ``"percentile"``); a key left out keeps its default. Errors name ``source``.
+    """
+    if recipe is None:
+        recipe = DEFAULT_HEALTH
+    if not isinstance(recipe, Mapping):
+        raise _recipe_error(source, "expected a mapping of " + ", ".join(_RECIPE_KEYS), recipe)
+    unknown = [k for k in recipe if k not in _RECIPE_KEYS]
+    if unknown:
+        raise _recipe_error(
+            source, "unknown key; the recipe's keys are " + ", ".join(_RECIPE_KEYS), unknown[0]
+        )
+    weights = recipe.get("weights", DEFAULT_HEALTH["weights"])
+    if not isinstance(weights, Mapping) or not weights:
+        raise _recipe_error(
+            source,
+            "weights must map components (" + ", ".join(HEALTH_COMPONENTS) + ") to numbers",
+            weights,
+        )
+    checked: dict[str, float] = {}
+    for name, weight in weights.items():
+        if name not in HEALTH_COMPONENTS:
+            raise _recipe_error(
+                source,
+                "unknown health component; the components are " + ", ".join(HEALTH_COMPONENTS),
+                name,
+            )
+        number = _number(weight)
+        if number is None or number < 0:
+            raise _recipe_error(source, f"the weight of {name} must be a number >= 0", weight)
+        if number > 0:
+            checked[name] = number
+    if not checked:
+        raise _recipe_error(source, "at least one component needs a weight > 0", dict(weights))
+    window = recipe.get("window_days", DEFAULT_HEALTH["window_days"])
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise _recipe_error(source, "window_days must be a whole number of days >= 1", window)
+    bands = recipe.get("bands", DEFAULT_HEALTH["bands"])
+    pair = [_number(b) for b in bands] if isinstance(bands, list | tuple) else []
+    if (
+        len(pair) != 2
+        or None in pair
+        or not 0 <= cast(float, pair[0]) <= cast(float, pair[1]) <= 100
+    ):
+        raise _recipe_error(
+            source, "bands must be [lower, upper] with 0 <= lower <= upper <= 100", bands
+        )
+    normalisation = recipe.get("normalisation", DEFAULT_HEALTH["normalisation"])
+    if normalisation not in ("minmax", "percentile"):
+        raise _recipe_error(source, "normalisation must be 'minmax' or 'percentile'", normalisation)
+    return _Recipe(checked, window, (cast(float, pair[0]), cast(float, pair[1])), normalisation)
+
+
 def _health(
     subs: pl.DataFrame,
+    options: dict[str, Any],
     responses: pl.DataFrame | None,
     tickets: pl.DataFrame | None,
     usage: pl.DataFrame | None,
     customers: pl.DataFrame | None,
-    reference: dt.date,
-) -> pl.DataFrame:
-    """Health score of the customers paying at ``reference`` from the last 90 days' activity."""
+    *,
+    cutoff: Any,
+    snapshot: dt.date,
+    period: Period,
+    recipe: _Recipe,
+) -> tuple[pl.DataFrame, list[tuple[str, Any]]]:
+    """Health score of the customers paying at the cut-off, by ``recipe``, and its factors.
+
+    A customer's ``mrr`` is :func:`csmetrics.mrr` in the ``snapshot`` period (the one holding
+    the cut-off, whose snapshot is taken at the cut-off); the activity factors count the
+    ``recipe.window_days`` days up to and including the cut-off's day.
+    """
     import csmetrics as csm
 
-    since = reference - dt.timedelta(days=90)
-    end = pl.col("end") if "end" in subs.columns else pl.lit(None, dtype=pl.Date)
-    months = pl.lit(1.0)
-    if "interval" in subs.columns:
-        months = pl.col("interval").replace_strict(
-            {"day": 1 / 30.4375, "week": 7 / 30.4375, "month": 1.0, "quarter": 3.0, "year": 12.0},
-            default=1.0,
-            return_dtype=pl.Float64,
-        )
-    if "interval_count" in subs.columns:
-        months = months * pl.col("interval_count").fill_null(1)
-    paying = (
-        subs.filter(
-            (_date("start") <= reference)
-            & (end.is_null() | (end.cast(pl.Date) > reference))
-            & (pl.col("amount") > 0)
-        )
-        .group_by("customer_id")
-        .agg(mrr=(pl.col("amount") / months).sum().round(2))
+    reference = _utc_day(cutoff)
+    since = reference - dt.timedelta(days=recipe.window_days - 1)
+    window = recipe.window_days
+    panel_mrr = pl.DataFrame(csm.mrr(subs, period=period, as_of=cutoff, **options))
+    paying = panel_mrr.filter((pl.col("period") == snapshot) & (pl.col("mrr") > 0)).select(
+        "customer_id", "mrr"
     )
-    factors: list[Any] = []
+    weights = recipe.weights
+
+    def factor(column: str, component: str) -> tuple[str, Any]:
+        made = csm.Factor(
+            column,
+            weight=weights[component],
+            direction=HEALTH_COMPONENTS[component][1],
+            normalisation=recipe.normalisation,
+        )
+        return component, made
+
+    factors: list[tuple[str, Any]] = []
     panel = paying
-    if responses is not None and "nps" in responses.columns and "timestamp" in responses.columns:
+    if (
+        "nps" in weights
+        and responses is not None
+        and "nps" in responses.columns
+        and "timestamp" in responses.columns
+    ):
         recent = (
             responses.filter(_date("timestamp") <= reference)
             .sort("timestamp")
@@ -249,31 +456,34 @@ def _health(
             .agg(last_nps=pl.col("nps").drop_nulls().last().cast(pl.Float64))
         )
         panel = panel.join(recent, on="customer_id", how="left")
-        factors.append(csm.Factor("last_nps"))
-    if tickets is not None and "opened_at" in tickets.columns:
+        factors.append(factor("last_nps", "nps"))
+    if "tickets" in weights and tickets is not None and "opened_at" in tickets.columns:
+        column = f"tickets_{window}d"
         counts = (
             tickets.filter(_date("opened_at").is_between(since, reference))
             .group_by("customer_id")
-            .agg(tickets_90d=pl.len())
+            .agg(pl.len().alias(column))
         )
         panel = panel.join(counts, on="customer_id", how="left").with_columns(
-            pl.col("tickets_90d").fill_null(0)
+            pl.col(column).fill_null(0)
         )
-        factors.append(csm.Factor("tickets_90d", direction="lower"))
-    if usage is not None and "date" in usage.columns:
+        factors.append(factor(column, "tickets"))
+    if "active_days" in weights and usage is not None and "date" in usage.columns:
+        column = f"active_days_{window}d"
         active = (
             usage.filter(_date("date").is_between(since, reference))
             .group_by("customer_id")
-            .agg(active_days_90d=pl.col("date").n_unique())
+            .agg(pl.col("date").cast(pl.Date).n_unique().alias(column))
         )
         panel = panel.join(active, on="customer_id", how="left").with_columns(
-            pl.col("active_days_90d").fill_null(0)
+            pl.col(column).fill_null(0)
         )
-        factors.append(csm.Factor("active_days_90d", weight=2))
+        factors.append(factor(column, "active_days"))
     if not factors or panel.height == 0:
-        return pl.DataFrame()
-    scored = csm.health_score(panel, factors).join(
-        panel.select("customer_id", "mrr", *(f.column for f in factors)), on="customer_id"
+        return pl.DataFrame(), factors
+    chosen = [f for _, f in factors]
+    scored = csm.health_score(panel, chosen, bands=recipe.bands).join(
+        panel.select("customer_id", "mrr", *(f.column for f in chosen)), on="customer_id"
     )
     if customers is not None and "segment" in customers.columns:
         scored = scored.join(
@@ -281,7 +491,7 @@ def _health(
             on="customer_id",
             how="left",
         )
-    return cast(pl.DataFrame, scored)
+    return cast(pl.DataFrame, scored), factors
 
 
 def report(
@@ -300,6 +510,7 @@ def report(
     title: str = "Customer-success report",
     progress: Callable[[int, int, str], None] | None = None,
     headline: dict[str, str] | None = None,
+    health: Mapping[str, Any] | None = None,
 ) -> Path:
     """Writes the customer-success report as one self-contained HTML file and returns its path.
 
@@ -313,7 +524,11 @@ def report(
     period
         Reporting period of the scorecard and the trend charts.
     as_of
-        Cut-off date; default the last date in the subscriptions.
+        Cut-off instant of every section; default the data's end: the latest start or event
+        timestamp of the input tables (subscription ``start``, response ``timestamp``, ticket
+        ``opened_at``, usage ``date``, ``trial_start`` or ``converted_at``, conversion
+        ``timestamp``; never an end). The period holding it is partial: the scorecard marks it
+        "partial" and the headline KPIs are those of the last complete period before it.
     out
         Path of the HTML file.
     title
@@ -322,7 +537,19 @@ def report(
         Called as ``progress(step, steps, name)`` before each long step.
     headline
         A dict that, when given, receives the headline KPIs as formatted text (label -> value,
-        and ``period`` -> the period they describe).
+        ``period`` -> the last complete period they describe, such as "November 2026", and
+        ``partial`` -> the partial period left out of them, when the scorecard shows one). A
+        KPI without a value in that period shows its latest complete period's, labelled with it.
+    health
+        The health recipe: a mapping with ``weights`` (component -> weight >= 0 over the
+        components ``nps``, the last NPS answer; ``tickets``, support tickets opened in the
+        window, fewer is healthier; ``active_days``, days with usage in the window; a component
+        left out or weighted 0 is not used), ``window_days`` (default 90, up to and including
+        the cut-off's day), ``bands`` (default ``(40, 70)``) and ``normalisation``
+        (``"minmax"``, default, or ``"percentile"``). Default
+        ``{"weights": {"nps": 1, "tickets": 1, "active_days": 2}}``. A component whose table is
+        not given is left out. ``csmetrics report`` takes it as ``--health-weights`` and
+        ``--health-recipe``.
 
     Returns
     -------
@@ -353,17 +580,19 @@ def report(
             # An empty table is as good as none: its sections are left out.
             if converted.height:
                 tables[name] = converted
+    micros(as_of, "as_of")  # a bad cut-off is an error naming the option, before any work
+    recipe = health_recipe(health)
     subscriptions_in = tables.get("subscriptions")
     if subscriptions_in is not None and as_of is not None and "start" in subscriptions_in.columns:
         # Subscriptions starting after the cut-off are not there yet; none left, no sections.
-        cutoff = as_of.date() if isinstance(as_of, dt.datetime) else as_of
-        if isinstance(cutoff, str):
-            cutoff = dt.date.fromisoformat(cutoff[:10])
-        started = subscriptions_in.filter(pl.col("start").cast(pl.Date) <= cutoff)
+        started = subscriptions_in.filter(pl.col("start").cast(pl.Date) <= _utc_day(as_of))
         if started.height == 0:
             del tables["subscriptions"]
     if not given:
         raise csm.InvalidInputError("report needs at least one input table")
+    # One cut-off for every section; the period holding it is partial.
+    cutoff = as_of if as_of is not None else _data_end(tables)
+    partial = _period_start(_utc_day(cutoff), period) if cutoff is not None else None
     steps = _plan(tables)
     counter = iter(range(1, len(steps) + 1))
 
@@ -379,41 +608,61 @@ def report(
         k: v for k, v in tables.items() if k not in ("customers",) and v is not None
     }
     long = (
-        csm.scorecard(**scorecard_inputs, period=period, as_of=as_of)
+        csm.scorecard(**scorecard_inputs, period=period, as_of=cutoff)
         if scorecard_inputs
         else pl.DataFrame()
     )
     wide = csm.scorecard_wide(long) if long.height else pl.DataFrame()
-
-    kpis = []
     complete = wide
-    if wide.height and subs is not None and "mrr" in wide.columns:
-        complete = wide.filter(pl.col("mrr").is_not_null())
+    if wide.height and partial is not None:
+        # Tables the scorecard does not cut (answers, tickets, conversions) may run past the
+        # cut-off: those periods are not shown.
+        wide = wide.filter(pl.col("period") <= partial)
+        complete = wide.filter(pl.col("period") < partial)
+    shown_partial = partial if wide.height and wide["period"].max() == partial else None
+
+    # Headline KPIs: the last complete period's, never the partial one's.
     latest = complete.row(complete.height - 1, named=True) if complete.height else {}
+    latest_period: dt.date | None = latest.get("period")
+    kpis: list[tuple[str, str, dt.date | None]] = []
     for metric, label, kind in HEADLINE:
-        value = latest.get(metric)
-        if value is None and metric in latest:
-            # The last period may not have this metric yet: the latest known value.
-            known = wide[metric].drop_nulls()
-            value = known[-1] if len(known) else None
-        if metric in wide.columns:
-            kpis.append((label, _fmt(value, kind)))
-    latest_period = latest.get("period")
+        if metric not in wide.columns:
+            continue
+        value, when = latest.get(metric), latest_period
+        if value is None:
+            # No value in the last complete period: the latest complete period that has one.
+            known = complete.filter(pl.col(metric).is_not_null())
+            value, when = (known[metric][-1], known["period"][-1]) if known.height else (None, None)
+        kpis.append((label, _fmt(value, kind), when))
     if headline is not None:
         if latest_period is not None:
-            headline["period"] = str(latest_period)
-        headline.update((label, value.replace("&ndash;", "-")) for label, value in kpis)
+            headline["period"] = _period_label(latest_period, period)
+        if shown_partial is not None:
+            headline["partial"] = (
+                f"{_period_label(shown_partial, period)} (data to {_instant_text(cutoff)})"
+            )
+        for label, value, when in kpis:
+            text = value.replace("&ndash;", "-")
+            if when is not None and when != latest_period:
+                text += f" ({_period_label(when, period)})"
+            headline[label] = text
     cards = "".join(
         f'<div class="kpi"><div class="label">{html.escape(label)}</div>'
-        f'<div class="value">{value}</div></div>'
-        for label, value in kpis
+        f'<div class="value">{value}</div>'
+        + (
+            f'<div class="when">{html.escape(_period_label(when, period))}</div>'
+            if when is not None and when != latest_period
+            else ""
+        )
+        + "</div>"
+        for label, value, when in kpis
     )
 
     if subs is not None:
         options = _subscription_options(subs)
         step("revenue")
-        bridge = csm.mrr_bridge(subs, period=period, as_of=as_of, **options)
-        revenue = csm.revenue_kpis(subs, period=period, as_of=as_of, **options)
+        bridge = csm.mrr_bridge(subs, period=period, as_of=cutoff, **options)
+        revenue = csm.revenue_kpis(subs, period=period, as_of=cutoff, **options)
         bars = plot.mrr_bridge_bars(bridge, title="MRR bridge", ax=_axes())
         bars.set_xlabel("")  # the dates say it; the legend sits below the axis
         charts = _png(bars)
@@ -427,14 +676,14 @@ def report(
             )
         )
         step("churn")
-        churn = csm.churn_rates(subs, period=period, as_of=as_of, **options)
+        churn = csm.churn_rates(subs, period=period, as_of=cutoff, **options)
         body = _png(plot.churn_trend(churn, title="Logo churn rate", ax=_axes(10, 3.5)))
         body += _png(
             plot.nrr_trend(revenue, title="Net and gross revenue retention", ax=_axes(10, 3.5))
         )
         sections.append(_section("churn-nrr", "Churn and revenue retention", body))
         step("cohorts")
-        cohorts = csm.cohort_retention(subs, period=period, as_of=as_of, **options)
+        cohorts = csm.cohort_retention(subs, period=period, as_of=cutoff, **options)
         body = _png(plot.cohort_heatmap(cohorts, title="Logo retention by cohort", ax=_axes(10, 6)))
         sections.append(
             _section(
@@ -445,7 +694,7 @@ def report(
             )
         )
         step("survival")
-        lives = csm.survival_table(subs, as_of=as_of, unit="month", **options)
+        lives = csm.survival_table(subs, as_of=cutoff, unit="month", **options)
         body = _png(
             plot.survival_curve(
                 csm.kaplan_meier(lives),
@@ -461,22 +710,27 @@ def report(
         answers = tables["responses"]
         score = "nps" if "nps" in answers.columns else "score"
         trend = csm.nps(answers, score=score, period=period, invalid="drop")
+        if partial is not None:
+            trend = trend.filter(pl.col("period") <= partial)  # nothing after the cut-off
         body = _png(plot.nps_trend(trend, title=f"NPS by {period} (95% interval)", ax=_axes(10, 4)))
         sections.append(_section("nps", "Net Promoter Score", body))
 
     if subs is not None:
         step("health")
-        reference = _reference_date(subs, as_of)
-        scored = _health(
+        scored, factors = _health(
             subs,
+            options,
             tables.get("responses"),
             tables.get("tickets"),
             tables.get("usage"),
             tables.get("customers"),
-            reference,
+            cutoff=cutoff,
+            snapshot=revenue["period"].max(),
+            period=period,
+            recipe=recipe,
         )
         if scored.height:
-            sections.append(_health_section(scored, reference))
+            sections.append(_health_section(scored, factors, _utc_day(cutoff), recipe))
 
     step("writing")
     if long.height:
@@ -484,9 +738,10 @@ def report(
             _section(
                 "scorecard",
                 "Scorecard",
-                _scorecard_table(wide),
+                _scorecard_table(wide, period, shown_partial),
                 f"Every KPI the input tables allow, one column per {period} (the last six, "
-                "newest first); the full table comes from csmetrics.scorecard.",
+                f"newest first; the {period} holding the cut-off is marked partial and is never "
+                "a headline figure); the full table comes from csmetrics.scorecard.",
             )
         )
     if not sections:
@@ -502,7 +757,17 @@ def report(
         )
     subtitle = f"Period: {period}"
     if latest_period is not None:
-        subtitle += f" &middot; headline figures for {html.escape(str(latest_period))}"
+        subtitle += (
+            f" &middot; headline figures for {html.escape(_period_label(latest_period, period))}"
+            f", the last complete {period}"
+        )
+    elif wide.height:
+        subtitle += f" &middot; no complete {period} yet: the headline figures wait for one"
+    if shown_partial is not None:
+        subtitle += (
+            f' &middot; <span class="partial">{html.escape(_period_label(shown_partial, period))}'
+            f" is partial (data to {html.escape(_instant_text(cutoff))})</span>"
+        )
     page = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
@@ -517,7 +782,9 @@ def report(
     return path
 
 
-def _health_section(scored: pl.DataFrame, reference: dt.date) -> str:
+def _health_section(
+    scored: pl.DataFrame, factors: list[tuple[str, Any]], reference: dt.date, recipe: _Recipe
+) -> str:
     bands = ["red", "yellow", "green"]
     counts = scored.group_by("band").len()
     lookup = dict(zip(counts["band"].to_list(), counts["len"].to_list(), strict=True))
@@ -531,9 +798,7 @@ def _health_section(scored: pl.DataFrame, reference: dt.date) -> str:
     ax.set_ylabel("health band")
     ax.set_title(f"Health bands of paying customers on {reference.isoformat()}")
     body = _png(ax)
-    factor_columns = [
-        c for c in ("last_nps", "tickets_90d", "active_days_90d") if c in scored.columns
-    ]
+    factor_columns = [f.column for _, f in factors]
     shown = ["customer_id"] + (["segment"] if "segment" in scored.columns else [])
     attention = (
         scored.filter(pl.col("score").is_not_null())
@@ -542,14 +807,24 @@ def _health_section(scored: pl.DataFrame, reference: dt.date) -> str:
         .select(*shown, "mrr", *factor_columns, pl.col("score").round(1), "band")
     )
     body += "<h3>Customers who need attention</h3>"
-    body += _table(attention)
+    body += _table(attention, money={"mrr"}, table_id="attention-table")
+    parts = []
+    for name, f in factors:
+        what, direction = HEALTH_COMPONENTS[name]
+        text = what if name == "nps" else f"{what} in the {recipe.window_days} days to the cut-off"
+        if direction == "lower":
+            text += " (fewer is healthier)"
+        parts.append(f"{text}, weight {f.weight:g}")
+    scaling = "min-max" if recipe.normalisation == "minmax" else "percentile"
+    lower, upper = recipe.bands
     return _section(
         "health",
         "Customer health",
         body,
-        "Score 0-100 from the last NPS answer, support tickets and active days in the 90 days "
-        "before the cut-off (active days count double); red below 40, green from 70. The table "
-        "lists the paying customers with the lowest scores.",
+        f"Score 0-100 from {'; '.join(parts)}; each scaled {scaling} over the paying customers; "
+        f"red below {lower:g}, green from {upper:g} (csmetrics report --health-weights or "
+        "--health-recipe sets the recipe). The table lists the paying customers with the lowest "
+        "scores; their MRR is csmetrics.mrr at the cut-off.",
     )
 
 
