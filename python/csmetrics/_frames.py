@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 
 import polars as pl
 
+from csmetrics import _internal
 from csmetrics.exceptions import InvalidInputError
 
 if TYPE_CHECKING:
@@ -138,22 +139,26 @@ def _as_codes(frame: pl.DataFrame, keys: Iterable[str], kind: Kind) -> pl.DataFr
             kind.labels[name] = (dtype, pl.Series(dtype.categories, dtype=pl.String))
             swaps.append(column.to_physical().cast(pl.UInt32).alias(name))
             continue
-        categories = getattr(dtype, "categories", None)
-        if categories is not None and hasattr(categories, "to_series"):
-            # Polars >= 1.32: the column's codes index its Categories, whose strings (by code)
-            # are ranked once; no pass over the rows but the lookup itself.
-            strings = categories.to_series()
-            if len(strings) <= max(len(column), 1 << 16):
-                order = strings.arg_sort(nulls_last=True)
-                ranks = pl.zeros(len(strings), pl.UInt32, eager=True).scatter(
-                    order, pl.arange(0, len(strings), dtype=pl.UInt32, eager=True)
-                )
-                kind.labels[name] = (dtype, strings.gather(order))
-                # Chunk by chunk: a gather over many chunks would first copy them into one.
-                parts = [ranks.gather(c) for c in column.to_physical().get_chunks()]
-                codes = pl.concat(parts, rechunk=False) if parts else ranks.head(0)
-                swaps.append(codes.alias(name))
-                continue
+        if hasattr(column.cat, "to"):
+            # Polars >= 1.32: the physical codes cross as they are, with the dictionary of the
+            # codes they use; the engine ranks its labels (one parallel sort of the distinct
+            # strings, no pass that hashes rows) and the ranks map back through `.cat.to`.
+            physical = column.to_physical()
+            top = physical.max()
+            if top is not None and int(top) < max(len(column), 1 << 16):  # type: ignore[arg-type]
+                # Few codes: the dictionary is the range of codes, absent ones null.
+                codes = pl.arange(0, int(top) + 1, dtype=pl.UInt32, eager=True)  # type: ignore[arg-type]
+                strings = codes.cat.to(dtype, strict=False).cast(pl.String)
+            else:
+                codes = physical.unique().drop_nulls()
+                strings = codes.cat.to(dtype).cast(pl.String)
+            ranked, order = _internal.dictionary_by_label(
+                pl.DataFrame({"rows": physical}),
+                pl.DataFrame({"codes": codes, "labels": strings}),
+            )
+            kind.labels[name] = (dtype, order["codes"])
+            swaps.append(ranked["rows"].alias(name))
+            continue
         # The distinct values keep the column's own codes (a cast from strings would not, in
         # Polars 1.x, where each Categorical may have its own mapping).
         distinct = column.unique().drop_nulls()
@@ -172,7 +177,13 @@ def restore_labels(result: pl.DataFrame, kind: Kind) -> pl.DataFrame:
     fixes = []
     for name, (dtype, labels) in kind.labels.items():
         if name in result.columns and result.schema[name].is_integer():
-            fixes.append(labels.gather(result[name]).cast(dtype).alias(name))
+            restored = labels.gather(result[name])
+            if labels.dtype == pl.UInt32:
+                # Physical codes in label order (see _as_codes): no string is hashed again.
+                restored = restored.cat.to(dtype)
+            else:
+                restored = restored.cast(dtype)
+            fixes.append(restored.alias(name))
     return result.with_columns(fixes) if fixes else result
 
 

@@ -11,6 +11,7 @@ mod clv;
 mod datasets;
 mod errors;
 mod expressions;
+mod frames;
 mod health;
 mod operations;
 mod revenue;
@@ -37,5 +38,6 @@ fn _internal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     survival::register(m)?;
     operations::register(m)?;
     health::register(m)?;
+    frames::register(m)?;
     Ok(())
 }
