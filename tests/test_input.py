@@ -170,6 +170,48 @@ def test_categorical_codes_from_a_mapping_with_other_strings() -> None:
     assert got["nps"].to_list() == [0.0, 0.0, 100.0, 100.0]
 
 
+@pytest.mark.skipif(
+    not hasattr(pl.Series([], dtype=pl.Categorical).cat, "to"), reason="Polars < 1.32"
+)
+def test_categorical_ids_of_a_large_dictionary_with_nulls() -> None:
+    # A dictionary of 70,000 strings of which the column uses four, the highest code last: the
+    # column's codes span more than its rows, so only the codes it holds are ranked.
+    dtype = pl.Categorical(pl.Categories.random())
+    filler = pl.Series([f"x{i:05d}" for i in range(70_000)], dtype=dtype)
+    assert filler.to_physical().max() == 69_999
+    ids = ["m", "b", None, "x69999", "b", "a"]
+    subs = pl.DataFrame(
+        {
+            "customer_id": ids,
+            "start": [dt.date(2024, 1, 1)] * 6,
+            "end": [dt.date(2024, 3, 1), None, None, dt.date(2024, 1, 21), None, None],
+            "amount": [10.0] * 6,
+            "interval": ["month"] * 6,
+        }
+    )
+    as_of = dt.date(2024, 6, 1)
+    with pytest.raises(csm.InvalidInputError, match="customer_id"):
+        csm.survival_table(subs.with_columns(pl.col("customer_id").cast(dtype)), as_of=as_of)
+    subs = subs.filter(pl.col("customer_id").is_not_null())
+    got = csm.survival_table(subs.with_columns(pl.col("customer_id").cast(dtype)), as_of=as_of)
+    assert got["customer_id"].dtype == dtype
+    # Sorted by label ("a" < "b" < "m" < "x69999"); b's two subscriptions are one life.
+    assert got["customer_id"].cast(pl.String).to_list() == ["a", "b", "m", "x69999"]
+    assert got["duration"].to_list() == [152.0, 152.0, 60.0, 20.0]
+    assert got["event"].to_list() == [False, False, True, True]
+    # The same dictionary's codes for a frame of few rows (the range of codes is the dictionary).
+    answers = pl.DataFrame(
+        {"segment": ["x00002", "x00001", None, "x00002"], "score": [10, 0, 9, 9]}
+    )
+    nps = csm.nps(answers.with_columns(pl.col("segment").cast(dtype)), by="segment")
+    # As String keys sort: by label, the null segment last.
+    assert nps["segment"].cast(pl.String).to_list() == ["x00001", "x00002", None]
+    assert nps["nps"].to_list() == [-100.0, 100.0, 100.0]
+    assert_frame_equal(
+        nps.with_columns(pl.col("segment").cast(pl.String)), csm.nps(answers, by="segment")
+    )
+
+
 def test_shuffled_string_customer_ids_are_ranked_like_sorted_ones() -> None:
     # Mostly distinct string ids in random order take the sorting path; sorted ones the
     # neighbour comparison; both give the lives of the integer ids.
