@@ -168,6 +168,9 @@ def test_cli_writes_the_report(business, tmp_path: Path, suffix: str, capsys):
     assert main(["report", *args, "--period", "month", "--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert "Headline KPIs" in captured.out and "MRR" in captured.out and "NPS" in captured.out
+    # The generated business ends in March 2024, cut at its last day: March is partial.
+    assert "Headline KPIs (February 2024):" in captured.out
+    assert "left out of the headline: March 2024 (data to 2024-03-31" in captured.out
     assert str(out.resolve()) in captured.out
     assert "[1/8] scorecard" in captured.err and "[8/8] writing" in captured.err
     text = out.read_text(encoding="utf-8")
@@ -226,6 +229,132 @@ def test_cli_in_a_subprocess_has_no_traceback(tmp_path: Path):
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
     assert run.stderr.strip().splitlines()[-1].startswith("csmetrics: missing column")
+
+
+def _hand_subscriptions() -> pl.DataFrame:
+    import datetime as dt
+
+    return pl.DataFrame(
+        {
+            "customer_id": ["yearly", "weekly", "monthly", "gone"],
+            "start": [
+                dt.date(2026, 1, 15),
+                dt.date(2026, 2, 2),
+                dt.date(2026, 1, 1),
+                dt.date(2026, 1, 1),
+            ],
+            "end": [None, None, None, dt.date(2026, 3, 10)],
+            "amount": [1000.0, 10.0, 120.0, 60.0],
+            "interval": ["year", "week", "month", "month"],
+        }
+    )
+
+
+def test_attention_mrr_is_the_core_mrr(tmp_path: Path, attention_rows):
+    import datetime as dt
+
+    subs = _hand_subscriptions()
+    answers = pl.DataFrame(
+        {
+            "customer_id": ["yearly", "weekly", "monthly", "gone"],
+            "timestamp": [dt.date(2026, 3, 1)] * 4,
+            "nps": [2, 6, 9, 10],
+        }
+    )
+    as_of = dt.date(2026, 3, 20)
+    text = csm.report(
+        subscriptions=subs, responses=answers, as_of=as_of, out=tmp_path / "r.html"
+    ).read_text(encoding="utf-8")
+    table = attention_rows(text)
+    # Paying at the cut-off: "gone" ended on 10 March.
+    assert sorted(table) == ["monthly", "weekly", "yearly"]
+    core = csm.mrr(subs, as_of=as_of).filter(pl.col("period") == dt.date(2026, 3, 1))
+    core_mrr = dict(zip(core["customer_id"], core["mrr"], strict=True))
+    # By hand: 1000 a year / 12 and 10 a week * 365/84, half-even to 6 decimals (a 30.4375-day
+    # month would give 43.482143 for the weekly one).
+    assert core_mrr == {"yearly": 83.333333, "weekly": 43.452381, "monthly": 120.0}
+    shown = {customer: row["mrr"] for customer, row in table.items()}
+    assert shown == {c: f"{core_mrr[c]:,.2f}" for c in table}
+    assert shown == {"yearly": "83.33", "weekly": "43.45", "monthly": "120.00"}
+    # A subscription interval the core refuses is refused by the report too.
+    odd = subs.with_columns(pl.Series("interval", ["year", "fortnight", "month", "month"]))
+    with pytest.raises(csm.InvalidInputError, match="interval"):
+        csm.report(subscriptions=odd, responses=answers, as_of=as_of, out=tmp_path / "x.html")
+
+
+def test_headline_is_the_last_complete_period(tmp_path: Path):
+    import datetime as dt
+
+    def trials_in(month: int, count: int, converted: int) -> list[dict[str, object]]:
+        rows = []
+        for i in range(count):
+            start = dt.date(2026, month, 1 + i)
+            end = start + dt.timedelta(days=14)
+            rows.append(
+                {
+                    "customer_id": f"t{month}-{i}",
+                    "trial_start": start,
+                    "trial_end": end,
+                    "converted_at": end if i < converted else None,
+                }
+            )
+        return rows
+
+    # January 4 of 10 convert, February 3 of 10; March (partial at the cut-off) 3 of the 4
+    # started so far, with the fourth's window still open: 100% of those decided.
+    trials = pl.DataFrame(
+        trials_in(1, 10, 4) + trials_in(2, 10, 3) + trials_in(3, 4, 3),
+        schema_overrides={"converted_at": pl.Date},
+    )
+    as_of = dt.date(2026, 3, 20)
+    independent = csm.trial_conversion(trials, as_of=as_of)
+    assert independent["conversion_rate"].to_list() == [0.4, 0.3, 1.0]
+    headline: dict[str, str] = {}
+    path = csm.report(
+        subscriptions=_hand_subscriptions(),
+        trials=trials,
+        as_of=as_of,
+        out=tmp_path / "r.html",
+        headline=headline,
+    )
+    assert headline["period"] == "February 2026"
+    assert headline["partial"] == "March 2026 (data to 2026-03-20)"
+    assert headline["Trial conversion"] == "30.0%"  # February's 3 / 10, not March's 100%
+    # February's MRR at its end, by hand: 1000 / 12 + 10 * 365/84 + 120 + 60 (March: 246.79).
+    assert headline["MRR"] == f"{83.333333 + 43.452381 + 120 + 60:,.0f}" == "307"
+    text = path.read_text(encoding="utf-8")
+    assert "headline figures for February 2026, the last complete month" in text
+    assert '<th class="partial">March 2026 (partial)</th>' in text
+    assert '<td class="partial">100.0%</td>' in text  # March is shown, as partial
+    assert '<div class="label">Trial conversion</div><div class="value">30.0%</div>' in text
+
+    # By week: the week holding the cut-off (Monday 16 March) is partial; the MRR at the end of
+    # the week of 9 March no longer has "gone" (ended 10 March).
+    weekly: dict[str, str] = {}
+    csm.report(
+        subscriptions=_hand_subscriptions(),
+        as_of=as_of,
+        period="week",
+        out=tmp_path / "w.html",
+        headline=weekly,
+    )
+    assert weekly["period"] == "week of 2026-03-09"
+    assert weekly["partial"] == "week of 2026-03-16 (data to 2026-03-20)"
+    assert weekly["MRR"] == f"{83.333333 + 43.452381 + 120:,.0f}" == "247"
+
+    # Without as_of the cut-off is the data's end: the latest trial start (4 March) or
+    # conversion (17 March, of the trial started on 3 March).
+    default: dict[str, str] = {}
+    csm.report(trials=trials, out=tmp_path / "d.html", headline=default)
+    assert default["period"] == "February 2026"
+    assert default["partial"] == "March 2026 (data to 2026-03-17)"
+    assert default["Trial conversion"] == "30.0%"
+
+    # No complete period yet: no headline value at all, never the partial one's.
+    early: dict[str, str] = {}
+    csm.report(trials=trials, as_of=dt.date(2026, 1, 31), out=tmp_path / "e.html", headline=early)
+    assert "period" not in early and early["Trial conversion"] == "-"
+    assert early["partial"] == "January 2026 (data to 2026-01-31)"
 
 
 @pytest.mark.skipif(

@@ -4,14 +4,17 @@
 KPIs, logo churn by segment and survey metrics by segment and period; with ``--out DIR`` it also
 writes the business's tables to Parquet files there. ``csmetrics report --subscriptions
 subs.parquet [--responses ...] --out report.html`` reads Parquet or CSV tables and writes the
-self-contained HTML report (needs matplotlib).
+self-contained HTML report (needs matplotlib); ``--health-weights nps=1,tickets=1,active_days=2``
+and ``--health-recipe recipe.toml`` (or ``.json``) set the recipe of its health score.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import io
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -154,6 +157,74 @@ def _read(name: str, path: str) -> pl.DataFrame:
     )
 
 
+_WEIGHTS_FLAG = "--health-weights"
+_WEIGHTS_SYNTAX = (
+    "expected NAME=WEIGHT pairs separated by commas, such as nps=1,tickets=1,active_days=2"
+)
+
+
+def _health_weights(text: str) -> dict[str, Any]:
+    """``nps=1,tickets=0.5`` as a mapping; the names and values are checked by the recipe."""
+    weights: dict[str, Any] = {}
+    for part in text.split(","):
+        name, sep, value = (x.strip() for x in part.partition("="))
+        if not sep or not name:
+            raise _Failure(f"{_WEIGHTS_FLAG}: {_WEIGHTS_SYNTAX}; got {part.strip()!r}")
+        if name in weights:
+            raise _Failure(f"{_WEIGHTS_FLAG}: each component once; got {name!r} twice")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            raise _Failure(
+                f"{_WEIGHTS_FLAG}: the weight of {name} must be a number >= 0; got {value!r}"
+            ) from None
+    return weights
+
+
+def _toml(text: str) -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib.loads(text)
+    try:
+        tomli = importlib.import_module("tomli")
+    except ImportError:
+        raise _Failure("a TOML health recipe needs Python 3.11 or tomli; use .json") from None
+    return tomli.loads(text)
+
+
+def _health_recipe_file(path: str) -> dict[str, Any]:
+    """The recipe of ``--health-recipe FILE`` (.json or .toml), checked."""
+    from csmetrics.report import health_recipe
+
+    flag = f"--health-recipe {path}"
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".json", ".toml"):
+        raise _Failure(
+            f"cannot read {flag}: unknown extension {suffix or '(none)'!r}; use .json or .toml"
+        )
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        recipe = json.loads(text) if suffix == ".json" else _toml(text)
+    except (OSError, ValueError) as err:  # JSON and TOML syntax errors are ValueErrors
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise _Failure(f"cannot read {flag}: {first}") from None
+    health_recipe(recipe, source=flag)
+    return dict(recipe)
+
+
+def _health_option(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The ``health=`` recipe of the report from ``--health-recipe`` and ``--health-weights``
+    (whose weights replace the file's)."""
+    from csmetrics.report import health_recipe
+
+    recipe = _health_recipe_file(args.health_recipe) if args.health_recipe is not None else {}
+    if args.health_weights is not None:
+        recipe["weights"] = _health_weights(args.health_weights)
+        health_recipe({"weights": recipe["weights"]}, source=_WEIGHTS_FLAG)
+    return recipe or None
+
+
 def _report(args: argparse.Namespace) -> int:
     from csmetrics.report import report
 
@@ -170,6 +241,7 @@ def _report(args: argparse.Namespace) -> int:
             as_of = dt.date.fromisoformat(args.as_of)
         except ValueError:
             raise _Failure(f"--as-of {args.as_of!r} is not a date YYYY-MM-DD") from None
+    health = _health_option(args)
     headline: dict[str, str] = {}
     started = time.perf_counter()
 
@@ -184,11 +256,16 @@ def _report(args: argparse.Namespace) -> int:
         title=args.title,
         progress=progress,
         headline=headline,
+        health=health,
     )
+    partial = headline.pop("partial", None)
     if headline:
-        print(f"Headline KPIs ({headline.pop('period', 'latest period')}):")
+        period = headline.pop("period", f"no complete {args.period} yet")
+        print(f"Headline KPIs ({period}):")
         for label, value in headline.items():
             print(f"  {label:<18} {value}")
+    if partial is not None:
+        print(f"Partial {args.period}, shown as such and left out of the headline: {partial}")
     print(f"Report written to {path.resolve()} in {time.perf_counter() - started:.1f} s.")
     return 0
 
@@ -220,6 +297,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     rep.add_argument("--out", default="report.html", help="HTML file to write")
     rep.add_argument("--title", default="Customer-success report", help="report title")
+    rep.add_argument(
+        "--health-weights",
+        dest="health_weights",
+        metavar="NAME=W,...",
+        help="weights of the health score's components, from nps (last NPS answer), tickets "
+        "(tickets opened, fewer is healthier) and active_days (days with usage); a component "
+        "left out or weighted 0 is not used (default nps=1,tickets=1,active_days=2)",
+    )
+    rep.add_argument(
+        "--health-recipe",
+        dest="health_recipe",
+        metavar="FILE",
+        help="health recipe as .json or .toml: weights (as --health-weights, which replaces "
+        "them), window_days (default 90), bands [lower, upper] (default [40, 70]) and "
+        "normalisation (minmax or percentile)",
+    )
     args = parser.parse_args(argv)
     try:
         return _report(args) if args.command == "report" else _demo(args)
