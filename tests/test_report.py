@@ -8,6 +8,7 @@ report to a PNG and checks it is not blank: ``make report-check`` does that on t
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -134,6 +135,15 @@ def test_missing_tables_leave_their_sections_out(business, tmp_path: Path):
     assert sorted(_sections(text)) == ["kpis", "nps", "scorecard"]
     assert text.count("data:image/png;base64,") == 1
 
+    # Answers all after the cut-off: no period up to it, so no NPS section and no scorecard.
+    first = business.surveys["timestamp"].min()
+    before = csm.report(
+        responses=business.surveys, as_of=first - dt.timedelta(days=40), out=tmp_path / "early.html"
+    )
+    text = before.read_text(encoding="utf-8")
+    assert sorted(_sections(text)) == ["kpis", "no-data"]
+    assert "data:image/png;base64," not in text
+
 
 def test_report_accepts_pandas(business, tmp_path: Path):
     pytest.importorskip("pandas")
@@ -232,8 +242,6 @@ def test_cli_in_a_subprocess_has_no_traceback(tmp_path: Path):
 
 
 def _hand_subscriptions() -> pl.DataFrame:
-    import datetime as dt
-
     return pl.DataFrame(
         {
             "customer_id": ["yearly", "weekly", "monthly", "gone"],
@@ -251,8 +259,6 @@ def _hand_subscriptions() -> pl.DataFrame:
 
 
 def test_attention_mrr_is_the_core_mrr(tmp_path: Path, attention_rows):
-    import datetime as dt
-
     subs = _hand_subscriptions()
     answers = pl.DataFrame(
         {
@@ -283,8 +289,6 @@ def test_attention_mrr_is_the_core_mrr(tmp_path: Path, attention_rows):
 
 
 def test_headline_is_the_last_complete_period(tmp_path: Path):
-    import datetime as dt
-
     def trials_in(month: int, count: int, converted: int) -> list[dict[str, object]]:
         rows = []
         for i in range(count):

@@ -712,8 +712,10 @@ def report(
         trend = csm.nps(answers, score=score, period=period, invalid="drop")
         if partial is not None:
             trend = trend.filter(pl.col("period") <= partial)  # nothing after the cut-off
-        body = _png(plot.nps_trend(trend, title=f"NPS by {period} (95% interval)", ax=_axes(10, 4)))
-        sections.append(_section("nps", "Net Promoter Score", body))
+        if trend.height:
+            heading = f"NPS by {period} (95% interval)"
+            body = _png(plot.nps_trend(trend, title=heading, ax=_axes(10, 4)))
+            sections.append(_section("nps", "Net Promoter Score", body))
 
     if subs is not None:
         step("health")
@@ -733,7 +735,7 @@ def report(
             sections.append(_health_section(scored, factors, _utc_day(cutoff), recipe))
 
     step("writing")
-    if long.height:
+    if wide.height:
         sections.append(
             _section(
                 "scorecard",
