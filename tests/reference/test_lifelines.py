@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import math
 import warnings
+from fractions import Fraction
+from pathlib import Path
 
 # The reference must be there: without lifelines this suite fails at import, never skips.
+import lifelines
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -263,5 +266,75 @@ def test_pandas_frames_round_trip() -> None:
     _close(ours["survival"].to_numpy(), kmf.survival_function_.iloc[:, 0].to_numpy())
 
 
-def test_zz_report_largest_difference() -> None:
+def test_reference_is_the_pinned_lifelines() -> None:
+    """The notes above describe lifelines 0.30.3: the environment must hold that version."""
+    requirements = Path(__file__).resolve().parents[2] / "requirements" / "reference.txt"
+    pins = dict(
+        line.split("==")
+        for line in requirements.read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert lifelines.__version__ == pins["lifelines"] == "0.30.3"
+
+
+def test_zz_hand_computed_curve_and_largest_difference() -> None:
+    """Both implementations against the small_ties curve worked by hand in exact fractions, so
+    that an error they shared would not pass unseen; then the record of the run."""
+    # At risk and churns at each churn time: 12 lives, ties and censoring at churn times.
+    times = [1, 2, 3, 4, 5, 8, 9]
+    at_risk = [12, 11, 9, 8, 6, 3, 1]
+    deaths = [1, 1, 1, 1, 2, 1, 1]
+    survival, hazard, greenwood, na_variance = [], [], [], []
+    s, h, g, v = Fraction(1), Fraction(0), Fraction(0), Fraction(0)
+    for n, d in zip(at_risk, deaths, strict=True):
+        s *= 1 - Fraction(d, n)  # product-limit
+        h += Fraction(d, n)  # Nelson-Aalen, ties counted at once
+        v += Fraction(d * (n - d), n**3)  # its variance with ties: the sum of d (n - d) / n^3
+        if n > d:
+            g += Fraction(d, n * (n - d))  # Greenwood's sum (no term where S reaches 0)
+        survival.append(s)
+        hazard.append(h)
+        greenwood.append(g)
+        na_variance.append(v)
+    assert survival == [
+        Fraction(11, 12),
+        Fraction(10, 12),
+        Fraction(20, 27),
+        Fraction(35, 54),
+        Fraction(35, 81),
+        Fraction(70, 243),
+        0,
+    ]
+    variance = [x**2 * y for x, y in zip(survival, greenwood, strict=True)]
+    # The area under the step curve from 0 to the last time (9): S is 1 on [0, 1).
+    steps = [1, *survival[:-1]]
+    rmst = sum(x * (b - a) for x, a, b in zip(steps, [0, *times[:-1]], times, strict=True))
+    assert rmst == 1 + Fraction(11, 12) + Fraction(10, 12) + Fraction(20, 27) + Fraction(
+        35, 54
+    ) + 3 * Fraction(35, 81) + Fraction(70, 243)
+
+    frame = _dataset("small_ties")
+    ours = csm.kaplan_meier(frame).filter(pl.col("time") > 0)
+    kmf = _fit_km(frame, None, None)
+    theirs = kmf.survival_function_.iloc[1:, 0]
+    exact = np.array([float(x) for x in survival])
+    _close(ours["time"].to_numpy(), times)
+    _close(ours["at_risk"].to_numpy(), at_risk)
+    _close(ours["events"].to_numpy(), deaths)
+    _close(ours["survival"].to_numpy(), exact)
+    _close(theirs.to_numpy(), exact)
+    _close(ours["variance"].to_numpy(), [float(x) for x in variance])
+    summary = csm.kaplan_meier_summary(frame)
+    assert summary["median"][0] == kmf.median_survival_time_ == 5  # the first time S <= 1/2
+    assert summary["tau"][0] == 9
+    _close(summary["rmst"].to_numpy(), [float(rmst)])
+    _close([restricted_mean_survival_time(kmf, t=9)], [float(rmst)])
+    na = csm.nelson_aalen(frame, ties="textbook").filter(pl.col("time") > 0)
+    _close(na["cumulative_hazard"].to_numpy(), [float(x) for x in hazard])
+    _close(na["variance"].to_numpy(), [float(x) for x in na_variance])
+    naf = NelsonAalenFitter(nelson_aalen_smoothing=False).fit(frame["duration"], frame["event"])
+    _close(naf.cumulative_hazard_.iloc[1:, 0].to_numpy(), [float(x) for x in hazard])
+
+    # Every comparison of the run stayed within the tolerance (each test asserts its own).
+    assert LARGEST_DIFFERENCE[0] <= TOLERANCE
     print(f"\nlargest |csmetrics - lifelines| over the run: {LARGEST_DIFFERENCE[0]:.3g}")
