@@ -563,6 +563,7 @@ def report(
     from csmetrics import plot
 
     tables: dict[str, pl.DataFrame] = {}
+    converted_tables: dict[str, pl.DataFrame] = {}
     given: list[str] = []
     for name, frame in [
         ("subscriptions", subscriptions),
@@ -576,7 +577,7 @@ def report(
     ]:
         if frame is not None:
             given.append(name)
-            converted = _to_polars_frame(frame)
+            converted = converted_tables[name] = _to_polars_frame(frame)
             # An empty table is as good as none: its sections are left out.
             if converted.height:
                 tables[name] = converted
@@ -604,9 +605,9 @@ def report(
     subs = tables.get("subscriptions")
     sections: list[str] = []
     step("scorecard")
-    scorecard_inputs = {
-        k: v for k, v in tables.items() if k not in ("customers",) and v is not None
-    }
+    # Every table given, empty ones too: the scorecard checks their columns (and gives no rows
+    # for an empty one).
+    scorecard_inputs = {k: v for k, v in converted_tables.items() if k != "customers"}
     long = (
         csm.scorecard(**scorecard_inputs, period=period, as_of=cutoff)
         if scorecard_inputs
