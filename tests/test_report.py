@@ -288,6 +288,37 @@ def test_attention_mrr_is_the_core_mrr(tmp_path: Path, attention_rows):
         csm.report(subscriptions=odd, responses=answers, as_of=as_of, out=tmp_path / "x.html")
 
 
+def test_health_recipe_from_python(tmp_path: Path, attention_rows):
+    subs = _hand_subscriptions()
+    answers = pl.DataFrame(
+        {
+            "customer_id": ["yearly", "weekly", "monthly"],
+            "timestamp": [dt.date(2026, 3, 1)] * 3,
+            "nps": [0, 4, 10],
+        }
+    )
+    as_of = dt.date(2026, 3, 20)
+    # NPS alone, percentile-scaled: mid-ranks 0, 1/2, 1 of three customers; bands 50 / 60.
+    text = csm.report(
+        subscriptions=subs,
+        responses=answers,
+        as_of=as_of,
+        out=tmp_path / "r.html",
+        health={"weights": {"nps": 2}, "normalisation": "percentile", "bands": [50, 60]},
+    ).read_text(encoding="utf-8")
+    rows = attention_rows(text)
+    assert {c: (r["score"], r["band"]) for c, r in rows.items()} == {
+        "yearly": ("0", "red"),
+        "weekly": ("50", "yellow"),
+        "monthly": ("100", "green"),
+    }
+    assert "Score 0-100 from the last NPS answer, weight 2; each scaled percentile" in text
+    with pytest.raises(csm.InvalidInputError, match=r"health: unknown health component.*'usage'"):
+        csm.report(subscriptions=subs, health={"weights": {"usage": 1}}, out=tmp_path / "x.html")
+    with pytest.raises(csm.InvalidInputError, match="window_days must be a whole number"):
+        csm.report(subscriptions=subs, health={"window_days": 1.5}, out=tmp_path / "x.html")
+
+
 def test_headline_is_the_last_complete_period(tmp_path: Path):
     def trials_in(month: int, count: int, converted: int) -> list[dict[str, object]]:
         rows = []
