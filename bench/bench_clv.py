@@ -12,9 +12,9 @@ timestamps only, from a numpy file), so timings and peak memory do not leak betw
 Polars has no BG/NBD fit: its peer is the RFM summary (frequency, recency, T and monetary value
 per customer), compared with csmetrics' summary stage (the ``summary`` rows); the ``pipeline``
 rows are the whole job. Every peer's summary is checked against csmetrics' (same customers,
-same numbers within 1e-9 relative), and lifetimes' fitted parameters and mean CLV against
-csmetrics' (within ``--fit-rtol``: two optimisers), before any time is printed; the script exits
-non-zero if one differs. Prints the best of ``--repeat`` runs, peak resident memory above the
+same numbers within 1e-9 relative), and lifetimes' fitted parameters, mean CLV and every
+customer's CLV against csmetrics' (within ``--fit-rtol``: two optimisers), before any time is
+printed; the script exits non-zero if one differs. Prints the best of ``--repeat`` runs, peak resident memory above the
 loaded data, and each peer's time as a ratio to csmetrics. It asserts nothing about time.
 
     python bench/bench_clv.py                                  # 100k and 1M customers
@@ -161,8 +161,19 @@ def run_csmetrics(path: str, repeat: int, result: str, peer: str) -> dict[str, o
     _save_summary(result, list(table["customer_id"]), {c: table[c] for c in SUMMARY})  # type: ignore[index]
     if peer == "csmetrics":
         figures["params"] = {**outputs[1].params_, **outputs[2].params_}  # type: ignore[attr-defined]
-        figures["mean_clv"] = float(outputs[3]["clv"].mean())  # type: ignore[index]
+        values = outputs[3]
+        figures["mean_clv"] = float(values["clv"].mean())  # type: ignore[index]
+        harness.save_result(
+            _clv_path(result),
+            [str(c) for c in values["customer_id"]],  # type: ignore[index]
+            {"clv": values["clv"]},  # type: ignore[index]
+        )
     return figures
+
+
+def _clv_path(result: str) -> str:
+    """Where a peer writes the 12-month CLV of every customer, next to its summary."""
+    return result.removesuffix(".npz") + ".clv.npz"
 
 
 def _save_summary(result: str, customers: list[object], columns: dict[str, object]) -> None:
@@ -233,6 +244,7 @@ def run_lifetimes(path: str, repeat: int, result: str) -> dict[str, object]:
     ]
     check = sum((bought[i] - bought[i - 1]) * spend / 1.01**i for i in range(1, 13))
     figures["mean_clv_check"] = float(check.mean())
+    harness.save_result(_clv_path(result), [str(c) for c in check.index], {"clv": check})
     return figures
 
 
@@ -324,6 +336,18 @@ def main() -> None:
                         problems.append(
                             f"{where}: lifetimes' fit differs from csmetrics': {worst} "
                             f"(relative gap {gap:.1e})"
+                        )
+                    # Every customer's CLV, not only the mean (lifetimes' with months of 365/12
+                    # days), within the gap allowed between two optimisers.
+                    differs = harness.disagreement(
+                        _clv_path(figures["csmetrics"]["result"]),
+                        _clv_path(figures["lifetimes"]["result"]),
+                        rel=args.fit_rtol,
+                    )
+                    if differs:
+                        problems.append(
+                            f"{where}: lifetimes' CLV per customer differs from csmetrics': "
+                            f"{differs}"
                         )
                     fits.append((size, figures["csmetrics"], figures["lifetimes"], gap))
                 for job in ("summary", "pipeline"):
