@@ -69,6 +69,7 @@ td:first-child,th:first-child{text-align:left}
 .band-green{color:#067647;font-weight:600}
 .kpi .when{font-size:12px;color:#7b8794}
 .partial{color:#7b8794;font-style:italic}
+header .partial{color:#f5d88a}
 """
 
 PERCENT_METRICS = {
