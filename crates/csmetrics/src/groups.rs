@@ -151,8 +151,92 @@ pub fn key_in_value_order(column: &Column) -> Result<EncodedKey> {
         .as_materialized_series()
         .take(&IdxCa::from_vec("".into(), order))?
         .into_column();
-    let codes = key.codes.iter().map(|c| rank[*c as usize]).collect();
+    // Renumbered in place: no second code array as long as the rows.
+    let mut codes = key.codes;
+    parallel_fill(&mut codes, |_, part| {
+        for code in part.iter_mut() {
+            *code = rank[*code as usize];
+        }
+    });
     Ok(EncodedKey { codes, labels })
+}
+
+/// The rows of a String column read in the chunks it has (a column read from Parquet has one
+/// per row group): no copy into one chunk. A row is found in O(1): each block of rows knows
+/// the chunk its first row is in.
+pub(crate) struct StringRows<'a> {
+    arrays: Vec<&'a polars_arrow::array::Utf8ViewArray>,
+    /// First row of each chunk, and the row count last.
+    starts: Vec<usize>,
+    block_chunk: Vec<u32>,
+}
+
+impl<'a> StringRows<'a> {
+    const BLOCK_BITS: u32 = 12;
+
+    pub(crate) fn new(ca: &'a StringChunked) -> Self {
+        let arrays: Vec<_> = ca.downcast_iter().filter(|a| !a.is_empty()).collect();
+        let mut starts = Vec::with_capacity(arrays.len() + 1);
+        let mut rows = 0;
+        for a in &arrays {
+            starts.push(rows);
+            rows += a.len();
+        }
+        starts.push(rows);
+        let blocks = rows.div_ceil(1 << Self::BLOCK_BITS);
+        let mut block_chunk = Vec::with_capacity(blocks);
+        let mut chunk = 0usize;
+        for block in 0..blocks {
+            let row = block << Self::BLOCK_BITS;
+            while row >= starts[chunk + 1] {
+                chunk += 1;
+            }
+            block_chunk.push(chunk as u32);
+        }
+        StringRows {
+            arrays,
+            starts,
+            block_chunk,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.starts[self.starts.len() - 1]
+    }
+
+    #[inline]
+    fn locate(&self, row: usize) -> (&'a polars_arrow::array::Utf8ViewArray, usize) {
+        let mut chunk = self.block_chunk[row >> Self::BLOCK_BITS] as usize;
+        while row >= self.starts[chunk + 1] {
+            chunk += 1;
+        }
+        (self.arrays[chunk], row - self.starts[chunk])
+    }
+
+    #[inline]
+    pub(crate) fn value(&self, row: usize) -> &'a str {
+        let (array, i) = self.locate(row);
+        array.value(i)
+    }
+
+    /// The row's key for hashing: strings of up to 12 bytes live inside their 16-byte view,
+    /// which then identifies them.
+    #[inline]
+    fn key(&self, row: usize) -> StrKey<'a> {
+        let (array, i) = self.locate(row);
+        let view = array.views()[i];
+        if view.length <= 12 {
+            StrKey::Inline(view.as_u128())
+        } else {
+            StrKey::Long(array.value(i))
+        }
+    }
+
+    #[inline]
+    fn is_valid(&self, row: usize) -> bool {
+        let (array, i) = self.locate(row);
+        array.is_valid(i)
+    }
 }
 
 /// String keys without nulls, sorted (as exports by customer id are), coded by rank in one
@@ -165,28 +249,24 @@ fn ranked_string_codes(column: &Column) -> Result<Option<EncodedKey>> {
     if !series.dtype().is_string() || series.null_count() > 0 || series.is_empty() {
         return Ok(None);
     }
-    let series = series.rechunk();
-    let ca = series.str()?;
-    let Some(array) = ca.downcast_iter().next() else {
-        return Ok(None);
-    };
-    let rows = array.len();
+    let strings = StringRows::new(series.str()?);
+    let rows = strings.len();
     let sorted = parallel(work_ranges(rows), |range| {
         let first = range.start.saturating_sub(1);
-        (first..range.end.saturating_sub(1)).all(|row| array.value(row) <= array.value(row + 1))
+        (first..range.end.saturating_sub(1)).all(|row| strings.value(row) <= strings.value(row + 1))
     })
     .into_iter()
     .all(|ok| ok);
     if !sorted {
-        return mostly_distinct(array)
-            .then(|| rank_by_sorting(&series, array))
+        return mostly_distinct(&strings)
+            .then(|| rank_by_sorting(series, &strings))
             .transpose();
     }
     let mut codes = zeroed_buffer::<u32>(rows);
     let mut first_rows: Vec<IdxSize> = Vec::new();
     let mut previous: Option<&str> = None;
     for (row, code) in codes.iter_mut().enumerate() {
-        let value = array.value(row);
+        let value = strings.value(row);
         if previous != Some(value) {
             previous = Some(value);
             first_rows.push(row as IdxSize);
@@ -203,8 +283,8 @@ fn ranked_string_codes(column: &Column) -> Result<Option<EncodedKey>> {
 /// table, not the ids of an event log or a segment), estimated from the repeats among evenly
 /// spaced sample rows: k sampled rows out of n repeat about k^2 / 2d times for d values, so
 /// n / d < 2 when n * repeats < k^2. All rows are counted when they are few.
-fn mostly_distinct(array: &polars_arrow::array::Utf8ViewArray) -> bool {
-    let rows = array.len();
+fn mostly_distinct(strings: &StringRows) -> bool {
+    let rows = strings.len();
     let sample = rows.min(1 << 14);
     if sample == 0 {
         return false;
@@ -212,7 +292,7 @@ fn mostly_distinct(array: &polars_arrow::array::Utf8ViewArray) -> bool {
     let mut seen: std::collections::HashSet<&str, FixedState> =
         std::collections::HashSet::with_capacity_and_hasher(sample, FixedState::with_seed(7));
     for i in 0..sample {
-        seen.insert(array.value(i * rows / sample));
+        seen.insert(strings.value(i * rows / sample));
     }
     if sample == rows {
         return seen.len() * 2 > rows;
@@ -224,17 +304,14 @@ fn mostly_distinct(array: &polars_arrow::array::Utf8ViewArray) -> bool {
 /// Mostly distinct strings in any order coded by rank through one sort of the rows (a
 /// parallel sort beats hashing every id twice and sorting the distinct ones after): walking the
 /// rows in sorted order, the code grows at each new value.
-fn rank_by_sorting(
-    series: &Series,
-    array: &polars_arrow::array::Utf8ViewArray,
-) -> Result<EncodedKey> {
-    let order = rows_in_value_order(array);
-    let rows = array.len();
+fn rank_by_sorting(series: &Series, strings: &StringRows) -> Result<EncodedKey> {
+    let order = rows_in_value_order(strings);
+    let rows = strings.len();
     let mut codes = zeroed_buffer::<u32>(rows);
     let mut first_rows: Vec<IdxSize> = Vec::new();
     let mut previous: Option<&str> = None;
     for row in &order {
-        let value = array.value(*row as usize);
+        let value = strings.value(*row as usize);
         if previous != Some(value) {
             previous = Some(value);
             first_rows.push(*row);
@@ -248,21 +325,21 @@ fn rank_by_sorting(
 }
 
 /// The rows of a string array (no nulls) in the order of their values, ties by row.
-fn rows_in_value_order(array: &polars_arrow::array::Utf8ViewArray) -> Vec<IdxSize> {
+fn rows_in_value_order(strings: &StringRows) -> Vec<IdxSize> {
     // Byte order is the order of the labels' sort (Polars sorts strings by their bytes).
     // Rows ordered by the first 8 bytes of their value as a big-endian integer (shorter values
     // padded with zeros), ties by the whole value: integer comparisons for almost every pair.
     let prefix = |row: usize| -> u64 {
-        let bytes = array.value(row).as_bytes();
+        let bytes = strings.value(row).as_bytes();
         let mut head = [0u8; 8];
         let n = bytes.len().min(8);
         head[..n].copy_from_slice(&bytes[..n]);
         u64::from_be_bytes(head)
     };
-    let rows = array.len();
+    let rows = strings.len();
     let order_of = |a: &(u64, IdxSize), b: &(u64, IdxSize)| {
         a.0.cmp(&b.0)
-            .then_with(|| array.value(a.1 as usize).cmp(array.value(b.1 as usize)))
+            .then_with(|| strings.value(a.1 as usize).cmp(strings.value(b.1 as usize)))
             .then(a.1.cmp(&b.1))
     };
     let sort = |part: &mut [(u64, IdxSize)]| part.sort_unstable_by(order_of);
@@ -343,10 +420,11 @@ pub fn dictionary_by_label(
     };
     // The labels are distinct: a label's rank is its place in their sorted order.
     let mut ranks = vec![0u32; present.len()];
-    if let Some(array) = strings.downcast_iter().next() {
-        for (rank, &i) in rows_in_value_order(array).iter().enumerate() {
-            ranks[i as usize] = rank as u32;
-        }
+    for (rank, &i) in rows_in_value_order(&StringRows::new(&strings))
+        .iter()
+        .enumerate()
+    {
+        ranks[i as usize] = rank as u32;
     }
     let top = present.iter().map(|&(code, _)| code).max();
     let mut lookup = vec![u32::MAX; top.map_or(0, |t| t as usize + 1)];
@@ -419,21 +497,60 @@ pub fn ranked_integer_codes(column: &Column) -> Result<Option<(Vec<u32>, Column)
     if !fits_i64(series.dtype()) || series.null_count() > 0 || series.is_empty() {
         return Ok(None);
     }
-    let wide = series.cast(&DataType::Int64)?.rechunk();
-    let Some(array) = wide.i64()?.downcast_iter().next() else {
+    // Read in the column's own width and chunks (a UInt32 id column read from Parquet is
+    // neither widened to 64 bits nor copied into one chunk first).
+    let ranked = match series.dtype() {
+        DataType::UInt32 => ranked_values(&chunk_slices(series.u32()?)),
+        DataType::Int32 => ranked_values(&chunk_slices(series.i32()?)),
+        DataType::UInt16 => ranked_values(&chunk_slices(series.u16()?)),
+        DataType::UInt8 => ranked_values(&chunk_slices(series.u8()?)),
+        DataType::Int64 => ranked_values(&chunk_slices(series.i64()?)),
+        _ => {
+            let wide = series.cast(&DataType::Int64)?;
+            ranked_values(&chunk_slices(wide.i64()?))
+        }
+    };
+    let Some((codes, distinct)) = ranked else {
         return Ok(None);
     };
-    let values = array.values().as_slice();
-    let (lo, hi) = min_max(values);
-    let Some(span) = hi.checked_sub(lo).and_then(|s| s.checked_add(1)) else {
-        return Ok(None);
-    };
-    if span > (values.len() as i64).saturating_mul(4).max(1 << 16) {
-        return Ok(None);
+    let labels = Int64Chunked::from_vec(series.name().clone(), distinct)
+        .into_series()
+        .cast(series.dtype())?
+        .into_column();
+    Ok(Some((codes, labels)))
+}
+
+/// The value slices of a column without nulls, chunk by chunk.
+fn chunk_slices<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Vec<&[T::Native]> {
+    ca.downcast_iter().map(|a| a.values().as_slice()).collect()
+}
+
+/// The codes and distinct values of [`ranked_integer_codes`] for values of one native width,
+/// given as the slices of the column's chunks in order.
+fn ranked_values<T: Copy + Into<i64> + Sync>(parts: &[&[T]]) -> Option<(Vec<u32>, Vec<i64>)> {
+    let rows: usize = parts.iter().map(|p| p.len()).sum();
+    let (lo, hi) = parts
+        .iter()
+        .flat_map(|part| {
+            parallel(work_ranges(part.len()), |r| {
+                part[r].iter().fold((i64::MAX, i64::MIN), |(lo, hi), v| {
+                    let v: i64 = (*v).into();
+                    (lo.min(v), hi.max(v))
+                })
+            })
+        })
+        .fold((i64::MAX, i64::MIN), |(lo, hi), (a, b)| {
+            (lo.min(a), hi.max(b))
+        });
+    let span = hi.checked_sub(lo).and_then(|s| s.checked_add(1))?;
+    if span > (rows as i64).saturating_mul(4).max(1 << 16) {
+        return None;
     }
     let mut rank = vec![0u32; span as usize];
-    for v in values {
-        rank[(v - lo) as usize] = 1;
+    for part in parts {
+        for v in part.iter() {
+            rank[((*v).into() - lo) as usize] = 1;
+        }
     }
     let mut distinct: Vec<i64> = Vec::new();
     for (offset, r) in rank.iter_mut().enumerate() {
@@ -442,17 +559,18 @@ pub fn ranked_integer_codes(column: &Column) -> Result<Option<(Vec<u32>, Column)
             distinct.push(lo + offset as i64);
         }
     }
-    let mut codes = zeroed_buffer::<u32>(values.len());
-    parallel_fill(&mut codes, |first, out| {
-        for (code, v) in out.iter_mut().zip(&values[first..]) {
-            *code = rank[(v - lo) as usize];
-        }
-    });
-    let labels = Int64Chunked::from_vec(series.name().clone(), distinct)
-        .into_series()
-        .cast(series.dtype())?
-        .into_column();
-    Ok(Some((codes, labels)))
+    let mut codes = zeroed_buffer::<u32>(rows);
+    let mut rest = codes.as_mut_slice();
+    for part in parts {
+        let (head, tail) = rest.split_at_mut(part.len());
+        rest = tail;
+        parallel_fill(head, |first, out| {
+            for (code, v) in out.iter_mut().zip(&part[first..]) {
+                *code = rank[((*v).into() - lo) as usize];
+            }
+        });
+    }
+    Some((codes, distinct))
 }
 
 /// Fills `out` in parallel, one contiguous slice per work range: `f(first_row, slice)` writes
@@ -556,8 +674,8 @@ where
 struct LocalCodes<K> {
     few: Vec<K>,
     many: Option<HashMap<K, u32, FixedState>>,
-    /// Rows still to come at most: the map is sized once for them (no rehashing as it grows,
-    /// which costs a third of the time on mostly distinct keys such as customer ids).
+    /// Rows still to come at most: the map is sized for them, up to a first guess (mostly
+    /// distinct string ids are ranked by sorting instead, see `ranked_string_codes`).
     room: usize,
 }
 
@@ -573,6 +691,7 @@ impl<K> LocalCodes<K> {
 
 impl<K: Hash + Eq + Clone> LocalCodes<K> {
     const FEW: usize = 16;
+    const FIRST_GUESS: usize = 1 << 16;
 
     /// The code of `key`, and whether it is new.
     #[inline]
@@ -594,7 +713,9 @@ impl<K: Hash + Eq + Clone> LocalCodes<K> {
             self.few.push(key);
         } else {
             let mut map = new_map::<K>();
-            map.reserve(self.room);
+            // Room for the rows to come, but no more than a first guess: a key that repeats
+            // (an event log's customer ids) would otherwise hold a table sized for every row.
+            map.reserve(self.room.min(Self::FIRST_GUESS));
             for (code, k) in self.few.drain(..).enumerate() {
                 map.insert(k, code as u32);
             }
@@ -681,46 +802,27 @@ fn fits_i64(dtype: &DataType) -> bool {
 /// their category codes), integers, booleans, floats, dates and datetimes; any other dtype is
 /// an error naming the column, its dtype and the dtypes accepted.
 pub fn encode_column(column: &Column) -> Result<EncodedKey> {
-    let series = column.as_materialized_series().rechunk();
+    let series = column.as_materialized_series();
     crate::input::check(
-        &series,
+        series,
         series.name(),
         crate::input::Role::Key,
         "a customer id or grouping column",
     )?;
     let rows = series.len();
-    let physical = series.to_physical_repr().rechunk();
+    // Strings are read in their chunks; other keys in one.
+    let physical = if series.dtype().is_string() {
+        series.clone()
+    } else {
+        series.to_physical_repr().rechunk()
+    };
     let (codes, first_rows) = match physical.dtype() {
         DataType::String => {
-            let ca = physical.str()?;
-            match ca.downcast_iter().next() {
-                Some(array) if array.null_count() == 0 => {
-                    let views = array.views().as_slice();
-                    encode_rows(rows, |row| {
-                        let view = views[row];
-                        if view.length <= 12 {
-                            StrKey::Inline(view.as_u128())
-                        } else {
-                            StrKey::Long(array.value(row))
-                        }
-                    })
-                }
-                Some(array) => {
-                    let views = array.views().as_slice();
-                    // Strings of up to 12 bytes live inside their 16-byte view, which then
-                    // identifies them: hash the view instead of the bytes.
-                    encode_rows(rows, |row| {
-                        array.is_valid(row).then(|| {
-                            let view = views[row];
-                            if view.length <= 12 {
-                                StrKey::Inline(view.as_u128())
-                            } else {
-                                StrKey::Long(array.value(row))
-                            }
-                        })
-                    })
-                }
-                None => (Vec::new(), Vec::new()),
+            let strings = StringRows::new(physical.str()?);
+            if physical.null_count() == 0 {
+                encode_rows(rows, |row| strings.key(row))
+            } else {
+                encode_rows(rows, |row| strings.is_valid(row).then(|| strings.key(row)))
             }
         }
         DataType::Float32 | DataType::Float64 => {
@@ -944,6 +1046,71 @@ pub fn sorted_keys(keys: &[EncodedKey], groups: &Groups) -> Result<(DataFrame, V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn string_keys_read_in_their_chunks_code_as_in_one() {
+        // Sorted, shuffled mostly distinct, and repeating values (with a long string and a
+        // null), each split into uneven chunks (one empty): the codes and labels of one chunk.
+        let long = "a string longer than twelve bytes";
+        let cases: Vec<Vec<Option<String>>> = vec![
+            (0..9000).map(|i| Some(format!("id{i:05}"))).collect(),
+            (0..9000)
+                .map(|i| Some(format!("id{:05}", (i * 7919) % 9000)))
+                .collect(),
+            (0..9000)
+                .map(|i| match i % 5 {
+                    0 => None,
+                    1 => Some(long.to_string()),
+                    _ => Some(format!("s{}", i % 37)),
+                })
+                .collect(),
+        ];
+        for values in cases {
+            let whole = StringChunked::new("k".into(), &values);
+            let mut chunked = StringChunked::new("k".into(), &values[..10]);
+            for (lo, hi) in [(10, 10), (10, 4100), (4100, 4101), (4101, 9000)] {
+                chunked
+                    .append(&StringChunked::new("k".into(), &values[lo..hi]))
+                    .unwrap();
+            }
+            assert!(chunked.chunks().len() > 3);
+            let (a, b) = (whole.into_column(), chunked.into_column());
+            let (x, y) = (
+                key_in_value_order(&a).unwrap(),
+                key_in_value_order(&b).unwrap(),
+            );
+            assert_eq!(x.codes, y.codes);
+            assert!(x
+                .labels
+                .as_materialized_series()
+                .equals_missing(y.labels.as_materialized_series()));
+            let (x, y) = (encode_column(&a).unwrap(), encode_column(&b).unwrap());
+            assert_eq!(x.codes, y.codes);
+            assert!(x
+                .labels
+                .as_materialized_series()
+                .equals_missing(y.labels.as_materialized_series()));
+        }
+        // Integer ids in chunks rank as in one.
+        let ids: Vec<u32> = (0..9000).map(|i| (i * 7919) % 9001).collect();
+        let whole = UInt32Chunked::from_vec("id".into(), ids.clone()).into_column();
+        let mut chunked = UInt32Chunked::from_vec("id".into(), ids[..5000].to_vec());
+        chunked
+            .append(&UInt32Chunked::from_vec("id".into(), ids[5000..].to_vec()))
+            .unwrap();
+        let (x, y) = (
+            ranked_integer_codes(&whole).unwrap().unwrap(),
+            ranked_integer_codes(&chunked.into_column())
+                .unwrap()
+                .unwrap(),
+        );
+        assert_eq!(x.0, y.0);
+        assert_eq!(x.0[0], 0); // id 0 has rank 0
+        assert!(x
+            .1
+            .as_materialized_series()
+            .equals(y.1.as_materialized_series()));
+    }
 
     #[test]
     fn dictionary_codes_renumbered_by_label() {
