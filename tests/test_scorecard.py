@@ -111,3 +111,11 @@ def test_purchase_kpis_from_transactions_by_hand() -> None:
     assert cut["period"].unique().to_list() == [dt.date(2024, 1, 1)]
     with pytest.raises(csm.MissingColumnError, match="amount"):
         csm.scorecard(transactions=log.drop("amount"))
+    # The same log from pandas with categorical customers gives the same KPIs.
+    frame = log.to_pandas().astype({"customer_id": "category"})
+    same = csm.scorecard(transactions=frame)
+    assert list(same["value"]) == csm.scorecard(transactions=log)["value"].to_list()
+    # A NaN amount is refused with its row, not carried into the average order value.
+    bad = log.with_columns(amount=pl.Series([10.0, 20.0, float("nan"), 30.0, 15.0]))
+    with pytest.raises(csm.InvalidInputError, match="column 'amount', row 2"):
+        csm.scorecard(transactions=bad)

@@ -210,6 +210,15 @@ def trial_conversion(
 def conversion_rates(
     frame: pl.DataFrame, timestamp: str, kind: str, by: list[str], period: str
 ) -> pl.DataFrame: ...
+def purchase_kpis(
+    frame: pl.DataFrame,
+    customer_id: str,
+    timestamp: str,
+    amount: str,
+    by: list[str],
+    period: str,
+    as_of: int | None,
+) -> pl.DataFrame: ...
 def first_contact_resolution(
     frame: pl.DataFrame,
     opened_at: str,

@@ -224,61 +224,19 @@ def scorecard(
             _rows(eng, "stickiness", "stickiness", "dau", "active"),
         ]
     if transactions is not None:
-        parts += _purchase_rows(_polars(transactions), period, as_of)
+        parts += _purchase_rows(transactions, period, as_of)
     long = pl.concat(parts) if parts else pl.DataFrame(schema=_SCHEMA)
     long = long.sort("period", "metric")
     return from_polars(long, family)
 
 
-_TRUNCATE = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
-
-
-def _purchase_rows(log: pl.DataFrame, period: Period, as_of: Instant | None) -> list[pl.DataFrame]:
+def _purchase_rows(log: IntoFrame, period: Period, as_of: Instant | None) -> list[pl.DataFrame]:
     """Purchase KPIs per period from a transaction log (customer_id, timestamp, amount)."""
-    from csmetrics.exceptions import InvalidInputError
+    from csmetrics import _internal
 
-    log, _ = to_polars(log, ["customer_id", "timestamp", "amount"])
-    missing = [c for c in ("customer_id", "timestamp", "amount") if c not in log.columns]
-    if missing:
-        from csmetrics.exceptions import MissingColumnError
-
-        raise MissingColumnError(
-            f"missing column '{missing[0]}': transactions need customer_id, timestamp and amount; "
-            f"the input has columns [{', '.join(log.columns)}]"
-        )
-    if period not in _TRUNCATE:
-        raise InvalidInputError(f"option period='{period}' is not allowed")
-    day = pl.col("timestamp").cast(pl.Date)
-    if as_of is not None:
-        import datetime as dt
-
-        cut = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
-        log = log.filter(day <= (cut.date() if isinstance(cut, dt.datetime) else cut))
-    first = pl.col("timestamp").cast(pl.Date).min().over("customer_id")
-    per_customer = (
-        log.with_columns(
-            period=day.dt.truncate(_TRUNCATE[period]),
-            first_period=first.dt.truncate(_TRUNCATE[period]),
-        )
-        .group_by("period", "customer_id")
-        .agg(
-            purchases=pl.len(),
-            revenue=pl.col("amount").sum(),
-            repeat=(pl.col("first_period") < pl.col("period")).any(),
-        )
-    )
-    table = (
-        per_customer.group_by("period")
-        .agg(
-            buyers=pl.len(),
-            purchases=pl.col("purchases").sum(),
-            revenue=pl.col("revenue").sum(),
-            repeat_buyers=pl.col("repeat").sum(),
-        )
-        .with_columns(
-            average_order_value=pl.col("revenue") / pl.col("purchases"),
-            repeat_buyer_share=pl.col("repeat_buyers") / pl.col("buyers"),
-        )
+    frame, _ = to_polars(log, ["customer_id", "timestamp", "amount"])
+    table = _internal.purchase_kpis(
+        frame, "customer_id", "timestamp", "amount", [], period, micros(as_of, "as_of")
     )
     return [
         _rows(table, "buyers", "buyers"),

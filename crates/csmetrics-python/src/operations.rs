@@ -5,6 +5,7 @@ use csmetrics::operations::{
     self as ops, ConversionOptions, EngagementOptions, FcrOptions, RetentionCostOptions,
     TrialOptions,
 };
+use csmetrics::purchases::{purchase_kpis as purchase_kpis_of, PurchaseOptions};
 use csmetrics::revenue::{RevenueInput, RevenueOptions, SubscriptionColumns};
 use pyo3::prelude::*;
 use pyo3_polars::PyDataFrame;
@@ -198,7 +199,33 @@ fn engagement(
     .map(PyDataFrame)
 }
 
+#[pyfunction]
+#[pyo3(signature = (frame, customer_id, timestamp, amount, by, period, as_of))]
+#[allow(clippy::too_many_arguments)]
+fn purchase_kpis(
+    py: Python<'_>,
+    frame: Frame,
+    customer_id: String,
+    timestamp: String,
+    amount: String,
+    by: Vec<String>,
+    period: &str,
+    as_of: Option<i64>,
+) -> PyResult<PyDataFrame> {
+    let options = PurchaseOptions {
+        customer_id,
+        timestamp,
+        amount,
+        by,
+        period: period.parse().map_err(to_py)?,
+        as_of,
+    };
+    let frame = frame.0;
+    run(py, "purchase_kpis", || purchase_kpis_of(&frame, &options)).map(PyDataFrame)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(purchase_kpis, m)?)?;
     m.add_function(wrap_pyfunction!(retention_cost, m)?)?;
     m.add_function(wrap_pyfunction!(trial_conversion, m)?)?;
     m.add_function(wrap_pyfunction!(conversion_rates, m)?)?;

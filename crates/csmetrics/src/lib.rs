@@ -46,6 +46,7 @@ pub mod interrupt;
 pub mod lives;
 pub mod operations;
 pub mod period;
+pub mod purchases;
 pub mod renewal;
 pub mod revenue;
 pub mod stats;
