@@ -190,6 +190,25 @@ def test_churn_labels_by_hand():
     assert two["churned"].to_list() == [True, False, True, None, None]
     with pytest.raises(csm.InvalidInputError, match="periods"):
         csm.churn_labels(scores, subs, periods=0)
+    # pandas scores with categorical customers against Polars subscriptions: the same labels,
+    # as pandas; the scores' columns are kept as they were.
+    frame = scores.to_pandas().astype({"customer_id": "category"})
+    labelled = csm.churn_labels(
+        frame,
+        subs.with_columns(pl.col("customer_id").cast(pl.Categorical)),
+        as_of=dt.date(2024, 3, 31),
+    )
+    assert labelled["churned"].tolist() == [True, False, False, None, None]
+    assert str(labelled["customer_id"].dtype) == "category"
+    with pytest.raises(csm.InvalidInputError, match="column 'period', row 1"):
+        csm.churn_labels(
+            scores.with_columns(
+                period=pl.Series(
+                    [dt.date(2024, 1, 1), dt.date(2024, 1, 2)] * 2 + [dt.date(2024, 3, 1)]
+                )
+            ),
+            subs,
+        )
 
 
 def test_monthly_backtest_with_churn_labels():

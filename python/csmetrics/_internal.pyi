@@ -1,4 +1,6 @@
 # Type stubs of the compiled module csmetrics._internal (crates/csmetrics-python).
+from typing import TypedDict
+
 import polars as pl
 
 __version__: str
@@ -62,21 +64,53 @@ def saas(
     first_customer: int,
     count: int,
 ) -> list[tuple[str, pl.DataFrame]]: ...
-def revenue(
-    output: str,
-    frame: pl.DataFrame,
-    columns: dict[str, str | None],
+
+class Panel(TypedDict):
+    """The customer panel's columns and options (see csmetrics.revenue._run)."""
+
+    table: str
+    customer_id: str
+    start: str
+    end: str | None
+    amount: str
+    interval: str | None
+    interval_count: str | None
+    currency: str | None
+    period_column: str
+    mrr_column: str
+    timestamp: str
+    period: str
+    as_of: int | None
+    first_period: int | None
+    precision: int
+    free_is_active: bool
+    mode: str
+    by: list[str]
+    fx: list[tuple[str, float]] | None
+    window: int | None
+    money: str
+
+def mrr(frame: pl.DataFrame, panel: Panel) -> pl.DataFrame: ...
+def mrr_movements(frame: pl.DataFrame, panel: Panel) -> pl.DataFrame: ...
+def mrr_bridge(frame: pl.DataFrame, panel: Panel) -> pl.DataFrame: ...
+def revenue_kpis(frame: pl.DataFrame, panel: Panel) -> pl.DataFrame: ...
+def churn_rates(
+    frame: pl.DataFrame, panel: Panel, denominator: str, confidence: float | None
+) -> pl.DataFrame: ...
+def cohort_retention(
+    frame: pl.DataFrame, panel: Panel, kind: str, rule: str, signup: str | None
+) -> pl.DataFrame: ...
+def survival_table(
+    frame: pl.DataFrame, panel: Panel, gap_tolerance_days: float, lives: str, unit: str
+) -> pl.DataFrame: ...
+def churn_labels(
+    scores: pl.DataFrame,
+    subscriptions: pl.DataFrame,
+    panel: Panel,
+    periods: int,
+    customer_id: str,
     period: str,
-    as_of: int | None,
-    first_period: int | None,
-    precision: int,
-    free_is_active: bool,
-    mode: str,
-    by: list[str],
-    fx: list[tuple[str, float]] | None,
-    window: int | None,
-    money: str,
-    extra: dict[str, object],
+    churned: str,
 ) -> pl.DataFrame: ...
 def renewal_rates(
     frame: pl.DataFrame,
@@ -230,20 +264,23 @@ def first_contact_resolution(
     by: list[str],
     period: str,
 ) -> pl.DataFrame: ...
-def engagement(
-    output: str,
-    frame: pl.DataFrame,
-    customer_id: str,
-    date: str,
-    user_id: str | None,
-    active_users: str | None,
-    events: str | None,
-    feature: str | None,
-    unit: str,
-    as_of: int | None,
-    by: list[str],
-    period: str,
-) -> pl.DataFrame: ...
+
+class Usage(TypedDict):
+    """The usage table's columns and options (see csmetrics.operations._usage)."""
+
+    customer_id: str
+    date: str
+    user_id: str | None
+    active_users: str | None
+    events: str | None
+    feature: str | None
+    unit: str
+    as_of: int | None
+    by: list[str]
+    period: str
+
+def engagement(frame: pl.DataFrame, usage: Usage) -> pl.DataFrame: ...
+def feature_adoption(frame: pl.DataFrame, usage: Usage) -> pl.DataFrame: ...
 def health_score(
     frame: pl.DataFrame,
     factors: list[tuple[str, float, str, str, float | None, float | None]],

@@ -168,16 +168,6 @@ def health_backtest(
     return from_polars(_internal.health_backtest(frame, score, churned), kind)
 
 
-_STEP = {
-    "day": (1, "d"),
-    "week": (1, "w"),
-    "month": (1, "mo"),
-    "quarter": (3, "mo"),
-    "year": (1, "y"),
-}
-_TRUNCATE = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
-
-
 def churn_labels(
     scores: IntoFrame,
     subscriptions: IntoFrame,
@@ -235,75 +225,29 @@ def churn_labels(
     >>> csm.churn_labels(scores, subs, as_of=dt.date(2024, 3, 31))["churned"].to_list()
     [True, False]
     """
-    import polars as pl
-
-    import csmetrics as csm
-
-    if isinstance(periods, bool) or not isinstance(periods, int) or periods < 1:
-        from csmetrics.exceptions import InvalidInputError
-
-        raise InvalidInputError(
-            f"option periods={periods!r} is not allowed: expected an integer >= 1"
-        )
+    from csmetrics import _internal
     from csmetrics._frames import column_names, to_polars
-    from csmetrics.exceptions import InvalidInputError, MissingColumnError
+    from csmetrics._options import whole
+    from csmetrics.revenue import _run
 
+    horizon = whole(periods, "periods", minimum=1)
     names = column_names(scores)
-    for needed in (customer_id, period_column):
-        if needed not in names:
-            raise MissingColumnError(
-                f"missing column '{needed}': the scores' customer and period; the input has "
-                f"columns [{', '.join(names)}]"
-            )
     frame, kind = to_polars(scores, names)
-    if frame.schema[period_column] not in (pl.Date,) and not isinstance(
-        frame.schema[period_column], pl.Datetime
-    ):
-        raise InvalidInputError(
-            f"column '{period_column}' has type {frame.schema[period_column]}: the period of "
-            "each score must be Date or Datetime"
-        )
-    firsts = frame.select(pl.col(period_column).cast(pl.Date)).to_series()
-    truncated = firsts.dt.truncate(_TRUNCATE[period])
-    off = (firsts != truncated).fill_null(False)
-    if off.any():
-        row = int(off.arg_max() or 0)
-        err = InvalidInputError(
-            f"column '{period_column}', row {row}: a score's period must be the first day of a "
-            f"{period}; found {firsts[row]}"
-        )
-        vars(err).update(column=period_column, row=row, value=str(firsts[row]))
-        raise err
-    # The panel first: its checks of the subscriptions hold even when there is nothing to label.
-    panel = pl.DataFrame(csm.mrr(subscriptions, period=period, as_of=as_of))
-    if frame.height == 0:
-        return from_polars(frame.with_columns(pl.lit(None, pl.Boolean).alias(churned)), kind)
-    paying = (
-        panel.filter(pl.col("mrr") > 0)
-        .select(pl.col("customer_id").alias(customer_id), pl.col("period").alias("__cs_p"))
-        .unique()
-        .with_columns(__cs_paying=pl.lit(True))
+    labelled = _run(
+        _internal.churn_labels,
+        subscriptions,
+        period=period,
+        as_of=as_of,
+        before=[frame],
+        result_kind=kind,
+        extra={
+            "periods": horizon,
+            "customer_id": customer_id,
+            "period": period_column,
+            "churned": churned,
+        },
     )
-    size, unit = _STEP[period]
-    rows = frame.select(customer_id, pl.col(period_column).cast(pl.Date).alias("__cs_p"))
-    rows = rows.with_row_index("__cs_row")
-
-    def paying_after(k: int) -> pl.Series:
-        shifted = rows.with_columns(pl.col("__cs_p").dt.offset_by(f"{size * k}{unit}"))
-        joined = shifted.join(paying, on=[customer_id, "__cs_p"], how="left").sort("__cs_row")
-        return joined["__cs_paying"].is_not_null()
-
-    at_risk = paying_after(0)
-    lost = pl.Series([False] * frame.height)
-    for k in range(1, periods + 1):
-        lost = lost | ~paying_after(k)
-    horizon = rows.select(pl.col("__cs_p").dt.offset_by(f"{size * periods}{unit}")).to_series()
-    last = panel["period"].max()
-    known = at_risk & (horizon <= last) if last is not None else pl.Series([False] * frame.height)
-    label = pl.select(
-        pl.when(pl.lit(known)).then(pl.lit(lost)).otherwise(None).alias(churned)
-    ).to_series()
-    return from_polars(frame.with_columns(label), kind)
+    return labelled
 
 
 # Nothing but a CsMetricsError leaves a public function.

@@ -8,14 +8,17 @@ zero denominator gives a null rate.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from csmetrics import _internal
 from csmetrics._frames import IntoFrame, as_list, column_names, from_polars, to_polars
 from csmetrics._options import guard_module
 from csmetrics._options import micros as _micros
 from csmetrics.revenue import Instant, Period
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = [
     "conversion_rates",
@@ -316,7 +319,7 @@ def first_contact_resolution(
 
 
 def _usage(
-    output: str,
+    entry: Callable[..., pl.DataFrame],
     usage: IntoFrame,
     *,
     unit: str,
@@ -340,20 +343,19 @@ def _usage(
     wanted = [*by_list, customer_id, date]
     wanted += [c for c in (user_id, users, counts, feature) if c is not None]
     frame, kind = to_polars(usage, wanted)
-    result = _internal.engagement(
-        output,
-        frame,
-        customer_id,
-        date,
-        user_id,
-        users,
-        counts,
-        feature,
-        unit,
-        _micros(as_of, "as_of"),
-        by_list,
-        period,
-    )
+    columns = {
+        "customer_id": customer_id,
+        "date": date,
+        "user_id": user_id,
+        "active_users": users,
+        "events": counts,
+        "feature": feature,
+        "unit": unit,
+        "as_of": _micros(as_of, "as_of"),
+        "by": by_list,
+        "period": period,
+    }
+    result = entry(frame, columns)
     return from_polars(result, kind)
 
 
@@ -420,7 +422,7 @@ def engagement(
     (2, 3.0, 0.0517)
     """
     return _usage(
-        "engagement",
+        _internal.engagement,
         usage,
         unit=unit,
         customer_id=customer_id,
@@ -475,7 +477,7 @@ def feature_adoption(
     [('core', 1.0), ('reports', 0.3333333333333333)]
     """
     return _usage(
-        "adoption",
+        _internal.feature_adoption,
         usage,
         unit=unit,
         customer_id=customer_id,

@@ -10,7 +10,7 @@ active at the end of the previous period, E at the end of the period; active mea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from csmetrics import _internal
@@ -24,7 +24,7 @@ Table = Literal["subscriptions", "monthly", "activity"]
 
 
 def _panel(
-    output: str,
+    entry: Callable[..., Any],
     data: IntoFrame,
     *,
     customer_id: str,
@@ -46,7 +46,7 @@ def _panel(
     first_period_option: str = "first_period",
 ) -> Any:
     return _run(
-        output,
+        entry,
         data,
         customer_id=customer_id,
         start=start,
@@ -170,7 +170,7 @@ def churn_rates(
 
         raise InvalidInputError(f"option ci='{ci}' is not allowed: expected 'wilson' or None")
     return _panel(
-        "churn",
+        _internal.churn_rates,
         data,
         customer_id=customer_id,
         start=start,
@@ -249,7 +249,7 @@ def cohort_retention(
     [(datetime.date(2024, 1, 1), 2, 1.0, 0.5, 0.5), (datetime.date(2024, 2, 1), 1, 1.0, 1.0, None)]
     """
     return _panel(
-        "cohort",
+        _internal.cohort_retention,
         data,
         customer_id=customer_id,
         start=start,
@@ -360,7 +360,7 @@ def survival_table(
     [91.0, 60.0]
     """
     return _panel(
-        "lives",
+        _internal.survival_table,
         data,
         customer_id=customer_id,
         start=start,
@@ -377,7 +377,7 @@ def survival_table(
         free_is_active=free_is_active,
         mode="snapshot",
         by=by,
-        extra={"gap_tolerance": float(gap_tolerance), "lives": lives, "unit": unit},
+        extra={"gap_tolerance_days": float(gap_tolerance), "lives": lives, "unit": unit},
     )
 
 

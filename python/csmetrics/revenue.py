@@ -25,13 +25,13 @@ How the numbers are made:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import polars as pl
 
 from csmetrics import _internal
-from csmetrics._frames import IntoFrame, as_list, column_names, from_polars, to_polars
+from csmetrics._frames import IntoFrame, Kind, as_list, column_names, from_polars, to_polars
 from csmetrics._options import guard_module, micros, option_error, optional_whole, whole
 from csmetrics.exceptions import InvalidInputError
 
@@ -43,34 +43,40 @@ MoneyKind = Literal["float", "units", "decimal"]
 
 
 def _run(
-    output: str,
+    entry: Callable[..., pl.DataFrame],
     data: IntoFrame,
     *,
-    customer_id: str,
-    start: str,
-    end: str | None,
-    amount: str,
-    interval: str | None,
-    interval_count: str | None,
-    currency: str | None,
-    table: Literal["subscriptions", "monthly", "activity"],
-    period_column: str,
-    mrr_column: str,
-    period: Period,
-    as_of: Instant | None,
-    first_period: Instant | None,
-    precision: int,
-    free_is_active: bool,
-    mode: Literal["snapshot", "events"],
-    by: str | Sequence[str] | None,
-    fx: Mapping[str, float] | pl.DataFrame | None,
-    window: int | None,
-    money: MoneyKind,
+    customer_id: str = "customer_id",
+    start: str = "start",
+    end: str | None = "end",
+    amount: str = "amount",
+    interval: str | None = "interval",
+    interval_count: str | None = "interval_count",
+    currency: str | None = "currency",
+    table: Literal["subscriptions", "monthly", "activity"] = "subscriptions",
+    period_column: str = "period",
+    mrr_column: str = "mrr",
+    period: Period = "month",
+    as_of: Instant | None = None,
+    first_period: Instant | None = None,
+    precision: int = 6,
+    free_is_active: bool = False,
+    mode: Literal["snapshot", "events"] = "snapshot",
+    by: str | Sequence[str] | None = None,
+    fx: Mapping[str, float] | pl.DataFrame | None = None,
+    window: int | None = None,
+    money: MoneyKind = "float",
     timestamp: str = "timestamp",
     extra: dict[str, Any] | None = None,
     also: Sequence[str] = (),
     first_period_option: str = "first_period",
+    before: Sequence[pl.DataFrame] = (),
+    result_kind: Kind | None = None,
 ) -> Any:
+    """``entry`` (a function of ``_internal`` over the customer panel) on ``data``: the panel's
+    columns and options cross as one mapping, ``extra`` as keywords, ``before`` (frames such as
+    scores, whose customer ids the core matches with the panel's: they cross as they are) ahead
+    of ``data``. The result is of ``result_kind``'s frame family (default ``data``'s)."""
     by_list = as_list(by)
     names = column_names(data)
     if interval_count == "interval_count" and interval_count not in names:
@@ -84,7 +90,8 @@ def _run(
         wanted += [c for c in (end, interval, interval_count) if c is not None]
         if currency is not None and currency in names:
             wanted.append(currency)
-    frame, kind = to_polars(data, [*wanted, *also], keys=[customer_id, *by_list])
+    keys = [customer_id, *by_list] if not before else by_list
+    frame, kind = to_polars(data, [*wanted, *also], keys=keys)
     if isinstance(fx, pl.DataFrame):
         rates = list(
             zip(fx["currency"].to_list(), fx["rate"].cast(pl.Float64).to_list(), strict=True)
@@ -93,7 +100,7 @@ def _run(
         rates = [(str(k), float(v)) for k, v in fx.items()]
     else:
         rates = None
-    columns = {
+    panel = {
         "table": table,
         "customer_id": customer_id,
         "start": start,
@@ -105,28 +112,19 @@ def _run(
         "period_column": period_column,
         "mrr_column": mrr_column,
         "timestamp": timestamp,
+        "period": period,
+        "as_of": micros(as_of, "as_of"),
+        "first_period": micros(first_period, first_period_option),
+        "precision": whole(precision, "precision", maximum=18),
+        "free_is_active": free_is_active,
+        "mode": mode,
+        "by": by_list,
+        "fx": rates,
+        "window": optional_whole(window, "window", minimum=1),
+        "money": money,
     }
-    options = dict.fromkeys(
-        ["denominator", "confidence", "kind", "rule", "signup", "gap_tolerance", "lives", "unit"]
-    )
-    options.update(extra or {})
     try:
-        result = _internal.revenue(
-            output,
-            frame,
-            columns,
-            period,
-            micros(as_of, "as_of"),
-            micros(first_period, first_period_option),
-            whole(precision, "precision", maximum=18),
-            free_is_active,
-            mode,
-            by_list,
-            rates,
-            optional_whole(window, "window", minimum=1),
-            money,
-            options,
-        )
+        result = entry(*before, frame, panel, **(extra or {}))
     except InvalidInputError as err:
         # survival_table calls first_period observed_from: its errors say so.
         if first_period_option != "first_period" and getattr(err, "option", None) == "first_period":
@@ -134,7 +132,7 @@ def _run(
                 first_period_option, first_period, str(getattr(err, "rule", err))
             ) from None
         raise
-    return from_polars(result, kind)
+    return from_polars(result, result_kind or kind)
 
 
 _COMMON_DOC = """
@@ -231,7 +229,7 @@ def mrr_bridge(
     >>> bridge.select("period", "starting_mrr", "expansion", "churned", "ending_mrr").rows()
     [(datetime.date(2024, 1, 1), 0.0, 0.0, 0.0, 150.0), (datetime.date(2024, 2, 1), 150.0, 25.0, 50.0, 125.0)]
     """
-    return _run("bridge", **_args(locals()), window=None)
+    return _run(_internal.mrr_bridge, **_args(locals()), window=None)
 
 
 def _args(values: dict[str, Any]) -> dict[str, Any]:
@@ -286,7 +284,7 @@ def mrr_movements(
     >>> csm.mrr_movements(subs, mode="events")[["movement", "amount"]].rows()
     [('new', 100.0), ('expansion', 50.0)]
     """
-    return _run("movements", **_args(locals()), window=None)
+    return _run(_internal.mrr_movements, **_args(locals()), window=None)
 
 
 def mrr(
@@ -328,7 +326,7 @@ def mrr(
     >>> csm.mrr(subs, as_of="2024-03-01")["mrr"].to_list()
     [100.0, 100.0, 100.0]
     """
-    return _run("mrr", **_args(locals()), mode="snapshot", window=None)
+    return _run(_internal.mrr, **_args(locals()), mode="snapshot", window=None)
 
 
 def revenue_kpis(
@@ -389,7 +387,7 @@ def revenue_kpis(
     >>> feb["mrr"], feb["arpa"], round(feb["nrr"], 4), round(feb["grr"], 4), feb["quick_ratio"]
     (150.0, 75.0, 0.8, 0.6667, 1.0)
     """
-    return _run("kpis", **_args(locals()), window=window)
+    return _run(_internal.revenue_kpis, **_args(locals()), window=window)
 
 
 for _function in (mrr_bridge, mrr_movements, mrr, revenue_kpis):

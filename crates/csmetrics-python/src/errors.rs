@@ -158,3 +158,17 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Frame {
         }
     }
 }
+
+/// An option given in Python by its name (`"month"`, `"snapshot"`, ...), parsed by the core's
+/// `FromStr`: a name the core does not know is the core's InvalidInputError naming the option
+/// and the names allowed.
+pub struct Choice<T>(pub T);
+
+impl<'a, 'py, T: std::str::FromStr<Err = CsError>> FromPyObject<'a, 'py> for Choice<T> {
+    type Error = PyErr;
+
+    fn extract(ob: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let name: String = ob.extract()?;
+        name.parse().map(Choice).map_err(to_py)
+    }
+}

@@ -147,54 +147,50 @@ fn first_contact_resolution(
     .map(PyDataFrame)
 }
 
-#[pyfunction]
-#[pyo3(signature = (output, frame, customer_id, date, user_id, active_users, events, feature, unit, as_of, by, period))]
-#[allow(clippy::too_many_arguments)]
-fn engagement(
-    py: Python<'_>,
-    output: &str,
-    frame: Frame,
+/// The usage table's columns and options, as given in Python.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct Usage {
     customer_id: String,
     date: String,
     user_id: Option<String>,
     active_users: Option<String>,
     events: Option<String>,
     feature: Option<String>,
-    unit: &str,
+    unit: String,
     as_of: Option<i64>,
     by: Vec<String>,
-    period: &str,
-) -> PyResult<PyDataFrame> {
-    let options = EngagementOptions {
-        customer_id,
-        date,
-        user_id,
-        active_users,
-        events,
-        feature,
-        unit: unit.parse().map_err(to_py)?,
-        as_of,
-        by,
-        period: period.parse().map_err(to_py)?,
-    };
-    let frame = frame.0;
-    let adoption = match output {
-        "adoption" => true,
-        "engagement" => false,
-        other => {
-            return Err(to_py(csmetrics::CsError::option(
-                "output",
-                format!("'{other}'"),
-                "one of 'engagement', 'adoption'",
-            )))
-        }
-    };
-    run(py, output, || {
-        if adoption {
-            ops::feature_adoption(&frame, &options)
-        } else {
-            ops::engagement(&frame, &options)
-        }
+    period: String,
+}
+
+impl Usage {
+    fn options(self) -> PyResult<EngagementOptions> {
+        Ok(EngagementOptions {
+            customer_id: self.customer_id,
+            date: self.date,
+            user_id: self.user_id,
+            active_users: self.active_users,
+            events: self.events,
+            feature: self.feature,
+            unit: self.unit.parse().map_err(to_py)?,
+            as_of: self.as_of,
+            by: self.by,
+            period: self.period.parse().map_err(to_py)?,
+        })
+    }
+}
+
+#[pyfunction]
+fn engagement(py: Python<'_>, frame: Frame, usage: Usage) -> PyResult<PyDataFrame> {
+    let (frame, options) = (frame.0, usage.options()?);
+    run(py, "engagement", || ops::engagement(&frame, &options)).map(PyDataFrame)
+}
+
+#[pyfunction]
+fn feature_adoption(py: Python<'_>, frame: Frame, usage: Usage) -> PyResult<PyDataFrame> {
+    let (frame, options) = (frame.0, usage.options()?);
+    run(py, "feature_adoption", || {
+        ops::feature_adoption(&frame, &options)
     })
     .map(PyDataFrame)
 }
@@ -231,5 +227,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(conversion_rates, m)?)?;
     m.add_function(wrap_pyfunction!(first_contact_resolution, m)?)?;
     m.add_function(wrap_pyfunction!(engagement, m)?)?;
+    m.add_function(wrap_pyfunction!(feature_adoption, m)?)?;
     Ok(())
 }

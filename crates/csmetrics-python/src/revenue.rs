@@ -1,21 +1,27 @@
-//! Bindings of the revenue and retention families: one entry point over the customer panel,
-//! dispatched on the output asked for, and renewal rates.
+//! Bindings of the revenue and retention families: one entry point per public function over the
+//! customer panel (its columns and options cross as one typed mapping), and renewal rates.
 
 use csmetrics::revenue::{self as engine, RevenueInput, RevenueOptions, SubscriptionColumns};
+use polars::prelude::DataFrame;
 use pyo3::prelude::*;
 use pyo3_polars::PyDataFrame;
 
-use csmetrics::churn::{churn_rates, ChurnOptions};
-use csmetrics::cohort::{cohort_retention, CohortOptions};
-use csmetrics::lives::{survival_table, SurvivalTableOptions};
+use csmetrics::churn::{churn_rates as churn_rates_of, ChurnDenominator, ChurnOptions};
+use csmetrics::cohort::{
+    cohort_retention as cohort_retention_of, CohortKind, CohortOptions, CohortRule,
+};
+use csmetrics::health::{churn_labels as churn_labels_of, ChurnLabelOptions};
+use csmetrics::lives::{
+    survival_table as survival_table_of, DurationUnit, Lives, SurvivalTableOptions,
+};
 use csmetrics::renewal::RenewalOptions;
 
-use crate::errors::{run, to_py, Frame};
+use crate::errors::{run, to_py, Choice, Frame};
 
-/// Column names of the input table, as given in Python.
+/// The customer panel as given in Python: the input table's columns and the panel's options.
 #[derive(FromPyObject)]
 #[pyo3(from_item_all)]
-pub struct Columns {
+pub struct Panel {
     table: String,
     customer_id: String,
     start: String,
@@ -27,132 +33,176 @@ pub struct Columns {
     period_column: String,
     mrr_column: String,
     timestamp: String,
-}
-
-/// Options of the retention outputs (churn, cohorts, lives); None where not used.
-#[derive(FromPyObject)]
-#[pyo3(from_item_all)]
-pub struct Extra {
-    denominator: Option<String>,
-    confidence: Option<f64>,
-    kind: Option<String>,
-    rule: Option<String>,
-    signup: Option<String>,
-    gap_tolerance: Option<f64>,
-    lives: Option<String>,
-    unit: Option<String>,
-}
-
-fn parse<T: std::str::FromStr<Err = csmetrics::CsError> + Default>(
-    value: &Option<String>,
-) -> PyResult<T> {
-    value
-        .as_deref()
-        .map_or(Ok(T::default()), |v| v.parse().map_err(to_py))
-}
-
-#[pyfunction]
-#[pyo3(signature = (output, frame, columns, period, as_of, first_period, precision, free_is_active, mode, by, fx, window, money, extra))]
-#[allow(clippy::too_many_arguments)]
-fn revenue(
-    py: Python<'_>,
-    output: &str,
-    frame: Frame,
-    columns: Columns,
-    period: &str,
+    period: String,
     as_of: Option<i64>,
     first_period: Option<i64>,
     precision: u32,
     free_is_active: bool,
-    mode: &str,
+    mode: String,
     by: Vec<String>,
     fx: Option<Vec<(String, f64)>>,
     window: Option<usize>,
-    money: &str,
-    extra: Extra,
-) -> PyResult<PyDataFrame> {
-    let input = match columns.table.as_str() {
-        "activity" => RevenueInput::Activity {
-            customer_id: columns.customer_id,
-            timestamp: columns.timestamp,
-        },
-        "monthly" => RevenueInput::Monthly {
-            customer_id: columns.customer_id,
-            period: columns.period_column,
-            mrr: columns.mrr_column,
-        },
-        "subscriptions" => RevenueInput::Subscriptions(SubscriptionColumns {
-            customer_id: columns.customer_id,
-            start: columns.start,
-            end: columns.end,
-            amount: columns.amount,
-            interval: columns.interval,
-            interval_count: columns.interval_count,
-            currency: columns.currency,
-        }),
-        other => {
-            return Err(to_py(csmetrics::CsError::option(
-                "table",
-                format!("'{other}'"),
-                "one of 'subscriptions', 'monthly', 'activity'",
-            )))
-        }
-    };
-    let options = RevenueOptions {
-        input,
-        period: period.parse().map_err(to_py)?,
-        as_of,
-        first_period,
-        precision,
-        free_is_active,
-        mode: mode.parse().map_err(to_py)?,
-        by,
-        fx,
-        window,
-        money: money.parse().map_err(to_py)?,
-    };
-    let frame = frame.0;
-    let compute: Box<dyn FnOnce() -> csmetrics::Result<polars::prelude::DataFrame> + Send> =
-        match output {
-            "mrr" => Box::new(move || engine::mrr(&frame, &options)),
-            "movements" => Box::new(move || engine::mrr_movements(&frame, &options)),
-            "bridge" => Box::new(move || engine::mrr_bridge(&frame, &options)),
-            "kpis" => Box::new(move || engine::revenue_kpis(&frame, &options)),
-            "churn" => {
-                let churn = ChurnOptions {
-                    panel: options,
-                    denominator: parse(&extra.denominator)?,
-                    confidence: extra.confidence,
-                };
-                Box::new(move || churn_rates(&frame, &churn))
-            }
-            "cohort" => {
-                let cohort = CohortOptions {
-                    panel: options,
-                    kind: parse(&extra.kind)?,
-                    rule: parse(&extra.rule)?,
-                    signup: extra.signup,
-                };
-                Box::new(move || cohort_retention(&frame, &cohort))
-            }
-            "lives" => {
-                let lives = SurvivalTableOptions {
-                    panel: options,
-                    gap_tolerance_days: extra.gap_tolerance.unwrap_or(0.0),
-                    lives: parse(&extra.lives)?,
-                    unit: parse(&extra.unit)?,
-                };
-                Box::new(move || survival_table(&frame, &lives))
-            }
+    money: String,
+}
+
+impl Panel {
+    /// The core's options; a name the core does not know is its InvalidInputError.
+    fn options(self) -> PyResult<RevenueOptions> {
+        let input = match self.table.as_str() {
+            "activity" => RevenueInput::Activity {
+                customer_id: self.customer_id,
+                timestamp: self.timestamp,
+            },
+            "monthly" => RevenueInput::Monthly {
+                customer_id: self.customer_id,
+                period: self.period_column,
+                mrr: self.mrr_column,
+            },
+            "subscriptions" => RevenueInput::Subscriptions(SubscriptionColumns {
+                customer_id: self.customer_id,
+                start: self.start,
+                end: self.end,
+                amount: self.amount,
+                interval: self.interval,
+                interval_count: self.interval_count,
+                currency: self.currency,
+            }),
             other => {
                 return Err(to_py(csmetrics::CsError::option(
-                    "output",
+                    "table",
                     format!("'{other}'"),
-                    "one of 'mrr', 'movements', 'bridge', 'kpis', 'churn', 'cohort', 'lives'",
+                    "one of 'subscriptions', 'monthly', 'activity'",
                 )))
             }
         };
-    run(py, output, compute).map(PyDataFrame)
+        Ok(RevenueOptions {
+            input,
+            period: self.period.parse().map_err(to_py)?,
+            as_of: self.as_of,
+            first_period: self.first_period,
+            precision: self.precision,
+            free_is_active: self.free_is_active,
+            mode: self.mode.parse().map_err(to_py)?,
+            by: self.by,
+            fx: self.fx,
+            window: self.window,
+            money: self.money.parse().map_err(to_py)?,
+        })
+    }
+}
+
+type PanelFunction = fn(&DataFrame, &RevenueOptions) -> csmetrics::Result<DataFrame>;
+
+fn over_panel(
+    py: Python<'_>,
+    name: &str,
+    frame: Frame,
+    panel: Panel,
+    f: PanelFunction,
+) -> PyResult<PyDataFrame> {
+    let options = panel.options()?;
+    let frame = frame.0;
+    run(py, name, || f(&frame, &options)).map(PyDataFrame)
+}
+
+/// Entry points whose only options are the panel's.
+macro_rules! panel_functions {
+    ($($name:ident),*) => {$(
+        #[pyfunction]
+        fn $name(py: Python<'_>, frame: Frame, panel: Panel) -> PyResult<PyDataFrame> {
+            over_panel(py, stringify!($name), frame, panel, engine::$name)
+        }
+    )*};
+}
+
+panel_functions!(mrr, mrr_movements, mrr_bridge, revenue_kpis);
+
+#[pyfunction]
+#[pyo3(signature = (frame, panel, denominator, confidence))]
+fn churn_rates(
+    py: Python<'_>,
+    frame: Frame,
+    panel: Panel,
+    denominator: Choice<ChurnDenominator>,
+    confidence: Option<f64>,
+) -> PyResult<PyDataFrame> {
+    let options = ChurnOptions {
+        panel: panel.options()?,
+        denominator: denominator.0,
+        confidence,
+    };
+    let frame = frame.0;
+    run(py, "churn_rates", || churn_rates_of(&frame, &options)).map(PyDataFrame)
+}
+
+#[pyfunction]
+#[pyo3(signature = (frame, panel, kind, rule, signup))]
+fn cohort_retention(
+    py: Python<'_>,
+    frame: Frame,
+    panel: Panel,
+    kind: Choice<CohortKind>,
+    rule: Choice<CohortRule>,
+    signup: Option<String>,
+) -> PyResult<PyDataFrame> {
+    let options = CohortOptions {
+        panel: panel.options()?,
+        kind: kind.0,
+        rule: rule.0,
+        signup,
+    };
+    let frame = frame.0;
+    run(py, "cohort_retention", || {
+        cohort_retention_of(&frame, &options)
+    })
+    .map(PyDataFrame)
+}
+
+#[pyfunction]
+#[pyo3(signature = (frame, panel, gap_tolerance_days, lives, unit))]
+fn survival_table(
+    py: Python<'_>,
+    frame: Frame,
+    panel: Panel,
+    gap_tolerance_days: f64,
+    lives: Choice<Lives>,
+    unit: Choice<DurationUnit>,
+) -> PyResult<PyDataFrame> {
+    let options = SurvivalTableOptions {
+        panel: panel.options()?,
+        gap_tolerance_days,
+        lives: lives.0,
+        unit: unit.0,
+    };
+    let frame = frame.0;
+    run(py, "survival_table", || survival_table_of(&frame, &options)).map(PyDataFrame)
+}
+
+#[pyfunction]
+#[pyo3(signature = (scores, subscriptions, panel, periods, customer_id, period, churned))]
+#[allow(clippy::too_many_arguments)]
+fn churn_labels(
+    py: Python<'_>,
+    scores: Frame,
+    subscriptions: Frame,
+    panel: Panel,
+    periods: u32,
+    customer_id: String,
+    period: String,
+    churned: String,
+) -> PyResult<PyDataFrame> {
+    let options = ChurnLabelOptions {
+        panel: panel.options()?,
+        periods,
+        customer_id,
+        period,
+        churned,
+    };
+    let (scores, subscriptions) = (scores.0, subscriptions.0);
+    run(py, "churn_labels", || {
+        churn_labels_of(&scores, &subscriptions, &options)
+    })
+    .map(PyDataFrame)
 }
 
 #[pyfunction]
@@ -164,14 +214,14 @@ fn renewal_rates(
     renewed: String,
     amount: Option<String>,
     by: Vec<String>,
-    period: &str,
+    period: Choice<csmetrics::Period>,
 ) -> PyResult<PyDataFrame> {
     let options = RenewalOptions {
         renewal_due,
         renewed,
         amount,
         by,
-        period: period.parse().map_err(to_py)?,
+        period: period.0,
     };
     let frame = frame.0;
     run(py, "renewal_rates", || {
@@ -181,7 +231,14 @@ fn renewal_rates(
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(revenue, m)?)?;
+    m.add_function(wrap_pyfunction!(mrr, m)?)?;
+    m.add_function(wrap_pyfunction!(mrr_movements, m)?)?;
+    m.add_function(wrap_pyfunction!(mrr_bridge, m)?)?;
+    m.add_function(wrap_pyfunction!(revenue_kpis, m)?)?;
+    m.add_function(wrap_pyfunction!(churn_rates, m)?)?;
+    m.add_function(wrap_pyfunction!(cohort_retention, m)?)?;
+    m.add_function(wrap_pyfunction!(survival_table, m)?)?;
+    m.add_function(wrap_pyfunction!(churn_labels, m)?)?;
     m.add_function(wrap_pyfunction!(renewal_rates, m)?)?;
     Ok(())
 }

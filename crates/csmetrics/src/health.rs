@@ -3,6 +3,8 @@
 //! thresholds, turned so that 1 is healthy, and combined by weight into a 0-100 score with
 //! red / yellow / green bands. Also the backtest: the AUC of a score against later churn.
 
+mod labels;
+
 use std::str::FromStr;
 
 use polars::prelude::*;
@@ -11,6 +13,8 @@ use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
 use crate::groups::{encode_column, group_rows};
 use crate::input::Role;
+
+pub use labels::{churn_labels, ChurnLabelOptions};
 
 /// Whether a factor's high values are healthy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

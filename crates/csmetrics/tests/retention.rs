@@ -747,3 +747,94 @@ fn survival_table_agrees_with_day_by_day_lives_on_large_shuffled_tables() {
         "{message}"
     );
 }
+
+fn scores(customers: &[&str], periods: &[Option<Date>]) -> DataFrame {
+    DataFrame::new(
+        customers.len(),
+        vec![
+            Column::new("customer_id".into(), customers),
+            Column::new(
+                "period".into(),
+                periods.iter().map(|p| p.map(day)).collect::<Vec<_>>(),
+            )
+            .cast(&DataType::Date)
+            .unwrap(),
+        ],
+    )
+    .unwrap()
+}
+
+fn labels(frame: &DataFrame) -> Vec<Option<bool>> {
+    frame
+        .column("churned")
+        .unwrap()
+        .bool()
+        .unwrap()
+        .iter()
+        .collect()
+}
+
+#[test]
+fn churn_labels_by_hand() {
+    use csmetrics::health::{churn_labels, ChurnLabelOptions};
+    // a pays January to February 10; b from January on; c from March; d never.
+    let subscriptions = subs(&[
+        ("a".into(), (2024, 1, 1), Some((2024, 2, 10)), 10.0),
+        ("b".into(), (2024, 1, 1), None, 10.0),
+        ("c".into(), (2024, 3, 1), None, 10.0),
+    ]);
+    let jan = Some((2024, 1, 1));
+    let table = scores(
+        &["a", "b", "c", "d", "b", "b"],
+        &[jan, jan, jan, jan, Some((2024, 3, 1)), None],
+    );
+    let options = ChurnLabelOptions {
+        panel: panel((2024, 3, 31), Mode::Snapshot),
+        ..Default::default()
+    };
+    let out = churn_labels(&table, &subscriptions, &options).unwrap();
+    // a does not pay at the end of February: churned. b pays on. c and d do not pay at the end
+    // of January: not at risk. March + 1 is after the panel's last period (March): not known.
+    assert_eq!(
+        labels(&out),
+        [Some(true), Some(false), None, None, None, None]
+    );
+    assert_eq!(out.width(), 3);
+
+    // Two periods ahead: January + 2 is March, the last period; b still pays.
+    let two = ChurnLabelOptions {
+        periods: 2,
+        ..options.clone()
+    };
+    let out = churn_labels(&table, &subscriptions, &two).unwrap();
+    assert_eq!(labels(&out)[..2], [Some(true), Some(false)]);
+
+    // A mid-month period is an error naming the row; so is a horizon of 0.
+    let bad = scores(&["a", "b"], &[jan, Some((2024, 1, 15))]);
+    match churn_labels(&bad, &subscriptions, &options) {
+        Err(csmetrics::CsError::InvalidValue { column, row, .. }) => {
+            assert_eq!((column.as_str(), row), ("period", 1));
+        }
+        other => panic!("expected an invalid period, got {other:?}"),
+    }
+    let zero = ChurnLabelOptions {
+        periods: 0,
+        ..options.clone()
+    };
+    assert!(matches!(
+        churn_labels(&table, &subscriptions, &zero),
+        Err(csmetrics::CsError::InvalidOption { .. })
+    ));
+    // Integer customer ids cannot match text ones.
+    let mut numbered = table.clone();
+    numbered
+        .replace(
+            "customer_id",
+            Column::new("customer_id".into(), [1i64, 2, 3, 4, 2, 2]),
+        )
+        .unwrap();
+    assert!(matches!(
+        churn_labels(&numbered, &subscriptions, &options),
+        Err(csmetrics::CsError::InvalidType { .. })
+    ));
+}

@@ -612,7 +612,7 @@ fn sorted_by_customer(frame: DataFrame, customer: &str) -> Result<DataFrame> {
         .collect()?)
 }
 
-fn customer_column_name(options: &RevenueOptions) -> &str {
+pub(crate) fn customer_column_name(options: &RevenueOptions) -> &str {
     match &options.input {
         RevenueInput::Subscriptions(c) => &c.customer_id,
         RevenueInput::Monthly { customer_id, .. } | RevenueInput::Activity { customer_id, .. } => {
