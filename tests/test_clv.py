@@ -133,6 +133,14 @@ def test_formulas() -> None:
     segments = pl.DataFrame({"arpa": [100.0, 50.0], "churn": [0.02, 0.0]})
     out = segments.select(clv.subscription_clv(pl.col("arpa"), 0.8, pl.col("churn")))
     assert out.to_series().to_list() == [4000.0, None]
+    # Series row by row, scalars broadcast, a null input gives null.
+    values = clv.purchase_clv(pl.Series([1000.0, None, 10.0]), 2, pl.Series([3, 1, 2]), 5)
+    assert values.name == "clv" and values.to_list() == [5985.0, None, 30.0]
+    assert clv.net_clv(pl.Series([6000, 100]), 1000, 500).to_list() == [4500.0, -1400.0]
+    with pytest.raises(csm.InvalidInputError, match="expected numbers"):
+        clv.net_clv("6000", 1000, 500)
+    with pytest.raises(csm.InvalidInputError, match="needs 1 value or 3"):
+        clv.net_clv(pl.Series([1.0, 2.0, 3.0]), pl.Series([1.0, 2.0]), 0)
 
 
 def test_bad_input_names_column_row_and_value() -> None:

@@ -91,6 +91,44 @@ def _with_columns(data: IntoFrame, new: pl.DataFrame) -> Any:
 # --- formula CLV ------------------------------------------------------------------------------
 
 
+def _formula(function: str, *inputs: Any) -> Any:
+    """A closed formula of the core, row by row: an expression when any input is one, a Series
+    named ``clv`` when any is a Series, else a float (None where the formula is undefined)."""
+    from polars.plugins import register_plugin_function
+
+    from csmetrics.exceptions import InvalidInputError
+
+    if not any(isinstance(x, pl.Expr | pl.Series) for x in inputs):
+        for x in inputs:
+            if isinstance(x, bool) or not isinstance(x, int | float):
+                raise InvalidInputError(
+                    f"{function}: expected numbers, Polars expressions or Series; got {x!r}"
+                )
+    args = [
+        x
+        if isinstance(x, pl.Expr)
+        else pl.lit(x, dtype=pl.Float64)
+        if not isinstance(x, pl.Series)
+        else pl.lit(x)
+        for x in inputs
+    ]
+    expr = register_plugin_function(
+        plugin_path=Path(__file__).parent,
+        function_name=f"{function}_expr",
+        args=args,
+        is_elementwise=True,
+    )
+    if any(isinstance(x, pl.Expr) for x in inputs):
+        return expr.alias("clv")
+    try:
+        values = pl.select(expr.alias("clv")).to_series()
+    except pl.exceptions.ComputeError as err:
+        raise InvalidInputError(f"{function}: {err}") from None
+    if any(isinstance(x, pl.Series) for x in inputs):
+        return values
+    return values.item()
+
+
 def purchase_clv(
     average_purchase_value: Any,
     purchases_per_year: Any,
@@ -99,23 +137,29 @@ def purchase_clv(
 ) -> Any:
     """Average purchase value x purchases per year x lifespan, minus the yearly retention cost.
 
-    Works on numbers and, element-wise, on Polars expressions or Series (one value per segment).
+    Works on numbers (a float) and, row by row, on Polars expressions (an expression) or Series
+    (a Series ``clv``; one value per segment); a null input gives null.
 
     Examples
     --------
     >>> purchase_clv(1000, 2, 3)
-    6000
+    6000.0
     >>> purchase_clv(1000, 2, 3, retention_cost_per_year=500)
-    4500
+    4500.0
     """
-    return (
-        average_purchase_value * purchases_per_year * lifespan_years
-        - retention_cost_per_year * lifespan_years
+    return _formula(
+        "purchase_clv",
+        average_purchase_value,
+        purchases_per_year,
+        lifespan_years,
+        retention_cost_per_year,
     )
 
 
 def subscription_clv(arpa: Any, gross_margin: Any, monthly_churn_rate: Any) -> Any:
     """ARPA x gross margin / monthly churn rate; null (``None``) when the churn rate is 0.
+
+    Inputs as for :func:`purchase_clv`.
 
     Examples
     --------
@@ -124,30 +168,20 @@ def subscription_clv(arpa: Any, gross_margin: Any, monthly_churn_rate: Any) -> A
     >>> subscription_clv(100.0, 0.8, 0.0) is None
     True
     """
-    if isinstance(monthly_churn_rate, pl.Expr | pl.Series):
-        value = arpa * gross_margin / monthly_churn_rate
-        if isinstance(monthly_churn_rate, pl.Series):
-            return (
-                pl.DataFrame({"c": monthly_churn_rate, "v": value})
-                .select(pl.when(pl.col("c") != 0).then(pl.col("v")))
-                .to_series()
-                .alias("clv")
-            )
-        return pl.when(monthly_churn_rate != 0).then(value)
-    if monthly_churn_rate == 0:
-        return None
-    return arpa * gross_margin / monthly_churn_rate
+    return _formula("subscription_clv", arpa, gross_margin, monthly_churn_rate)
 
 
 def net_clv(revenue: Any, acquisition_cost: Any, service_cost: Any) -> Any:
     """Revenue minus acquisition and service cost.
 
+    Inputs as for :func:`purchase_clv`.
+
     Examples
     --------
     >>> net_clv(6000, 1000, 500)
-    4500
+    4500.0
     """
-    return revenue - acquisition_cost - service_cost
+    return _formula("net_clv", revenue, acquisition_cost, service_cost)
 
 
 # --- RFM summary ------------------------------------------------------------------------------

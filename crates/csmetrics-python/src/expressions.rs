@@ -4,6 +4,7 @@
 
 #![allow(missing_docs)]
 
+use csmetrics::clv::formula::{formula_series, Formula};
 use csmetrics::survey::{
     ces_of_series, csat_of_series, nps_of_series, CesDirection, InvalidPolicy, Scale,
 };
@@ -89,4 +90,25 @@ fn ces_expr(inputs: &[Series], kwargs: CesKwargs) -> PolarsResult<Series> {
             .map_err(compute_error)?;
         Ok(scalar(series.name(), value))
     })
+}
+
+fn formula(name: &str, formula: Formula, inputs: &[Series]) -> PolarsResult<Series> {
+    guarded(name, || {
+        formula_series(formula, inputs).map_err(compute_error)
+    })
+}
+
+#[polars_expr(output_type=Float64)]
+fn purchase_clv_expr(inputs: &[Series]) -> PolarsResult<Series> {
+    formula("purchase_clv", Formula::Purchase, inputs)
+}
+
+#[polars_expr(output_type=Float64)]
+fn subscription_clv_expr(inputs: &[Series]) -> PolarsResult<Series> {
+    formula("subscription_clv", Formula::Subscription, inputs)
+}
+
+#[polars_expr(output_type=Float64)]
+fn net_clv_expr(inputs: &[Series]) -> PolarsResult<Series> {
+    formula("net_clv", Formula::Net, inputs)
 }

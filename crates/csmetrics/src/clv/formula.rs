@@ -67,6 +67,90 @@ pub fn purchase_clv_frame(frame: &DataFrame, columns: &PurchaseClvColumns) -> Re
     Ok(Column::new("clv".into(), clv))
 }
 
+/// A closed CLV formula, applied row by row by [`formula_series`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Formula {
+    /// [`purchase_clv`]: average purchase value, purchases per year, lifespan in years and the
+    /// yearly retention cost.
+    Purchase,
+    /// [`subscription_clv`]: ARPA, gross margin and the monthly churn rate.
+    Subscription,
+    /// [`net_clv`]: revenue, acquisition cost and service cost.
+    Net,
+}
+
+impl Formula {
+    /// What each input is, in order (named in errors).
+    pub fn inputs(self) -> &'static [&'static str] {
+        match self {
+            Formula::Purchase => &[
+                "the average purchase value",
+                "the purchases per year",
+                "the lifespan in years",
+                "the yearly retention cost",
+            ],
+            Formula::Subscription => &["the ARPA", "the gross margin", "the monthly churn rate"],
+            Formula::Net => &["the revenue", "the acquisition cost", "the service cost"],
+        }
+    }
+
+    fn apply(self, x: &[f64]) -> Option<f64> {
+        match self {
+            Formula::Purchase => Some(purchase_clv(x[0], x[1], x[2], x[3])),
+            Formula::Subscription => subscription_clv(x[0], x[1], x[2]),
+            Formula::Net => Some(net_clv(x[0], x[1], x[2])),
+        }
+    }
+}
+
+/// `formula` row by row over `inputs` (numbers of any numeric type; each of one row, which is
+/// broadcast, or of the common length): a Float64 series `clv`, null where an input is null or
+/// where the formula is undefined (a churn rate of 0).
+///
+/// ```
+/// use csmetrics::clv::formula::{formula_series, Formula};
+/// use polars::prelude::*;
+/// let arpa = Series::new("arpa".into(), [100.0, 50.0]);
+/// let margin = Series::new("margin".into(), [0.8]);
+/// let churn = Series::new("churn".into(), [0.02, 0.0]);
+/// let clv = formula_series(Formula::Subscription, &[arpa, margin, churn]).unwrap();
+/// assert_eq!(clv.f64().unwrap().iter().collect::<Vec<_>>(), [Some(4000.0), None]);
+/// ```
+pub fn formula_series(formula: Formula, inputs: &[Series]) -> Result<Series> {
+    let names = formula.inputs();
+    if inputs.len() != names.len() {
+        return Err(crate::error::CsError::option(
+            "inputs",
+            inputs.len(),
+            &format!("the formula takes {} inputs", names.len()),
+        ));
+    }
+    let rows = inputs.iter().map(|s| s.len()).max().unwrap_or(0);
+    let mut columns = Vec::with_capacity(inputs.len());
+    for (series, what) in inputs.iter().zip(names) {
+        let name = series.name().to_string();
+        if series.len() != rows && series.len() != 1 {
+            return Err(crate::error::CsError::option(
+                &name,
+                series.len(),
+                &format!("{what} needs 1 value or {rows}, as many as the other inputs"),
+            ));
+        }
+        let numbers = crate::input::number_series(series, &name, crate::input::Role::Number, what)?;
+        columns.push(numbers.f64()?.iter().collect::<Vec<Option<f64>>>());
+    }
+    let mut row = vec![0.0; inputs.len()];
+    let clv: Float64Chunked = (0..rows)
+        .map(|i| {
+            for (slot, column) in row.iter_mut().zip(&columns) {
+                *slot = column[if column.len() == 1 { 0 } else { i }]?;
+            }
+            formula.apply(&row)
+        })
+        .collect();
+    Ok(clv.with_name("clv".into()).into_series())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
