@@ -12,7 +12,8 @@ use polars::prelude::*;
 use polars_arrow::array::{Array, BooleanArray, PrimitiveArray, Utf8ViewArray};
 
 use crate::error::{CsError, Result};
-use crate::groups::{chunks, parallel, threads, EncodedKey};
+use crate::groups::EncodedKey;
+use crate::parallel::{chunks, parallel, threads};
 use crate::period::Period;
 
 /// Rows per block: the cells of a block fit in the L1/L2 cache.

@@ -32,6 +32,7 @@
 //! # }
 //! ```
 
+pub(crate) mod alloc;
 pub(crate) mod cells;
 pub mod churn;
 pub mod clv;
@@ -45,6 +46,7 @@ pub(crate) mod input;
 pub mod interrupt;
 pub mod lives;
 pub mod operations;
+pub(crate) mod parallel;
 pub mod period;
 pub mod renewal;
 pub mod revenue;

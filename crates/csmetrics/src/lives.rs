@@ -8,8 +8,9 @@ use std::str::FromStr;
 use polars::prelude::*;
 use polars_arrow::array::{Array, BooleanArray, PrimitiveArray};
 
+use crate::alloc::zeroed_buffer;
 use crate::error::{CsError, Result};
-use crate::groups::{parallel, work_ranges, zeroed_buffer};
+use crate::parallel::{parallel, work_ranges};
 use crate::revenue::input::{lives_input, Normalised};
 use crate::revenue::{
     build_grid, check_options, rows_by_customer, RevenueInput, RevenueOptions, DAY,

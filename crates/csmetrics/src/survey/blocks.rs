@@ -5,8 +5,9 @@ use polars::prelude::*;
 use crate::cells::{self, CellKeys};
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
-use crate::groups::{chunks, parallel, sorted_keys, threads, Groups};
+use crate::groups::{sorted_keys, Groups};
 use crate::input::{self, Role};
+use crate::parallel::{chunks, parallel, threads};
 
 use super::counts::{row_counts, Counted, GroupedHistograms, Slots};
 use super::histogram::Histogram;

@@ -5,8 +5,9 @@ use polars::prelude::*;
 
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
-use crate::groups::{encode_column, group_rows, parallel, work_ranges, EncodedKey, Groups};
+use crate::groups::{encode_column, group_rows, EncodedKey, Groups};
 use crate::input::{self, Role};
+use crate::parallel::{parallel, work_ranges};
 use crate::period::period_key;
 
 use super::histogram::Histogram;
