@@ -153,12 +153,12 @@ impl Scale {
         Ok(Scale { min, max })
     }
 
-    pub(super) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         (self.max - self.min + 1) as usize
     }
 
     /// Position of a score on the scale, or None when it is not a whole number on it.
-    pub(super) fn position(&self, score: f64) -> Option<usize> {
+    fn position(&self, score: f64) -> Option<usize> {
         if score.fract() == 0.0 && score >= self.min as f64 && score <= self.max as f64 {
             Some((score as i64 - self.min) as usize)
         } else {
@@ -166,7 +166,7 @@ impl Scale {
         }
     }
 
-    pub(super) fn rule(&self) -> String {
+    fn rule(&self) -> String {
         format!(
             "scores must be whole numbers from {} to {}",
             self.min, self.max
