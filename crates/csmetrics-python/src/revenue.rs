@@ -7,7 +7,7 @@ use pyo3_polars::PyDataFrame;
 
 use csmetrics::churn::{churn_rates, ChurnOptions};
 use csmetrics::cohort::{cohort_retention, CohortOptions};
-use csmetrics::lives::{survival_table, SurvivalTableOptions};
+use csmetrics::survival::{survival_table, SurvivalTableOptions};
 use csmetrics::renewal::RenewalOptions;
 
 use crate::errors::{run, to_py, Frame};

@@ -44,7 +44,6 @@ pub mod groups;
 pub mod health;
 pub(crate) mod input;
 pub mod interrupt;
-pub mod lives;
 pub mod operations;
 pub(crate) mod parallel;
 pub mod period;
