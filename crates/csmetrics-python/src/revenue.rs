@@ -7,8 +7,8 @@ use pyo3_polars::PyDataFrame;
 
 use csmetrics::churn::{churn_rates, ChurnOptions};
 use csmetrics::cohort::{cohort_retention, CohortOptions};
-use csmetrics::survival::{survival_table, SurvivalTableOptions};
 use csmetrics::renewal::RenewalOptions;
+use csmetrics::survival::{survival_table, SurvivalTableOptions};
 
 use crate::errors::{run, to_py, Frame};
 

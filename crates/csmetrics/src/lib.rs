@@ -39,8 +39,8 @@ pub mod clv;
 pub mod cohort;
 pub mod datasets;
 pub mod error;
-pub mod frame;
-pub mod groups;
+pub(crate) mod frame;
+pub(crate) mod groups;
 pub mod health;
 pub(crate) mod input;
 pub mod interrupt;
@@ -49,11 +49,12 @@ pub(crate) mod parallel;
 pub mod period;
 pub mod renewal;
 pub mod revenue;
-pub mod stats;
+pub(crate) mod stats;
 pub mod survey;
 pub mod survival;
 
 pub use error::{CsError, Result};
+pub use groups::dictionary_by_label;
 pub use period::Period;
 
 /// The public API in one import.

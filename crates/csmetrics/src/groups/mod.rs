@@ -13,7 +13,7 @@ mod strings;
 mod tests;
 
 pub use encode::{encode_column, encode_rows};
-pub use ranked::{key_in_value_order, ranked_integer_codes};
+pub use ranked::key_in_value_order;
 pub use strings::dictionary_by_label;
 
 use polars::prelude::*;
