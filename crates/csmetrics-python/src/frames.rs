@@ -20,7 +20,7 @@ fn dictionary_by_label(
         let codes = dictionary.column("codes")?.u32()?;
         let labels = dictionary.column("labels")?.str()?;
         let (ranked, order) =
-            csmetrics::groups::dictionary_by_label(rows.column("rows")?.u32()?, codes, labels)?;
+            csmetrics::dictionary_by_label(rows.column("rows")?.u32()?, codes, labels)?;
         let ranked = DataFrame::new(
             ranked.len(),
             vec![ranked.with_name("rows".into()).into_column()],

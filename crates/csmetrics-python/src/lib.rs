@@ -4,7 +4,8 @@
 //! computes, and maps core errors to the Python exception hierarchy in `csmetrics.exceptions`.
 //! No metric logic lives here.
 
-// The pyo3 and plugin macros expand to FFI code; the core crate itself stays free of unsafe.
+// The pyo3 and plugin macros expand to FFI code. The core denies unsafe code but for one
+// documented exception, its huge-page hint for large buffers (`csmetrics/src/alloc.rs`).
 #![allow(unsafe_code)]
 
 mod clv;

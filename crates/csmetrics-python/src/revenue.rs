@@ -11,10 +11,10 @@ use csmetrics::cohort::{
     cohort_retention as cohort_retention_of, CohortKind, CohortOptions, CohortRule,
 };
 use csmetrics::health::{churn_labels as churn_labels_of, ChurnLabelOptions};
-use csmetrics::lives::{
+use csmetrics::renewal::RenewalOptions;
+use csmetrics::survival::{
     survival_table as survival_table_of, DurationUnit, Lives, SurvivalTableOptions,
 };
-use csmetrics::renewal::RenewalOptions;
 
 use crate::errors::{run, to_py, Choice, Frame};
 

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use foldhash::fast::FixedState;
 
 use crate::error::{CsError, Result};
-use crate::groups::{parallel, work_ranges};
+use crate::parallel::{parallel, work_ranges};
 use crate::period::period_key;
 use crate::revenue::input::{customers, period_grid};
 use crate::revenue::{

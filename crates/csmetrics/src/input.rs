@@ -275,7 +275,7 @@ pub(crate) fn labels(
     };
     let ca = strings.str()?;
     let rows = ca.len();
-    let mut out = crate::groups::zeroed_buffer::<u8>(rows);
+    let mut out = crate::alloc::zeroed_buffer::<u8>(rows);
     let Some(array) = ca.downcast_iter().next() else {
         return Ok(out);
     };
@@ -286,7 +286,7 @@ pub(crate) fn labels(
         .map(|v| (v.length <= 12).then(|| v.as_u128()))
         .collect();
     let views = array.views().as_slice();
-    let bad = crate::groups::parallel_fill(&mut out, |first, slice| {
+    let bad = crate::parallel::parallel_fill(&mut out, |first, slice| {
         for (i, o) in slice.iter_mut().enumerate() {
             let row = first + i;
             if !array.is_valid(row) {
@@ -437,7 +437,7 @@ pub(crate) fn days_of(
         return Ok(Err(row.unwrap_or(0)));
     }
     let physical = series.to_physical_repr();
-    let mut out = crate::groups::zeroed_buffer::<i32>(series.len());
+    let mut out = crate::alloc::zeroed_buffer::<i32>(series.len());
     let mut at = 0;
     match clock {
         Clock::Null => {}
@@ -478,8 +478,8 @@ where
 {
     let values = array.values().as_slice();
     let validity = array.validity().filter(|v| v.unset_bits() > 0);
-    let mut out = crate::groups::zeroed_buffer::<i64>(values.len());
-    crate::groups::parallel_fill(&mut out, |first, slice| {
+    let mut out = crate::alloc::zeroed_buffer::<i64>(values.len());
+    crate::parallel::parallel_fill(&mut out, |first, slice| {
         let source = &values[first..first + slice.len()];
         match (validity, div) {
             (None, 1) => {

@@ -32,36 +32,69 @@
 //! # }
 //! ```
 
+pub(crate) mod alloc;
 pub(crate) mod cells;
 pub mod churn;
 pub mod clv;
 pub mod cohort;
 pub mod datasets;
 pub mod error;
-pub mod frame;
-pub mod groups;
+pub(crate) mod frame;
+pub(crate) mod groups;
 pub mod health;
 pub(crate) mod input;
 pub mod interrupt;
-pub mod lives;
 pub mod operations;
+pub(crate) mod parallel;
 pub mod period;
 pub mod purchases;
 pub mod renewal;
 pub mod revenue;
-pub mod stats;
+pub(crate) mod stats;
 pub mod survey;
 pub mod survival;
 
 pub use error::{CsError, Result};
+pub use groups::dictionary_by_label;
 pub use period::Period;
 
-/// The public API in one import.
+/// The public API in one import: `use csmetrics::prelude::*;` brings every family's functions,
+/// options and option enums, the error type and [`Period`].
+///
+/// One prelude covers all families (survey, revenue, churn, cohort, renewal, survival and lives,
+/// operations, health, CLV). It is meant to sit beside `use polars::prelude::*;`, so it leaves
+/// out the one name that would clash with Polars' prelude: the CLV time unit, which stays
+/// [`clv::TimeUnit`]. The internal helpers behind the families are not public.
 pub mod prelude {
+    pub use crate::churn::{churn_rates, wilson_interval, ChurnDenominator, ChurnOptions};
+    pub use crate::clv::{
+        customer_value, fit, predict, rfm_summary, AfterEnd, ClvOptions, Discounting, Fit,
+        FitOptions, Merge, Model, Prediction, RfmOptions, SummaryColumns,
+    };
+    pub use crate::cohort::{cohort_retention, CohortKind, CohortOptions, CohortRule};
     pub use crate::error::{CsError, Result};
+    pub use crate::health::{
+        auc, band, health_backtest, health_score, Backtest, Direction, Factor, HealthOptions,
+        MissingPolicy, Normalisation,
+    };
+    pub use crate::operations::{
+        conversion_rates, engagement, feature_adoption, first_contact_resolution, retention_cost,
+        trial_conversion, ConversionOptions, CostCustomers, EngagementOptions, EngagementUnit,
+        FcrOptions, RetentionCostOptions, TrialOptions,
+    };
     pub use crate::period::Period;
+    pub use crate::renewal::{renewal_rates, RenewalOptions};
+    pub use crate::revenue::{
+        mrr, mrr_bridge, mrr_movements, revenue_kpis, Mode, Money, Movement, RevenueInput,
+        RevenueOptions, SubscriptionColumns,
+    };
     pub use crate::survey::{
         ces, csat, nps, nps_compare, CesDirection, CesOptions, ComparePairs, CsatOptions, Grouping,
         InvalidPolicy, NpsCompareOptions, NpsInterval, NpsOptions, Scale,
+    };
+    pub use crate::survival::{
+        kaplan_meier, kaplan_meier_summary, logrank_test, nelson_aalen, survival_table,
+        DurationUnit, KaplanMeierOptions, Lives, LogrankOptions, NelsonAalenOptions,
+        SurvivalTableOptions, Ties,
     };
 }

@@ -14,7 +14,8 @@ use crate::input::Clock;
 use polars_arrow::array::PrimitiveArray;
 
 use crate::error::{CsError, Result};
-use crate::groups::{parallel, work_ranges, EncodedKey};
+use crate::groups::EncodedKey;
+use crate::parallel::{parallel, work_ranges};
 
 /// A calendar period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -283,8 +284,8 @@ pub fn period_key(
         // Pass 2 through a table from day offset to period index: no calendar work per row.
         let (table, labels) = day_table(period, lo, hi).map_err(label_range_error)?;
         // One buffer filled in place: per-range vectors joined would hold every code twice.
-        let mut codes = crate::groups::zeroed_buffer::<u32>(rows);
-        crate::groups::parallel_fill(&mut codes, |first, out| {
+        let mut codes = crate::alloc::zeroed_buffer::<u32>(rows);
+        crate::parallel::parallel_fill(&mut codes, |first, out| {
             if let Some(days) = dates {
                 for (code, &d) in out.iter_mut().zip(&days[first..]) {
                     *code = table[(i64::from(d) - lo) as usize];

@@ -5,10 +5,10 @@
 
 use csmetrics::churn::{churn_rates, ChurnDenominator, ChurnOptions};
 use csmetrics::cohort::{cohort_retention, CohortKind, CohortOptions, CohortRule};
-use csmetrics::lives::{survival_table, Lives, SurvivalTableOptions};
 use csmetrics::period::days_from_civil;
 use csmetrics::renewal::{renewal_rates, RenewalOptions};
 use csmetrics::revenue::{mrr_bridge, Mode, RevenueInput, RevenueOptions};
+use csmetrics::survival::{survival_table, Lives, SurvivalTableOptions};
 use polars::prelude::*;
 use proptest::prelude::*;
 

@@ -10,7 +10,7 @@ use super::dual::Dual;
 use super::gammagamma::SpendPatterns;
 use crate::error::Result;
 use crate::frame::format_number;
-use crate::groups::{parallel, threads};
+use crate::parallel::{parallel, threads};
 
 /// Reads a numeric column as `f64`; null is an error naming the row.
 pub fn float_column(frame: &DataFrame, name: &str, purpose: &str) -> Result<Vec<f64>> {
@@ -400,8 +400,8 @@ pub fn block_sum<const N: usize>(count: usize, term: impl Fn(usize) -> Dual<N> +
 
 /// Runs `f` over every row in parallel and collects the values in row order.
 pub fn per_row(rows: usize, f: impl Fn(usize) -> f64 + Sync) -> Vec<f64> {
-    let mut out = crate::groups::zeroed_buffer::<f64>(rows);
-    crate::groups::parallel_fill(&mut out, |first, values| {
+    let mut out = crate::alloc::zeroed_buffer::<f64>(rows);
+    crate::parallel::parallel_fill(&mut out, |first, values| {
         for (i, v) in values.iter_mut().enumerate() {
             *v = f(first + i);
         }

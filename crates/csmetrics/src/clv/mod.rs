@@ -27,16 +27,18 @@
 
 pub mod bgbb;
 pub mod bgnbd;
+#[doc(hidden)]
 pub mod data;
+#[doc(hidden)]
 pub mod dual;
 pub mod formula;
 pub mod gammagamma;
-pub mod optim;
+pub(crate) mod optim;
 pub mod paretonbd;
 pub mod predict;
 pub mod rfm;
 pub mod sbg;
-pub mod special;
+pub(crate) mod special;
 
 use std::fmt;
 use std::str::FromStr;

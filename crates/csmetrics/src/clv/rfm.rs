@@ -12,9 +12,11 @@ use std::str::FromStr;
 use polars::prelude::*;
 
 use super::data::invalid;
+use crate::alloc::{filled_buffer, zeroed_buffer};
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
-use crate::groups::{filled_buffer, key_in_value_order, parallel, work_ranges, zeroed_buffer};
+use crate::groups::key_in_value_order;
+use crate::parallel::{parallel, work_ranges};
 use crate::period::{civil_from_days, Period};
 use polars_arrow::array::PrimitiveArray;
 

@@ -5,7 +5,7 @@
 
 use super::input::Normalised;
 use super::Mode;
-use crate::groups::{parallel, work_ranges};
+use crate::parallel::{parallel, work_ranges};
 
 /// The kinds of MRR movement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,10 +7,9 @@ use polars::prelude::*;
 use super::{RevenueInput, RevenueOptions, SubscriptionColumns};
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
-use crate::groups::{
-    encode_column, group_rows, key_in_value_order, parallel_fill, sorted_keys, EncodedKey,
-};
+use crate::groups::{encode_column, group_rows, key_in_value_order, sorted_keys, EncodedKey};
 use crate::input::{self, instants as instants_fast, invalid, optional_instants, Role};
+use crate::parallel::parallel_fill;
 use crate::period::Period;
 
 /// Microseconds in a day.

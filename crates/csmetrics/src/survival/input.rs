@@ -7,8 +7,9 @@ use polars_arrow::bitmap::Bitmap;
 
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
-use crate::groups::{encode_column, group_rows, parallel, work_ranges, EncodedKey, Groups};
+use crate::groups::{encode_column, group_rows, EncodedKey, Groups};
 use crate::input::Role;
+use crate::parallel::{parallel, work_ranges};
 
 /// A numeric column of the input as one contiguous Float64 array without nulls.
 pub(crate) enum Values {

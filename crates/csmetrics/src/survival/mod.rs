@@ -29,6 +29,7 @@
 //! `n = 0` and null estimates).
 
 mod input;
+mod lives;
 mod logrank;
 mod table;
 
@@ -40,6 +41,7 @@ use crate::error::{CsError, Result};
 use crate::groups::sorted_keys;
 use crate::stats::z_for_confidence;
 
+pub use lives::{survival_table, DurationUnit, Lives, SurvivalTableOptions};
 pub use logrank::{logrank_test, LogrankOptions};
 
 use input::{read_groups, read_lives};

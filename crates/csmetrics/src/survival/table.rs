@@ -6,7 +6,7 @@
 //! sorts and collapses its own range of rows, and the collapsed runs are merged. With many ties
 //! (durations in whole days) the merge touches one cell per distinct (group, time) per thread.
 
-use crate::groups::{parallel, work_ranges};
+use crate::parallel::{parallel, work_ranges};
 
 use super::input::{Flags, Lives};
 
