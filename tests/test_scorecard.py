@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import csmetrics as csm
 
@@ -111,3 +112,14 @@ def test_purchase_kpis_from_transactions_by_hand() -> None:
     assert cut["period"].unique().to_list() == [dt.date(2024, 1, 1)]
     with pytest.raises(csm.MissingColumnError, match="amount"):
         csm.scorecard(transactions=log.drop("amount"))
+
+
+def test_tables_by_position_are_deprecated() -> None:
+    with pytest.warns(
+        DeprecationWarning, match=r"by position are deprecated.*subscriptions=\.\.\."
+    ):
+        positional = csm.scorecard(DATA.subscriptions, DATA.surveys)  # type: ignore[misc]
+    named = csm.scorecard(subscriptions=DATA.subscriptions, responses=DATA.surveys)
+    assert_frame_equal(positional, named)
+    with pytest.raises(csm.InvalidInputError, match="both by position and by name"):
+        csm.scorecard(DATA.subscriptions, subscriptions=DATA.subscriptions)  # type: ignore[misc]
