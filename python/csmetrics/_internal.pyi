@@ -1,6 +1,38 @@
 # Type stubs of the compiled module csmetrics._internal (crates/csmetrics-python).
 import polars as pl
 
+# The names the module exports (pyo3 sets __all__); `make lint` checks this stub against the
+# built module with mypy's stubtest.
+__all__ = [
+    "__version__",
+    "nps",
+    "csat",
+    "ces",
+    "nps_compare",
+    "clv_rfm_summary",
+    "clv_fit",
+    "clv_parameter_table",
+    "clv_predict",
+    "clv_customer_value",
+    "clv_retention_curve",
+    "revenue",
+    "renewal_rates",
+    "survey_responses",
+    "saas",
+    "kaplan_meier",
+    "kaplan_meier_summary",
+    "nelson_aalen",
+    "logrank_test",
+    "retention_cost",
+    "trial_conversion",
+    "conversion_rates",
+    "first_contact_resolution",
+    "engagement",
+    "health_score",
+    "health_backtest",
+    "dictionary_by_label",
+]
+
 __version__: str
 
 def nps(
