@@ -110,13 +110,15 @@ FUZZ_EXAMPLES ?= 400
 fuzz: wheel ## the long fuzz suite: every public function on random frames (CSMETRICS_FUZZ=long)
 	CSMETRICS_FUZZ=long CSMETRICS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MPLBACKEND=Agg $(VENV)/bin/python -m pytest -q tests/test_fuzz.py
 
-lint: $(VENV)/.ready ## rustfmt, clippy, ruff, mypy
+# stubtest compares python/csmetrics/_internal.pyi with the compiled module: the wheel first.
+lint: wheel ## rustfmt, clippy, ruff, mypy, and the extension's stub against the built module (stubtest)
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/pip install -q -r requirements/lint.txt
 	$(VENV)/bin/ruff check python tests bench
 	$(VENV)/bin/ruff format --check python tests bench
 	$(VENV)/bin/mypy python/csmetrics
+	$(VENV)/bin/python -m mypy.stubtest csmetrics._internal
 
 fmt: ## format Rust and Python sources
 	cargo fmt --all

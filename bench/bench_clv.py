@@ -142,12 +142,12 @@ def run_csmetrics(path: str, repeat: int, result: str, peer: str) -> dict[str, o
                 )
                 .collect()
             )
-        return clv.rfm_summary(log, observation_end=end, time_unit="D")
+        return clv.rfm_summary(log, observation_end=end, time_unit="day")
 
     stages = [("summary", summary)]
     if peer == "csmetrics":
         stages += [
-            ("fit_bgnbd", lambda s: clv.BetaGeo().fit(s)),
+            ("fit_bgnbd", lambda s: clv.BetaGeo().fit(s, time_unit="day")),
             ("fit_gamma_gamma", lambda s, _: clv.GammaGamma().fit(s)),
             (
                 "clv",

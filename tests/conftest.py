@@ -21,3 +21,23 @@ def _attention_rows(text: str) -> dict[str, dict[str, str]]:
 def attention_rows():
     """The reader of a report's attention table (see :func:`_attention_rows`)."""
     return _attention_rows
+
+
+def _same_under_old_name(function, data, old: dict, new: dict, match: str):
+    """``function(data, **old)`` warns (DeprecationWarning matching ``match``) and gives what
+    ``function(data, **new)`` gives; returns that result."""
+    from polars.testing import assert_frame_equal
+
+    with pytest.warns(DeprecationWarning, match=match) as caught:
+        before = function(data, **old)
+    # The warning points at the caller's line, not inside csmetrics.
+    assert all("csmetrics" not in str(w.filename) for w in caught), [w.filename for w in caught]
+    after = function(data, **new)
+    assert_frame_equal(before, after)
+    return after
+
+
+@pytest.fixture
+def same_under_old_name():
+    """The check of a deprecated keyword or value (see :func:`_same_under_old_name`)."""
+    return _same_under_old_name

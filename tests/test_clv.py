@@ -4,6 +4,7 @@ model objects, persistence, pandas in/out and bad input."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def _cdnow_log() -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def summary() -> pl.DataFrame:
     return clv.rfm_summary(
-        _cdnow_log(), time_unit="W", observation_end="1997-09-30", after_end="drop"
+        _cdnow_log(), time_unit="week", observation_end="1997-09-30", after_end="drop"
     )
 
 
@@ -107,9 +108,9 @@ def test_summary_predictions_and_json_round_trip(summary: pl.DataFrame, tmp_path
     with pytest.raises(ValueError, match="holds a bg_nbd model"):
         clv.ParetoNBD.load(path)
     gg = clv.GammaGamma().fit(summary)
-    values = clv.clv(summary, transactions=bg, spend=gg, time_unit="W")
+    values = clv.clv(summary, transactions=bg, spend=gg, time_unit="week")
     continuous = clv.clv(
-        summary, transactions=bg, spend=gg, time_unit="W", discounting="continuous"
+        summary, transactions=bg, spend=gg, time_unit="week", discounting="continuous"
     )
     assert (values["clv"] > 0).all()
     assert (values["clv"] <= continuous["clv"]).all()
@@ -358,3 +359,105 @@ def test_properties_bg_bb_pmf_is_complete(
     assert all(0.0 <= p <= 1.0 for p in probs)
     assert math.fsum(probs) == pytest.approx(1.0, abs=1e-10)
     assert math.fsum(k * p for k, p in enumerate(probs)) == pytest.approx(mean, abs=1e-9)
+
+
+def _small_log() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 2, 2, 3],
+            "timestamp": [dt.date(2024, 1, d) for d in (1, 9, 30, 3, 24, 20)],
+            "amount": [10.0, 5.0, 20.0, 8.0, 12.0, 30.0],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "old", "new"), [("time_unit", "W", "week"), ("merge", "M", "month")]
+)
+def test_letter_units_are_deprecated_aliases(option, old, new, same_under_old_name) -> None:
+    same_under_old_name(
+        clv.rfm_summary,
+        _small_log(),
+        {option: old},
+        {option: new},
+        f"{option}='{old}' is deprecated",
+    )
+
+
+def test_clv_letter_unit_is_a_deprecated_alias(summary: pl.DataFrame) -> None:
+    bg = clv.BetaGeo().fit(summary)
+    gg = clv.GammaGamma().fit(summary)
+    with pytest.warns(DeprecationWarning, match="time_unit='W' is deprecated"):
+        old = clv.clv(summary, transactions=bg, spend=gg, time_unit="W")
+    assert_frame_equal(old, clv.clv(summary, transactions=bg, spend=gg, time_unit="week"))
+
+
+def test_models_remember_the_time_unit_of_their_summary(
+    summary: pl.DataFrame, tmp_path: Path
+) -> None:
+    bg = clv.BetaGeo().fit(summary)
+    gg = clv.GammaGamma().fit(summary)
+    assert bg.time_unit_ == "week"
+    remembered = clv.clv(summary, transactions=bg, spend=gg)
+    assert_frame_equal(remembered, clv.clv(summary, transactions=bg, spend=gg, time_unit="week"))
+    # Read as days, the weekly rates would be daily ones: the 12-month CLV about seven times
+    # too high, the silent error the remembered unit prevents.
+    days = clv.BetaGeo.from_params(bg.params_, time_unit="day")
+    assert (clv.clv(summary, transactions=days, spend=gg)["clv"] > remembered["clv"]).all()
+    with pytest.raises(csm.TimeUnitMismatchError, match="contradicts the unit") as err:
+        clv.clv(summary, transactions=bg, spend=gg, time_unit="day")
+    assert err.value.expected == "week"  # type: ignore[attr-defined]
+    assert isinstance(err.value, csm.InvalidInputError)
+    with pytest.raises(csm.TimeUnitMismatchError, match="the summary was built in"):
+        clv.BetaGeo().fit(summary, time_unit="month")
+    # A derived Polars frame is another object: the unit is given at the fit.
+    derived = summary.filter(pl.col("T") >= 0)
+    assert clv.BetaGeo().fit(derived).time_unit_ is None
+    assert clv.BetaGeo().fit(derived, time_unit="week").time_unit_ == "week"
+    # pandas and pyarrow summaries carry the unit themselves.
+    for frame in (_cdnow_log().to_pandas(), _cdnow_log().to_arrow()):
+        made = clv.rfm_summary(frame, time_unit="week")
+        assert clv.BetaGeo().fit(made).time_unit_ == "week"
+    assert clv.BetaGeo().fit(csm.datasets.cdnow("summary")).time_unit_ == "week"
+    # Saved and loaded models keep it.
+    path = tmp_path / "bg.json"
+    bg.save(path)
+    assert clv.BetaGeo.load(path).time_unit_ == "week"
+
+
+def test_a_model_without_a_time_unit_assumes_days_with_a_warning(summary: pl.DataFrame) -> None:
+    bg = clv.BetaGeo().fit(summary.filter(pl.col("T") >= 0))
+    gg = clv.GammaGamma().fit(summary)
+    with pytest.warns(DeprecationWarning, match="does not know the time unit"):
+        assumed = clv.clv(summary, transactions=bg, spend=gg)
+    assert_frame_equal(assumed, clv.clv(summary, transactions=bg, spend=gg, time_unit="day"))
+
+
+def test_not_fitted_and_load_errors_are_typed(tmp_path: Path) -> None:
+    one = pl.DataFrame({"frequency": [1], "recency": [1.0], "T": [2.0]})
+    for call in (
+        lambda: clv.BetaGeo().predict(one, t=1),
+        lambda: clv.BetaGeo().summary(),
+        lambda: clv.BetaGeo().save(tmp_path / "x.json"),
+        lambda: clv.GammaGamma().expected_spend(one),
+    ):
+        with pytest.raises(csm.NotFittedError, match="not fitted"):
+            call()
+    params = {"r": 0.2, "alpha": 4.0, "a": 0.8, "b": 2.4}
+    cases = {
+        "missing.json": None,
+        "garbage.json": "{not json",
+        "list.json": "[1, 2]",
+        "other.json": '{"model": "gamma_gamma", "params": {"p": 1, "q": 1, "gamma": 1}}',
+        "params.json": '{"model": "bg_nbd", "params": {"r": "x"}}',
+        "unit.json": json.dumps({"model": "bg_nbd", "params": params, "time_unit": "fortnight"}),
+    }
+    for name, text in cases.items():
+        path = tmp_path / name
+        if text is not None:
+            path.write_text(text)
+        with pytest.raises(csm.ModelLoadError, match=name):
+            clv.BetaGeo.load(path)
+    # A file of an earlier release (no time unit) loads with the unit unknown.
+    (tmp_path / "old.json").write_text(json.dumps({"model": "bg_nbd", "params": params}))
+    assert clv.BetaGeo.load(tmp_path / "old.json").time_unit_ is None

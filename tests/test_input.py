@@ -579,7 +579,9 @@ def test_silent_acceptance_is_gone() -> None:
         ),
         lambda: clv.clv(
             pl.DataFrame({"frequency": [1], "recency": [1.0], "T": [2.0], "monetary_value": [1.0]}),
-            transactions=clv.BetaGeo.from_params({"r": 0.2, "alpha": 4.0, "a": 0.8, "b": 2.4}),
+            transactions=clv.BetaGeo.from_params(
+                {"r": 0.2, "alpha": 4.0, "a": 0.8, "b": 2.4}, time_unit="week"
+            ),
             spend=clv.GammaGamma.from_params({"p": 6.0, "q": 3.7, "gamma": 15.0}),
             months=-1,
         ),

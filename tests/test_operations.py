@@ -55,9 +55,9 @@ def test_trial_conversion_20_of_100_and_pending():
     assert out["pending"].to_list() == [0, 10]
     assert out["decided"].to_list() == [100, 0]
     # A 30-day window catches the 5 late conversions.
-    assert csm.trial_conversion(trials, window=30, as_of=dt.date(2024, 3, 31))["conversion_rate"][
-        0
-    ] == pytest.approx(0.25)
+    assert csm.trial_conversion(trials, window_days=30, as_of=dt.date(2024, 3, 31))[
+        "conversion_rate"
+    ][0] == pytest.approx(0.25)
     bad = trials.with_columns(trial_end=pl.lit(dt.date(2023, 1, 1)))
     with pytest.raises(csm.InvalidInputError, match=r"'trial_end', row 0.*before"):
         csm.trial_conversion(bad)
@@ -96,7 +96,7 @@ def test_first_contact_resolution_gross_net_and_window():
     assert (row["tickets"], row["resolved"], row["first_contact_resolved"]) == (5, 4, 2)
     assert row["fcr_gross"] == 0.5
     assert row["fcr_net"] == pytest.approx(2 / 3)
-    wide = csm.first_contact_resolution(tickets, reopen_window=30).row(0, named=True)
+    wide = csm.first_contact_resolution(tickets, reopen_window_days=30).row(0, named=True)
     assert wide["fcr_gross"] == 0.25
     # Without the optional columns every resolved one-contact ticket counts.
     bare = csm.first_contact_resolution(tickets.drop("reopened_at", "resolvable_at_first_contact"))
@@ -132,7 +132,7 @@ def test_engagement_dau_mau_stickiness():
     cut = csm.engagement(_usage(), as_of=dt.date(2024, 2, 10)).row(0, named=True)
     assert cut["complete"] is False and cut["days"] == 10 and cut["dau"] == pytest.approx(1.4)
     with pytest.raises(csm.InvalidInputError, match="unit"):
-        csm.engagement(_usage(), unit="user")
+        csm.engagement(_usage(), level="user")
 
 
 def test_feature_adoption_share_of_active_customers():
@@ -153,7 +153,7 @@ def test_engagement_counts_users_from_raw_events():
         }
     )
     row = csm.engagement(
-        events, unit="user", user_id="user_id", date="timestamp", as_of=dt.date(2024, 3, 31)
+        events, level="user", user_id="user_id", timestamp="timestamp", as_of=dt.date(2024, 3, 31)
     ).row(0, named=True)
     assert (row["active"], row["active_customers"], row["events"]) == (3, 2, 5.0)
     assert row["dau"] == pytest.approx(4 / 31)
@@ -184,3 +184,40 @@ def test_engagement_by_takes_customer_attributes_only():
     moving = usage.with_columns(segment=pl.Series(["ent"] * 5 + ["smb"] * (usage.height - 5)))
     with pytest.raises(csm.InvalidInputError, match=r"'segment', row 5.*customer-level"):
         csm.engagement(moving, by="segment")
+
+
+def _trials() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "trial_start": [dt.date(2024, 1, 1)] * 4,
+            "trial_end": [dt.date(2024, 1, 15)] * 4,
+            "converted_at": [dt.date(2024, 1, 20), dt.date(2024, 2, 10), None, None],
+        }
+    )
+
+
+def _tickets() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "opened_at": [dt.date(2024, 1, 1)] * 3,
+            "resolved_at": [dt.date(2024, 1, 2)] * 3,
+            "contacts": [1, 1, 2],
+            "reopened_at": [None, dt.date(2024, 1, 20), None],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("function", "data", "old", "new"),
+    [
+        (csm.trial_conversion, _trials, {"window": 30}, {"window_days": 30}),
+        (csm.first_contact_resolution, _tickets, {"reopen_window": 30}, {"reopen_window_days": 30}),
+        (csm.engagement, _usage, {"unit": "customer"}, {"level": "customer"}),
+        (csm.engagement, _usage, {"date": "date"}, {"timestamp": "date"}),
+        (csm.feature_adoption, _usage, {"unit": "customer"}, {"level": "customer"}),
+        (csm.feature_adoption, _usage, {"date": "date"}, {"timestamp": "date"}),
+    ],
+)
+def test_deprecated_keywords_warn_and_agree(function, data, old, new, same_under_old_name):
+    (name,) = new
+    same_under_old_name(function, data(), old, new, f"deprecated.*use {name}=")

@@ -46,7 +46,7 @@ def cdnow_fit():
         customer_id="customer_id",
         timestamp="date",
         amount="dollar_value",
-        time_unit="W",
+        time_unit="week",
         calibration_end="1997-09-30",
         observation_end="1998-06-30",
     )
@@ -143,7 +143,7 @@ def test_nps_trend(surveys):
 
 
 def test_survival_curve_with_at_risk(subs):
-    lives = csm.survival_table(subs, by="segment", unit="month", **IC)
+    lives = csm.survival_table(subs, by="segment", time_unit="month", **IC)
     ax = plot.survival_curve(csm.kaplan_meier(lives, by="segment"), time_label="months")
     _labelled(ax, legend=True)
     texts = [t.get_text() for t in ax.texts]
@@ -191,7 +191,7 @@ def test_calibration_holdout_needs_holdout_columns(cdnow_fit):
 
 def test_clv_distribution(cdnow_fit):
     summary, model, spend = cdnow_fit
-    values = clv.clv(summary, transactions=model, spend=spend, time_unit="W")
+    values = clv.clv(summary, transactions=model, spend=spend, time_unit="week")
     _labelled(plot.clv_distribution(values), legend=True)
     grouped = values.with_columns(
         group=pl.when(pl.col("frequency") > 0).then(pl.lit("repeat")).otherwise(pl.lit("one-off"))

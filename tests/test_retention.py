@@ -73,7 +73,7 @@ def test_activity_events_pandas_and_triangle() -> None:
 
 def test_survival_table_and_renewals() -> None:
     data = subs([("a", D(2024, 1, 1), D(2024, 3, 1), 10.0), ("a", D(2024, 3, 11), None, 10.0)])
-    all_lives = csm.survival_table(data, as_of=D(2024, 4, 1), lives="all", unit="week")
+    all_lives = csm.survival_table(data, as_of=D(2024, 4, 1), lives="all", time_unit="week")
     assert all_lives["duration"].to_list() == pytest.approx([60 / 7, 21 / 7])
     assert all_lives["event"].to_list() == [True, False]
     contracts = pl.DataFrame(
@@ -127,3 +127,40 @@ def test_properties_rates_bounded_and_grouped_equals_per_group(data: pl.DataFram
         assert both.height == alone.height
         assert both["active"].to_list() == both["active_alone"].to_list()
         assert both["cohort_size"].to_list() == both["cohort_size_alone"].to_list()
+
+
+@pytest.mark.parametrize(
+    ("function", "old", "new", "match"),
+    [
+        (
+            csm.churn_rates,
+            {"first_period": D(2024, 2, 1)},
+            {"observed_from": D(2024, 2, 1)},
+            "observed_from=",
+        ),
+        (
+            csm.cohort_retention,
+            {"first_period": D(2024, 2, 1)},
+            {"observed_from": D(2024, 2, 1)},
+            "observed_from=",
+        ),
+        (
+            csm.survival_table,
+            {"gap_tolerance": 15},
+            {"gap_tolerance_days": 15},
+            "gap_tolerance_days=",
+        ),
+        (csm.survival_table, {"unit": "week"}, {"time_unit": "week"}, "use time_unit="),
+    ],
+)
+def test_deprecated_keywords_warn_and_agree(function, old, new, match, same_under_old_name) -> None:
+    data = subs(
+        [
+            ("a", D(2024, 1, 1), D(2024, 3, 1), 10.0),
+            ("a", D(2024, 3, 11), None, 10.0),
+            ("b", D(2024, 2, 1), None, 10.0),
+        ]
+    )
+    same_under_old_name(
+        function, data, {**old, "as_of": D(2024, 4, 1)}, {**new, "as_of": D(2024, 4, 1)}, match
+    )

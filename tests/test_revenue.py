@@ -262,3 +262,32 @@ def test_interval_count_column_is_used_when_present() -> None:
     assert csm.mrr(data, interval_count=None)["mrr"].to_list() == [600.0]
     with pytest.raises(csm.MissingColumnError, match="'billing_count'"):
         csm.mrr(data, interval_count="billing_count")
+
+
+@pytest.mark.parametrize("function", [csm.mrr, csm.mrr_bridge, csm.mrr_movements, csm.revenue_kpis])
+def test_first_period_is_a_deprecated_alias_of_observed_from(function, same_under_old_name) -> None:
+    data = subs(
+        [
+            ("a", D(2024, 1, 1), None, 10.0, "month"),
+            ("b", D(2024, 2, 10), D(2024, 4, 1), 20.0, "month"),
+        ]
+    )
+    cut = {"as_of": D(2024, 4, 30)}
+    result = same_under_old_name(
+        function,
+        data,
+        {"first_period": D(2024, 2, 15), **cut},
+        {"observed_from": D(2024, 2, 15), **cut},
+        r"first_period= is deprecated.*use observed_from=",
+    )
+    if "period" in result.columns:
+        assert result["period"].min() == D(2024, 2, 1)
+    with pytest.raises(csm.InvalidInputError, match="give only observed_from="):
+        function(data, first_period=D(2024, 2, 1), observed_from=D(2024, 2, 1))
+
+
+def test_observed_from_errors_name_observed_from() -> None:
+    data = subs([("a", D(2024, 1, 1), None, 10.0, "month")])
+    with pytest.raises(csm.InvalidInputError, match="observed_from=") as err:
+        csm.mrr(data, as_of=D(2024, 1, 31), observed_from=D(2024, 6, 1))
+    assert err.value.option == "observed_from"  # type: ignore[attr-defined]

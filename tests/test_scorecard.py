@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import csmetrics as csm
 
@@ -119,3 +120,14 @@ def test_purchase_kpis_from_transactions_by_hand() -> None:
     bad = log.with_columns(amount=pl.Series([10.0, 20.0, float("nan"), 30.0, 15.0]))
     with pytest.raises(csm.InvalidInputError, match="column 'amount', row 2"):
         csm.scorecard(transactions=bad)
+
+
+def test_tables_by_position_are_deprecated() -> None:
+    with pytest.warns(
+        DeprecationWarning, match=r"by position are deprecated.*subscriptions=\.\.\."
+    ):
+        positional = csm.scorecard(DATA.subscriptions, DATA.surveys)  # type: ignore[misc]
+    named = csm.scorecard(subscriptions=DATA.subscriptions, responses=DATA.surveys)
+    assert_frame_equal(positional, named)
+    with pytest.raises(csm.InvalidInputError, match="both by position and by name"):
+        csm.scorecard(DATA.subscriptions, subscriptions=DATA.subscriptions)  # type: ignore[misc]

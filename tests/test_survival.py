@@ -199,3 +199,11 @@ def test_survival_is_non_increasing_and_within_bounds(rows: list[tuple[int, bool
     assert all(lo <= s + 1e-12 for lo, s in zip(curve["lower"], survival, strict=True))
     hazard = csm.nelson_aalen(frame, weights="w")["cumulative_hazard"].to_list()
     assert all(b >= a for a, b in itertools.pairwise(hazard))
+
+
+def test_group_is_a_deprecated_alias_of_between(same_under_old_name) -> None:
+    lives = seven().with_columns(arm=pl.Series(["a", "b"] * 3 + ["a"]))
+    test = same_under_old_name(
+        csm.logrank_test, lives, {"group": "arm"}, {"between": "arm"}, "use between="
+    )
+    assert test["groups"][0] == 2

@@ -24,7 +24,9 @@ from csmetrics.exceptions import (
     InvalidTypeError,
     MissingColumnError,
     MissingDependencyError,
+    ModelLoadError,
     NotFittedError,
+    TimeUnitMismatchError,
 )
 from csmetrics.health import Factor, churn_labels, health_backtest, health_score
 from csmetrics.operations import (
@@ -58,7 +60,9 @@ __all__ = [
     "InvalidTypeError",
     "MissingColumnError",
     "MissingDependencyError",
+    "ModelLoadError",
     "NotFittedError",
+    "TimeUnitMismatchError",
     "__version__",
     "ces",
     "churn_labels",

@@ -8,8 +8,18 @@ Table for pyarrow, Polars otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Union
+from collections.abc import Callable, Iterable, Sequence
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Literal,
+    ParamSpec,
+    Protocol,
+    Union,
+    cast,
+    overload,
+)
 
 import polars as pl
 
@@ -25,6 +35,50 @@ else:
     IntoFrame = Any
 
 Family = Literal["polars", "pandas", "arrow"]
+
+_Options = ParamSpec("_Options")
+
+
+class FrameFunction(Protocol[_Options]):
+    """The type of a public function whose result is a frame of its first argument's family:
+    pandas in, pandas out; a pyarrow Table in, a pyarrow Table out; Polars (DataFrame or
+    LazyFrame) in, a Polars DataFrame out. Declared once here instead of three ``@overload``
+    stubs repeating each function's options."""
+
+    @overload
+    def __call__(
+        self, data: pd.DataFrame, /, *args: _Options.args, **kwargs: _Options.kwargs
+    ) -> pd.DataFrame: ...
+    @overload
+    def __call__(
+        self,
+        data: pl.DataFrame | pl.LazyFrame,
+        /,
+        *args: _Options.args,
+        **kwargs: _Options.kwargs,
+    ) -> pl.DataFrame: ...
+    @overload
+    def __call__(
+        self, data: pa.Table, /, *args: _Options.args, **kwargs: _Options.kwargs
+    ) -> pa.Table: ...
+
+
+class FrameMethod(Protocol[_Options]):
+    """A method typed as :class:`FrameFunction` once bound (the models' scoring methods)."""
+
+    def __get__(self, obj: object, owner: type | None = None) -> FrameFunction[_Options]: ...
+
+
+def frame_function(function: Callable[Concatenate[Any, _Options], Any]) -> FrameFunction[_Options]:
+    """Types ``function`` as a :class:`FrameFunction`; at run time it is ``function`` itself."""
+    return cast("FrameFunction[_Options]", function)
+
+
+def frame_method(
+    method: Callable[Concatenate[Any, Any, _Options], Any],
+) -> FrameMethod[_Options]:
+    """Types ``method`` as a :class:`FrameMethod`; at run time it is ``method`` itself."""
+    return cast("FrameMethod[_Options]", method)
 
 
 class Kind(str):

@@ -3,6 +3,47 @@ from typing import TypedDict
 
 import polars as pl
 
+# The names the module exports (pyo3 sets __all__); `make lint` checks this stub against the
+# built module with mypy's stubtest.
+__all__ = [
+    "__version__",
+    "ces",
+    "churn_labels",
+    "churn_rates",
+    "clv_customer_value",
+    "clv_fit",
+    "clv_parameter_table",
+    "clv_predict",
+    "clv_retention_curve",
+    "clv_rfm_summary",
+    "cohort_retention",
+    "conversion_rates",
+    "csat",
+    "dictionary_by_label",
+    "engagement",
+    "feature_adoption",
+    "first_contact_resolution",
+    "health_backtest",
+    "health_score",
+    "kaplan_meier",
+    "kaplan_meier_summary",
+    "logrank_test",
+    "mrr",
+    "mrr_bridge",
+    "mrr_movements",
+    "nelson_aalen",
+    "nps",
+    "nps_compare",
+    "purchase_kpis",
+    "renewal_rates",
+    "retention_cost",
+    "revenue_kpis",
+    "saas",
+    "survey_responses",
+    "survival_table",
+    "trial_conversion",
+]
+
 __version__: str
 
 def nps(
@@ -65,7 +106,7 @@ def saas(
     count: int,
 ) -> list[tuple[str, pl.DataFrame]]: ...
 
-class Panel(TypedDict):
+class _Panel(TypedDict):
     """The customer panel's columns and options (see csmetrics.revenue._run)."""
 
     table: str
@@ -90,23 +131,23 @@ class Panel(TypedDict):
     window: int | None
     money: str
 
-def mrr(frame: pl.DataFrame, panel: Panel) -> pl.DataFrame: ...
-def mrr_movements(frame: pl.DataFrame, panel: Panel) -> pl.DataFrame: ...
-def mrr_bridge(frame: pl.DataFrame, panel: Panel) -> pl.DataFrame: ...
-def revenue_kpis(frame: pl.DataFrame, panel: Panel) -> pl.DataFrame: ...
+def mrr(frame: pl.DataFrame, panel: _Panel) -> pl.DataFrame: ...
+def mrr_movements(frame: pl.DataFrame, panel: _Panel) -> pl.DataFrame: ...
+def mrr_bridge(frame: pl.DataFrame, panel: _Panel) -> pl.DataFrame: ...
+def revenue_kpis(frame: pl.DataFrame, panel: _Panel) -> pl.DataFrame: ...
 def churn_rates(
-    frame: pl.DataFrame, panel: Panel, denominator: str, confidence: float | None
+    frame: pl.DataFrame, panel: _Panel, denominator: str, confidence: float | None
 ) -> pl.DataFrame: ...
 def cohort_retention(
-    frame: pl.DataFrame, panel: Panel, kind: str, rule: str, signup: str | None
+    frame: pl.DataFrame, panel: _Panel, kind: str, rule: str, signup: str | None
 ) -> pl.DataFrame: ...
 def survival_table(
-    frame: pl.DataFrame, panel: Panel, gap_tolerance_days: float, lives: str, unit: str
+    frame: pl.DataFrame, panel: _Panel, gap_tolerance_days: float, lives: str, unit: str
 ) -> pl.DataFrame: ...
 def churn_labels(
     scores: pl.DataFrame,
     subscriptions: pl.DataFrame,
-    panel: Panel,
+    panel: _Panel,
     periods: int,
     customer_id: str,
     period: str,
@@ -265,7 +306,7 @@ def first_contact_resolution(
     period: str,
 ) -> pl.DataFrame: ...
 
-class Usage(TypedDict):
+class _Usage(TypedDict):
     """The usage table's columns and options (see csmetrics.operations._usage)."""
 
     customer_id: str
@@ -279,8 +320,8 @@ class Usage(TypedDict):
     by: list[str]
     period: str
 
-def engagement(frame: pl.DataFrame, usage: Usage) -> pl.DataFrame: ...
-def feature_adoption(frame: pl.DataFrame, usage: Usage) -> pl.DataFrame: ...
+def engagement(frame: pl.DataFrame, usage: _Usage) -> pl.DataFrame: ...
+def feature_adoption(frame: pl.DataFrame, usage: _Usage) -> pl.DataFrame: ...
 def health_score(
     frame: pl.DataFrame,
     factors: list[tuple[str, float, str, str, float | None, float | None]],

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from csmetrics.exceptions import InvalidInputError
 
@@ -224,3 +225,100 @@ def confidence_level(value: Any, option: str = "confidence") -> float:
     if level >= 1.0:
         raise option_error(option, value, "expected a finite number > 0 and < 1")
     return level
+
+
+def warn_deprecated(message: str) -> None:
+    """A :class:`DeprecationWarning` pointing at the caller's line: the first frame outside
+    csmetrics (the public wrappers sit between the user and the check)."""
+    import sys
+    import warnings
+
+    level = 2
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("csmetrics"):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, DeprecationWarning, stacklevel=level)
+
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def renamed(**renames: str) -> Callable[[_Function], _Function]:
+    """Keeps old keyword names working for one release: ``@renamed(first_period="observed_from")``
+    accepts ``first_period=`` with a :class:`DeprecationWarning` naming ``observed_from=``.
+    Giving both is an :class:`~csmetrics.InvalidInputError`."""
+    import functools
+
+    def decorate(function: _Function) -> _Function:
+        name = getattr(function, "__qualname__", "function")
+
+        @functools.wraps(function)
+        def accept(*args: Any, **kwargs: Any) -> Any:
+            for old, new in renames.items():
+                if old not in kwargs:
+                    continue
+                if new in kwargs:
+                    raise option_error(
+                        old, kwargs[old], f"{old}= is the old name of {new}=: give only {new}="
+                    )
+                warn_deprecated(
+                    f"{name}: the keyword {old}= is deprecated and will be removed in the next "
+                    f"release; use {new}="
+                )
+                kwargs[new] = kwargs.pop(old)
+            return function(*args, **kwargs)
+
+        accept.__renamed__ = dict(renames)  # type: ignore[attr-defined]
+        return cast(_Function, accept)
+
+    return decorate
+
+
+def renamed_value(value: Any, option: str, aliases: dict[str, str], where: str) -> Any:
+    """``value``, or the new spelling of an old one (with a :class:`DeprecationWarning`)."""
+    if isinstance(value, str) and value in aliases:
+        new = aliases[value]
+        warn_deprecated(
+            f"{where}: {option}={value!r} is deprecated and will be removed in the next release; "
+            f"use {option}={new!r}"
+        )
+        return new
+    return value
+
+
+def keyword_only(count: int) -> Callable[[_Function], _Function]:
+    """Keeps the first ``count`` keyword-only parameters of a function, which were positional
+    before, working by position for one release, with a :class:`DeprecationWarning`."""
+    import functools
+    import inspect
+
+    from csmetrics.exceptions import InvalidTypeError
+
+    def decorate(function: _Function) -> _Function:
+        name = getattr(function, "__qualname__", "function")
+        names = list(inspect.signature(function).parameters)[:count]
+
+        @functools.wraps(function)
+        def accept(*args: Any, **kwargs: Any) -> Any:
+            if args:
+                if len(args) > len(names):
+                    raise InvalidTypeError(
+                        f"{name} takes its tables by name ({', '.join(names)}); "
+                        f"got {len(args)} positional arguments"
+                    )
+                given = dict(zip(names, args, strict=False))
+                for option in given:
+                    if option in kwargs:
+                        raise option_error(option, "...", "given both by position and by name")
+                wanted = ", ".join(f"{n}=..." for n in given)
+                warn_deprecated(
+                    f"{name}: tables given by position are deprecated and will be an error in "
+                    f"the next release; name them: {name}({wanted})"
+                )
+                kwargs.update(given)
+            return function(**kwargs)
+
+        return cast(_Function, accept)
+
+    return decorate

@@ -18,6 +18,13 @@ Definitions follow docs/metrics/clv.md.
 Fitted models save and load their parameters as JSON (:meth:`BetaGeo.save`,
 :meth:`BetaGeo.load`), so a model fitted once scores new customers anywhere.
 
+Time units are ``"day"``, ``"week"`` or ``"month"`` (365/12 days), the words of ``period=``
+elsewhere (``"D"``, ``"W"`` and ``"M"`` still work, with a :class:`DeprecationWarning`). A
+transaction model remembers the unit of the summary it was fitted on (``time_unit_``): ``fit``
+takes it from the frame :func:`rfm_summary` returned (or from ``time_unit=``), ``save`` writes
+it and ``load`` reads it back, and :func:`clv` uses it, refusing a different explicit
+``time_unit`` with :class:`~csmetrics.TimeUnitMismatchError`.
+
 Examples
 --------
 >>> import datetime as dt
@@ -29,7 +36,7 @@ Examples
 ...                   dt.date(2024, 1, 3), dt.date(2024, 1, 31), dt.date(2024, 1, 20)],
 ...     "amount": [10.0, 5.0, 20.0, 8.0, 12.0, 30.0],
 ... })
->>> summary = clv.rfm_summary(log, time_unit="D", observation_end=dt.date(2024, 1, 31))
+>>> summary = clv.rfm_summary(log, time_unit="day", observation_end=dt.date(2024, 1, 31))
 >>> summary.select("customer_id", "frequency", "recency", "T", "monetary_value").rows()
 [(1, 1, 14.0, 30.0, 20.0), (2, 1, 28.0, 28.0, 12.0), (3, 0, 0.0, 11.0, None)]
 """
@@ -39,17 +46,40 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
 
 import polars as pl
 
 from csmetrics import _internal
-from csmetrics._frames import IntoFrame, _is_pandas, column_names, from_polars, to_polars
+from csmetrics._frames import (
+    IntoFrame,
+    _is_pandas,
+    column_names,
+    frame_function,
+    frame_method,
+    from_polars,
+    to_polars,
+)
+from csmetrics._options import (
+    choice,
+    guard_module,
+    number,
+    option_error,
+    optional_whole,
+    renamed_value,
+    warn_deprecated,
+    whole,
+)
 from csmetrics._options import days as _days
-from csmetrics._options import guard_module, number, option_error, optional_whole, whole
-from csmetrics.exceptions import InvalidInputError, NotFittedError
+from csmetrics.exceptions import (
+    InvalidInputError,
+    ModelLoadError,
+    NotFittedError,
+    TimeUnitMismatchError,
+)
 
 if TYPE_CHECKING:
     import pandas as pd  # noqa: F401
@@ -68,8 +98,62 @@ __all__ = [
     "subscription_clv",
 ]
 
-TimeUnit = Literal["D", "W", "M"]
+TimeUnit = Literal["day", "week", "month"]
 _Model = TypeVar("_Model", bound="_Fitted")
+
+_TIME_UNITS: tuple[TimeUnit, ...] = ("day", "week", "month")
+# The letters of earlier releases, deprecated.
+_OLD_TIME_UNITS = {"D": "day", "W": "week", "M": "month"}
+# What the core reads.
+_CORE_TIME_UNITS = {"day": "D", "week": "W", "month": "M"}
+_UNIT_KEY = "csmetrics.time_unit"
+
+
+def _time_unit(value: Any, option: str, where: str) -> TimeUnit:
+    """A time unit in the period vocabulary (an old letter warns and is translated)."""
+    return cast(
+        TimeUnit, choice(renamed_value(value, option, _OLD_TIME_UNITS, where), option, _TIME_UNITS)
+    )
+
+
+# The unit of every summary rfm_summary returned, kept while the frame lives. pandas frames
+# carry it in ``attrs`` and pyarrow tables in their schema metadata; a Polars frame holds no
+# attributes, so it is remembered here by identity (a weak reference: nothing is kept alive).
+_SUMMARY_UNITS: dict[int, tuple[weakref.ref[Any], TimeUnit]] = {}
+
+
+def _remember_unit(summary: Any, unit: TimeUnit) -> Any:
+    """``summary`` marked as being in ``unit`` (see :func:`_recorded_unit`)."""
+    if _is_pandas(summary):
+        summary.attrs[_UNIT_KEY] = unit
+        return summary
+    if isinstance(summary, pl.DataFrame):
+        key = id(summary)
+        _SUMMARY_UNITS[key] = (weakref.ref(summary), unit)
+        weakref.finalize(summary, _SUMMARY_UNITS.pop, key, None)
+        return summary
+    metadata = getattr(getattr(summary, "schema", None), "metadata", None)
+    if hasattr(summary, "replace_schema_metadata"):
+        return summary.replace_schema_metadata(
+            {**(metadata or {}), _UNIT_KEY.encode(): unit.encode()}
+        )
+    return summary
+
+
+def _recorded_unit(summary: Any) -> TimeUnit | None:
+    """The unit :func:`rfm_summary` recorded on this very frame, if it made it."""
+    if _is_pandas(summary):
+        found = summary.attrs.get(_UNIT_KEY)
+    elif isinstance(summary, pl.DataFrame):
+        ref, unit = _SUMMARY_UNITS.get(id(summary), (None, None))
+        found = unit if ref is not None and ref() is summary else None
+    elif isinstance(summary, pl.LazyFrame):
+        found = None
+    else:
+        metadata = getattr(getattr(summary, "schema", None), "metadata", None) or {}
+        raw = metadata.get(_UNIT_KEY.encode())
+        found = raw.decode() if isinstance(raw, bytes) else None
+    return cast(TimeUnit, found) if found in _TIME_UNITS else None
 
 
 def _with_columns(data: IntoFrame, new: pl.DataFrame) -> Any:
@@ -187,14 +271,15 @@ def net_clv(revenue: Any, acquisition_cost: Any, service_cost: Any) -> Any:
 # --- RFM summary ------------------------------------------------------------------------------
 
 
+@frame_function
 def rfm_summary(
     transactions: IntoFrame,
     *,
     customer_id: str = "customer_id",
     timestamp: str = "timestamp",
     amount: str | None = "amount",
-    merge: Literal["D", "W", "M"] = "D",
-    time_unit: TimeUnit = "D",
+    merge: TimeUnit = "day",
+    time_unit: TimeUnit = "day",
     observation_end: dt.date | dt.datetime | str | None = None,
     calibration_end: dt.date | dt.datetime | str | None = None,
     after_end: Literal["raise", "drop"] = "raise",
@@ -217,9 +302,12 @@ def rfm_summary(
         Columns: any customer key (no nulls), Date or Datetime (UTC days), and the purchase
         value (finite, >= 0; ``None`` when there is none).
     merge
-        Which purchases count as one: ``"D"``, ``"W"`` or ``"M"``.
+        Which purchases count as one: those of the same ``"day"``, ``"week"`` or ``"month"``
+        (``"D"``, ``"W"``, ``"M"`` are deprecated spellings).
     time_unit
-        Unit of recency, T and duration: ``"D"``, ``"W"`` or ``"M"``.
+        Unit of recency, T and duration: ``"day"``, ``"week"`` or ``"month"`` (``"D"``,
+        ``"W"``, ``"M"`` are deprecated spellings). The result remembers it: a model fitted on
+        this very frame takes it as its ``time_unit_`` (see :meth:`BetaGeo.fit`).
     observation_end
         Last day observed (inclusive); default the latest purchase.
     calibration_end
@@ -247,11 +335,13 @@ def rfm_summary(
     ...                   dt.date(2024, 1, 1)],
     ...     "amount": [10.0, 20.0, 30.0, 5.0],
     ... })
-    >>> split = rfm_summary(log, time_unit="W", calibration_end="2024-01-31",
+    >>> split = rfm_summary(log, time_unit="week", calibration_end="2024-01-31",
     ...                     observation_end="2024-02-29")
     >>> split.select("customer_id", "frequency", "recency", "frequency_holdout").rows()
     [('a', 1, 1.0, 1), ('b', 0, 0.0, 0)]
     """
+    merge = _time_unit(merge, "merge", "rfm_summary")
+    time_unit = _time_unit(time_unit, "time_unit", "rfm_summary")
     columns = [customer_id, timestamp, *([amount] if amount is not None else [])]
     frame, kind = to_polars(transactions, columns, keys=[customer_id])
     result = _internal.clv_rfm_summary(
@@ -259,13 +349,13 @@ def rfm_summary(
         customer_id,
         timestamp,
         amount,
-        merge,
-        time_unit,
+        _CORE_TIME_UNITS[merge],
+        _CORE_TIME_UNITS[time_unit],
         _days(observation_end, "observation_end"),
         _days(calibration_end, "calibration_end"),
         after_end,
     )
-    return from_polars(result, kind)
+    return _remember_unit(from_polars(result, kind), time_unit)
 
 
 # --- models -----------------------------------------------------------------------------------
@@ -299,6 +389,9 @@ class _Fitted:
         self.log_likelihood_: float = math.nan
         self.customers_: float = 0.0
         self.iterations_: int = 0
+        #: The time unit of recency and T in the summary the model was fitted on (``None``
+        #: when unknown); horizons ``t`` count it.
+        self.time_unit_: TimeUnit | None = None
 
     def __repr__(self) -> str:
         if not self.params_:
@@ -386,6 +479,7 @@ class _Fitted:
             },
             "log_likelihood": None if math.isnan(self.log_likelihood_) else self.log_likelihood_,
             "customers": self.customers_,
+            "time_unit": self.time_unit_,
         }
 
     def save(self, path: str | Path) -> None:
@@ -394,26 +488,45 @@ class _Fitted:
 
     @classmethod
     def load(cls: type[_Model], path: str | Path) -> _Model:
-        """Reads a model written by :meth:`save`."""
+        """Reads a model written by :meth:`save`, with its time unit.
+
+        Raises :class:`~csmetrics.ModelLoadError` when the file cannot be read or does not hold
+        a valid model of this class.
+        """
         try:
             data = json.loads(Path(path).read_text())
         except (OSError, ValueError) as err:
-            raise InvalidInputError(
-                f"{path}: cannot read a saved {cls._model} model: {err}"
-            ) from err
+            raise ModelLoadError(f"{path}: cannot read a saved {cls._model} model: {err}") from err
         if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
-            raise InvalidInputError(f"{path}: not a saved model (no 'params' object)")
-        return cls.from_params(data["params"], _data=data)
+            raise ModelLoadError(f"{path}: not a saved model (no 'params' object)")
+        if data.get("model", cls._model) != cls._model:
+            raise ModelLoadError(
+                f"{path}: the file holds a {data['model']} model, not {cls._model}"
+            )
+        try:
+            return cls.from_params(data["params"], time_unit=data.get("time_unit"), _data=data)
+        except InvalidInputError as err:
+            raise ModelLoadError(f"{path}: not a valid saved {cls._model} model: {err}") from err
 
     @classmethod
     def from_params(
-        cls: type[_Model], params: dict[str, float], *, _data: dict[str, Any] | None = None
+        cls: type[_Model],
+        params: dict[str, float],
+        *,
+        time_unit: TimeUnit | None = None,
+        _data: dict[str, Any] | None = None,
     ) -> _Model:
-        """A model with given parameters, ready to score customers."""
+        """A model with given parameters, ready to score customers.
+
+        ``time_unit`` is the unit of recency and T the parameters were estimated in (for
+        :func:`clv`); ``None`` when unknown.
+        """
         data = _data or {}
         if data.get("model", cls._model) != cls._model:
             raise InvalidInputError(f"the file holds a {data['model']} model, not {cls._model}")
         model = cls()
+        if time_unit is not None:
+            model.time_unit_ = _time_unit(time_unit, "time_unit", f"{cls.__name__}.from_params")
         rule = f"{cls.__name__} needs the parameters {', '.join(cls._parameters)} as numbers"
         if not isinstance(params, dict) or any(n not in params for n in cls._parameters):
             raise option_error("params", params, rule)
@@ -461,20 +574,45 @@ class _Fitted:
 
 
 class _TransactionModel(_Fitted):
-    def fit(self: _Model, data: IntoFrame, *, start: Sequence[float] | None = None) -> _Model:
+    def fit(
+        self: _Model,
+        data: IntoFrame,
+        *,
+        time_unit: TimeUnit | None = None,
+        start: Sequence[float] | None = None,
+    ) -> _Model:
         """Fits by maximum likelihood on the summary ``data`` (one row per customer, or
-        patterns with a ``weights`` column); returns the model."""
-        return self._fit(data, start, "alive")
+        patterns with a ``weights`` column); returns the model.
 
+        ``time_unit`` is the unit of the summary's recency and T, remembered as
+        ``time_unit_`` and used by :func:`clv`. By default it is the unit :func:`rfm_summary`
+        recorded on ``data`` when ``data`` is the frame it returned (a pandas frame or pyarrow
+        table keeps it through most operations; a Polars frame only as that very object, so
+        give ``time_unit=`` after filtering or joining one); otherwise it stays unknown
+        (``None``). A ``time_unit`` that contradicts the recorded one raises
+        :class:`~csmetrics.TimeUnitMismatchError`.
+        """
+        where = f"{type(self).__name__}.fit"
+        recorded = _recorded_unit(data)
+        given = None if time_unit is None else _time_unit(time_unit, "time_unit", where)
+        if given is not None and recorded is not None and given != recorded:
+            raise _mismatch(where, recorded, given, "the summary was built")
+        self._fit(data, start, "alive")
+        self.time_unit_ = given or recorded
+        return self
+
+    @frame_method
     def p_alive(self, data: IntoFrame) -> Any:
         """``data`` with the column ``p_alive``: P(customer still active at T)."""
         return _with_columns(data, self._predict(data, "p_alive"))
 
+    @frame_method
     def conditional_expected_purchases(self, data: IntoFrame, *, t: float) -> Any:
         """``data`` with ``expected_purchases``: expected purchases in the next ``t`` time
         units (opportunities for BG/BB)."""
         return _with_columns(data, self._predict(data, "expected_purchases", t))
 
+    @frame_method
     def probability_of_purchases(self, data: IntoFrame, *, n: int, t: float) -> Any:
         """``data`` with ``probability``: P(exactly ``n`` purchases in the next ``t`` time
         units), given each customer's history. For BG/BB, ``t`` is a whole number of future
@@ -482,6 +620,7 @@ class _TransactionModel(_Fitted):
         n = whole(n, "n")
         return _with_columns(data, self._predict(data, "probability", t, n))
 
+    @frame_method
     def predict(self, data: IntoFrame, *, t: float) -> Any:
         """``data`` with ``p_alive`` and ``expected_purchases`` over the next ``t``."""
         new = pl.concat(
@@ -571,6 +710,7 @@ class BetaGeoBetaBinom(_TransactionModel):
     _model = "bg_bb"
     _parameters = ("alpha", "beta", "gamma", "delta")
 
+    @frame_method
     def discounted_expected_purchases(self, data: IntoFrame, *, discount_rate: float) -> Any:
         """``data`` with ``discounted_purchases``: the discounted expected residual transactions
         (DERT) of each customer, ``sum over k >= 1 of E[transaction at opportunity n + k] /
@@ -597,6 +737,7 @@ class GammaGamma(_Fitted):
         """Fits on the repeat buyers of ``data``; returns the model."""
         return self._fit(data, start, "alive")
 
+    @frame_method
     def expected_spend(self, data: IntoFrame) -> Any:
         """``data`` with ``expected_spend``: the expected mean purchase value of each customer
         (the population mean where frequency is 0)."""
@@ -643,6 +784,17 @@ class ShiftedBetaGeometric(_Fitted):
         return _internal.clv_retention_curve(self._values(), periods)
 
 
+def _mismatch(where: str, expected: str, given: str, what: str) -> TimeUnitMismatchError:
+    err = TimeUnitMismatchError(
+        f"{where}: time_unit={given!r} contradicts the unit {what} in ({expected!r}); "
+        f"recency and T in {expected}s read as {given}s would scale every horizon wrongly. "
+        f"Leave time_unit out to use {expected!r}, or build the summary in {given!r}"
+    )
+    vars(err).update(option="time_unit", value=repr(given), expected=expected)
+    return err
+
+
+@frame_function
 def clv(
     data: IntoFrame,
     *,
@@ -660,8 +812,12 @@ def clv(
     ``clv = margin x expected spend (Gamma-Gamma) x discounted expected purchases``.
 
     With a continuous-time model (BG/NBD, Pareto/NBD, MBG/NBD) the horizon is the next
-    ``months`` (default 12, of 365/12 days) and ``time_unit`` (default ``"D"``) is the unit of
-    the summary the model was fitted on. With ``discounting="monthly"`` the purchases expected
+    ``months`` (default 12, of 365/12 days) and the time unit of the summary the model was
+    fitted on is the one it remembers (``transactions.time_unit_``, see :meth:`BetaGeo.fit`).
+    ``time_unit`` need not be given; given, it must agree with the remembered unit (else
+    :class:`~csmetrics.TimeUnitMismatchError`), and it is used when the model does not know
+    its unit. A model that knows no unit, with no ``time_unit``, is taken to be in days as in
+    earlier releases, with a :class:`DeprecationWarning`: that will be an error. With ``discounting="monthly"`` the purchases expected
     in month i are discounted by ``(1 + discount_rate)^-i`` (as if made at the month's end);
     with ``"continuous"`` each is discounted at the instant it is expected,
     ``(1 + discount_rate)^-(t in months)``.
@@ -703,6 +859,20 @@ def clv(
         raise option_error(
             "periods", periods, "periods is the horizon of BG/BB; this model takes months"
         )
+    unit: TimeUnit = "day"
+    if not discrete:
+        known = transactions.time_unit_
+        given = None if time_unit is None else _time_unit(time_unit, "time_unit", "clv")
+        if known is not None and given is not None and known != given:
+            raise _mismatch("clv", known, given, f"the {type(transactions).__name__} was fitted")
+        if known is None and given is None:
+            warn_deprecated(
+                f"clv: the {type(transactions).__name__} model does not know the time unit of "
+                "the summary it was fitted on; assuming days as earlier releases did. Pass "
+                "time_unit= to fit() (or from_params()), or to clv(); this will be an error in "
+                "the next release"
+            )
+        unit = known or given or "day"
     columns = [transactions.frequency, transactions.recency, transactions.T, spend.monetary_value]
     frame, _ = to_polars(data, columns)
     result = _internal.clv_customer_value(
@@ -717,7 +887,7 @@ def clv(
         12 if months is None else whole(months, "months", minimum=1, maximum=1200),
         number(discount_rate, "discount_rate", minimum=0.0),
         number(margin, "margin"),
-        "D" if time_unit is None else time_unit,
+        _CORE_TIME_UNITS[unit],
         discounting,
         optional_whole(periods, "periods", minimum=1, maximum=100_000),
     )

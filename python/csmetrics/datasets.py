@@ -515,7 +515,8 @@ def cdnow(
           ``date``, ``number_of_cds``, ``dollar_value``.
         - ``"summary"``: the sample's calibration summary to 1997-09-30 (2,357 rows):
           ``customer_id``, ``frequency`` (x, repeat purchase days), ``recency`` (t_x, weeks),
-          ``T`` (weeks), rounded to 2 decimals as published.
+          ``T`` (weeks), rounded to 2 decimals as published. A model fitted on this frame
+          remembers that it is in weeks (see :meth:`csmetrics.clv.BetaGeo.fit`).
         - ``"summary_monetary"``: the same plus ``monetary_value`` (zbar, the mean
           repeat-purchase value, 0.0 when ``frequency`` is 0).
 
@@ -566,11 +567,16 @@ def cdnow(
                 "zbar": "monetary_value",
             }
         )
+        from csmetrics.clv import _remember_unit
+
         raw = pl.read_csv(io.BytesIO(_data_bytes(name)), infer_schema=False)
-        return raw.rename(renames).select(
+        table = raw.rename(renames).select(
             pl.col("customer_id", "frequency").cast(pl.Int64),
             pl.exclude("customer_id", "frequency").cast(pl.Float64),
         )
+        # Recency and T are in weeks: a model fitted on this frame remembers it.
+        result: pl.DataFrame = _remember_unit(table, "week")
+        return result
     else:
         raise option_error(
             "kind", kind, "expected one of 'sample', 'master', 'summary', 'summary_monetary'"

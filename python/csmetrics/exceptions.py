@@ -19,7 +19,9 @@ __all__ = [
     "InvalidTypeError",
     "MissingColumnError",
     "MissingDependencyError",
+    "ModelLoadError",
     "NotFittedError",
+    "TimeUnitMismatchError",
 ]
 
 
@@ -59,7 +61,21 @@ class ConvergenceError(CsMetricsError):
 
 
 class NotFittedError(CsMetricsError, ValueError):
-    """A model was asked for results before :meth:`fit` (or ``from_params``) gave it parameters."""
+    """A model was asked for results (predictions, :meth:`summary`, :meth:`save`) before
+    :meth:`fit`, :meth:`load` or ``from_params`` gave it parameters."""
+
+
+class ModelLoadError(InvalidInputError):
+    """A saved model cannot be loaded: the file is unreadable or not JSON, holds no parameters,
+    holds another model, or its parameters or time unit are not valid. An
+    :class:`InvalidInputError` (so a ``ValueError``), as before this class existed."""
+
+
+class TimeUnitMismatchError(InvalidInputError):
+    """A time unit given to :func:`csmetrics.clv.clv` (or to a model's ``fit``) contradicts the
+    one the model (or the summary) remembers: a model fitted on weekly recency and T would
+    otherwise give a CLV off by a factor of seven without a word. Attributes ``expected`` (the
+    remembered unit) and ``value`` (the one given)."""
 
 
 class InternalError(CsMetricsError):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from csmetrics import _internal
-from csmetrics._frames import IntoFrame, from_polars, to_polars
+from csmetrics._frames import IntoFrame, frame_function, from_polars, to_polars
 from csmetrics._options import guard_module
 from csmetrics.revenue import Instant, Period
 
@@ -58,6 +58,7 @@ def _factors(factors: Sequence[Factor | str] | Mapping[str, float]) -> list[Fact
     return [f if isinstance(f, Factor) else Factor(f) for f in factors]
 
 
+@frame_function
 def health_score(
     data: IntoFrame,
     factors: Sequence[Factor | str] | Mapping[str, float],
@@ -128,6 +129,7 @@ def health_score(
     return from_polars(result, kind)
 
 
+@frame_function
 def health_backtest(
     data: IntoFrame,
     *,
@@ -168,6 +170,7 @@ def health_backtest(
     return from_polars(_internal.health_backtest(frame, score, churned), kind)
 
 
+@frame_function
 def churn_labels(
     scores: IntoFrame,
     subscriptions: IntoFrame,

@@ -12,8 +12,15 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from csmetrics import _internal
-from csmetrics._frames import IntoFrame, as_list, column_names, from_polars, to_polars
-from csmetrics._options import guard_module
+from csmetrics._frames import (
+    IntoFrame,
+    as_list,
+    column_names,
+    frame_function,
+    from_polars,
+    to_polars,
+)
+from csmetrics._options import guard_module, renamed
 from csmetrics._options import micros as _micros
 from csmetrics.revenue import Instant, Period
 
@@ -30,6 +37,7 @@ __all__ = [
 ]
 
 
+@frame_function
 def retention_cost(
     subscriptions: IntoFrame,
     costs: IntoFrame,
@@ -126,10 +134,12 @@ def retention_cost(
     return from_polars(result, kind)
 
 
+@frame_function
+@renamed(window="window_days")
 def trial_conversion(
     trials: IntoFrame,
     *,
-    window: float = 14,
+    window_days: float = 14,
     trial_start: str = "trial_start",
     trial_end: str = "trial_end",
     converted_at: str = "converted_at",
@@ -139,7 +149,7 @@ def trial_conversion(
 ) -> Any:
     """Trial-to-paid conversion per period of the trial start.
 
-    A trial ``converted`` when ``converted_at`` falls between its start and ``window`` days after
+    A trial ``converted`` when ``converted_at`` falls between its start and ``window_days`` days after
     its end. A trial not (yet) converted whose window is still open at ``as_of`` is ``pending``
     and left out of the rate; ``conversion_rate`` = converted / ``decided`` (converted, or window
     closed). Customers without a trial never enter. Trials starting after ``as_of`` are left
@@ -149,8 +159,9 @@ def trial_conversion(
     ----------
     trials
         One row per trial: ``trial_start``, ``trial_end``, ``converted_at`` (null if not).
-    window
-        Days after the trial end within which a conversion counts.
+    window_days
+        Days after the trial end within which a conversion counts (formerly ``window``,
+        deprecated).
     trial_start, trial_end, converted_at
         Column names.
     as_of
@@ -186,7 +197,7 @@ def trial_conversion(
         trial_start,
         trial_end,
         converted_at,
-        float(window),
+        float(window_days),
         _micros(as_of, "as_of"),
         by_list,
         period,
@@ -194,6 +205,7 @@ def trial_conversion(
     return from_polars(result, kind)
 
 
+@frame_function
 def conversion_rates(
     conversions: IntoFrame,
     *,
@@ -243,10 +255,12 @@ def conversion_rates(
     return from_polars(result, family)
 
 
+@frame_function
+@renamed(reopen_window="reopen_window_days")
 def first_contact_resolution(
     tickets: IntoFrame,
     *,
-    reopen_window: float = 7,
+    reopen_window_days: float = 7,
     opened_at: str = "opened_at",
     resolved_at: str = "resolved_at",
     contacts: str = "contacts",
@@ -258,7 +272,7 @@ def first_contact_resolution(
     """First contact resolution (FCR), gross and net, per period of the ticket's opening.
 
     A resolved ticket is resolved at first contact when it took one contact and was not reopened
-    within ``reopen_window`` days of its resolution. ``fcr_gross`` = those / resolved tickets;
+    within ``reopen_window_days`` days of its resolution. ``fcr_gross`` = those / resolved tickets;
     ``fcr_net`` = the same among resolved tickets resolvable at first contact (a null
     ``resolvable`` counts as true). Open tickets count in ``tickets`` only.
 
@@ -266,8 +280,9 @@ def first_contact_resolution(
     ----------
     tickets
         One row per ticket.
-    reopen_window
-        Days after resolution within which a reopen cancels first contact resolution.
+    reopen_window_days
+        Days after resolution within which a reopen cancels first contact resolution (formerly
+        ``reopen_window``, deprecated).
     opened_at, resolved_at, contacts, reopened_at, resolvable
         Column names; ``reopened_at`` and ``resolvable`` may be None (absent) or missing from
         the table.
@@ -311,7 +326,7 @@ def first_contact_resolution(
         contacts,
         reopened,
         able,
-        float(reopen_window),
+        float(reopen_window_days),
         by_list,
         period,
     )
@@ -322,9 +337,9 @@ def _usage(
     entry: Callable[..., pl.DataFrame],
     usage: IntoFrame,
     *,
-    unit: str,
+    level: str,
     customer_id: str,
-    date: str,
+    timestamp: str,
     user_id: str | None,
     active_users: str | None,
     events: str | None,
@@ -340,17 +355,17 @@ def _usage(
     users = None if raw or active_users not in names else active_users
     counts = None if raw or events not in names else events
     by_list = as_list(by)
-    wanted = [*by_list, customer_id, date]
+    wanted = [*by_list, customer_id, timestamp]
     wanted += [c for c in (user_id, users, counts, feature) if c is not None]
     frame, kind = to_polars(usage, wanted)
     columns = {
         "customer_id": customer_id,
-        "date": date,
+        "date": timestamp,
         "user_id": user_id,
         "active_users": users,
         "events": counts,
         "feature": feature,
-        "unit": unit,
+        "unit": level,
         "as_of": _micros(as_of, "as_of"),
         "by": by_list,
         "period": period,
@@ -359,12 +374,14 @@ def _usage(
     return from_polars(result, kind)
 
 
+@frame_function
+@renamed(unit="level", date="timestamp")
 def engagement(
     usage: IntoFrame,
     *,
-    unit: Literal["customer", "user"] = "customer",
+    level: Literal["customer", "user"] = "customer",
     customer_id: str = "customer_id",
-    date: str = "date",
+    timestamp: str = "date",
     user_id: str | None = None,
     active_users: str | None = "active_users",
     events: str | None = "events",
@@ -374,24 +391,28 @@ def engagement(
 ) -> Any:
     """Engagement per period: DAU, MAU, stickiness and usage per active customer.
 
-    Input is either daily aggregates (``customer_id``, ``date``, ``active_users``, ``events``)
-    or, with ``user_id=``, raw events (one row per event; ``date`` is then the event timestamp).
-    A unit is active on a day when it has a row that day with users or events. ``dau`` is the
-    mean over the period's calendar days (up to ``as_of`` in the last, incomplete period) of the
-    distinct units active each day; ``wau`` the same mean of the units active in the seven days
+    Input is either daily aggregates (``customer_id``, the day in the ``timestamp`` column,
+    ``active_users``, ``events``) or, with ``user_id=``, raw events (one row per event;
+    ``timestamp`` is then the event's instant). A customer (or user, with ``level="user"``) is
+    active on a day when it has a row that day with users or events. ``dau`` is the mean over the
+    period's calendar days (up to ``as_of`` in the last, incomplete period) of the distinct
+    customers (or users) active each day; ``wau`` the same mean of those active in the seven days
     ending on each day (activity late in the previous period included); ``active`` is the
-    distinct units active in the period (MAU for months); ``stickiness`` = dau / active.
-    ``by`` columns must be constant per customer. ``unit="user"`` counts users (a user id is
+    distinct customers (or users) active in the period (MAU for months); ``stickiness`` = dau /
+    active.
+    ``by`` columns must be constant per customer. ``level="user"`` counts users (a user id is
     scoped to its customer) and needs raw events.
 
     Parameters
     ----------
     usage
         Daily aggregates or raw events.
-    unit
-        What DAU and MAU count.
-    customer_id, date, user_id, active_users, events
-        Column names (``active_users`` and ``events`` are used when present).
+    level
+        What DAU and MAU count: customers or users (formerly ``unit``, deprecated).
+    customer_id, timestamp, user_id, active_users, events
+        Column names (``active_users`` and ``events`` are used when present). ``timestamp``
+        (formerly ``date``, deprecated; its default column is still ``"date"``) holds the day of
+        an aggregate row or the instant of a raw event, as Date or Datetime.
     as_of
         Cut-off; default the latest date in the input.
     by
@@ -424,9 +445,9 @@ def engagement(
     return _usage(
         _internal.engagement,
         usage,
-        unit=unit,
+        level=level,
         customer_id=customer_id,
-        date=date,
+        timestamp=timestamp,
         user_id=user_id,
         active_users=active_users,
         events=events,
@@ -437,13 +458,15 @@ def engagement(
     )
 
 
+@frame_function
+@renamed(unit="level", date="timestamp")
 def feature_adoption(
     usage: IntoFrame,
     *,
     feature: str = "feature",
-    unit: Literal["customer", "user"] = "customer",
+    level: Literal["customer", "user"] = "customer",
     customer_id: str = "customer_id",
-    date: str = "date",
+    timestamp: str = "date",
     user_id: str | None = None,
     active_users: str | None = "active_users",
     events: str | None = "events",
@@ -479,9 +502,9 @@ def feature_adoption(
     return _usage(
         _internal.feature_adoption,
         usage,
-        unit=unit,
+        level=level,
         customer_id=customer_id,
-        date=date,
+        timestamp=timestamp,
         user_id=user_id,
         active_users=active_users,
         events=events,

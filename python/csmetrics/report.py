@@ -492,7 +492,7 @@ def _health(
             on="customer_id",
             how="left",
         )
-    return cast(pl.DataFrame, scored), factors
+    return scored, factors
 
 
 def report(
@@ -696,7 +696,7 @@ def report(
             )
         )
         step("survival")
-        lives = csm.survival_table(subs, as_of=cutoff, unit="month", **options)
+        lives = csm.survival_table(subs, as_of=cutoff, time_unit="month", **options)
         body = _png(
             plot.survival_curve(
                 csm.kaplan_meier(lives),

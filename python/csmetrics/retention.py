@@ -14,8 +14,15 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from csmetrics import _internal
-from csmetrics._frames import IntoFrame, as_list, column_names, from_polars, to_polars
-from csmetrics._options import guard_module
+from csmetrics._frames import (
+    IntoFrame,
+    as_list,
+    column_names,
+    frame_function,
+    from_polars,
+    to_polars,
+)
+from csmetrics._options import guard_module, renamed
 from csmetrics.revenue import Instant, Period, _run
 
 __all__ = ["churn_rates", "cohort_retention", "cohort_triangle", "renewal_rates", "survival_table"]
@@ -37,13 +44,12 @@ def _panel(
     timestamp: str,
     period: Period,
     as_of: Instant | None,
-    first_period: Instant | None,
+    observed_from: Instant | None,
     free_is_active: bool,
     mode: Literal["snapshot", "events"],
     by: str | Sequence[str] | None,
     extra: dict[str, Any],
     also: Sequence[str] = (),
-    first_period_option: str = "first_period",
 ) -> Any:
     return _run(
         entry,
@@ -60,7 +66,7 @@ def _panel(
         mrr_column="mrr",
         period=period,
         as_of=as_of,
-        first_period=first_period,
+        observed_from=observed_from,
         precision=6,
         free_is_active=free_is_active,
         mode=mode,
@@ -71,7 +77,6 @@ def _panel(
         timestamp=timestamp,
         extra=extra,
         also=also,
-        first_period_option=first_period_option,
     )
 
 
@@ -92,8 +97,9 @@ _PANEL_DOC = """
         Reporting period (UTC calendar periods labelled by their first day).
     as_of
         Cut-off instant; default the latest start (or event). Nothing after it is read.
-    first_period
-        A date in the first period to report; default the first period with activity.
+    observed_from
+        Start of observation: the period holding it is the first reported; default the first
+        period with activity. Formerly ``first_period`` (deprecated).
     free_is_active
         Count customers whose only subscriptions are $0 as active.
     by
@@ -101,6 +107,8 @@ _PANEL_DOC = """
 """
 
 
+@frame_function
+@renamed(first_period="observed_from")
 def churn_rates(
     data: IntoFrame,
     *,
@@ -114,7 +122,7 @@ def churn_rates(
     timestamp: str = "timestamp",
     period: Period = "month",
     as_of: Instant | None = None,
-    first_period: Instant | None = None,
+    observed_from: Instant | None = None,
     free_is_active: bool = False,
     mode: Literal["snapshot", "events"] = "snapshot",
     by: str | Sequence[str] | None = None,
@@ -182,7 +190,7 @@ def churn_rates(
         timestamp=timestamp,
         period=period,
         as_of=as_of,
-        first_period=first_period,
+        observed_from=observed_from,
         free_is_active=free_is_active,
         mode=mode,
         by=by,
@@ -190,6 +198,8 @@ def churn_rates(
     )
 
 
+@frame_function
+@renamed(first_period="observed_from")
 def cohort_retention(
     data: IntoFrame,
     *,
@@ -203,7 +213,7 @@ def cohort_retention(
     timestamp: str = "timestamp",
     period: Period = "month",
     as_of: Instant | None = None,
-    first_period: Instant | None = None,
+    observed_from: Instant | None = None,
     free_is_active: bool = False,
     by: str | Sequence[str] | None = None,
     kind: Literal["logo", "revenue"] = "logo",
@@ -261,7 +271,7 @@ def cohort_retention(
         timestamp=timestamp,
         period=period,
         as_of=as_of,
-        first_period=first_period,
+        observed_from=observed_from,
         free_is_active=free_is_active,
         mode="snapshot",
         by=by,
@@ -270,6 +280,7 @@ def cohort_retention(
     )
 
 
+@frame_function
 def cohort_triangle(long: Any, *, values: str = "rate") -> Any:
     """Pivots a :func:`cohort_retention` table into the familiar triangle.
 
@@ -286,6 +297,8 @@ def cohort_triangle(long: Any, *, values: str = "rate") -> Any:
     return from_polars(wide, kind)
 
 
+@frame_function
+@renamed(gap_tolerance="gap_tolerance_days", unit="time_unit")
 def survival_table(
     data: IntoFrame,
     *,
@@ -301,14 +314,14 @@ def survival_table(
     observed_from: Instant | None = None,
     free_is_active: bool = False,
     by: str | Sequence[str] | None = None,
-    gap_tolerance: float = 0.0,
+    gap_tolerance_days: float = 0.0,
     lives: Literal["first", "all"] = "first",
-    unit: Literal["day", "week", "month", "year"] = "day",
+    time_unit: Literal["day", "week", "month", "year"] = "day",
 ) -> Any:
     """One row per customer life, ready for Kaplan-Meier: duration, event, entry.
 
     A life runs from a customer's first start to the first instant it has no active
-    subscription; gaps shorter than ``gap_tolerance`` days are bridged (touching or overlapping
+    subscription; gaps shorter than ``gap_tolerance_days`` days are bridged (touching or overlapping
     subscriptions always continue it). ``lives="all"`` makes each return after a gap a new life.
     Durations are censored at ``as_of`` (``event=False``) and nothing after it is read.
 
@@ -327,12 +340,13 @@ def survival_table(
         Whether $0 subscriptions keep a life going.
     by
         Customer-level column(s) carried into the table.
-    gap_tolerance
-        Gaps shorter than this many days are bridged.
+    gap_tolerance_days
+        Gaps shorter than this many days are bridged (formerly ``gap_tolerance``, deprecated).
     lives
         ``"first"`` or ``"all"``.
-    unit
-        Unit of ``duration`` and ``entry``: days, weeks, months (365/12 days) or years (365).
+    time_unit
+        Unit of ``duration`` and ``entry``: days, weeks, months (365/12 days) or years (365)
+        (formerly ``unit``, deprecated).
 
     Returns
     -------
@@ -356,7 +370,7 @@ def survival_table(
     ... })
     >>> csm.survival_table(subs, as_of="2024-04-01").select("customer_id", "duration", "event").rows()
     [('a', 60.0, True), ('b', 60.0, False)]
-    >>> csm.survival_table(subs, as_of="2024-04-01", gap_tolerance=15)["duration"].to_list()
+    >>> csm.survival_table(subs, as_of="2024-04-01", gap_tolerance_days=15)["duration"].to_list()
     [91.0, 60.0]
     """
     return _panel(
@@ -372,15 +386,15 @@ def survival_table(
         timestamp=timestamp,
         period="month",
         as_of=as_of,
-        first_period=observed_from,
-        first_period_option="observed_from",
+        observed_from=observed_from,
         free_is_active=free_is_active,
         mode="snapshot",
         by=by,
-        extra={"gap_tolerance_days": float(gap_tolerance), "lives": lives, "unit": unit},
+        extra={"gap_tolerance_days": float(gap_tolerance_days), "lives": lives, "unit": time_unit},
     )
 
 
+@frame_function
 def renewal_rates(
     contracts: IntoFrame,
     *,

@@ -31,8 +31,23 @@ from typing import Any, Literal
 import polars as pl
 
 from csmetrics import _internal
-from csmetrics._frames import IntoFrame, Kind, as_list, column_names, from_polars, to_polars
-from csmetrics._options import guard_module, micros, option_error, optional_whole, whole
+from csmetrics._frames import (
+    IntoFrame,
+    Kind,
+    as_list,
+    column_names,
+    frame_function,
+    from_polars,
+    to_polars,
+)
+from csmetrics._options import (
+    guard_module,
+    micros,
+    option_error,
+    optional_whole,
+    renamed,
+    whole,
+)
 from csmetrics.exceptions import InvalidInputError
 
 __all__ = ["mrr", "mrr_bridge", "mrr_movements", "revenue_kpis"]
@@ -58,7 +73,7 @@ def _run(
     mrr_column: str = "mrr",
     period: Period = "month",
     as_of: Instant | None = None,
-    first_period: Instant | None = None,
+    observed_from: Instant | None = None,
     precision: int = 6,
     free_is_active: bool = False,
     mode: Literal["snapshot", "events"] = "snapshot",
@@ -69,7 +84,6 @@ def _run(
     timestamp: str = "timestamp",
     extra: dict[str, Any] | None = None,
     also: Sequence[str] = (),
-    first_period_option: str = "first_period",
     before: Sequence[pl.DataFrame] = (),
     result_kind: Kind | None = None,
 ) -> Any:
@@ -114,7 +128,7 @@ def _run(
         "timestamp": timestamp,
         "period": period,
         "as_of": micros(as_of, "as_of"),
-        "first_period": micros(first_period, first_period_option),
+        "first_period": micros(observed_from, "observed_from"),
         "precision": whole(precision, "precision", maximum=18),
         "free_is_active": free_is_active,
         "mode": mode,
@@ -126,11 +140,15 @@ def _run(
     try:
         result = entry(*before, frame, panel, **(extra or {}))
     except InvalidInputError as err:
-        # survival_table calls first_period observed_from: its errors say so.
-        if first_period_option != "first_period" and getattr(err, "option", None) == "first_period":
+        # The core calls observed_from first_period: its errors say observed_from.
+        if getattr(err, "option", None) == "first_period":
             raise option_error(
-                first_period_option, first_period, str(getattr(err, "rule", err))
+                "observed_from", observed_from, str(getattr(err, "rule", err))
             ) from None
+        if "first_period=" in str(err):
+            named = InvalidInputError(str(err).replace("first_period=", "observed_from="))
+            vars(named).update(vars(err))
+            raise named from None
         raise
     return from_polars(result, result_kind or kind)
 
@@ -158,10 +176,11 @@ _COMMON_DOC = """
         Reporting period (UTC calendar periods, labelled by their first day).
     as_of
         Cut-off instant (date, datetime or ISO string); default the latest start.
-    first_period
-        A date in the first period to report (the contract's ``start=`` option, renamed here
-        because ``start`` names the start column); default the first period with activity.
-        Customers active before it form the opening balance.
+    observed_from
+        Start of observation: the period holding it is the first reported (the contract's
+        ``start=`` option; ``start`` names the start column); default the first period with
+        activity. Customers active before it form the opening balance. Formerly
+        ``first_period`` (deprecated).
     precision
         Decimals of the monthly amounts (half-to-even), 0 to 9.
     free_is_active
@@ -178,6 +197,8 @@ _COMMON_DOC = """
 """
 
 
+@frame_function
+@renamed(first_period="observed_from")
 def mrr_bridge(
     data: IntoFrame,
     *,
@@ -193,7 +214,7 @@ def mrr_bridge(
     mrr_column: str = "mrr",
     period: Period = "month",
     as_of: Instant | None = None,
-    first_period: Instant | None = None,
+    observed_from: Instant | None = None,
     precision: int = 6,
     free_is_active: bool = False,
     mode: Literal["snapshot", "events"] = "snapshot",
@@ -236,6 +257,8 @@ def _args(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k != "window"}
 
 
+@frame_function
+@renamed(first_period="observed_from")
 def mrr_movements(
     data: IntoFrame,
     *,
@@ -251,7 +274,7 @@ def mrr_movements(
     mrr_column: str = "mrr",
     period: Period = "month",
     as_of: Instant | None = None,
-    first_period: Instant | None = None,
+    observed_from: Instant | None = None,
     precision: int = 6,
     free_is_active: bool = False,
     mode: Literal["snapshot", "events"] = "snapshot",
@@ -287,6 +310,8 @@ def mrr_movements(
     return _run(_internal.mrr_movements, **_args(locals()), window=None)
 
 
+@frame_function
+@renamed(first_period="observed_from")
 def mrr(
     data: IntoFrame,
     *,
@@ -302,7 +327,7 @@ def mrr(
     mrr_column: str = "mrr",
     period: Period = "month",
     as_of: Instant | None = None,
-    first_period: Instant | None = None,
+    observed_from: Instant | None = None,
     precision: int = 6,
     free_is_active: bool = False,
     by: str | Sequence[str] | None = None,
@@ -329,6 +354,8 @@ def mrr(
     return _run(_internal.mrr, **_args(locals()), mode="snapshot", window=None)
 
 
+@frame_function
+@renamed(first_period="observed_from")
 def revenue_kpis(
     data: IntoFrame,
     *,
@@ -344,7 +371,7 @@ def revenue_kpis(
     mrr_column: str = "mrr",
     period: Period = "month",
     as_of: Instant | None = None,
-    first_period: Instant | None = None,
+    observed_from: Instant | None = None,
     precision: int = 6,
     free_is_active: bool = False,
     mode: Literal["snapshot", "events"] = "snapshot",

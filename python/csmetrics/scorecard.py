@@ -8,13 +8,16 @@ with their defaults and the same ``period`` and ``as_of``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 import polars as pl
 
-from csmetrics._frames import IntoFrame, column_names, from_polars, to_polars
-from csmetrics._options import choice, guard_module, micros
+from csmetrics._frames import IntoFrame, column_names, frame_function, from_polars, to_polars
+from csmetrics._options import choice, guard_module, keyword_only, micros
 from csmetrics.revenue import Instant, Period
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["scorecard", "wide"]
 
@@ -88,7 +91,42 @@ def _polars(data: IntoFrame) -> pl.DataFrame:
     return frame
 
 
+_Polars = pl.DataFrame | pl.LazyFrame | None
+
+
+# The result is pandas when any table is pandas, else Polars (a pyarrow table, typed Any, gives
+# pyarrow when no table is pandas).
+@overload
 def scorecard(
+    *,
+    subscriptions: _Polars = ...,
+    responses: _Polars = ...,
+    tickets: _Polars = ...,
+    usage: _Polars = ...,
+    costs: _Polars = ...,
+    trials: _Polars = ...,
+    conversions: _Polars = ...,
+    transactions: _Polars = ...,
+    period: Period = ...,
+    as_of: Instant | None = ...,
+) -> pl.DataFrame: ...
+@overload
+def scorecard(
+    *,
+    subscriptions: IntoFrame | None = ...,
+    responses: IntoFrame | None = ...,
+    tickets: IntoFrame | None = ...,
+    usage: IntoFrame | None = ...,
+    costs: IntoFrame | None = ...,
+    trials: IntoFrame | None = ...,
+    conversions: IntoFrame | None = ...,
+    transactions: IntoFrame | None = ...,
+    period: Period = ...,
+    as_of: Instant | None = ...,
+) -> pd.DataFrame: ...
+@keyword_only(8)  # the tables, positional in earlier releases
+def scorecard(
+    *,
     subscriptions: IntoFrame | None = None,
     responses: IntoFrame | None = None,
     tickets: IntoFrame | None = None,
@@ -97,7 +135,6 @@ def scorecard(
     trials: IntoFrame | None = None,
     conversions: IntoFrame | None = None,
     transactions: IntoFrame | None = None,
-    *,
     period: Period = "month",
     as_of: Instant | None = None,
 ) -> Any:
@@ -120,7 +157,8 @@ def scorecard(
     ----------
     subscriptions, responses, tickets, usage, costs, trials, conversions, transactions
         The input tables with the default column names of the individual functions; each may be
-        None.
+        None. Keyword-only, as in :func:`csmetrics.report` (by position they still work, with a
+        :class:`DeprecationWarning`, for one release).
     period
         Reporting period.
     as_of
@@ -247,6 +285,7 @@ def _purchase_rows(log: IntoFrame, period: Period, as_of: Instant | None) -> lis
     ]
 
 
+@frame_function
 def wide(long: Any) -> Any:
     """The scorecard with one row per period and one column per metric (values only).
 

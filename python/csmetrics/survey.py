@@ -14,16 +14,11 @@ column, the rule, the value and its row; ``"drop"`` leaves them out of ``n`` and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal, overload
-
-import polars as pl
+from typing import Any, Literal
 
 from csmetrics import _internal
-from csmetrics._frames import IntoFrame, as_list, from_polars, to_polars
+from csmetrics._frames import IntoFrame, as_list, frame_function, from_polars, to_polars
 from csmetrics._options import confidence_level, guard_module, scale_pair
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = ["ces", "csat", "nps", "nps_compare"]
 
@@ -35,30 +30,7 @@ def _columns(score: str, by: list[str], period: Period | None, timestamp: str) -
     return [*by, *([timestamp] if period is not None else []), score]
 
 
-@overload
-def nps(
-    data: pd.DataFrame,
-    *,
-    score: str = ...,
-    by: str | Sequence[str] | None = ...,
-    period: Period | None = ...,
-    timestamp: str = ...,
-    invalid: InvalidPolicy = ...,
-    ci: Literal["adjusted_wald", "wald"] | None = ...,
-    confidence: float = ...,
-) -> pd.DataFrame: ...
-@overload
-def nps(
-    data: pl.DataFrame | pl.LazyFrame,
-    *,
-    score: str = ...,
-    by: str | Sequence[str] | None = ...,
-    period: Period | None = ...,
-    timestamp: str = ...,
-    invalid: InvalidPolicy = ...,
-    ci: Literal["adjusted_wald", "wald"] | None = ...,
-    confidence: float = ...,
-) -> pl.DataFrame: ...
+@frame_function
 def nps(
     data: IntoFrame,
     *,
@@ -124,28 +96,7 @@ def nps(
     return from_polars(result, kind)
 
 
-@overload
-def csat(
-    data: pd.DataFrame,
-    *,
-    score: str = ...,
-    by: str | Sequence[str] | None = ...,
-    period: Period | None = ...,
-    timestamp: str = ...,
-    invalid: InvalidPolicy = ...,
-    scale: tuple[int, int] = ...,
-) -> pd.DataFrame: ...
-@overload
-def csat(
-    data: pl.DataFrame | pl.LazyFrame,
-    *,
-    score: str = ...,
-    by: str | Sequence[str] | None = ...,
-    period: Period | None = ...,
-    timestamp: str = ...,
-    invalid: InvalidPolicy = ...,
-    scale: tuple[int, int] = ...,
-) -> pl.DataFrame: ...
+@frame_function
 def csat(
     data: IntoFrame,
     *,
@@ -193,30 +144,7 @@ def csat(
     return from_polars(result, kind)
 
 
-@overload
-def ces(
-    data: pd.DataFrame,
-    *,
-    score: str = ...,
-    by: str | Sequence[str] | None = ...,
-    period: Period | None = ...,
-    timestamp: str = ...,
-    invalid: InvalidPolicy = ...,
-    scale: tuple[int, int] | None = ...,
-    direction: Literal["higher_is_easier", "lower_is_easier"] = ...,
-) -> pd.DataFrame: ...
-@overload
-def ces(
-    data: pl.DataFrame | pl.LazyFrame,
-    *,
-    score: str = ...,
-    by: str | Sequence[str] | None = ...,
-    period: Period | None = ...,
-    timestamp: str = ...,
-    invalid: InvalidPolicy = ...,
-    scale: tuple[int, int] | None = ...,
-    direction: Literal["higher_is_easier", "lower_is_easier"] = ...,
-) -> pl.DataFrame: ...
+@frame_function
 def ces(
     data: IntoFrame,
     *,
@@ -279,32 +207,7 @@ def ces(
     return from_polars(result, kind)
 
 
-@overload
-def nps_compare(
-    data: pd.DataFrame,
-    *,
-    between: str | None = ...,
-    score: str = ...,
-    by: str | Sequence[str] | None = ...,
-    period: Period | None = ...,
-    timestamp: str = ...,
-    invalid: InvalidPolicy = ...,
-    pairs: Literal["all", "consecutive"] = ...,
-    confidence: float = ...,
-) -> pd.DataFrame: ...
-@overload
-def nps_compare(
-    data: pl.DataFrame | pl.LazyFrame,
-    *,
-    between: str | None = ...,
-    score: str = ...,
-    by: str | Sequence[str] | None = ...,
-    period: Period | None = ...,
-    timestamp: str = ...,
-    invalid: InvalidPolicy = ...,
-    pairs: Literal["all", "consecutive"] = ...,
-    confidence: float = ...,
-) -> pl.DataFrame: ...
+@frame_function
 def nps_compare(
     data: IntoFrame,
     *,

@@ -25,16 +25,11 @@ the rule, the value and its row.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal, overload
-
-import polars as pl
+from typing import Any, Literal
 
 from csmetrics import _internal
-from csmetrics._frames import IntoFrame, as_list, from_polars, to_polars
-from csmetrics._options import guard_module
-
-if TYPE_CHECKING:
-    import pandas as pd
+from csmetrics._frames import IntoFrame, as_list, frame_function, from_polars, to_polars
+from csmetrics._options import guard_module, renamed
 
 __all__ = ["kaplan_meier", "kaplan_meier_summary", "logrank_test", "nelson_aalen"]
 
@@ -48,28 +43,7 @@ def _columns(
     return [*by, duration, event, *optional]
 
 
-@overload
-def kaplan_meier(
-    data: pd.DataFrame,
-    *,
-    duration: str = ...,
-    event: str = ...,
-    entry: str | None = ...,
-    weights: str | None = ...,
-    by: str | Sequence[str] | None = ...,
-    confidence: float = ...,
-) -> pd.DataFrame: ...
-@overload
-def kaplan_meier(
-    data: pl.DataFrame | pl.LazyFrame,
-    *,
-    duration: str = ...,
-    event: str = ...,
-    entry: str | None = ...,
-    weights: str | None = ...,
-    by: str | Sequence[str] | None = ...,
-    confidence: float = ...,
-) -> pl.DataFrame: ...
+@frame_function
 def kaplan_meier(
     data: IntoFrame,
     *,
@@ -132,30 +106,7 @@ def kaplan_meier(
     return from_polars(result, kind)
 
 
-@overload
-def kaplan_meier_summary(
-    data: pd.DataFrame,
-    *,
-    duration: str = ...,
-    event: str = ...,
-    entry: str | None = ...,
-    weights: str | None = ...,
-    by: str | Sequence[str] | None = ...,
-    confidence: float = ...,
-    tau: float | None = ...,
-) -> pd.DataFrame: ...
-@overload
-def kaplan_meier_summary(
-    data: pl.DataFrame | pl.LazyFrame,
-    *,
-    duration: str = ...,
-    event: str = ...,
-    entry: str | None = ...,
-    weights: str | None = ...,
-    by: str | Sequence[str] | None = ...,
-    confidence: float = ...,
-    tau: float | None = ...,
-) -> pl.DataFrame: ...
+@frame_function
 def kaplan_meier_summary(
     data: IntoFrame,
     *,
@@ -208,30 +159,7 @@ def kaplan_meier_summary(
     return from_polars(result, kind)
 
 
-@overload
-def nelson_aalen(
-    data: pd.DataFrame,
-    *,
-    duration: str = ...,
-    event: str = ...,
-    entry: str | None = ...,
-    weights: str | None = ...,
-    by: str | Sequence[str] | None = ...,
-    confidence: float = ...,
-    ties: Ties = ...,
-) -> pd.DataFrame: ...
-@overload
-def nelson_aalen(
-    data: pl.DataFrame | pl.LazyFrame,
-    *,
-    duration: str = ...,
-    event: str = ...,
-    entry: str | None = ...,
-    weights: str | None = ...,
-    by: str | Sequence[str] | None = ...,
-    confidence: float = ...,
-    ties: Ties = ...,
-) -> pl.DataFrame: ...
+@frame_function
 def nelson_aalen(
     data: IntoFrame,
     *,
@@ -280,39 +208,19 @@ def nelson_aalen(
     return from_polars(result, kind)
 
 
-@overload
-def logrank_test(
-    data: pd.DataFrame,
-    *,
-    group: str = ...,
-    duration: str = ...,
-    event: str = ...,
-    weights: str | None = ...,
-    by: str | Sequence[str] | None = ...,
-    entry: None = ...,
-) -> pd.DataFrame: ...
-@overload
-def logrank_test(
-    data: pl.DataFrame | pl.LazyFrame,
-    *,
-    group: str = ...,
-    duration: str = ...,
-    event: str = ...,
-    weights: str | None = ...,
-    by: str | Sequence[str] | None = ...,
-    entry: None = ...,
-) -> pl.DataFrame: ...
+@frame_function
+@renamed(group="between")
 def logrank_test(
     data: IntoFrame,
     *,
-    group: str = "group",
+    between: str = "group",
     duration: str = "duration",
     event: str = "event",
     weights: str | None = None,
     by: str | Sequence[str] | None = None,
     entry: None = None,
 ) -> Any:
-    """Log-rank test of equal survival between the groups of ``group`` (two or more).
+    """Log-rank test of equal survival between the groups of ``between`` (two or more).
 
     At each event time every group expects its share of the events in proportion to its number
     at risk; the observed-minus-expected vector and its hypergeometric covariance give a
@@ -322,8 +230,9 @@ def logrank_test(
     ----------
     data, duration, event, weights
         As in :func:`kaplan_meier`.
-    group
-        Column whose values are compared.
+    between
+        Column whose values are compared, as in :func:`csmetrics.nps_compare` (formerly
+        ``group``, deprecated).
     by
         Column(s): one test per group of them.
     entry
@@ -351,9 +260,11 @@ def logrank_test(
     """
     by_list = as_list(by)
     frame, kind = to_polars(
-        data, _columns(duration, event, None, weights, [*by_list, group]), keys=[*by_list, group]
+        data,
+        _columns(duration, event, None, weights, [*by_list, between]),
+        keys=[*by_list, between],
     )
-    result = _internal.logrank_test(frame, duration, event, group, entry, weights, by_list)
+    result = _internal.logrank_test(frame, duration, event, between, entry, weights, by_list)
     return from_polars(result, kind)
 
 

@@ -286,11 +286,10 @@ def _frame_call(function: Callable[..., Any], *names: str) -> Call:
 
 PANEL_BAD: dict[str, st.SearchStrategy[Any]] = {
     "as_of": BAD_INSTANTS,
-    "first_period": BAD_INSTANTS,
     "observed_from": BAD_INSTANTS,
     "precision": st.sampled_from([-1, 10, 2.5, "6", 100]),
     "window": st.sampled_from([0, -1, 2.5, "12"]),
-    "gap_tolerance": st.sampled_from([-1.0, math.nan, math.inf, "5"]),
+    "gap_tolerance_days": st.sampled_from([-1.0, math.nan, math.inf, "5"]),
     "confidence": BAD_CONFIDENCE,
     "fx": st.sampled_from([{"EUR": math.nan}, {"EUR": -1.0}, {"EUR": 0.0}, {"EUR": "x"}]),
 }
@@ -312,9 +311,9 @@ def panel_case(draw: st.DrawFn, name: str) -> Case:
         "interval": st.sampled_from(["interval", None]),
         "end": st.sampled_from(["end", None]),
     }
+    others["observed_from"] = instant_option()
     if name != "survival_table":
         literals["period"] = PERIODS
-        others["first_period"] = instant_option()
     if name in ("mrr", "mrr_bridge", "mrr_movements", "revenue_kpis"):
         literals["money"] = ("float", "units", "decimal")
         others["precision"] = st.integers(0, 9)
@@ -333,9 +332,8 @@ def panel_case(draw: st.DrawFn, name: str) -> Case:
         others["signup"] = st.sampled_from([None, "signup"])
     if name == "survival_table":
         literals["lives"] = ("first", "all")
-        literals["unit"] = ("day", "week", "month", "year")
-        others["gap_tolerance"] = st.sampled_from([0.0, 1.0, 15.5, 400])
-        others["observed_from"] = instant_option()
+        literals["time_unit"] = ("day", "week", "month", "year")
+        others["gap_tolerance_days"] = st.sampled_from([0.0, 1.0, 15.5, 400])
     kwargs, bad_option = draw(options(literals, others, PANEL_BAD))
     kind = kwargs.get("table", "subscriptions")
     columns = MONTHLY if kind == "monthly" else ACTIVITY if kind == "activity" else SUBSCRIPTIONS
@@ -484,9 +482,9 @@ def trial_case(draw: st.DrawFn) -> Case:
             {
                 "as_of": instant_option(),
                 "by": SCORE_BY,
-                "window": st.sampled_from([14, 0, 30.5, 1e6]),
+                "window_days": st.sampled_from([14, 0, 30.5, 1e6]),
             },
-            {"as_of": BAD_INSTANTS, "window": WINDOW_BAD},
+            {"as_of": BAD_INSTANTS, "window_days": WINDOW_BAD},
         )
     )
     columns = [
@@ -518,8 +516,8 @@ def fcr_case(draw: st.DrawFn) -> Case:
     kwargs, bad_option = draw(
         options(
             {"period": PERIODS},
-            {"by": SCORE_BY, "reopen_window": st.sampled_from([7, 0, 0.5, 1e5])},
-            {"reopen_window": WINDOW_BAD},
+            {"by": SCORE_BY, "reopen_window_days": st.sampled_from([7, 0, 0.5, 1e5])},
+            {"reopen_window_days": WINDOW_BAD},
         )
     )
     columns = [
@@ -544,7 +542,7 @@ def usage_case(draw: st.DrawFn, name: str) -> Case:
     }
     kwargs, bad_option = draw(
         options(
-            {"period": PERIODS, "unit": ("customer", "user")},
+            {"period": PERIODS, "level": ("customer", "user")},
             others,
             {"as_of": BAD_INSTANTS},
         )
@@ -845,8 +843,8 @@ def rfm_case(draw: st.DrawFn) -> Case:
     kwargs, bad_option = draw(
         options(
             {
-                "merge": ("D", "W", "M"),
-                "time_unit": ("D", "W", "M"),
+                "merge": ("day", "week", "month"),
+                "time_unit": ("day", "week", "month"),
                 "after_end": ("raise", "drop"),
                 "amount": ("amount", None),
             },
@@ -1122,11 +1120,15 @@ def clv_case(draw: st.DrawFn) -> Case:
         bad["months"] = st.just(12)
     else:
         others["months"] = st.sampled_from([None, 1, 12, 120])
-        literals["time_unit"] = ("D", "W", "M")
+        literals["time_unit"] = ("day", "week", "month")
         others["periods"] = st.none()  # periods are BG/BB's horizon
         bad["months"] = st.sampled_from([-1, 0, 2.5])
         bad["periods"] = st.just(10)
     kwargs, bad_option = draw(options(literals, others, bad))
+    if not discrete:
+        # Models from parameters or a plain frame know no time unit: clv needs it (without it,
+        # a DeprecationWarning says days are assumed).
+        kwargs.setdefault("time_unit", "day")
     drawn = draw(table(summary_columns(model, spend=True), {}, customer=None))
     setup = {"transactions": transactions, "spend": spend}
     bad_option = bad_option or transactions.get("bad") or spend.get("bad")

@@ -1,0 +1,42 @@
+"""Plots of csmetrics results (matplotlib, an optional extra: ``pip install csmetrics[plot]``).
+
+Every function takes the frame a csmetrics function returned (Polars or pandas), draws on ``ax``
+(a new figure when ``ax`` is None) and returns the matplotlib ``Axes``. matplotlib is imported
+only when a function is called, so ``import csmetrics`` never needs it.
+
+Examples
+--------
+::
+
+    import csmetrics as csm
+    from csmetrics import plot
+
+    curve = csm.kaplan_meier(lives, by="segment")
+    ax = plot.survival_curve(curve, time_label="months since the first start")
+    ax.figure.savefig("survival.png", dpi=100, bbox_inches="tight")
+
+The charts live in one module per family (cohorts, revenue, retention, survey, survival, CLV);
+import them from ``csmetrics.plot``.
+"""
+
+from __future__ import annotations
+
+from csmetrics.plot._clv import calibration_holdout, clv_distribution, p_alive_matrix
+from csmetrics.plot._cohorts import cohort_heatmap
+from csmetrics.plot._retention import churn_trend
+from csmetrics.plot._revenue import mrr_bridge_bars, mrr_waterfall, nrr_trend
+from csmetrics.plot._survey import nps_trend
+from csmetrics.plot._survival import survival_curve
+
+__all__ = [
+    "calibration_holdout",
+    "churn_trend",
+    "clv_distribution",
+    "cohort_heatmap",
+    "mrr_bridge_bars",
+    "mrr_waterfall",
+    "nps_trend",
+    "nrr_trend",
+    "p_alive_matrix",
+    "survival_curve",
+]

@@ -1,0 +1,269 @@
+"""MRR bridge charts and the NRR/GRR trend."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+import polars as pl
+
+from csmetrics.exceptions import InvalidInputError
+from csmetrics.plot._common import (
+    _BRIDGE_MOVES,
+    _DOWN,
+    _DOWN2,
+    _TOTAL,
+    _UP,
+    _UP2,
+    _UP3,
+    _as_float,
+    _axes,
+    _date_axis,
+    _frame,
+    _groups,
+    _money,
+    _money_axis,
+    _percent_axis,
+    _period_label,
+    _require,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["mrr_bridge_bars", "mrr_waterfall", "nrr_trend"]
+
+
+def _bridge_totals(bridge: Any, what: str) -> pl.DataFrame:
+    """The bridge's amounts per period, summed over its ``by`` groups."""
+    frame = _frame(bridge, what)
+    amounts = ["starting_mrr", *_BRIDGE_MOVES, "ending_mrr"]
+    _require(frame, ["period", *amounts], what, "csmetrics.mrr_bridge")
+    return (
+        frame.with_columns(pl.col(amounts).cast(pl.Float64))
+        .group_by("period", maintain_order=True)
+        .agg(pl.col(amounts).sum())
+        .sort("period")
+    )
+
+
+def mrr_waterfall(
+    bridge: Any, period: Any = None, *, title: str | None = None, ax: Any = None
+) -> Axes:
+    """One period of an MRR bridge as a waterfall.
+
+    Bars: starting MRR, + new, + expansion, + reactivation, - contraction, - churned, ending
+    MRR. ``period`` is a date in the period to show (default the last period); a bridge with
+    ``by=`` groups is summed over its groups.
+    """
+    totals = _bridge_totals(bridge, "mrr_waterfall")
+    if totals.height == 0:
+        raise InvalidInputError("mrr_waterfall: the bridge has no rows")
+    if period is None:
+        row = totals.row(totals.height - 1, named=True)
+    else:
+        wanted = dt.date.fromisoformat(period) if isinstance(period, str) else period
+        if isinstance(wanted, dt.datetime):
+            wanted = wanted.date()
+        match = [
+            r for r in totals.iter_rows(named=True) if _same_period(r["period"], wanted, totals)
+        ]
+        if not match:
+            raise InvalidInputError(
+                f"mrr_waterfall: no period of the bridge contains {period!r}; periods run from "
+                f"{totals['period'][0]} to {totals['period'][-1]}"
+            )
+        row = match[0]
+    steps = [
+        ("starting\nMRR", row["starting_mrr"], "total"),
+        ("+ new", row["new"], "up"),
+        ("+ expansion", row["expansion"], "up"),
+        ("+ reacti-\nvation", row["reactivation"], "up"),
+        ("- contrac-\ntion", -row["contraction"], "down"),
+        ("- churned", -row["churned"], "down"),
+        ("ending\nMRR", row["ending_mrr"], "total"),
+    ]
+    ax = _axes(ax)
+    level = 0.0
+    levels = []
+    for i, (_label, value, kind) in enumerate(steps):
+        if kind == "total":
+            bottom, height, colour = 0.0, value, _TOTAL
+            level = value
+        else:
+            bottom, height = level, value
+            colour = _UP if kind == "up" else _DOWN
+            level += value
+        levels.append(level)
+        ax.bar(i, height, bottom=bottom, color=colour, width=0.65, edgecolor="white")
+        top = max(bottom, bottom + height)
+        text = (
+            _money(value) if kind == "total" else ("+" if value >= 0 else "-") + _money(abs(value))
+        )
+        ax.annotate(
+            text,
+            (i, top),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+        if i < len(steps) - 1:
+            ax.plot([i + 0.33, i + 0.67], [level, level], color="grey", lw=0.8)
+    ax.set_xticks(range(len(steps)))
+    ax.set_xticklabels([s[0] for s in steps], fontsize=9)
+    # Movements are small next to the MRR base: start the axis near the lowest level so they
+    # show, and say so on the axis.
+    lowest, highest = min(levels), max(levels)
+    spread = max(highest - lowest, 0.02 * max(abs(highest), 1.0))
+    floor = max(0.0, lowest - 1.5 * spread) if lowest > 0 else min(0.0, lowest - 0.2 * spread)
+    ax.set_ylim(floor, highest + 0.6 * spread)
+    ax.set_ylabel("MRR" + (f" (axis starts at {_money(floor)})" if floor > 0 else ""))
+    ax.set_xlabel("movement during the period")
+    _money_axis(ax)
+    ax.set_title(title or f"MRR bridge, {_period_label(row['period'])}")
+    from matplotlib.patches import Patch
+
+    ax.legend(
+        handles=[
+            Patch(color=_TOTAL, label="MRR at the period's start / end"),
+            Patch(color=_UP, label="added"),
+            Patch(color=_DOWN, label="lost"),
+        ],
+        fontsize=8,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2),
+        ncol=3,
+        frameon=False,
+    )
+    return cast("Axes", ax)
+
+
+def _same_period(label: Any, wanted: Any, totals: pl.DataFrame) -> bool:
+    periods = totals["period"].to_list()
+    index = periods.index(label)
+    nxt = periods[index + 1] if index + 1 < len(periods) else None
+    lab = label.date() if isinstance(label, dt.datetime) else label
+    nx = nxt.date() if isinstance(nxt, dt.datetime) else nxt
+    return bool(lab <= wanted and (nx is None or wanted < nx))
+
+
+def mrr_bridge_bars(bridge: Any, *, title: str | None = None, ax: Any = None) -> Axes:
+    """MRR movements per period as stacked bars (gains up, losses down) with the net line.
+
+    A bridge with ``by=`` groups is summed over its groups.
+    """
+    totals = _bridge_totals(bridge, "mrr_bridge_bars")
+    x = list(range(totals.height))
+    ax = _axes(ax, figsize=(max(8.0, 0.35 * len(x) + 3), 4.5))
+    up = [0.0] * len(x)
+    for name, colour in (("new", _UP), ("expansion", _UP2), ("reactivation", _UP3)):
+        values = _as_float(totals[name])
+        ax.bar(x, values, bottom=up, color=colour, label=name, width=0.8)
+        up = [a + b for a, b in zip(up, values, strict=True)]
+    down = [0.0] * len(x)
+    for name, colour in (("contraction", _DOWN2), ("churned", _DOWN)):
+        values = [-v for v in _as_float(totals[name])]
+        ax.bar(x, values, bottom=down, color=colour, label=name, width=0.8)
+        down = [a + b for a, b in zip(down, values, strict=True)]
+    net = [a + b for a, b in zip(up, down, strict=True)]
+    ax.plot(x, net, color=_TOTAL, marker="o", ms=3, lw=1.2, label="net new MRR")
+    ax.axhline(0, color="black", lw=0.6)
+    labels = [_period_label(p) for p in totals["period"].to_list()]
+    step = max(1, len(x) // 12)
+    ax.set_xticks(x[::step])
+    ax.set_xticklabels(labels[::step], rotation=45, ha="right", fontsize=8)
+    ax.set_xlabel("period")
+    ax.set_ylabel("MRR movement (gains up, losses down)")
+    _money_axis(ax)
+    ax.set_title(title or "MRR movements per period")
+    ax.legend(fontsize=8, ncol=6, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
+    return cast("Axes", ax)
+
+
+_KPI_KNOWN = (
+    "period",
+    "complete",
+    "mrr",
+    "arr",
+    "paying_customers",
+    "arpa",
+    "starting_mrr",
+    "new",
+    "expansion",
+    "contraction",
+    "churned",
+    "reactivation",
+    "expansion_rate",
+    "retained_mrr",
+    "retained_mrr_gross",
+    "nrr",
+    "grr",
+    "net_mrr_churn_rate",
+    "gross_mrr_churn_rate",
+    "quick_ratio",
+    "quick_ratio_excl_reactivation",
+    "window_base_mrr",
+    "nrr_window",
+    "grr_window",
+)
+
+
+def nrr_trend(
+    revenue_kpis: Any,
+    *,
+    metrics: Sequence[str] | None = None,
+    title: str | None = None,
+    ax: Any = None,
+) -> Axes:
+    """Net and gross revenue retention per period with the 100% line.
+
+    ``metrics`` defaults to ``nrr`` and ``grr``, plus ``nrr_window`` and ``grr_window`` when
+    :func:`csmetrics.revenue_kpis` was called with ``window=``. One line per metric and group.
+    """
+    frame = _frame(revenue_kpis, "nrr_trend")
+    if metrics is None:
+        metrics = ["nrr", "grr"] + [
+            m
+            for m in ("nrr_window", "grr_window")
+            if m in frame.columns and frame[m].null_count() < frame.height
+        ]
+    _require(frame, ["period", *metrics], "nrr_trend", "csmetrics.revenue_kpis")
+    ax = _axes(ax)
+    names = {
+        "nrr": "NRR (month)",
+        "grr": "GRR (month)",
+        "nrr_window": "NRR (trailing window)",
+        "grr_window": "GRR (trailing window)",
+    }
+    keys = [c for c in frame.columns if c not in _KPI_KNOWN]
+    # NRR and GRR of the same horizon share a colour; GRR is dashed.
+    colours = {"nrr": "#1f77b4", "grr": "#1f77b4", "nrr_window": "#2ca02c", "grr_window": "#2ca02c"}
+    grouped = bool(keys) and frame.select(keys).unique().height > 1
+    for metric in metrics:
+        sub = frame.select([*keys, "period", metric])
+        for label, part in _groups(sub, ["period", metric]):
+            part = part.sort("period")
+            name = names.get(metric, metric) + (f" · {label}" if label else "")
+            style = "--" if metric.startswith("grr") else "-"
+            colour = None if grouped else colours.get(metric)
+            ax.plot(
+                part["period"].to_list(),
+                _as_float(part[metric]),
+                style,
+                marker="o",
+                ms=3,
+                lw=1.4,
+                label=name,
+                color=colour,
+            )
+    ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+    _percent_axis(ax)  # NRR and GRR often sit within a point of 100%
+    _date_axis(ax)
+    ax.set_xlabel("period")
+    ax.set_ylabel("share of the starting MRR kept")
+    ax.set_title(title or "Net and gross revenue retention")
+    ax.legend(fontsize=8)
+    return cast("Axes", ax)
