@@ -19,6 +19,7 @@ __all__ = [
     "cohort_retention",
     "conversion_rates",
     "csat",
+    "customer_signal",
     "dictionary_by_label",
     "engagement",
     "feature_adoption",
@@ -322,6 +323,17 @@ class _Usage(TypedDict):
 
 def engagement(frame: pl.DataFrame, usage: _Usage) -> pl.DataFrame: ...
 def feature_adoption(frame: pl.DataFrame, usage: _Usage) -> pl.DataFrame: ...
+def customer_signal(
+    customers: pl.DataFrame,
+    events: pl.DataFrame,
+    customer_id: str,
+    timestamp: str,
+    value: str | None,
+    distinct_days: bool,
+    reference_day: int,
+    window_days: int | None,
+    name: str,
+) -> pl.DataFrame: ...
 def health_score(
     frame: pl.DataFrame,
     factors: list[tuple[str, float, str, str, float | None, float | None]],

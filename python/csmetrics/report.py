@@ -21,6 +21,7 @@ from typing import Any, Literal, cast
 
 import polars as pl
 
+from csmetrics import _internal
 from csmetrics._options import guard_module, micros
 from csmetrics.exceptions import CsMetricsError, InvalidInputError
 from csmetrics.scorecard import LABELS
@@ -299,10 +300,6 @@ def _period_label(start: dt.date, period: Period) -> str:
     return start.isoformat()
 
 
-def _date(column: str) -> pl.Expr:
-    return pl.col(column).cast(pl.Date)
-
-
 #: The components of the report's health score: name -> (what it measures, direction).
 HEALTH_COMPONENTS: dict[str, tuple[str, Literal["higher", "lower"]]] = {
     "nps": ("the last NPS answer", "higher"),
@@ -425,7 +422,6 @@ def _health(
     import csmetrics as csm
 
     reference = _utc_day(cutoff)
-    since = reference - dt.timedelta(days=recipe.window_days - 1)
     window = recipe.window_days
     panel_mrr = pl.DataFrame(csm.mrr(subs, period=period, as_of=cutoff, **options))
     paying = panel_mrr.filter((pl.col("period") == snapshot) & (pl.col("mrr") > 0)).select(
@@ -444,41 +440,34 @@ def _health(
 
     factors: list[tuple[str, Any]] = []
     panel = paying
+    ids = paying.select("customer_id")
+    day = (reference - dt.date(1970, 1, 1)).days
+
+    def signal(
+        events: pl.DataFrame, timestamp: str, name: str, value: str | None, distinct: bool
+    ) -> pl.Series:
+        """The core's per-customer signal of ``events`` (None: every event up to the cut-off's
+        day, else the recipe's window), aligned with the paying customers."""
+        window = None if value is not None else recipe.window_days
+        return _internal.customer_signal(
+            ids, events, "customer_id", timestamp, value, distinct, day, window, name
+        ).to_series()
+
     if (
         "nps" in weights
         and responses is not None
         and "nps" in responses.columns
         and "timestamp" in responses.columns
     ):
-        recent = (
-            responses.filter(_date("timestamp") <= reference)
-            .sort("timestamp")
-            .group_by("customer_id")
-            .agg(last_nps=pl.col("nps").drop_nulls().last().cast(pl.Float64))
-        )
-        panel = panel.join(recent, on="customer_id", how="left")
+        panel = panel.with_columns(signal(responses, "timestamp", "last_nps", "nps", False))
         factors.append(factor("last_nps", "nps"))
     if "tickets" in weights and tickets is not None and "opened_at" in tickets.columns:
         column = f"tickets_{window}d"
-        counts = (
-            tickets.filter(_date("opened_at").is_between(since, reference))
-            .group_by("customer_id")
-            .agg(pl.len().alias(column))
-        )
-        panel = panel.join(counts, on="customer_id", how="left").with_columns(
-            pl.col(column).fill_null(0)
-        )
+        panel = panel.with_columns(signal(tickets, "opened_at", column, None, False))
         factors.append(factor(column, "tickets"))
     if "active_days" in weights and usage is not None and "date" in usage.columns:
         column = f"active_days_{window}d"
-        active = (
-            usage.filter(_date("date").is_between(since, reference))
-            .group_by("customer_id")
-            .agg(pl.col("date").cast(pl.Date).n_unique().alias(column))
-        )
-        panel = panel.join(active, on="customer_id", how="left").with_columns(
-            pl.col(column).fill_null(0)
-        )
+        panel = panel.with_columns(signal(usage, "date", column, None, True))
         factors.append(factor(column, "active_days"))
     if not factors or panel.height == 0:
         return pl.DataFrame(), factors

@@ -1,6 +1,8 @@
 //! Glue for health scores and their backtest.
 
-use csmetrics::health::{self, Direction, Factor, HealthOptions, Normalisation};
+use csmetrics::health::{
+    self, Direction, Factor, HealthOptions, Normalisation, SignalKind, SignalOptions,
+};
 use csmetrics::CsError;
 use pyo3::prelude::*;
 use pyo3_polars::PyDataFrame;
@@ -76,7 +78,48 @@ fn health_backtest(
     .map(PyDataFrame)
 }
 
+#[pyfunction]
+#[pyo3(signature = (customers, events, customer_id, timestamp, value, distinct_days, reference_day, window_days, name))]
+#[allow(clippy::too_many_arguments)]
+fn customer_signal(
+    py: Python<'_>,
+    customers: Frame,
+    events: Frame,
+    customer_id: String,
+    timestamp: String,
+    value: Option<String>,
+    distinct_days: bool,
+    reference_day: i64,
+    window_days: Option<u32>,
+    name: String,
+) -> PyResult<PyDataFrame> {
+    let kind = match (value, distinct_days) {
+        (Some(value), _) => SignalKind::Last(value),
+        (None, true) => SignalKind::ActiveDays,
+        (None, false) => SignalKind::Count,
+    };
+    let options = SignalOptions {
+        customer_id,
+        timestamp,
+        kind,
+        reference_day,
+        window_days,
+        name,
+    };
+    let (customers, events) = (customers.0, events.0);
+    run(py, "customer_signal", || {
+        let ids = customers
+            .columns()
+            .first()
+            .ok_or_else(|| CsError::option("customers", "no column", "one customer column"))?;
+        let signal = health::customer_signal(ids, &events, &options)?;
+        Ok(polars::prelude::DataFrame::new(signal.len(), vec![signal])?)
+    })
+    .map(PyDataFrame)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(customer_signal, m)?)?;
     m.add_function(wrap_pyfunction!(health_score, m)?)?;
     m.add_function(wrap_pyfunction!(health_backtest, m)?)?;
     Ok(())

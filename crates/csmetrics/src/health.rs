@@ -4,6 +4,7 @@
 //! red / yellow / green bands. Also the backtest: the AUC of a score against later churn.
 
 mod labels;
+mod signals;
 
 use std::str::FromStr;
 
@@ -15,6 +16,7 @@ use crate::groups::{encode_column, group_rows};
 use crate::input::Role;
 
 pub use labels::{churn_labels, ChurnLabelOptions};
+pub use signals::{customer_signal, SignalKind, SignalOptions};
 
 /// Whether a factor's high values are healthy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -276,3 +276,81 @@ fn auc_by_hand_with_a_tie() {
         "{err}"
     );
 }
+
+/// Events of customers a, b and x (x is not among the customers asked about).
+fn events() -> DataFrame {
+    let days = [100i32, 101, 101, 95, 90, 103, 101];
+    DataFrame::new(
+        days.len(),
+        vec![
+            Column::new("customer_id".into(), ["a", "a", "a", "b", "b", "b", "x"]),
+            Column::new("timestamp".into(), days)
+                .cast(&DataType::Date)
+                .unwrap(),
+            Column::new(
+                "nps".into(),
+                [
+                    Some(7.0),
+                    Some(9.0),
+                    None,
+                    Some(3.0),
+                    Some(10.0),
+                    Some(0.0),
+                    Some(5.0),
+                ],
+            ),
+        ],
+    )
+    .unwrap()
+}
+
+#[test]
+fn customer_signals_by_hand() {
+    let customers = Column::new("customer_id".into(), ["b", "a", "c"]);
+    let signal = |kind: SignalKind, window: Option<u32>| {
+        let options = SignalOptions {
+            kind,
+            reference_day: 101,
+            window_days: window,
+            name: "s".into(),
+            ..Default::default()
+        };
+        let column = customer_signal(&customers, &events(), &options).unwrap();
+        let column = column.cast(&DataType::Float64).unwrap();
+        column.f64().unwrap().iter().collect::<Vec<_>>()
+    };
+    // Days 99 to 101 (a 3-day window): b has none (95, 90; 103 is after the reference day);
+    // a has three events on two days.
+    assert_eq!(
+        signal(SignalKind::Count, Some(3)),
+        [Some(0.0), Some(3.0), Some(0.0)]
+    );
+    assert_eq!(
+        signal(SignalKind::ActiveDays, Some(3)),
+        [Some(0.0), Some(2.0), Some(0.0)]
+    );
+    // Every event up to day 101: b's 90 and 95.
+    assert_eq!(
+        signal(SignalKind::Count, None),
+        [Some(2.0), Some(3.0), Some(0.0)]
+    );
+    // The last non-null answer up to day 101: b's of day 95 (3), a's of day 101 (9; the null
+    // of the same day is skipped); c never answered.
+    assert_eq!(
+        signal(SignalKind::Last("nps".into()), None),
+        [Some(3.0), Some(9.0), None]
+    );
+    let zero = SignalOptions {
+        window_days: Some(0),
+        ..Default::default()
+    };
+    assert!(matches!(
+        customer_signal(&customers, &events(), &zero),
+        Err(CsError::InvalidOption { .. })
+    ));
+    let numbered = Column::new("customer_id".into(), [1i64, 2]);
+    assert!(matches!(
+        customer_signal(&numbered, &events(), &SignalOptions::default()),
+        Err(CsError::InvalidType { .. })
+    ));
+}

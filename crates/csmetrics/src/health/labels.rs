@@ -144,7 +144,7 @@ pub fn churn_labels(
 }
 
 /// One code per row of `scored` then of `panel`, equal where the customer ids are equal.
-fn joint_codes(scored: &Column, panel: &Column, name: &str) -> Result<Vec<u32>> {
+pub(super) fn joint_codes(scored: &Column, panel: &Column, name: &str) -> Result<Vec<u32>> {
     let text = |d: &DataType| {
         matches!(
             d,
