@@ -56,7 +56,7 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, object
         frame = events.to_pandas()
         del events
 
-        def compute():  # type: ignore[no-untyped-def]
+        def compute(frame=frame):  # type: ignore[no-untyped-def]
             month = frame["timestamp"].dt.to_period("M")
             cohort = month.groupby(frame["customer_id"]).transform("min")
             age = (month - cohort).apply(lambda offset: offset.n)
@@ -72,7 +72,7 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, object
             return table
     elif peer == "polars":
 
-        def compute():  # type: ignore[no-untyped-def]
+        def compute(events=events):  # type: ignore[no-untyped-def]
             month = pl.col("timestamp").dt.truncate("1mo")
             table = (
                 events.lazy()
@@ -95,10 +95,11 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, object
     else:
         import csmetrics as csm
 
-        def compute():  # type: ignore[no-untyped-def]
+        def compute(events=events):  # type: ignore[no-untyped-def]
             return csm.cohort_retention(events, table="activity")
 
-    table, measured = harness.measure(compute, repeat)
+    sample = (frame if peer == "pandas" else events).head(harness.SAMPLE)
+    table, measured = harness.measure(compute, repeat, sample)
     if peer == "csmetrics":
         table = table.filter(pl.col("active") > 0)  # the peers have no row for an empty cell
     # Cells keyed by cohort month (a Date, Datetime or pandas Period) and age.

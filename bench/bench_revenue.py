@@ -159,7 +159,7 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, object
         as_of_pd = pd.Timestamp(as_of)
         del subs
 
-        def compute():  # type: ignore[no-untyped-def]
+        def compute(frame=frame):  # type: ignore[no-untyped-def]
             return pandas_bridge(frame, as_of_pd)
 
         def bridge(table):  # type: ignore[no-untyped-def]
@@ -168,14 +168,14 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, object
     else:
         if peer == "polars":
 
-            def compute():  # type: ignore[no-untyped-def]
+            def compute(subs=subs):  # type: ignore[no-untyped-def]
                 return polars_bridge(subs, as_of)
 
             month = "month"
         else:
             import csmetrics as csm
 
-            def compute():  # type: ignore[no-untyped-def]
+            def compute(subs=subs):  # type: ignore[no-untyped-def]
                 return csm.mrr_bridge(subs, interval_count="interval_count", as_of=as_of)
 
             month = "period"
@@ -183,7 +183,8 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, object
         def bridge(table):  # type: ignore[no-untyped-def]
             return list(table[month]), {c: table[c] for c in [*COLUMNS, "ending_mrr"]}
 
-    table, figures = harness.measure(compute, repeat)
+    sample = (frame if peer == "pandas" else subs).head(harness.SAMPLE)
+    table, figures = harness.measure(compute, repeat, sample)
     months, values = bridge(table)
     atol = None
     if peer == "csmetrics":

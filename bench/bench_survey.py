@@ -21,6 +21,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import harness
 
@@ -39,7 +40,7 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, float]
         data = pd.read_parquet(path)
         data["timestamp"] = pd.to_datetime(data["timestamp"])  # pandas users hold datetime64
 
-        def compute() -> object:
+        def compute(data: Any = data) -> object:
             frame = data.assign(
                 period=data["timestamp"].dt.to_period("M"),
                 promoter=data["nps"] >= 9,
@@ -53,24 +54,24 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, float]
         nps = ((pl.col("nps") >= 9).mean() - (pl.col("nps") <= 6).mean()) * 100
         if peer == "polars":
 
-            def compute() -> object:
+            def compute(data: Any = data) -> object:
                 return data.group_by("segment", period).agg(nps=nps)
         elif peer == "polars_lazy":
 
-            def compute() -> object:
+            def compute(data: Any = data) -> object:
                 return data.lazy().group_by("segment", period).agg(nps=nps).collect()
         elif peer == "csmetrics":
             import csmetrics as csm
 
-            def compute() -> object:
+            def compute(data: Any = data) -> object:
                 return csm.nps(data, score="nps", by="segment", period="month")
         else:
             from csmetrics import expr as cse
 
-            def compute() -> object:
+            def compute(data: Any = data) -> object:
                 return data.group_by("segment", period).agg(nps=cse.nps("nps"))
 
-    table, figures = harness.measure(compute, repeat)
+    table, figures = harness.measure(compute, repeat, data.head(harness.SAMPLE))
     # Groups as text: segment (whatever its kind) and month (Date, Datetime or pandas Period).
     keys = [
         f"{s}|{str(p)[:7]}"

@@ -31,6 +31,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import harness
 
@@ -169,7 +170,7 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, float]
             )
     elif peer == "polars":
 
-        def compute() -> object:
+        def compute(data: Any = data) -> object:
             return _polars_curve(data if lives else _polars_lives(data, _as_of(data)))
 
         def curve(c):  # type: ignore[no-untyped-def]
@@ -178,7 +179,7 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, float]
     else:
         import csmetrics as csm
 
-        def compute() -> object:
+        def compute(data: Any = data) -> object:
             table = data if lives else csm.survival_table(data, as_of=_as_of(data))
             return csm.kaplan_meier(table)
 
@@ -186,7 +187,9 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, float]
             median = c.filter(pl.col("survival") <= 0.5)["time"].first()
             return c["time"], c["survival"], c["lower"], c["upper"], median
 
-    fitted, figures = harness.measure(compute, repeat)
+    fitted, figures = harness.measure(
+        compute, repeat, None if peer == "lifelines" else data.head(harness.SAMPLE)
+    )
     _save_curve(result, *curve(fitted))
     return figures
 

@@ -41,9 +41,24 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(compute: Callable[[], Any], repeat: int) -> tuple[Any, dict[str, float]]:
+#: Rows of the warm-up call of :func:`measure`.
+SAMPLE = 1000
+
+
+def measure(
+    compute: Callable[..., Any], repeat: int, sample: Any = None
+) -> tuple[Any, dict[str, float]]:
     """Runs ``compute`` ``repeat`` times: its last result, the best time and the peak memory
-    above what the process held before the first run."""
+    above what the process held before the first run.
+
+    With a ``sample`` (the first rows of the data), ``compute(sample)`` runs once before the
+    peak is reset, for every peer alike: the code a first call pages in (tens of MB of a
+    library's machine code, the same whatever the data's size) is then not counted as memory
+    the computation needs. ``first_call_mb`` reports what that warm-up added."""
+    if sample is not None:
+        before = rss_mb()
+        compute(sample)
+        first_call = max(0.0, rss_mb() - before)
     reset_peak()
     loaded = rss_mb()
     times = []
@@ -52,7 +67,10 @@ def measure(compute: Callable[[], Any], repeat: int) -> tuple[Any, dict[str, flo
         started = time.perf_counter()
         result = compute()
         times.append(time.perf_counter() - started)
-    return result, {"seconds": min(times), "peak_extra_mb": max(0.0, peak_mb() - loaded)}
+    figures = {"seconds": min(times), "peak_extra_mb": max(0.0, peak_mb() - loaded)}
+    if sample is not None:
+        figures["first_call_mb"] = first_call
+    return result, figures
 
 
 def run_peer(
@@ -249,6 +267,13 @@ def print_table(
             ratio = "" if peer == base or not start else f"{f['seconds'] / start:.2f}"
             cells += f"{f['seconds']:>{span - 14}.3f}{f['peak_extra_mb']:>7.0f}{ratio:>7}"
         print(cells)
+    first = {p: f["first_call_mb"] for _, r in rows for p, f in r.items() if "first_call_mb" in f}
+    if first:
+        print(
+            "MB counts memory above the data after a warm-up call on the first "
+            f"{SAMPLE} rows; that first call paged in (MB): "
+            + ", ".join(f"{p} {v:.0f}" for p, v in first.items())
+        )
 
 
 def run_peers(
