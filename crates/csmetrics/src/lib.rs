@@ -267,14 +267,14 @@ pub use period::Period;
 /// options and option enums, the error type and [`Period`].
 ///
 /// One prelude covers all families (survey, revenue, churn, cohort, renewal, survival and lives,
-/// operations, health, CLV). It is meant to sit beside `use polars::prelude::*;`, so it leaves
-/// out the one name that would clash with Polars' prelude: the CLV time unit, which stays
-/// [`clv::TimeUnit`]. The internal helpers behind the families are not public.
+/// operations, health, CLV). It is meant to sit beside `use polars::prelude::*;`: no name in it
+/// clashes with Polars' prelude (the CLV time unit is [`clv::PeriodUnit`], not `TimeUnit`). The
+/// internal helpers behind the families are not public.
 pub mod prelude {
     pub use crate::churn::{churn_rates, wilson_interval, ChurnDenominator, ChurnOptions};
     pub use crate::clv::{
         customer_value, fit, predict, rfm_summary, AfterEnd, ClvOptions, Discounting, Fit,
-        FitOptions, Merge, Model, Prediction, RfmOptions, SummaryColumns,
+        FitOptions, Merge, Model, PeriodUnit, Prediction, RfmOptions, SummaryColumns,
     };
     pub use crate::cohort::{cohort_retention, CohortKind, CohortOptions, CohortRule};
     pub use crate::error::{CsError, Result};

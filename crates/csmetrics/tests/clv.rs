@@ -10,7 +10,7 @@ use csmetrics::clv::data::Patterns;
 use csmetrics::clv::dual::Dual;
 use csmetrics::clv::{
     bgnbd, customer_value, fit, predict, rfm_summary, AfterEnd, ClvOptions, Discounting, Fit,
-    FitOptions, Model, Prediction, RfmOptions, SummaryColumns, TimeUnit,
+    FitOptions, Model, PeriodUnit, Prediction, RfmOptions, SummaryColumns,
 };
 use csmetrics::period::days_from_civil;
 use csmetrics::CsError;
@@ -75,7 +75,7 @@ fn cdnow_transactions() -> DataFrame {
 
 fn cdnow_summary() -> DataFrame {
     let options = RfmOptions {
-        time_unit: TimeUnit::Week,
+        time_unit: PeriodUnit::Week,
         observation_end: Some(days_from_civil(1997, 9, 30)),
         after_end: AfterEnd::Drop,
         ..RfmOptions::default()
@@ -151,7 +151,7 @@ fn rfm_summary_reproduces_the_published_cdnow_summary() {
 #[test]
 fn rfm_summary_calibration_holdout_split() {
     let options = RfmOptions {
-        time_unit: TimeUnit::Week,
+        time_unit: PeriodUnit::Week,
         calibration_end: Some(days_from_civil(1997, 9, 30)),
         observation_end: Some(days_from_civil(1998, 6, 30)),
         ..RfmOptions::default()
@@ -453,7 +453,7 @@ fn clv_discounting_monthly_and_continuous() {
     let gg = fit(&summary, Model::GammaGamma, &FitOptions::default()).unwrap();
     let columns = SummaryColumns::default();
     let monthly = ClvOptions {
-        time_unit: TimeUnit::Week,
+        time_unit: PeriodUnit::Week,
         ..ClvOptions::default()
     };
     let continuous = ClvOptions {

@@ -47,7 +47,7 @@ use polars::prelude::*;
 
 pub use data::SummaryColumns;
 pub use predict::{customer_value, predict, ClvOptions, Discounting, Prediction};
-pub use rfm::{rfm_summary, AfterEnd, Merge, RfmOptions, TimeUnit};
+pub use rfm::{rfm_summary, AfterEnd, Merge, PeriodUnit, RfmOptions};
 
 pub use data::{discrete_patterns, spend_patterns, summary_patterns};
 

@@ -9,7 +9,7 @@ use polars::prelude::*;
 
 use super::data::{check_continuous, float_column, per_row, SummaryColumns};
 use super::special::gauss_legendre;
-use super::{bgbb, bgnbd, gammagamma, paretonbd, sbg, Fit, Model, TimeUnit};
+use super::{bgbb, bgnbd, gammagamma, paretonbd, sbg, Fit, Model, PeriodUnit};
 use crate::error::{CsError, Result};
 
 /// What to predict for each customer.
@@ -324,7 +324,7 @@ pub struct ClvOptions {
     /// Share of the spend kept as profit (1 = revenue CLV).
     pub margin: f64,
     /// Time unit of the summary the transaction model was fitted on.
-    pub time_unit: TimeUnit,
+    pub time_unit: PeriodUnit,
     /// Discrete monthly or continuous discounting.
     pub discounting: Discounting,
     /// BG/BB only: the horizon in future transaction opportunities; `None` values all of them
@@ -338,7 +338,7 @@ impl Default for ClvOptions {
             months: 12,
             discount_rate: 0.01,
             margin: 1.0,
-            time_unit: TimeUnit::Day,
+            time_unit: PeriodUnit::Day,
             discounting: Discounting::Monthly,
             periods: None,
         }

@@ -20,9 +20,10 @@ use crate::parallel::{parallel, work_ranges};
 use crate::period::{civil_from_days, Period};
 use polars_arrow::array::PrimitiveArray;
 
-/// The continuous time unit of recency, T and the holdout duration.
+/// The continuous time unit of recency, T and the holdout duration (named apart from Polars'
+/// `TimeUnit`, the unit of a Datetime column, so both preludes can be imported together).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TimeUnit {
+pub enum PeriodUnit {
     /// Days (default).
     #[default]
     Day,
@@ -32,24 +33,24 @@ pub enum TimeUnit {
     Month,
 }
 
-impl TimeUnit {
+impl PeriodUnit {
     /// Length of the unit in days.
     pub fn days(self) -> f64 {
         match self {
-            TimeUnit::Day => 1.0,
-            TimeUnit::Week => 7.0,
-            TimeUnit::Month => 365.0 / 12.0,
+            PeriodUnit::Day => 1.0,
+            PeriodUnit::Week => 7.0,
+            PeriodUnit::Month => 365.0 / 12.0,
         }
     }
 }
 
-impl FromStr for TimeUnit {
+impl FromStr for PeriodUnit {
     type Err = CsError;
     fn from_str(s: &str) -> Result<Self> {
         match s {
-            "D" => Ok(TimeUnit::Day),
-            "W" => Ok(TimeUnit::Week),
-            "M" => Ok(TimeUnit::Month),
+            "D" => Ok(PeriodUnit::Day),
+            "W" => Ok(PeriodUnit::Week),
+            "M" => Ok(PeriodUnit::Month),
             other => Err(CsError::option(
                 "time_unit",
                 format!("'{other}'"),
@@ -137,7 +138,7 @@ pub struct RfmOptions {
     /// Which purchases are merged into one.
     pub merge: Merge,
     /// Unit of recency, T and duration.
-    pub time_unit: TimeUnit,
+    pub time_unit: PeriodUnit,
     /// Last day observed, inclusive (days since 1970-01-01); default: the latest purchase.
     pub observation_end: Option<i64>,
     /// End of the calibration period, inclusive; when set, the output has holdout columns and
@@ -154,7 +155,7 @@ impl Default for RfmOptions {
             timestamp: "timestamp".into(),
             amount: Some("amount".into()),
             merge: Merge::Day,
-            time_unit: TimeUnit::Day,
+            time_unit: PeriodUnit::Day,
             observation_end: None,
             calibration_end: None,
             after_end: AfterEnd::Raise,
