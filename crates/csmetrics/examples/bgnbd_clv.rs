@@ -30,7 +30,7 @@ fn main() -> std::result::Result<(), Error> {
             "{}: log-likelihood {:.1}",
             model.model, model.log_likelihood
         );
-        println!("  {:?}", model.params);
+        println!("  {}", model.params);
     }
     assert_eq!(purchases.customers, summary.height() as f64);
 
@@ -77,7 +77,7 @@ fn main() -> std::result::Result<(), Error> {
         }
     }
     // 2. Gamma-Gamma: a repeat buyer's expected spend is (gamma + m x) p / (p x + q - 1).
-    let (p, q, gamma) = (spend.params[0], spend.params[1], spend.params[2]);
+    let (p, q, gamma) = (spend.params["p"], spend.params["q"], spend.params["gamma"]);
     let repeat = frequency
         .iter()
         .position(|x| x.is_some_and(|x| x > 0.0))

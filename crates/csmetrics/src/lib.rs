@@ -161,6 +161,9 @@
 //! )?;
 //! let purchases = fit(&summary, Model::BetaGeo, &FitOptions::default())?;
 //! assert_eq!(purchases.customers, 10.0);
+//! // Estimates by name (and standard errors likewise, in `purchases.std_errors`).
+//! let (r, alpha) = (purchases.params["r"], purchases.params["alpha"]);
+//! assert!(r > 0.0 && alpha > 0.0);
 //! let columns = SummaryColumns::default();
 //! // Under BG/NBD a customer who never bought again is certainly alive.
 //! let alive = predict(&summary, &purchases, Prediction::PAlive, &columns)?;
@@ -168,7 +171,10 @@
 //!
 //! // Gamma-Gamma with p = 6, q = 4, gamma = 15: a customer of x = 2 repeat purchases of mean
 //! // 20 is expected to spend (gamma + 20 x) p / (p x + q - 1) = 55 x 6 / 15 = 22.
-//! let spend = Fit::from_params(Model::GammaGamma, &[6.0, 4.0, 15.0])?;
+//! let spend = Fit::from_params(Params::new(
+//!     Model::GammaGamma,
+//!     &[("p", 6.0), ("q", 4.0), ("gamma", 15.0)],
+//! )?)?;
 //! let expected = predict(&summary, &spend, Prediction::ExpectedSpend, &columns)?;
 //! assert!((expected.f64()?.get(3).unwrap_or(0.0) - 22.0).abs() < 1e-12);
 //!
@@ -274,7 +280,7 @@ pub mod prelude {
     pub use crate::churn::{churn_rates, wilson_interval, ChurnDenominator, ChurnOptions};
     pub use crate::clv::{
         customer_value, fit, predict, rfm_summary, AfterEnd, ClvOptions, Discounting, Fit,
-        FitOptions, Merge, Model, PeriodUnit, Prediction, RfmOptions, SummaryColumns,
+        FitOptions, Merge, Model, Params, PeriodUnit, Prediction, RfmOptions, SummaryColumns,
     };
     pub use crate::cohort::{cohort_retention, CohortKind, CohortOptions, CohortRule};
     pub use crate::error::{CsError, Result};

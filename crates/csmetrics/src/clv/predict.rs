@@ -59,7 +59,7 @@ enum Transactions {
 
 impl Transactions {
     fn of(fit: &Fit) -> Result<Transactions> {
-        let p = &fit.params;
+        let p = fit.params.values();
         match fit.model {
             Model::BetaGeo | Model::ModifiedBetaGeo => Ok(Transactions::Bg(bgnbd::Params {
                 r: p[0],
@@ -131,9 +131,9 @@ impl Transactions {
 fn spend_params(fit: &Fit) -> Result<gammagamma::Params> {
     match fit.model {
         Model::GammaGamma => Ok(gammagamma::Params {
-            p: fit.params[0],
-            q: fit.params[1],
-            gamma: fit.params[2],
+            p: fit.params.values()[0],
+            q: fit.params.values()[1],
+            gamma: fit.params.values()[2],
         }),
         other => Err(CsError::option(
             "model",
@@ -525,8 +525,8 @@ pub fn retention_curve(fit: &Fit, periods: u32) -> Result<DataFrame> {
         ));
     }
     let p = sbg::Params {
-        alpha: fit.params[0],
-        beta: fit.params[1],
+        alpha: fit.params.values()[0],
+        beta: fit.params.values()[1],
     };
     let t: Vec<i64> = (0..=periods as i64).collect();
     let survival: Vec<f64> = t.iter().map(|&t| p.survival(t as f64)).collect();
