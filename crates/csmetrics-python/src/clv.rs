@@ -4,6 +4,8 @@ use csmetrics::clv::{
     bad_start, customer_value, fit, predict, predict::retention_curve, rfm_summary, ClvOptions,
     Fit, FitOptions, Model, Params, Prediction, RfmOptions, SummaryColumns,
 };
+use csmetrics::period::MICROS_PER_DAY;
+use csmetrics::CsError;
 use pyo3::prelude::*;
 use pyo3_polars::PyDataFrame;
 
@@ -33,6 +35,15 @@ fn model_of(model: &str, params: &[f64]) -> PyResult<Fit> {
         .map_err(to_py)
 }
 
+/// Python passes the rfm ends as days since 1970-01-01; the core takes instants in µs.
+fn micros_of_day(option: &str, days: Option<i64>) -> PyResult<Option<i64>> {
+    days.map(|d| {
+        d.checked_mul(MICROS_PER_DAY)
+            .ok_or_else(|| to_py(CsError::option(option, d, "the day is out of range")))
+    })
+    .transpose()
+}
+
 #[pyfunction]
 #[pyo3(signature = (frame, customer_id, timestamp, amount, merge, time_unit, observation_end, calibration_end, after_end))]
 #[allow(clippy::too_many_arguments)]
@@ -54,8 +65,8 @@ fn clv_rfm_summary(
         amount: amount.map(str::to_string),
         merge: merge.parse().map_err(to_py)?,
         time_unit: time_unit.parse().map_err(to_py)?,
-        observation_end,
-        calibration_end,
+        observation_end: micros_of_day("observation_end", observation_end)?,
+        calibration_end: micros_of_day("calibration_end", calibration_end)?,
         after_end: after_end.parse().map_err(to_py)?,
     };
     let frame = frame.0;

@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use csmetrics::period::micros_from_civil;
 use csmetrics::prelude::*;
 use polars::prelude::*;
 
@@ -25,7 +26,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     .collect()?;
     let options = ChurnOptions {
         panel: RevenueOptions {
-            as_of: Some(i64::from(day(2024, 3, 31)) * MICROS_PER_DAY),
+            as_of: Some(micros_from_civil(2024, 3, 31)),
             mode: Mode::Snapshot,
             ..Default::default()
         },

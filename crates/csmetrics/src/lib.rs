@@ -45,7 +45,7 @@
 //! ending_mrr` in every row.
 //!
 //! ```
-//! use csmetrics::period::days_from_civil;
+//! use csmetrics::period::{days_from_civil, micros_from_civil};
 //! use csmetrics::prelude::*;
 //! use polars::prelude::*;
 //!
@@ -63,7 +63,7 @@
 //! .with_columns([col("start").cast(DataType::Date), col("end").cast(DataType::Date)])
 //! .collect()?;
 //! let options = RevenueOptions {
-//!     as_of: Some(i64::from(day(3, 31)) * 86_400_000_000),
+//!     as_of: Some(micros_from_civil(2024, 3, 31)),
 //!     mode: Mode::Snapshot,
 //!     ..Default::default()
 //! };
@@ -87,7 +87,7 @@
 //! retention tables by signup cohort from them.
 //!
 //! ```
-//! use csmetrics::period::days_from_civil;
+//! use csmetrics::period::{days_from_civil, micros_from_civil};
 //! use csmetrics::prelude::*;
 //! use polars::prelude::*;
 //!
@@ -106,7 +106,7 @@
 //! .collect()?;
 //! let options = ChurnOptions {
 //!     panel: RevenueOptions {
-//!         as_of: Some(i64::from(day(2, 29)) * 86_400_000_000),
+//!         as_of: Some(micros_from_civil(2024, 2, 29)),
 //!         mode: Mode::Snapshot,
 //!         ..Default::default()
 //!     },

@@ -12,7 +12,7 @@ use csmetrics::clv::{
     bgnbd, customer_value, fit, predict, rfm_summary, AfterEnd, ClvOptions, Discounting, Fit,
     FitOptions, Model, Params, PeriodUnit, Prediction, RfmOptions, SummaryColumns,
 };
-use csmetrics::period::days_from_civil;
+use csmetrics::period::{days_from_civil, micros_from_civil, MICROS_PER_DAY};
 use csmetrics::CsError;
 use polars::prelude::*;
 
@@ -76,7 +76,7 @@ fn cdnow_transactions() -> DataFrame {
 fn cdnow_summary() -> DataFrame {
     let options = RfmOptions {
         time_unit: PeriodUnit::Week,
-        observation_end: Some(days_from_civil(1997, 9, 30)),
+        observation_end: Some(micros_from_civil(1997, 9, 30)),
         after_end: AfterEnd::Drop,
         ..RfmOptions::default()
     };
@@ -152,8 +152,8 @@ fn rfm_summary_reproduces_the_published_cdnow_summary() {
 fn rfm_summary_calibration_holdout_split() {
     let options = RfmOptions {
         time_unit: PeriodUnit::Week,
-        calibration_end: Some(days_from_civil(1997, 9, 30)),
-        observation_end: Some(days_from_civil(1998, 6, 30)),
+        calibration_end: Some(micros_from_civil(1997, 9, 30)),
+        observation_end: Some(micros_from_civil(1998, 6, 30)),
         ..RfmOptions::default()
     };
     let split = rfm_summary(&cdnow_transactions(), &options).unwrap();
@@ -533,15 +533,18 @@ fn bad_input_is_named() {
     )
     .unwrap_err();
     assert!(matches!(err, CsError::InvalidValue { row: 1, .. }), "{err}");
-    let late = RfmOptions {
-        observation_end: Some(1),
-        ..RfmOptions::default()
-    };
-    let err = rfm_summary(&base(vec![1.0, 1.0, 2.0], vec![0, 1, 2]), &late).unwrap_err();
-    assert!(
-        err.to_string().contains("row 2") && err.to_string().contains("observation_end"),
-        "{err}"
-    );
+    // observation_end is an instant in µs: any instant of 1970-01-02 observes that whole day.
+    for end in [MICROS_PER_DAY, 2 * MICROS_PER_DAY - 1] {
+        let late = RfmOptions {
+            observation_end: Some(end),
+            ..RfmOptions::default()
+        };
+        let err = rfm_summary(&base(vec![1.0, 1.0, 2.0], vec![0, 1, 2]), &late).unwrap_err();
+        assert!(
+            err.to_string().contains("row 2") && err.to_string().contains("observation_end"),
+            "{err}"
+        );
+    }
 
     let tiny = df!("frequency" => [1.0, 0.0], "recency" => [2.0, 0.0], "T" => [5.0, 5.0]).unwrap();
     let err = fit(&tiny, Model::BetaGeo, &FitOptions::default()).unwrap_err();
@@ -656,8 +659,8 @@ fn rfm_summary_agrees_with_a_brute_force_summary_on_a_large_shuffled_log() {
     };
     let frame = frame_of(&log);
     let options = RfmOptions {
-        observation_end: Some(i64::from(end)),
-        calibration_end: Some(i64::from(split)),
+        observation_end: Some(i64::from(end) * MICROS_PER_DAY),
+        calibration_end: Some(i64::from(split) * MICROS_PER_DAY),
         after_end: AfterEnd::Drop,
         ..RfmOptions::default()
     };

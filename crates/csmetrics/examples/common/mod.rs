@@ -6,9 +6,6 @@
 use csmetrics::period::days_from_civil;
 use polars::prelude::*;
 
-/// Microseconds in a day: instant options are microseconds since 1970-01-01 UTC.
-pub const MICROS_PER_DAY: i64 = 86_400_000_000;
-
 /// Days since 1970-01-01 of a calendar date (the physical value of a Polars Date).
 pub fn day(year: i64, month: u32, day: u32) -> i32 {
     days_from_civil(year, month, day) as i32

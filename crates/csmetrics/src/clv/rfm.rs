@@ -17,7 +17,7 @@ use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
 use crate::groups::key_in_value_order;
 use crate::parallel::{parallel, work_ranges};
-use crate::period::{civil_from_days, Period};
+use crate::period::{civil_from_days, Period, MICROS_PER_DAY};
 use polars_arrow::array::PrimitiveArray;
 
 /// The continuous time unit of recency, T and the holdout duration (named apart from Polars'
@@ -139,10 +139,12 @@ pub struct RfmOptions {
     pub merge: Merge,
     /// Unit of recency, T and duration.
     pub time_unit: PeriodUnit,
-    /// Last day observed, inclusive (days since 1970-01-01); default: the latest purchase.
+    /// An instant of the last day observed, in µs since 1970-01-01 UTC (like every instant
+    /// option): its UTC day is observed in full. Default: the day of the latest purchase.
     pub observation_end: Option<i64>,
-    /// End of the calibration period, inclusive; when set, the output has holdout columns and
-    /// customers whose first purchase is after it are left out.
+    /// An instant of the last day of the calibration period (µs, its UTC day included); when
+    /// set, the output has holdout columns and customers whose first purchase is after it are
+    /// left out.
     pub calibration_end: Option<i64>,
     /// Policy for purchases after `observation_end`.
     pub after_end: AfterEnd,
@@ -247,12 +249,15 @@ pub fn rfm_summary(frame: &DataFrame, options: &RfmOptions) -> Result<DataFrame>
         None => None,
     };
     let latest = days.iter().copied().max().map(i64::from);
+    // Purchases are counted by UTC day: an instant option stands for its day.
+    let day_of = |micros: i64| micros.div_euclid(MICROS_PER_DAY);
+    let calibration_end = options.calibration_end.map(day_of);
     let observation_end = match (options.observation_end, latest) {
-        (Some(end), _) => end,
+        (Some(end), _) => day_of(end),
         (None, Some(latest)) => latest,
         (None, None) => 0,
     };
-    if let Some(cal) = options.calibration_end {
+    if let Some(cal) = calibration_end {
         if cal > observation_end {
             return Err(CsError::option(
                 "calibration_end",
@@ -279,7 +284,7 @@ pub fn rfm_summary(frame: &DataFrame, options: &RfmOptions) -> Result<DataFrame>
     }
     let merge = options.merge;
     let end_position = merge.position(observation_end);
-    let calibration_position = options.calibration_end.map(|d| merge.position(d));
+    let calibration_position = calibration_end.map(|d| merge.position(d));
     let split = calibration_position.unwrap_or(end_position);
 
     // Dense customer ids and a counting sort of the rows by customer.
