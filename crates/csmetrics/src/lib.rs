@@ -8,6 +8,31 @@
 //! Results are tidy Polars DataFrames sorted by their keys. Bad input is an error that names
 //! the column, the rule and an offending value with its row; no function panics on user data.
 //!
+//! # Conventions of the options
+//!
+//! Every family's options are a struct with a `Default`; set what differs with
+//! `..Default::default()`.
+//!
+//! * **Instants** (`as_of`, `first_period`, `observation_end`, `calibration_end`) are `i64`
+//!   microseconds since 1970-01-01 UTC, the physical value of a Polars `Datetime("us", None)`;
+//!   [`period::micros_from_civil`] gives midnight of a calendar date. Options that count whole
+//!   days (the CLV summary's ends) take the UTC day of the instant.
+//! * **Grouping** is `by: Vec<String>` (columns of any key type; nulls form their own group)
+//!   plus `period:` [`Period`] where results are per calendar period. Revenue, churn, cohorts,
+//!   renewals and the survival table take them in their panel ([`revenue::RevenueOptions`]);
+//!   operations and purchases take them directly; survival curves take `by` alone (they are
+//!   not per period). Survey scores take them as one [`survey::Grouping`] (`by`,
+//!   `period: Option<Period>` and the `timestamp` column the period is read from), because
+//!   there the period is optional and needs a column. [`health::HealthOptions::by_period`] is
+//!   different: the column whose values scope the normalisation.
+//! * **Confidence** is a level in (0, 1) as `confidence: f64` (default 0.95) where intervals are
+//!   always computed (survival curves) or switched by an interval method (`NpsOptions::ci`), and
+//!   `confidence: Option<f64>` where the interval is optional and `None` leaves its columns out
+//!   (churn's Wilson intervals).
+//! * **Columns** are named by `String` options whose defaults are the conventional names
+//!   (`customer_id`, `start`, `end`, `amount`, `duration`, `event`, `frequency`, `recency`,
+//!   `T`, ...).
+//!
 //! Every example below is a doctest: `cargo test -p csmetrics --doc` runs them. The programs in
 //! `examples/` (`cargo run -p csmetrics --example mrr_bridge`, `churn`, `kaplan_meier`,
 //! `bgnbd_clv`) show longer uses.
@@ -51,7 +76,8 @@
 //!
 //! # fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
 //! let day = |m: u32, d: u32| days_from_civil(2024, m, d) as i32;
-//! // a pays 100 a month from January; b pays 50 and leaves on 10 February; c pays 30 from February.
+//! // a pays 100 a month from January; b pays 50 and leaves on 10 February; c pays 30 from
+//! // February.
 //! let subscriptions = df!(
 //!     "customer_id" => ["a", "b", "c"],
 //!     "start" => [day(1, 1), day(1, 1), day(2, 1)],
@@ -145,7 +171,7 @@
 //! # Lifetime value: BG/NBD and Gamma-Gamma
 //!
 //! [`clv::rfm_summary`] turns a transaction log into frequency, recency, T and monetary value;
-//! [`clv::fit`] fits a model by maximum likelihood; [`clv::predict`] and
+//! [`clv::fit`] fits a model by maximum likelihood; [`clv::predict()`] and
 //! [`clv::customer_value`] score customers. A model can also be built from known parameters.
 //!
 //! ```
@@ -157,7 +183,10 @@
 //!     "frequency" => [0.0, 1.0, 4.0, 2.0, 0.0, 7.0, 1.0, 0.0, 3.0, 5.0],
 //!     "recency" => [0.0, 10.0, 30.0, 12.0, 0.0, 35.0, 3.0, 0.0, 20.0, 38.0],
 //!     "T" => [40.0, 38.0, 39.0, 40.0, 35.0, 39.0, 30.0, 39.0, 40.0, 39.0],
-//!     "monetary_value" => [None, Some(20.0), Some(35.0), Some(20.0), None, Some(50.0), Some(10.0), None, Some(25.0), Some(40.0)],
+//!     "monetary_value" => [
+//!         None, Some(20.0), Some(35.0), Some(20.0), None,
+//!         Some(50.0), Some(10.0), None, Some(25.0), Some(40.0),
+//!     ],
 //! )?;
 //! let purchases = fit(&summary, Model::BetaGeo, &FitOptions::default())?;
 //! assert_eq!(purchases.customers, 10.0);
@@ -230,7 +259,10 @@
 //!     normalisation: Normalisation::MinMax,
 //! };
 //! let options = HealthOptions {
-//!     factors: vec![factor("usage", Direction::HigherIsBetter), factor("tickets", Direction::LowerIsBetter)],
+//!     factors: vec![
+//!         factor("usage", Direction::HigherIsBetter),
+//!         factor("tickets", Direction::LowerIsBetter),
+//!     ],
 //!     ..Default::default()
 //! };
 //! let scored = health_score(&customers, &options)?;

@@ -3,7 +3,7 @@
 //! the end of observation (`T`) and the mean value of the repeat purchases (`monetary_value`),
 //! optionally split into a calibration and a holdout period.
 //!
-//! One pass builds dense customer ids ([`crate::groups`]), a counting sort groups each
+//! One pass builds dense customer ids (the crate's `groups` module), a counting sort groups each
 //! customer's (day, amount) pairs, and a parallel scan over customers merges same-period
 //! purchases and accumulates the summary. Output rows are sorted by customer id.
 
