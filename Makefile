@@ -67,6 +67,9 @@ report-check: demo ## render the demo report in headless Chromium to out/demo/re
 test-rust: ## cargo tests of the core (unit, integration, doctests) and its Python-free check
 	cargo test -p csmetrics
 	cargo run -q -p csmetrics --example mrr_bridge
+	cargo run -q -p csmetrics --example churn
+	cargo run -q -p csmetrics --example kaplan_meier
+	cargo run -q -p csmetrics --example bgnbd_clv
 	@if cargo tree -p csmetrics -e normal | grep -q pyo3; then echo "the core crate depends on pyo3"; exit 1; fi
 
 test-python: wheel $(COMPAT)/.ready ## pytest and doctests on the newest and the lowest Python polars

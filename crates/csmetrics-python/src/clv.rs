@@ -1,9 +1,11 @@
 //! Bindings of the customer-lifetime-value family (`csmetrics.clv`).
 
 use csmetrics::clv::{
-    customer_value, fit, predict, predict::retention_curve, rfm_summary, ClvOptions, Fit,
-    FitOptions, Model, Prediction, RfmOptions, SummaryColumns,
+    bad_start, customer_value, fit, predict, predict::retention_curve, rfm_summary, ClvOptions,
+    Fit, FitOptions, Model, Params, Prediction, RfmOptions, SummaryColumns,
 };
+use csmetrics::period::MICROS_PER_DAY;
+use csmetrics::CsError;
 use pyo3::prelude::*;
 use pyo3_polars::PyDataFrame;
 
@@ -25,9 +27,21 @@ fn columns(
     }
 }
 
+/// A model from Python's positional parameter list.
 fn model_of(model: &str, params: &[f64]) -> PyResult<Fit> {
     let model: Model = model.parse().map_err(to_py)?;
-    Fit::from_params(model, params).map_err(to_py)
+    Params::from_values(model, params)
+        .and_then(Fit::from_params)
+        .map_err(to_py)
+}
+
+/// Python passes the rfm ends as days since 1970-01-01; the core takes instants in µs.
+fn micros_of_day(option: &str, days: Option<i64>) -> PyResult<Option<i64>> {
+    days.map(|d| {
+        d.checked_mul(MICROS_PER_DAY)
+            .ok_or_else(|| to_py(CsError::option(option, d, "the day is out of range")))
+    })
+    .transpose()
 }
 
 #[pyfunction]
@@ -51,8 +65,8 @@ fn clv_rfm_summary(
         amount: amount.map(str::to_string),
         merge: merge.parse().map_err(to_py)?,
         time_unit: time_unit.parse().map_err(to_py)?,
-        observation_end,
-        calibration_end,
+        observation_end: micros_of_day("observation_end", observation_end)?,
+        calibration_end: micros_of_day("calibration_end", calibration_end)?,
         after_end: after_end.parse().map_err(to_py)?,
     };
     let frame = frame.0;
@@ -78,6 +92,10 @@ fn clv_fit(
     standard_errors: bool,
 ) -> PyResult<(Vec<f64>, Vec<f64>, f64, f64, usize)> {
     let model: Model = model.parse().map_err(to_py)?;
+    let start = start
+        .map(|values| Params::from_values(model, &values).map_err(|_| bad_start(model, &values)))
+        .transpose()
+        .map_err(to_py)?;
     let options = FitOptions {
         columns: columns(frequency, recency, age, monetary_value, weights),
         alive: alive.to_string(),
@@ -87,8 +105,8 @@ fn clv_fit(
     let frame = frame.0;
     let fitted = run(py, "clv_fit", || fit(&frame, model, &options))?;
     Ok((
-        fitted.params,
-        fitted.std_errors,
+        fitted.params.values().to_vec(),
+        fitted.std_errors.values().to_vec(),
         fitted.log_likelihood,
         fitted.customers,
         fitted.iterations,
@@ -103,7 +121,7 @@ fn clv_parameter_table(
     std_errors: Vec<f64>,
 ) -> PyResult<PyDataFrame> {
     let mut fitted = model_of(model, &params)?;
-    if std_errors.len() == params.len() {
+    if let Ok(std_errors) = Params::from_values(fitted.model, &std_errors) {
         fitted.std_errors = std_errors;
     }
     guard("clv_parameter_table", || fitted.summary()).map(PyDataFrame)

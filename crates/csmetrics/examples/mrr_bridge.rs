@@ -2,28 +2,12 @@
 //!
 //! `cargo run -p csmetrics --example mrr_bridge`
 
-use csmetrics::period::days_from_civil;
+mod common;
+
+use common::*;
+use csmetrics::period::micros_from_civil;
 use csmetrics::prelude::*;
 use polars::prelude::*;
-
-const MICROS_PER_DAY: i64 = 86_400_000_000;
-
-fn day(year: i64, month: u32, day: u32) -> i32 {
-    days_from_civil(year, month, day) as i32
-}
-
-/// A column's values as floats (amounts come back as numbers of any type).
-fn floats(
-    frame: &DataFrame,
-    name: &str,
-) -> std::result::Result<Vec<f64>, Box<dyn std::error::Error>> {
-    let column = frame.column(name)?.cast(&DataType::Float64)?;
-    Ok(column
-        .f64()?
-        .iter()
-        .map(|v| v.unwrap_or(f64::NAN))
-        .collect())
-}
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     // a pays 100 a month from January; b pays 50 from January and leaves on 10 February;
@@ -42,7 +26,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     ])
     .collect()?;
     let options = RevenueOptions {
-        as_of: Some(i64::from(day(2024, 3, 31)) * MICROS_PER_DAY),
+        as_of: Some(micros_from_civil(2024, 3, 31)),
         mode: Mode::Snapshot,
         ..Default::default()
     };

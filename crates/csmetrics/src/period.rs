@@ -83,6 +83,22 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Microseconds in a day.
+pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The instant of midnight UTC starting a civil date, in µs since 1970-01-01 UTC: the unit of
+/// every instant option (`as_of`, `first_period`, `observation_end`, `calibration_end`).
+///
+/// ```
+/// use csmetrics::period::{days_from_civil, micros_from_civil, MICROS_PER_DAY};
+///
+/// assert_eq!(micros_from_civil(1970, 1, 2), MICROS_PER_DAY);
+/// assert_eq!(micros_from_civil(2024, 3, 31), days_from_civil(2024, 3, 31) * MICROS_PER_DAY);
+/// ```
+pub fn micros_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    days_from_civil(year, month, day) * MICROS_PER_DAY
+}
+
 /// Converts a civil date to days since 1970-01-01.
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };

@@ -10,9 +10,9 @@ use csmetrics::clv::data::Patterns;
 use csmetrics::clv::dual::Dual;
 use csmetrics::clv::{
     bgnbd, customer_value, fit, predict, rfm_summary, AfterEnd, ClvOptions, Discounting, Fit,
-    FitOptions, Model, Prediction, RfmOptions, SummaryColumns, TimeUnit,
+    FitOptions, Model, Params, PeriodUnit, Prediction, RfmOptions, SummaryColumns,
 };
-use csmetrics::period::days_from_civil;
+use csmetrics::period::{days_from_civil, micros_from_civil, MICROS_PER_DAY};
 use csmetrics::CsError;
 use polars::prelude::*;
 
@@ -75,8 +75,8 @@ fn cdnow_transactions() -> DataFrame {
 
 fn cdnow_summary() -> DataFrame {
     let options = RfmOptions {
-        time_unit: TimeUnit::Week,
-        observation_end: Some(days_from_civil(1997, 9, 30)),
+        time_unit: PeriodUnit::Week,
+        observation_end: Some(micros_from_civil(1997, 9, 30)),
         after_end: AfterEnd::Drop,
         ..RfmOptions::default()
     };
@@ -104,7 +104,7 @@ fn round_to(v: f64, decimals: i32) -> f64 {
 fn assert_rounds_to(fit: &Fit, published: &[(f64, i32)]) {
     for (i, (value, decimals)) in published.iter().enumerate() {
         assert_eq!(
-            round_to(fit.params[i], *decimals),
+            round_to(fit.params.values()[i], *decimals),
             *value,
             "{} parameter {i}: {:?}",
             fit.model,
@@ -151,9 +151,9 @@ fn rfm_summary_reproduces_the_published_cdnow_summary() {
 #[test]
 fn rfm_summary_calibration_holdout_split() {
     let options = RfmOptions {
-        time_unit: TimeUnit::Week,
-        calibration_end: Some(days_from_civil(1997, 9, 30)),
-        observation_end: Some(days_from_civil(1998, 6, 30)),
+        time_unit: PeriodUnit::Week,
+        calibration_end: Some(micros_from_civil(1997, 9, 30)),
+        observation_end: Some(micros_from_civil(1998, 6, 30)),
         ..RfmOptions::default()
     };
     let split = rfm_summary(&cdnow_transactions(), &options).unwrap();
@@ -182,10 +182,17 @@ fn bg_nbd_published_fit_and_pointwise_values() {
         "{}",
         model.log_likelihood
     );
-    assert!(model.std_errors.iter().all(|s| s.is_finite() && *s > 0.0));
+    assert!(model
+        .std_errors
+        .values()
+        .iter()
+        .all(|s| s.is_finite() && *s > 0.0));
     let one = df!("frequency" => [2.0], "recency" => [30.43], "T" => [38.86]).unwrap();
     let columns = SummaryColumns::default();
-    let published = Fit::from_params(Model::BetaGeo, &[0.243, 4.414, 0.793, 2.426]).unwrap();
+    let published = Fit::from_params(
+        Params::from_values(Model::BetaGeo, &[0.243, 4.414, 0.793, 2.426]).unwrap(),
+    )
+    .unwrap();
     let alive = predict(&one, &published, Prediction::PAlive, &columns).unwrap();
     assert!((alive.f64().unwrap().get(0).unwrap() - 0.7266).abs() < 5e-5);
     let e = predict(
@@ -208,7 +215,7 @@ fn pareto_nbd_published_fit() {
     );
     assert_rounds_to(&model, &[(0.553, 3), (10.578, 3), (0.606, 3)]);
     assert!(
-        (model.params[3] / 11.669 - 1.0).abs() < 1e-3,
+        (model.params.values()[3] / 11.669 - 1.0).abs() < 1e-3,
         "{:?}",
         model.params
     );
@@ -241,7 +248,7 @@ fn fits_on_the_rounded_csv_agree_within_2e3() {
         (Model::GammaGamma, vec![6.25, 3.74, 15.44]),
     ] {
         let f = fit(&csv, model, &options).unwrap();
-        for (p, q) in f.params.iter().zip(&published) {
+        for (p, q) in f.params.values().iter().zip(&published) {
             assert!((p / q - 1.0).abs() < 2e-3, "{model}: {:?}", f.params);
         }
     }
@@ -358,8 +365,8 @@ fn fits_are_deterministic() {
         let b = fit(&summary, model, &FitOptions::default()).unwrap();
         assert_eq!(a, Fit { ..b.clone() });
         let bits = |f: &Fit| {
-            let mut all: Vec<u64> = f.params.iter().map(|v| v.to_bits()).collect();
-            all.extend(f.std_errors.iter().map(|v| v.to_bits()));
+            let mut all: Vec<u64> = f.params.values().iter().map(|v| v.to_bits()).collect();
+            all.extend(f.std_errors.values().iter().map(|v| v.to_bits()));
             all.push(f.log_likelihood.to_bits());
             all
         };
@@ -434,8 +441,9 @@ fn fits_recover_simulated_bg_nbd_parameters() {
     let model = fit(&frame, Model::BetaGeo, &FitOptions::default()).unwrap();
     for (estimate, (truth, se)) in model
         .params
+        .values()
         .iter()
-        .zip([r, alpha, a, b].iter().zip(&model.std_errors))
+        .zip([r, alpha, a, b].iter().zip(model.std_errors.values()))
     {
         assert!(
             (estimate - truth).abs() < 4.0 * se,
@@ -453,7 +461,7 @@ fn clv_discounting_monthly_and_continuous() {
     let gg = fit(&summary, Model::GammaGamma, &FitOptions::default()).unwrap();
     let columns = SummaryColumns::default();
     let monthly = ClvOptions {
-        time_unit: TimeUnit::Week,
+        time_unit: PeriodUnit::Week,
         ..ClvOptions::default()
     };
     let continuous = ClvOptions {
@@ -525,15 +533,18 @@ fn bad_input_is_named() {
     )
     .unwrap_err();
     assert!(matches!(err, CsError::InvalidValue { row: 1, .. }), "{err}");
-    let late = RfmOptions {
-        observation_end: Some(1),
-        ..RfmOptions::default()
-    };
-    let err = rfm_summary(&base(vec![1.0, 1.0, 2.0], vec![0, 1, 2]), &late).unwrap_err();
-    assert!(
-        err.to_string().contains("row 2") && err.to_string().contains("observation_end"),
-        "{err}"
-    );
+    // observation_end is an instant in µs: any instant of 1970-01-02 observes that whole day.
+    for end in [MICROS_PER_DAY, 2 * MICROS_PER_DAY - 1] {
+        let late = RfmOptions {
+            observation_end: Some(end),
+            ..RfmOptions::default()
+        };
+        let err = rfm_summary(&base(vec![1.0, 1.0, 2.0], vec![0, 1, 2]), &late).unwrap_err();
+        assert!(
+            err.to_string().contains("row 2") && err.to_string().contains("observation_end"),
+            "{err}"
+        );
+    }
 
     let tiny = df!("frequency" => [1.0, 0.0], "recency" => [2.0, 0.0], "T" => [5.0, 5.0]).unwrap();
     let err = fit(&tiny, Model::BetaGeo, &FitOptions::default()).unwrap_err();
@@ -648,8 +659,8 @@ fn rfm_summary_agrees_with_a_brute_force_summary_on_a_large_shuffled_log() {
     };
     let frame = frame_of(&log);
     let options = RfmOptions {
-        observation_end: Some(i64::from(end)),
-        calibration_end: Some(i64::from(split)),
+        observation_end: Some(i64::from(end) * MICROS_PER_DAY),
+        calibration_end: Some(i64::from(split) * MICROS_PER_DAY),
         after_end: AfterEnd::Drop,
         ..RfmOptions::default()
     };
@@ -738,7 +749,7 @@ fn fits_warm_started_from_a_subsample_agree_with_cold_fits() {
             &frame,
             model,
             &FitOptions {
-                start: Some(start),
+                start: Some(Params::from_values(model, &start).unwrap()),
                 ..FitOptions::default()
             },
         )
@@ -747,14 +758,71 @@ fn fits_warm_started_from_a_subsample_agree_with_cold_fits() {
             warm.iterations < cold.iterations,
             "{model}: {warm:?} {cold:?}"
         );
-        for (w, c) in warm.params.iter().zip(&cold.params) {
+        for (w, c) in warm.params.values().iter().zip(cold.params.values()) {
             assert!((w / c - 1.0).abs() < 1e-5, "{model}: {warm:?} {cold:?}");
         }
         assert!(
             (warm.log_likelihood - cold.log_likelihood).abs() < 1e-6 * cold.log_likelihood.abs()
         );
-        for (w, c) in warm.std_errors.iter().zip(&cold.std_errors) {
+        for (w, c) in warm
+            .std_errors
+            .values()
+            .iter()
+            .zip(cold.std_errors.values())
+        {
             assert!((w / c - 1.0).abs() < 1e-3, "{model}: {warm:?} {cold:?}");
         }
     }
+}
+
+#[test]
+fn params_by_name() {
+    let named = Params::new(
+        Model::ParetoNbd,
+        &[("s", 0.6), ("r", 0.55), ("beta", 11.7), ("alpha", 10.6)],
+    )
+    .unwrap();
+    assert_eq!(named.values(), &[0.55, 10.6, 0.6, 11.7]);
+    assert_eq!(named["beta"], 11.7);
+    assert_eq!(named.get("b"), None);
+    assert_eq!(
+        named.to_string(),
+        "r = 0.55, alpha = 10.6, s = 0.6, beta = 11.7"
+    );
+    let message = |pairs: &[(&str, f64)]| {
+        Params::new(Model::GammaGamma, pairs)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(message(&[("p", 1.0), ("q", 1.0), ("g", 1.0)]).contains("'g'"));
+    assert!(message(&[("p", 1.0), ("q", 1.0), ("p", 1.0)]).contains("twice"));
+    assert!(message(&[("p", 1.0), ("q", 1.0)]).contains("no 'gamma'"));
+    assert!(Params::from_values(Model::GammaGamma, &[1.0, 2.0]).is_err());
+    let fitted = Fit::from_params(named.clone()).unwrap();
+    assert_eq!(fitted.params, named);
+    assert!(fitted.std_errors.values().iter().all(|s| s.is_nan()));
+    let negative = Params::from_values(Model::ShiftedBetaGeometric, &[1.0, -1.0]).unwrap();
+    assert!(Fit::from_params(negative)
+        .unwrap_err()
+        .to_string()
+        .contains("beta"));
+
+    // Starting values must carry the fitted model's names: BG/NBD ones start MBG/NBD.
+    let summary = cdnow_summary();
+    let bg = fit(&summary, Model::BetaGeo, &FitOptions::default()).unwrap();
+    let from_bg = FitOptions {
+        start: Some(bg.params.clone()),
+        standard_errors: false,
+        ..FitOptions::default()
+    };
+    assert!(fit(&summary, Model::ModifiedBetaGeo, &from_bg).is_ok());
+    let from_pareto = FitOptions {
+        start: Some(named),
+        ..FitOptions::default()
+    };
+    let error = fit(&summary, Model::BetaGeo, &from_pareto).unwrap_err();
+    assert!(
+        error.to_string().contains("starts from r, alpha, a, b"),
+        "{error}"
+    );
 }

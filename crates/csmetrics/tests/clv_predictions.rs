@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 use csmetrics::clv::{
-    customer_value, paretonbd, predict, ClvOptions, Discounting, Fit, Model, Prediction,
+    customer_value, paretonbd, predict, ClvOptions, Discounting, Fit, Model, Params, Prediction,
     SummaryColumns,
 };
 use csmetrics::CsError;
@@ -181,7 +181,10 @@ fn values(column: &Column) -> Vec<f64> {
 }
 
 fn donations_fit() -> Fit {
-    Fit::from_params(Model::BetaGeoBetaBinom, &[1.204, 0.750, 0.657, 2.783]).unwrap()
+    Fit::from_params(
+        Params::from_values(Model::BetaGeoBetaBinom, &[1.204, 0.750, 0.657, 2.783]).unwrap(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -247,7 +250,9 @@ fn bg_bb_pmf_of_one_future_opportunity_by_hand() {
 #[test]
 fn bg_bb_clv_is_dert_times_spend_and_sums_discounted_increments() {
     let (frame, fit, columns) = (donors(), donations_fit(), donor_columns());
-    let spend = Fit::from_params(Model::GammaGamma, &[6.25, 3.74, 15.44]).unwrap();
+    let spend =
+        Fit::from_params(Params::from_values(Model::GammaGamma, &[6.25, 3.74, 15.44]).unwrap())
+            .unwrap();
     let expected_spend =
         values(&predict(&frame, &spend, Prediction::ExpectedSpend, &columns).unwrap());
     let d = 0.1;
@@ -324,7 +329,7 @@ fn extreme_customers_give_finite_probabilities() {
         (Model::BetaGeo, [0.243, 4.414, 0.793, 2.426]),
         (Model::ModifiedBetaGeo, [0.525, 6.183, 0.891, 1.614]),
     ] {
-        let fit = Fit::from_params(model, &params).unwrap();
+        let fit = Fit::from_params(Params::from_values(model, &params).unwrap()).unwrap();
         for n in [0, 1, 150, 3000] {
             let p = values(
                 &predict(
@@ -383,7 +388,10 @@ fn bad_options_are_named() {
         &columns,
     );
     assert_eq!(option_of(half.unwrap_err()), "t");
-    let bg = Fit::from_params(Model::BetaGeo, &[0.243, 4.414, 0.793, 2.426]).unwrap();
+    let bg = Fit::from_params(
+        Params::from_values(Model::BetaGeo, &[0.243, 4.414, 0.793, 2.426]).unwrap(),
+    )
+    .unwrap();
     let summary =
         df!("frequency" => [1.0], "recency" => [2.0], "T" => [5.0], "monetary_value" => [3.0])
             .unwrap();
@@ -401,7 +409,9 @@ fn bad_options_are_named() {
         &columns,
     );
     assert_eq!(option_of(zero.unwrap_err()), "discount_rate");
-    let spend = Fit::from_params(Model::GammaGamma, &[6.25, 3.74, 15.44]).unwrap();
+    let spend =
+        Fit::from_params(Params::from_values(Model::GammaGamma, &[6.25, 3.74, 15.44]).unwrap())
+            .unwrap();
     let continuous = ClvOptions {
         discounting: Discounting::Continuous,
         ..ClvOptions::default()

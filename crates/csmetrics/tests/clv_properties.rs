@@ -322,8 +322,16 @@ fn outcome(frame: &DataFrame, model: Model, options: &FitOptions) -> String {
     match fit(frame, model, options) {
         Ok(f) => format!(
             "{:?} {:?} {} {}",
-            f.params.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            f.std_errors.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            f.params
+                .values()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>(),
+            f.std_errors
+                .values()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>(),
             f.log_likelihood.to_bits(),
             f.iterations
         ),

@@ -19,7 +19,8 @@
 //!     "T" => [40.0, 38.0, 39.0, 40.0, 35.0, 39.0, 30.0, 39.0, 40.0, 39.0],
 //! )?;
 //! let model = fit(&summary, Model::BetaGeo, &FitOptions::default())?;
-//! assert_eq!(model.params.len(), 4);
+//! assert_eq!(model.params.names(), ["r", "alpha", "a", "b"]);
+//! assert!(model.params["alpha"] > 0.0);
 //! assert!(model.log_likelihood < 0.0);
 //! # Ok(())
 //! # }
@@ -34,6 +35,7 @@ pub mod dual;
 pub mod formula;
 pub mod gammagamma;
 pub(crate) mod optim;
+mod params;
 pub mod paretonbd;
 pub mod predict;
 pub mod rfm;
@@ -46,8 +48,9 @@ use std::str::FromStr;
 use polars::prelude::*;
 
 pub use data::SummaryColumns;
+pub use params::Params;
 pub use predict::{customer_value, predict, ClvOptions, Discounting, Prediction};
-pub use rfm::{rfm_summary, AfterEnd, Merge, RfmOptions, TimeUnit};
+pub use rfm::{rfm_summary, AfterEnd, Merge, PeriodUnit, RfmOptions};
 
 pub use data::{discrete_patterns, spend_patterns, summary_patterns};
 
@@ -77,7 +80,7 @@ pub enum Model {
 }
 
 impl Model {
-    /// The parameter names, in the order of [`Fit::params`].
+    /// The parameter names, in the order of [`Params::values`].
     pub fn parameter_names(self) -> &'static [&'static str] {
         match self {
             Model::BetaGeo | Model::ModifiedBetaGeo => &["r", "alpha", "a", "b"],
@@ -145,8 +148,9 @@ pub struct FitOptions {
     /// For the shifted-beta-geometric model: the column of customers still active at the start
     /// of each period, the cohort size first.
     pub alive: String,
-    /// Starting values (default: a neutral start scaled to the data).
-    pub start: Option<Vec<f64>>,
+    /// Starting values (default: a neutral start scaled to the data), finite and > 0, with the
+    /// fitted model's parameter names (a BG/NBD fit may start an MBG/NBD one).
+    pub start: Option<Params>,
     /// Compute standard errors (default true). They take about as long as a third of the fit;
     /// without them `std_errors` is NaN, and refitting from the estimates with this set gives
     /// them at once (the optimizer starts at its optimum).
@@ -169,10 +173,11 @@ impl Default for FitOptions {
 pub struct Fit {
     /// Which model.
     pub model: Model,
-    /// Estimates, in the order of [`Model::parameter_names`].
-    pub params: Vec<f64>,
-    /// Standard errors (NaN when the information matrix is not positive definite).
-    pub std_errors: Vec<f64>,
+    /// Estimates by name: `fit.params["r"]`, `fit.params.get("alpha")`.
+    pub params: Params,
+    /// Standard errors by name (NaN when the information matrix is not positive definite, or
+    /// when they were not computed).
+    pub std_errors: Params,
     /// Log-likelihood summed over customers, in the data's time unit.
     pub log_likelihood: f64,
     /// Customers (total weight) the model was fitted on.
@@ -182,27 +187,15 @@ pub struct Fit {
 }
 
 impl Fit {
-    /// A model with given parameters (for example loaded from JSON), to score customers.
-    pub fn from_params(model: Model, params: &[f64]) -> Result<Fit> {
-        let names = model.parameter_names();
-        if params.len() != names.len() {
-            return Err(CsError::option(
-                "params",
-                format!("{} values", params.len()),
-                &format!("{model} has parameters {}", names.join(", ")),
-            ));
-        }
-        if let Some(i) = params.iter().position(|p| !(p.is_finite() && *p > 0.0)) {
-            return Err(CsError::option(
-                names[i],
-                format_number(params[i]),
-                "model parameters must be finite and > 0",
-            ));
-        }
+    /// A model with given parameters (published, or loaded from JSON with
+    /// [`Params::from_values`]), to score customers. Every parameter must be finite and > 0.
+    pub fn from_params(params: Params) -> Result<Fit> {
+        check_positive(&params)?;
+        let model = params.model();
         Ok(Fit {
             model,
-            params: params.to_vec(),
-            std_errors: vec![f64::NAN; params.len()],
+            params,
+            std_errors: Params::filled(model, f64::NAN),
             log_likelihood: f64::NAN,
             customers: 0.0,
             iterations: 0,
@@ -215,18 +208,21 @@ impl Fit {
         let names: Vec<&str> = self.model.parameter_names().to_vec();
         let se: Vec<Option<f64>> = self
             .std_errors
+            .values()
             .iter()
             .map(|s| s.is_finite().then_some(*s))
             .collect();
         let z = crate::stats::z_for_confidence(0.95)?;
         let lower: Vec<Option<f64>> = self
             .params
+            .values()
             .iter()
             .zip(&se)
             .map(|(p, s)| s.map(|s| p - z * s))
             .collect();
         let upper: Vec<Option<f64>> = self
             .params
+            .values()
             .iter()
             .zip(&se)
             .map(|(p, s)| s.map(|s| p + z * s))
@@ -235,12 +231,24 @@ impl Fit {
             names.len(),
             vec![
                 Column::new("parameter".into(), names),
-                Column::new("estimate".into(), self.params.clone()),
+                Column::new("estimate".into(), self.params.values()),
                 Column::new("std_error".into(), se),
                 Column::new("lower".into(), lower),
                 Column::new("upper".into(), upper),
             ],
         )?)
+    }
+}
+
+/// Every value of `params` finite and > 0, or an error naming the first that is not.
+fn check_positive(params: &Params) -> Result<()> {
+    match params.iter().find(|(_, p)| !(p.is_finite() && *p > 0.0)) {
+        Some((name, value)) => Err(CsError::option(
+            name,
+            format_number(value),
+            "model parameters must be finite and > 0",
+        )),
+        None => Ok(()),
     }
 }
 
@@ -382,30 +390,50 @@ fn maximise_warm<const N: usize>(
     } else {
         vec![f64::NAN; N]
     };
+    let estimates: Vec<f64> = found.theta.iter().map(|t| t.exp()).collect();
     Ok(Fit {
         model,
-        params: found.theta.iter().map(|t| t.exp()).collect(),
-        std_errors,
+        params: Params::from_values(model, &estimates)?,
+        std_errors: Params::from_values(model, &std_errors)?,
         log_likelihood: -found.value * total_weight,
         customers: total_weight,
         iterations: found.iterations,
     })
 }
 
-fn start_values<const N: usize>(given: &Option<Vec<f64>>, default: [f64; N]) -> Result<[f64; N]> {
-    match given {
-        None => Ok(default),
-        Some(v) if v.len() == N && v.iter().all(|p| p.is_finite() && *p > 0.0) => {
-            let mut out = default;
-            out.copy_from_slice(v);
-            Ok(out)
-        }
-        Some(v) => Err(CsError::option(
+/// The error of starting values for `model` that are not all finite and > 0, or not as many
+/// as its parameters (the glue reports a Python list of the wrong length with it).
+#[doc(hidden)]
+pub fn bad_start(model: Model, values: &[f64]) -> CsError {
+    CsError::option(
+        "start",
+        format!("{values:?}"),
+        &format!("needs {} finite values > 0", model.parameter_names().len()),
+    )
+}
+
+fn start_values<const N: usize>(
+    model: Model,
+    given: &Option<Params>,
+    default: [f64; N],
+) -> Result<[f64; N]> {
+    let Some(start) = given else {
+        return Ok(default);
+    };
+    let values = start.values();
+    if start.names() != model.parameter_names() || values.len() != N {
+        return Err(CsError::option(
             "start",
-            format!("{v:?}"),
-            &format!("needs {N} finite values > 0"),
-        )),
+            format!("{} ({start})", start.model()),
+            &format!("{model} starts from {}", model.parameter_names().join(", ")),
+        ));
     }
+    if !values.iter().all(|p| p.is_finite() && *p > 0.0) {
+        return Err(bad_start(model, values));
+    }
+    let mut out = default;
+    out.copy_from_slice(values);
+    Ok(out)
 }
 
 /// Fits `model` to `frame` by maximum likelihood.
@@ -452,7 +480,7 @@ fn fit_model(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fi
             let sample_weight = sample.as_ref().map_or(0.0, Patterns::total_weight);
             match model {
                 Model::ParetoNbd => {
-                    let start = start_values(&options.start, [1.0, scale, 1.0, scale])?;
+                    let start = start_values(model, &options.start, [1.0, scale, 1.0, scale])?;
                     let sampled = sample.as_ref().map(|s| (s, sample_weight));
                     let ll = |p: &[Dual<4>; 4], data: &Patterns| paretonbd::log_likelihood(p, data);
                     fit_warm(
@@ -471,7 +499,7 @@ fn fit_model(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fi
                     } else {
                         bgnbd::Variant::Modified
                     };
-                    let start = start_values(&options.start, [1.0, scale, 1.0, 1.0])?;
+                    let start = start_values(model, &options.start, [1.0, scale, 1.0, 1.0])?;
                     // Exact gradient from the fast path, carried to the optimizer's
                     // log-parameters by the chain rule.
                     let fast = |p: &[Dual<4>; 4], data: &Patterns| {
@@ -497,7 +525,7 @@ fn fit_model(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fi
             if total < 8.0 {
                 return Err(too_few(model, &columns.frequency, total, 8, ""));
             }
-            let start = start_values(&options.start, [1.0, 1.0, 1.0, 1.0])?;
+            let start = start_values(model, &options.start, [1.0, 1.0, 1.0, 1.0])?;
             maximise(model, start, total, options.standard_errors, |p| {
                 bgbb::log_likelihood(p, &patterns)
             })
@@ -521,7 +549,7 @@ fn fit_model(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fi
                 .map(|(m, w)| m * w)
                 .sum::<f64>()
                 / total;
-            let start = start_values(&options.start, [1.0, 2.0, mean.max(1e-6)])?;
+            let start = start_values(model, &options.start, [1.0, 2.0, mean.max(1e-6)])?;
             let fast = |p: &[Dual<3>; 3], data: &SpendPatterns| {
                 chain(gammagamma::log_likelihood_fast(p.map(|d| d.v), data), p)
             };
@@ -543,7 +571,7 @@ fn fit_model(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fi
         Model::ShiftedBetaGeometric => {
             let alive = float_column(frame, &options.alive, "customers still active per period")?;
             check_alive(&options.alive, &alive)?;
-            let start = start_values(&options.start, [1.0, 1.0])?;
+            let start = start_values(model, &options.start, [1.0, 1.0])?;
             let total = alive[0];
             let fitted = maximise(model, start, total, options.standard_errors, |p| {
                 sbg::log_likelihood(p, &alive)

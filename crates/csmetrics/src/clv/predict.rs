@@ -9,7 +9,7 @@ use polars::prelude::*;
 
 use super::data::{check_continuous, float_column, per_row, SummaryColumns};
 use super::special::gauss_legendre;
-use super::{bgbb, bgnbd, gammagamma, paretonbd, sbg, Fit, Model, TimeUnit};
+use super::{bgbb, bgnbd, gammagamma, paretonbd, sbg, Fit, Model, PeriodUnit};
 use crate::error::{CsError, Result};
 
 /// What to predict for each customer.
@@ -59,7 +59,7 @@ enum Transactions {
 
 impl Transactions {
     fn of(fit: &Fit) -> Result<Transactions> {
-        let p = &fit.params;
+        let p = fit.params.values();
         match fit.model {
             Model::BetaGeo | Model::ModifiedBetaGeo => Ok(Transactions::Bg(bgnbd::Params {
                 r: p[0],
@@ -131,9 +131,9 @@ impl Transactions {
 fn spend_params(fit: &Fit) -> Result<gammagamma::Params> {
     match fit.model {
         Model::GammaGamma => Ok(gammagamma::Params {
-            p: fit.params[0],
-            q: fit.params[1],
-            gamma: fit.params[2],
+            p: fit.params.values()[0],
+            q: fit.params.values()[1],
+            gamma: fit.params.values()[2],
         }),
         other => Err(CsError::option(
             "model",
@@ -324,7 +324,7 @@ pub struct ClvOptions {
     /// Share of the spend kept as profit (1 = revenue CLV).
     pub margin: f64,
     /// Time unit of the summary the transaction model was fitted on.
-    pub time_unit: TimeUnit,
+    pub time_unit: PeriodUnit,
     /// Discrete monthly or continuous discounting.
     pub discounting: Discounting,
     /// BG/BB only: the horizon in future transaction opportunities; `None` values all of them
@@ -338,7 +338,7 @@ impl Default for ClvOptions {
             months: 12,
             discount_rate: 0.01,
             margin: 1.0,
-            time_unit: TimeUnit::Day,
+            time_unit: PeriodUnit::Day,
             discounting: Discounting::Monthly,
             periods: None,
         }
@@ -525,8 +525,8 @@ pub fn retention_curve(fit: &Fit, periods: u32) -> Result<DataFrame> {
         ));
     }
     let p = sbg::Params {
-        alpha: fit.params[0],
-        beta: fit.params[1],
+        alpha: fit.params.values()[0],
+        beta: fit.params.values()[1],
     };
     let t: Vec<i64> = (0..=periods as i64).collect();
     let survival: Vec<f64> = t.iter().map(|&t| p.survival(t as f64)).collect();

@@ -3,7 +3,7 @@
 //! the end of observation (`T`) and the mean value of the repeat purchases (`monetary_value`),
 //! optionally split into a calibration and a holdout period.
 //!
-//! One pass builds dense customer ids ([`crate::groups`]), a counting sort groups each
+//! One pass builds dense customer ids (the crate's `groups` module), a counting sort groups each
 //! customer's (day, amount) pairs, and a parallel scan over customers merges same-period
 //! purchases and accumulates the summary. Output rows are sorted by customer id.
 
@@ -17,12 +17,13 @@ use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
 use crate::groups::key_in_value_order;
 use crate::parallel::{parallel, work_ranges};
-use crate::period::{civil_from_days, Period};
+use crate::period::{civil_from_days, Period, MICROS_PER_DAY};
 use polars_arrow::array::PrimitiveArray;
 
-/// The continuous time unit of recency, T and the holdout duration.
+/// The continuous time unit of recency, T and the holdout duration (named apart from Polars'
+/// `TimeUnit`, the unit of a Datetime column, so both preludes can be imported together).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TimeUnit {
+pub enum PeriodUnit {
     /// Days (default).
     #[default]
     Day,
@@ -32,24 +33,24 @@ pub enum TimeUnit {
     Month,
 }
 
-impl TimeUnit {
+impl PeriodUnit {
     /// Length of the unit in days.
     pub fn days(self) -> f64 {
         match self {
-            TimeUnit::Day => 1.0,
-            TimeUnit::Week => 7.0,
-            TimeUnit::Month => 365.0 / 12.0,
+            PeriodUnit::Day => 1.0,
+            PeriodUnit::Week => 7.0,
+            PeriodUnit::Month => 365.0 / 12.0,
         }
     }
 }
 
-impl FromStr for TimeUnit {
+impl FromStr for PeriodUnit {
     type Err = CsError;
     fn from_str(s: &str) -> Result<Self> {
         match s {
-            "D" => Ok(TimeUnit::Day),
-            "W" => Ok(TimeUnit::Week),
-            "M" => Ok(TimeUnit::Month),
+            "D" => Ok(PeriodUnit::Day),
+            "W" => Ok(PeriodUnit::Week),
+            "M" => Ok(PeriodUnit::Month),
             other => Err(CsError::option(
                 "time_unit",
                 format!("'{other}'"),
@@ -137,11 +138,13 @@ pub struct RfmOptions {
     /// Which purchases are merged into one.
     pub merge: Merge,
     /// Unit of recency, T and duration.
-    pub time_unit: TimeUnit,
-    /// Last day observed, inclusive (days since 1970-01-01); default: the latest purchase.
+    pub time_unit: PeriodUnit,
+    /// An instant of the last day observed, in µs since 1970-01-01 UTC (like every instant
+    /// option): its UTC day is observed in full. Default: the day of the latest purchase.
     pub observation_end: Option<i64>,
-    /// End of the calibration period, inclusive; when set, the output has holdout columns and
-    /// customers whose first purchase is after it are left out.
+    /// An instant of the last day of the calibration period (µs, its UTC day included); when
+    /// set, the output has holdout columns and customers whose first purchase is after it are
+    /// left out.
     pub calibration_end: Option<i64>,
     /// Policy for purchases after `observation_end`.
     pub after_end: AfterEnd,
@@ -154,7 +157,7 @@ impl Default for RfmOptions {
             timestamp: "timestamp".into(),
             amount: Some("amount".into()),
             merge: Merge::Day,
-            time_unit: TimeUnit::Day,
+            time_unit: PeriodUnit::Day,
             observation_end: None,
             calibration_end: None,
             after_end: AfterEnd::Raise,
@@ -246,12 +249,15 @@ pub fn rfm_summary(frame: &DataFrame, options: &RfmOptions) -> Result<DataFrame>
         None => None,
     };
     let latest = days.iter().copied().max().map(i64::from);
+    // Purchases are counted by UTC day: an instant option stands for its day.
+    let day_of = |micros: i64| micros.div_euclid(MICROS_PER_DAY);
+    let calibration_end = options.calibration_end.map(day_of);
     let observation_end = match (options.observation_end, latest) {
-        (Some(end), _) => end,
+        (Some(end), _) => day_of(end),
         (None, Some(latest)) => latest,
         (None, None) => 0,
     };
-    if let Some(cal) = options.calibration_end {
+    if let Some(cal) = calibration_end {
         if cal > observation_end {
             return Err(CsError::option(
                 "calibration_end",
@@ -278,7 +284,7 @@ pub fn rfm_summary(frame: &DataFrame, options: &RfmOptions) -> Result<DataFrame>
     }
     let merge = options.merge;
     let end_position = merge.position(observation_end);
-    let calibration_position = options.calibration_end.map(|d| merge.position(d));
+    let calibration_position = calibration_end.map(|d| merge.position(d));
     let split = calibration_position.unwrap_or(end_position);
 
     // Dense customer ids and a counting sort of the rows by customer.

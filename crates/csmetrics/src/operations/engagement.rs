@@ -55,7 +55,8 @@ pub struct EngagementOptions {
     pub feature: Option<String>,
     /// Unit counted.
     pub unit: EngagementUnit,
-    /// Cut-off in µs; default the latest date in the input. Days after it are ignored.
+    /// Cut-off in µs since 1970-01-01 UTC; default the latest date in the input. Days after it
+    /// are ignored.
     pub as_of: Option<i64>,
     /// Customer-level grouping columns.
     pub by: Vec<String>,

@@ -147,7 +147,8 @@ pub struct RevenueOptions {
     pub period: Period,
     /// Cut-off instant in µs since 1970-01-01 UTC; default the latest start in the input.
     pub as_of: Option<i64>,
-    /// An instant in the first period to report; default the first period with activity.
+    /// An instant (µs since 1970-01-01 UTC) in the first period to report; default the first
+    /// period with activity.
     /// Customers active before it form the opening balance.
     pub first_period: Option<i64>,
     /// Decimals of the monthly amounts (half-to-even rounding). Default 6.

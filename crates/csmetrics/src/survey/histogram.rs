@@ -7,9 +7,9 @@ use super::{NpsInterval, Scale};
 pub struct Histogram {
     /// Count of each valid score, from the scale's minimum up.
     pub counts: Vec<i64>,
-    /// Null answers (plus invalid ones under [`InvalidPolicy::Null`]).
+    /// Null answers (plus invalid ones under [`InvalidPolicy::Null`](super::InvalidPolicy::Null)).
     pub missing: i64,
-    /// Invalid answers left out under [`InvalidPolicy::Drop`].
+    /// Invalid answers left out under [`InvalidPolicy::Drop`](super::InvalidPolicy::Drop).
     pub invalid: i64,
 }
 
