@@ -330,7 +330,7 @@ def customer_signal(
     timestamp: str,
     value: str | None,
     distinct_days: bool,
-    reference_day: int,
+    reference: int,
     window_days: int | None,
     name: str,
 ) -> pl.DataFrame: ...

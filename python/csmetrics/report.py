@@ -421,7 +421,6 @@ def _health(
     """
     import csmetrics as csm
 
-    reference = _utc_day(cutoff)
     window = recipe.window_days
     panel_mrr = pl.DataFrame(csm.mrr(subs, period=period, as_of=cutoff, **options))
     paying = panel_mrr.filter((pl.col("period") == snapshot) & (pl.col("mrr") > 0)).select(
@@ -441,7 +440,7 @@ def _health(
     factors: list[tuple[str, Any]] = []
     panel = paying
     ids = paying.select("customer_id")
-    day = (reference - dt.date(1970, 1, 1)).days
+    at = micros(cutoff, "as_of") or 0
 
     def signal(
         events: pl.DataFrame, timestamp: str, name: str, value: str | None, distinct: bool
@@ -450,7 +449,7 @@ def _health(
         day, else the recipe's window), aligned with the paying customers."""
         window = None if value is not None else recipe.window_days
         return _internal.customer_signal(
-            ids, events, "customer_id", timestamp, value, distinct, day, window, name
+            ids, events, "customer_id", timestamp, value, distinct, at, window, name
         ).to_series()
 
     if (

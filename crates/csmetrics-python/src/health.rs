@@ -79,7 +79,7 @@ fn health_backtest(
 }
 
 #[pyfunction]
-#[pyo3(signature = (customers, events, customer_id, timestamp, value, distinct_days, reference_day, window_days, name))]
+#[pyo3(signature = (customers, events, customer_id, timestamp, value, distinct_days, reference, window_days, name))]
 #[allow(clippy::too_many_arguments)]
 fn customer_signal(
     py: Python<'_>,
@@ -89,7 +89,7 @@ fn customer_signal(
     timestamp: String,
     value: Option<String>,
     distinct_days: bool,
-    reference_day: i64,
+    reference: i64,
     window_days: Option<u32>,
     name: String,
 ) -> PyResult<PyDataFrame> {
@@ -102,7 +102,7 @@ fn customer_signal(
         customer_id,
         timestamp,
         kind,
-        reference_day,
+        reference,
         window_days,
         name,
     };

@@ -317,8 +317,9 @@ pub mod prelude {
     pub use crate::cohort::{cohort_retention, CohortKind, CohortOptions, CohortRule};
     pub use crate::error::{CsError, Result};
     pub use crate::health::{
-        auc, band, health_backtest, health_score, Backtest, Direction, Factor, HealthOptions,
-        MissingPolicy, Normalisation,
+        auc, band, churn_labels, customer_signal, health_backtest, health_score, Backtest,
+        ChurnLabelOptions, Direction, Factor, HealthOptions, MissingPolicy, Normalisation,
+        SignalKind, SignalOptions,
     };
     pub use crate::operations::{
         conversion_rates, engagement, feature_adoption, first_contact_resolution, retention_cost,
@@ -326,6 +327,7 @@ pub mod prelude {
         FcrOptions, RetentionCostOptions, TrialOptions,
     };
     pub use crate::period::Period;
+    pub use crate::purchases::{purchase_kpis, PurchaseOptions};
     pub use crate::renewal::{renewal_rates, RenewalOptions};
     pub use crate::revenue::{
         mrr, mrr_bridge, mrr_movements, revenue_kpis, Mode, Money, Movement, RevenueInput,

@@ -310,7 +310,8 @@ fn customer_signals_by_hand() {
     let signal = |kind: SignalKind, window: Option<u32>| {
         let options = SignalOptions {
             kind,
-            reference_day: 101,
+            // Day 101 at 18:00 UTC: the whole of day 101 is read.
+            reference: 101 * 86_400_000_000 + 64_800_000_000,
             window_days: window,
             name: "s".into(),
             ..Default::default()

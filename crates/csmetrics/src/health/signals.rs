@@ -31,8 +31,9 @@ pub struct SignalOptions {
     pub timestamp: String,
     /// What the signal is. Default [`SignalKind::Count`].
     pub kind: SignalKind,
-    /// The reference day, in days since 1970-01-01 (UTC): later events are not read.
-    pub reference_day: i64,
+    /// The reference instant in µs since 1970-01-01 UTC: events after its UTC day are not
+    /// read, and the window ends with that day.
+    pub reference: i64,
     /// The window: the `window_days` days up to and including the reference day (>= 1); None
     /// reads every event up to the reference day.
     pub window_days: Option<u32>,
@@ -46,7 +47,7 @@ impl Default for SignalOptions {
             customer_id: "customer_id".into(),
             timestamp: "timestamp".into(),
             kind: SignalKind::Count,
-            reference_day: 0,
+            reference: 0,
             window_days: None,
             name: "signal".into(),
         }
@@ -73,7 +74,7 @@ impl Default for SignalOptions {
 /// .collect()?;
 /// let options = SignalOptions {
 ///     kind: SignalKind::Last("nps".into()),
-///     reference_day: 15,
+///     reference: 15 * 86_400_000_000, // day 15, 00:00 UTC
 ///     name: "last_nps".into(),
 ///     ..Default::default()
 /// };
@@ -107,10 +108,11 @@ pub fn customer_signal(
     for (row, &c) in wanted.iter().enumerate() {
         row_of[c as usize].get_or_insert(row);
     }
+    let last_day = options.reference.div_euclid(crate::period::MICROS_PER_DAY);
     let first = options
         .window_days
-        .map_or(i64::MIN, |w| options.reference_day - i64::from(w) + 1);
-    let inside = |day: i32| (first..=options.reference_day).contains(&i64::from(day));
+        .map_or(i64::MIN, |w| last_day - i64::from(w) + 1);
+    let inside = |day: i32| (first..=last_day).contains(&i64::from(day));
     let name = options.name.as_str().into();
     match &options.kind {
         SignalKind::Count => {
