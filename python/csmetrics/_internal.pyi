@@ -11,9 +11,13 @@ __all__ = [
     "churn_labels",
     "churn_rates",
     "clv_customer_value",
+    "clv_discounted_purchases",
+    "clv_expected_purchases",
+    "clv_expected_spend",
     "clv_fit",
+    "clv_p_alive",
     "clv_parameter_table",
-    "clv_predict",
+    "clv_purchase_probability",
     "clv_retention_curve",
     "clv_rfm_summary",
     "cohort_retention",
@@ -226,18 +230,25 @@ def clv_fit(
 def clv_parameter_table(
     model: str, params: list[float], std_errors: list[float]
 ) -> pl.DataFrame: ...
-def clv_predict(
-    frame: pl.DataFrame,
-    model: str,
-    params: list[float],
-    what: str,
-    t: float,
-    n: int,
-    discount_rate: float,
-    frequency: str,
-    recency: str,
-    age: str,
-    monetary_value: str,
+
+class _Fitted(TypedDict):
+    """A fitted model and the summary columns it reads (see csmetrics.clv._Fitted._predict)."""
+
+    model: str
+    params: list[float]
+    frequency: str
+    recency: str
+    age: str
+    monetary_value: str
+
+def clv_p_alive(frame: pl.DataFrame, fitted: _Fitted) -> pl.DataFrame: ...
+def clv_expected_purchases(frame: pl.DataFrame, fitted: _Fitted, t: float) -> pl.DataFrame: ...
+def clv_purchase_probability(
+    frame: pl.DataFrame, fitted: _Fitted, n: int, t: float
+) -> pl.DataFrame: ...
+def clv_expected_spend(frame: pl.DataFrame, fitted: _Fitted) -> pl.DataFrame: ...
+def clv_discounted_purchases(
+    frame: pl.DataFrame, fitted: _Fitted, discount_rate: float
 ) -> pl.DataFrame: ...
 def clv_customer_value(
     frame: pl.DataFrame,

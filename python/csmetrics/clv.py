@@ -47,7 +47,7 @@ import datetime as dt
 import json
 import math
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
 
@@ -545,32 +545,24 @@ class _Fitted:
         return model
 
     def _predict(
-        self,
-        data: IntoFrame,
-        what: str,
-        t: float = 0.0,
-        n: int = 0,
-        discount_rate: float = 0.0,
+        self, data: IntoFrame, entry: Callable[..., pl.DataFrame], *args: Any, spend: bool = False
     ) -> pl.DataFrame:
-        columns = (
-            [self.frequency, self.monetary_value]
-            if what == "expected_spend"
-            else [*self._fit_columns()]
-        )
+        """``entry`` (a prediction of ``_internal``) of this model on ``data``, with ``args``."""
+        columns = [self.frequency, self.monetary_value] if spend else [*self._fit_columns()]
         frame, _ = to_polars(data, columns)
-        return _internal.clv_predict(
-            frame,
-            self._model,
-            self._values(),
-            what,
-            number(t, "t", minimum=0.0),
-            n,
-            number(discount_rate, "discount_rate", minimum=0.0),
-            self.frequency,
-            self.recency,
-            self.T,
-            self.monetary_value,
-        )
+        fitted = {
+            "model": self._model,
+            "params": self._values(),
+            "frequency": self.frequency,
+            "recency": self.recency,
+            "age": self.T,
+            "monetary_value": self.monetary_value,
+        }
+        return entry(frame, fitted, *args)
+
+
+def _time(t: Any) -> float:
+    return number(t, "t", minimum=0.0)
 
 
 class _TransactionModel(_Fitted):
@@ -604,13 +596,13 @@ class _TransactionModel(_Fitted):
     @frame_method
     def p_alive(self, data: IntoFrame) -> Any:
         """``data`` with the column ``p_alive``: P(customer still active at T)."""
-        return _with_columns(data, self._predict(data, "p_alive"))
+        return _with_columns(data, self._predict(data, _internal.clv_p_alive))
 
     @frame_method
     def conditional_expected_purchases(self, data: IntoFrame, *, t: float) -> Any:
         """``data`` with ``expected_purchases``: expected purchases in the next ``t`` time
         units (opportunities for BG/BB)."""
-        return _with_columns(data, self._predict(data, "expected_purchases", t))
+        return _with_columns(data, self._predict(data, _internal.clv_expected_purchases, _time(t)))
 
     @frame_method
     def probability_of_purchases(self, data: IntoFrame, *, n: int, t: float) -> Any:
@@ -618,13 +610,18 @@ class _TransactionModel(_Fitted):
         units), given each customer's history. For BG/BB, ``t`` is a whole number of future
         opportunities."""
         n = whole(n, "n")
-        return _with_columns(data, self._predict(data, "probability", t, n))
+        return _with_columns(
+            data, self._predict(data, _internal.clv_purchase_probability, n, _time(t))
+        )
 
     @frame_method
     def predict(self, data: IntoFrame, *, t: float) -> Any:
         """``data`` with ``p_alive`` and ``expected_purchases`` over the next ``t``."""
         new = pl.concat(
-            [self._predict(data, "p_alive"), self._predict(data, "expected_purchases", t)],
+            [
+                self._predict(data, _internal.clv_p_alive),
+                self._predict(data, _internal.clv_expected_purchases, _time(t)),
+            ],
             how="horizontal",
         )
         return _with_columns(data, new)
@@ -719,7 +716,12 @@ class BetaGeoBetaBinom(_TransactionModel):
         ``discount_rate`` is per opportunity and must be at least 0.001.
         """
         return _with_columns(
-            data, self._predict(data, "discounted_purchases", discount_rate=discount_rate)
+            data,
+            self._predict(
+                data,
+                _internal.clv_discounted_purchases,
+                number(discount_rate, "discount_rate", minimum=0.0),
+            ),
         )
 
 
@@ -741,7 +743,7 @@ class GammaGamma(_Fitted):
     def expected_spend(self, data: IntoFrame) -> Any:
         """``data`` with ``expected_spend``: the expected mean purchase value of each customer
         (the population mean where frequency is 0)."""
-        return _with_columns(data, self._predict(data, "expected_spend"))
+        return _with_columns(data, self._predict(data, _internal.clv_expected_spend, spend=True))
 
     predict = expected_spend
 

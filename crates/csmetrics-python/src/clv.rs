@@ -127,46 +127,89 @@ fn clv_parameter_table(
     guard("clv_parameter_table", || fitted.summary()).map(PyDataFrame)
 }
 
-#[pyfunction]
-#[pyo3(signature = (frame, model, params, what, t, n, discount_rate, frequency, recency, age, monetary_value))]
-#[allow(clippy::too_many_arguments)]
-fn clv_predict(
-    py: Python<'_>,
-    frame: Frame,
-    model: &str,
+/// A fitted model and the summary columns it reads, as given in Python.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct Fitted {
+    model: String,
     params: Vec<f64>,
-    what: &str,
-    t: f64,
-    n: u32,
-    discount_rate: f64,
-    frequency: &str,
-    recency: &str,
-    age: &str,
-    monetary_value: &str,
+    frequency: String,
+    recency: String,
+    age: String,
+    monetary_value: String,
+}
+
+fn predict_one(
+    py: Python<'_>,
+    name: &str,
+    frame: Frame,
+    fitted: Fitted,
+    prediction: Prediction,
 ) -> PyResult<PyDataFrame> {
-    let fitted = model_of(model, &params)?;
-    let prediction = match what {
-        "p_alive" => Prediction::PAlive,
-        "expected_purchases" => Prediction::ExpectedPurchases(t),
-        "probability" => Prediction::PurchaseProbability { n, t },
-        "expected_spend" => Prediction::ExpectedSpend,
-        "discounted_purchases" => Prediction::DiscountedPurchases { discount_rate },
-        other => {
-            return Err(to_py(csmetrics::CsError::option(
-                "what",
-                other,
-                "expected 'p_alive', 'expected_purchases', 'probability', 'expected_spend' or \
-                 'discounted_purchases'",
-            )))
-        }
-    };
-    let cols = columns(frequency, recency, age, monetary_value, None);
+    let model = model_of(&fitted.model, &fitted.params)?;
+    let cols = columns(
+        &fitted.frequency,
+        &fitted.recency,
+        &fitted.age,
+        &fitted.monetary_value,
+        None,
+    );
     let frame = frame.0;
-    run(py, "clv_predict", || {
-        let column = predict(&frame, &fitted, prediction, &cols)?;
+    run(py, name, || {
+        let column = predict(&frame, &model, prediction, &cols)?;
         Ok(polars::prelude::DataFrame::new(column.len(), vec![column])?)
     })
     .map(PyDataFrame)
+}
+
+#[pyfunction]
+fn clv_p_alive(py: Python<'_>, frame: Frame, fitted: Fitted) -> PyResult<PyDataFrame> {
+    predict_one(py, "p_alive", frame, fitted, Prediction::PAlive)
+}
+
+#[pyfunction]
+fn clv_expected_purchases(
+    py: Python<'_>,
+    frame: Frame,
+    fitted: Fitted,
+    t: f64,
+) -> PyResult<PyDataFrame> {
+    let prediction = Prediction::ExpectedPurchases(t);
+    predict_one(py, "expected_purchases", frame, fitted, prediction)
+}
+
+#[pyfunction]
+fn clv_purchase_probability(
+    py: Python<'_>,
+    frame: Frame,
+    fitted: Fitted,
+    n: u32,
+    t: f64,
+) -> PyResult<PyDataFrame> {
+    let prediction = Prediction::PurchaseProbability { n, t };
+    predict_one(py, "probability_of_purchases", frame, fitted, prediction)
+}
+
+#[pyfunction]
+fn clv_expected_spend(py: Python<'_>, frame: Frame, fitted: Fitted) -> PyResult<PyDataFrame> {
+    predict_one(
+        py,
+        "expected_spend",
+        frame,
+        fitted,
+        Prediction::ExpectedSpend,
+    )
+}
+
+#[pyfunction]
+fn clv_discounted_purchases(
+    py: Python<'_>,
+    frame: Frame,
+    fitted: Fitted,
+    discount_rate: f64,
+) -> PyResult<PyDataFrame> {
+    let prediction = Prediction::DiscountedPurchases { discount_rate };
+    predict_one(py, "discounted_purchases", frame, fitted, prediction)
 }
 
 #[pyfunction]
@@ -220,7 +263,11 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(clv_rfm_summary, m)?)?;
     m.add_function(wrap_pyfunction!(clv_fit, m)?)?;
     m.add_function(wrap_pyfunction!(clv_parameter_table, m)?)?;
-    m.add_function(wrap_pyfunction!(clv_predict, m)?)?;
+    m.add_function(wrap_pyfunction!(clv_p_alive, m)?)?;
+    m.add_function(wrap_pyfunction!(clv_expected_purchases, m)?)?;
+    m.add_function(wrap_pyfunction!(clv_purchase_probability, m)?)?;
+    m.add_function(wrap_pyfunction!(clv_expected_spend, m)?)?;
+    m.add_function(wrap_pyfunction!(clv_discounted_purchases, m)?)?;
     m.add_function(wrap_pyfunction!(clv_customer_value, m)?)?;
     m.add_function(wrap_pyfunction!(clv_retention_curve, m)?)?;
     Ok(())
