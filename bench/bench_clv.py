@@ -265,7 +265,6 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, object
 
 def main() -> None:
     parser = harness.parser(__doc__, [100_000, 1_000_000], 1, PEERS)
-    harness.add_kind_options(parser)
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per peer run")
     parser.add_argument(

@@ -112,16 +112,13 @@ def main() -> None:
         size_aliases=["--customers"],
         slow_max="pandas",
     )
-    harness.add_kind_options(parser)
     args = harness.parse_args(parser, run_peer)
 
     harness.print_versions()
     print(f"Monthly cohort retention from activity; best of {args.repeat} runs")
-    runs = harness.Runs()
-    harness.sweep(
+    runs = harness.sweep(
         __file__,
         args,
-        runs,
         lambda size, folder: generate(size),
         lambda size, events, seconds: (
             f"{size:,} customers, {events.height:,} events over 36 months "

@@ -252,16 +252,13 @@ def main() -> None:
         size_aliases=["--customers"],
         slow_max="pandas",
     )
-    harness.add_kind_options(parser)
     args = harness.parse_args(parser, run_peer)
 
     harness.print_versions()
     print(f"MRR bridge over {MONTHS} months; best of {args.repeat} runs")
-    runs = harness.Runs()
-    harness.sweep(
+    runs = harness.sweep(
         __file__,
         args,
-        runs,
         generate,
         lambda size, subs, seconds: (
             f"{size:,} customers: {subs.height:,} subscription rows (generated in {seconds:.1f} s)"

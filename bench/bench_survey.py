@@ -83,16 +83,13 @@ def generate(size: int, folder: str):  # type: ignore[no-untyped-def]
 
 def main() -> None:
     parser = harness.parser(__doc__, [10_000_000, 50_000_000], 3, PEERS)
-    harness.add_kind_options(parser)
     args = harness.parse_args(parser, run_peer)
 
     harness.print_versions()
     print("NPS by segment (3) and month (24); best of", args.repeat, "runs")
-    runs = harness.Runs()
-    harness.sweep(
+    runs = harness.sweep(
         __file__,
         args,
-        runs,
         generate,
         lambda size, answers, seconds: f"{size:,} answers generated in {seconds:.1f} s",
         "answers",

@@ -250,7 +250,6 @@ def main() -> None:
         "--jobs", nargs="+", default=JOBS, choices=JOBS, help="lives, subscriptions or both"
     )
     parser.add_argument("--orders", nargs="+", default=ORDERS, choices=ORDERS)
-    harness.add_kind_options(parser)
     parser.add_argument(
         "--reference-python",
         default=str(ROOT / ".venv-ref" / "bin" / "python"),

@@ -334,9 +334,9 @@ def parser(
     size_aliases: Sequence[str] = (),
     slow_max: str | None = None,
 ) -> argparse.ArgumentParser:
-    """The options every script has: ``--sizes`` (also spelt ``size_aliases``), ``--repeat``
-    and ``--peers``; with ``slow_max``, ``--<slow_max>-max``, the largest size that peer runs
-    at. The script adds its own, then calls :func:`parse_args`."""
+    """The options every script has: ``--sizes`` (also spelt ``size_aliases``), ``--repeat``,
+    ``--peers``, with ``slow_max`` ``--<slow_max>-max`` (the largest size that peer runs at),
+    ``--keys`` and ``--instants``. The script adds its own, then calls :func:`parse_args`."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--sizes", *size_aliases, type=int, nargs="+", default=list(sizes))
     parser.add_argument("--repeat", type=int, default=repeat)
@@ -348,6 +348,7 @@ def parser(
             default=1_000_000,
             help=f"largest size {slow_max} runs at",
         )
+    add_kind_options(parser)
     return parser
 
 
@@ -410,7 +411,6 @@ class Runs:
 def sweep(
     script: str,
     args: Any,
-    runs: Runs,
     generate: Callable[[int, str], Any],
     describe: Callable[[int, Any, float], str],
     stem: str,
@@ -419,12 +419,13 @@ def sweep(
     fits: Callable[[int], bool] = lambda size: True,
     check: Callable[[dict[str, dict[str, Any]]], list[str]] | None = None,
     **columns: Sequence[str],
-) -> None:
+) -> Runs:
     """For each size: ``generate(size, folder)`` a frame (timed; ``describe(size, frame,
     seconds)`` is printed), then for each kind of key and instant, the frame converted
     (:func:`convert` with ``columns``) and written to ``<stem>_<keys>_<instants>.parquet``, the
     peers run on it (the ``slow`` ones on :data:`BASELINE` only, where ``fits(size)``) and
     their figures checked with ``check`` (a list of problems)."""
+    runs = Runs()
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
@@ -439,3 +440,4 @@ def sweep(
                 if check:
                     runs.problem(" ".join(label), check(figures))
             del frame
+    return runs
