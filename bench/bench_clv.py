@@ -23,8 +23,6 @@ loaded data, and each peer's time as a ratio to csmetrics. It asserts nothing ab
 
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -259,12 +257,14 @@ def _fit_gap(reference: dict[str, object], other: dict[str, object]) -> tuple[st
     return f"{worst} {ref[worst]!r} against {oth[worst]!r}", gaps[worst]
 
 
+def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, object]:
+    if peer == "lifetimes":
+        return run_lifetimes(path, repeat, result)
+    return run_csmetrics(path, repeat, result, peer)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS)
-    harness.add_kind_options(parser)
+    parser = harness.parser(__doc__, [100_000, 1_000_000], 1, PEERS)
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per peer run")
     parser.add_argument(
@@ -276,17 +276,7 @@ def main() -> None:
     parser.add_argument(
         "--lifetimes-python", default=str(LIFETIMES_PYTHON), help="interpreter with lifetimes"
     )
-    parser.add_argument("--peer", help=argparse.SUPPRESS)
-    parser.add_argument("--file", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.peer:
-        if args.peer == "lifetimes":
-            figures = run_lifetimes(args.file, args.repeat, args.result)
-        else:
-            figures = run_csmetrics(args.file, args.repeat, args.result, args.peer)
-        print(json.dumps(figures))
-        return
+    args = harness.parse_args(parser, run_peer)
 
     import numpy as np
     import polars as pl

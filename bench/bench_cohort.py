@@ -16,13 +16,6 @@ time.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import tempfile
-import time
-from pathlib import Path
-
 import harness
 
 PEERS = ["csmetrics", "polars", "pandas"]
@@ -111,54 +104,33 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, object
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--sizes", "--customers", type=int, nargs="+", default=[1_000_000, 10_000_000]
+    parser = harness.parser(
+        __doc__,
+        [1_000_000, 10_000_000],
+        2,
+        PEERS,
+        size_aliases=["--customers"],
+        slow_max="pandas",
     )
-    parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS)
-    parser.add_argument(
-        "--pandas-max", type=int, default=1_000_000, help="largest size pandas runs at"
-    )
-    harness.add_kind_options(parser)
-    parser.add_argument("--peer", help=argparse.SUPPRESS)
-    parser.add_argument("--file", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.peer:
-        print(json.dumps(run_peer(args.peer, args.file, args.repeat, args.result)))
-        return
+    args = harness.parse_args(parser, run_peer)
 
-    import polars as pl
-
-    import csmetrics as csm
-
-    print(f"csmetrics {csm.__version__}, polars {pl.__version__}, {os.cpu_count()} cores")
+    harness.print_versions()
     print(f"Monthly cohort retention from activity; best of {args.repeat} runs")
-    rows, problems = [], []
-    for size in args.sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            started = time.perf_counter()
-            events = generate(size)
-            print(
-                f"{size:,} customers, {events.height:,} events over 36 months "
-                f"(generated in {time.perf_counter() - started:.1f} s)"
-            )
-            for keys, instants in harness.combinations(args):
-                path = str(Path(tmp) / f"events_{keys}_{instants}.parquet")
-                harness.convert(
-                    events, keys, instants, ids=["customer_id"], instants=["timestamp"]
-                ).write_parquet(path)
-                peers = harness.peers_for(
-                    args.peers, keys, instants, ["pandas"], size <= args.pandas_max
-                )
-                figures, found = harness.run_peers(__file__, peers, path, args.repeat)
-                problems += [f"{size:,} {keys} {instants}: {p}" for p in found]
-                rows.append(((f"{size:,}", keys, instants), figures))
-            del events
-    harness.fail_on(problems)
-    print()
-    harness.print_table(["customers", "keys", "instants"], rows, args.peers)
+    runs = harness.sweep(
+        __file__,
+        args,
+        lambda size, folder: generate(size),
+        lambda size, events, seconds: (
+            f"{size:,} customers, {events.height:,} events over 36 months "
+            f"(generated in {seconds:.1f} s)"
+        ),
+        "events",
+        slow=["pandas"],
+        fits=lambda size: size <= args.pandas_max,
+        ids=["customer_id"],
+        instants=["timestamp"],
+    )
+    runs.finish(["customers", "keys", "instants"], args.peers)
 
 
 if __name__ == "__main__":

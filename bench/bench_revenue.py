@@ -18,11 +18,6 @@ peer fails or differs. Nothing here asserts a time.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import tempfile
-import time
 from pathlib import Path
 
 import harness
@@ -226,67 +221,60 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, object
     return figures
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--sizes", "--customers", type=int, nargs="+", default=[1_000_000, 10_000_000]
-    )
-    parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS)
-    parser.add_argument(
-        "--pandas-max", type=int, default=1_000_000, help="largest size pandas runs at"
-    )
-    harness.add_kind_options(parser)
-    parser.add_argument("--peer", help=argparse.SUPPRESS)
-    parser.add_argument("--file", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.peer:
-        print(json.dumps(run_peer(args.peer, args.file, args.repeat, args.result)))
-        return
+def exactness(figures: dict[str, dict[str, object]]) -> list[str]:
+    """What is not exact in csmetrics' figures: the bridge identity in integer units and the
+    movements summing to the bridge."""
+    exact = figures.get("csmetrics", {})
+    if exact and (exact["identity_max_gap_units"] or not exact["movements_match_bridge"]):
+        return [
+            f"csmetrics is not exact: identity gap "
+            f"{exact['identity_max_gap_units']} units, movements sum to the bridge: "
+            f"{exact['movements_match_bridge']}"
+        ]
+    return []
 
+
+def generate(size: int, folder: str):  # type: ignore[no-untyped-def]
     import polars as pl
 
-    import csmetrics as csm
     from csmetrics import datasets
 
-    print(f"csmetrics {csm.__version__}, polars {pl.__version__}, {os.cpu_count()} cores")
+    datasets.write(folder, customers=size, months=MONTHS, seed=11)
+    return pl.read_parquet(Path(folder) / "subscriptions.parquet")
+
+
+def main() -> None:
+    parser = harness.parser(
+        __doc__,
+        [1_000_000, 10_000_000],
+        2,
+        PEERS,
+        size_aliases=["--customers"],
+        slow_max="pandas",
+    )
+    args = harness.parse_args(parser, run_peer)
+
+    harness.print_versions()
     print(f"MRR bridge over {MONTHS} months; best of {args.repeat} runs")
-    rows, problems = [], []
-    for size in args.sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            started = time.perf_counter()
-            datasets.write(tmp, customers=size, months=MONTHS, seed=11)
-            subs = pl.read_parquet(Path(tmp) / "subscriptions.parquet")
-            print(
-                f"{size:,} customers: {subs.height:,} subscription rows "
-                f"(generated in {time.perf_counter() - started:.1f} s)"
-            )
-            for keys, instants in harness.combinations(args):
-                path = str(Path(tmp) / f"subscriptions_{keys}_{instants}.parquet")
-                harness.convert(
-                    subs, keys, instants, ids=["customer_id"], instants=["start", "end"]
-                ).write_parquet(path)
-                peers = harness.peers_for(
-                    args.peers, keys, instants, ["pandas"], size <= args.pandas_max
-                )
-                figures, found = harness.run_peers(__file__, peers, path, args.repeat)
-                where = f"{size:,} {keys} {instants}"
-                problems += [f"{where}: {p}" for p in found]
-                exact = figures.get("csmetrics", {})
-                if exact and (
-                    exact["identity_max_gap_units"] or not exact["movements_match_bridge"]
-                ):
-                    problems.append(
-                        f"{where}: csmetrics is not exact: identity gap "
-                        f"{exact['identity_max_gap_units']} units, movements sum to the bridge: "
-                        f"{exact['movements_match_bridge']}"
-                    )
-                rows.append(((f"{size:,}", keys, instants), figures))
-            del subs
-    harness.fail_on(problems)
-    print("\ncsmetrics exact on every row: the bridge identity in integer units, movements sum")
-    harness.print_table(["customers", "keys", "instants"], rows, args.peers)
+    runs = harness.sweep(
+        __file__,
+        args,
+        generate,
+        lambda size, subs, seconds: (
+            f"{size:,} customers: {subs.height:,} subscription rows (generated in {seconds:.1f} s)"
+        ),
+        "subscriptions",
+        slow=["pandas"],
+        fits=lambda size: size <= args.pandas_max,
+        check=exactness,
+        ids=["customer_id"],
+        instants=["start", "end"],
+    )
+    runs.finish(
+        ["customers", "keys", "instants"],
+        args.peers,
+        "csmetrics exact on every row: the bridge identity in integer units, movements sum",
+    )
 
 
 if __name__ == "__main__":

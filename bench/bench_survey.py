@@ -15,12 +15,6 @@ loaded data, and each peer's time as a ratio to csmetrics. It asserts nothing ab
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import tempfile
-import time
-from pathlib import Path
 from typing import Any
 
 import harness
@@ -81,50 +75,29 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, float]
     return figures
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000_000, 50_000_000])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS)
-    harness.add_kind_options(parser)
-    parser.add_argument("--peer", help=argparse.SUPPRESS)
-    parser.add_argument("--file", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.peer:
-        print(json.dumps(run_peer(args.peer, args.file, args.repeat, args.result)))
-        return
-
-    import polars as pl
-
-    import csmetrics as csm
+def generate(size: int, folder: str):  # type: ignore[no-untyped-def]
     from csmetrics import datasets
 
-    print(f"csmetrics {csm.__version__}, polars {pl.__version__}, {os.cpu_count()} cores")
+    return datasets.survey_responses(size, customers=max(size // 10, 1), months=24, seed=7)
+
+
+def main() -> None:
+    parser = harness.parser(__doc__, [10_000_000, 50_000_000], 3, PEERS)
+    args = harness.parse_args(parser, run_peer)
+
+    harness.print_versions()
     print("NPS by segment (3) and month (24); best of", args.repeat, "runs")
-    rows, problems = [], []
-    for size in args.sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            started = time.perf_counter()
-            answers = datasets.survey_responses(
-                size, customers=max(size // 10, 1), months=24, seed=7
-            )
-            print(f"{size:,} answers generated in {time.perf_counter() - started:.1f} s")
-            for keys, instants in harness.combinations(args):
-                path = str(Path(tmp) / f"answers_{keys}_{instants}.parquet")
-                frame = harness.convert(
-                    answers, keys, instants, labels=["segment"], instants=["timestamp"]
-                )
-                frame.write_parquet(path)
-                del frame
-                peers = harness.peers_for(args.peers, keys, instants, SLOW)
-                figures, found = harness.run_peers(__file__, peers, path, args.repeat)
-                problems += [f"{size:,} {keys} {instants}: {p}" for p in found]
-                rows.append(((f"{size:,}", keys, instants), figures))
-            del answers
-    harness.fail_on(problems)
-    print()
-    harness.print_table(["answers", "keys", "instants"], rows, args.peers)
+    runs = harness.sweep(
+        __file__,
+        args,
+        generate,
+        lambda size, answers, seconds: f"{size:,} answers generated in {seconds:.1f} s",
+        "answers",
+        slow=SLOW,
+        labels=["segment"],
+        instants=["timestamp"],
+    )
+    runs.finish(["answers", "keys", "instants"], args.peers)
 
 
 if __name__ == "__main__":

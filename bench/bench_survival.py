@@ -25,9 +25,6 @@ each peer's time as a ratio to csmetrics. It asserts nothing about time.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -245,43 +242,31 @@ def generate_subscriptions(customers: int, path: str) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = harness.parser(__doc__, [1_000_000, 10_000_000], 3, PEERS)
     parser.add_argument(
         "--customers", type=int, nargs="+", help="customers of the subscriptions (default: --sizes)"
     )
-    parser.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS)
     parser.add_argument(
         "--jobs", nargs="+", default=JOBS, choices=JOBS, help="lives, subscriptions or both"
     )
     parser.add_argument("--orders", nargs="+", default=ORDERS, choices=ORDERS)
-    harness.add_kind_options(parser)
     parser.add_argument(
         "--reference-python",
         default=str(ROOT / ".venv-ref" / "bin" / "python"),
         help="interpreter with lifelines installed (make .venv-ref/.ready)",
     )
-    parser.add_argument("--peer", help=argparse.SUPPRESS)
-    parser.add_argument("--file", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.peer:
-        print(json.dumps(run_peer(args.peer, args.file, args.repeat, args.result)))
-        return
+    args = harness.parse_args(parser, run_peer)
 
     import polars as pl
 
-    import csmetrics as csm
-
-    print(f"csmetrics {csm.__version__}, polars {pl.__version__}, {os.cpu_count()} cores")
+    harness.print_versions()
     print(f"Kaplan-Meier with 95% intervals and the median; best of {args.repeat} runs")
     peers = list(args.peers)
     if "lifelines" in peers and not Path(args.reference_python).exists():
         print(f"lifelines skipped: {args.reference_python} not found (make .venv-ref/.ready)")
         peers.remove("lifelines")
     pythons = {"lifelines": args.reference_python}
-    rows, problems = [], []
+    runs = harness.Runs()
     if "lives" in args.jobs:
         for size in args.sizes:
             with tempfile.TemporaryDirectory() as tmp:
@@ -289,11 +274,16 @@ def main() -> None:
                 started = time.perf_counter()
                 generate(size, path)
                 print(f"{size:,} lives generated in {time.perf_counter() - started:.1f} s")
-                figures, found = harness.run_peers(
-                    __file__, peers, path, args.repeat, pythons=pythons
+                label = ("lives", f"{size:,}", "-", "-", "-")
+                runs.run(
+                    __file__,
+                    label,
+                    peers,
+                    path,
+                    args.repeat,
+                    where=f"lives {size:,}",
+                    pythons=pythons,
                 )
-                problems += [f"lives {size:,}: {p}" for p in found]
-                rows.append((("lives", f"{size:,}", "-", "-", "-"), figures))
     for customers in args.customers or args.sizes if "subscriptions" in args.jobs else []:
         with tempfile.TemporaryDirectory() as tmp:
             path = str(Path(tmp) / "subscriptions.parquet")
@@ -315,20 +305,15 @@ def main() -> None:
                     path = str(Path(tmp) / f"subscriptions_{keys}_{instants}_{order}.parquet")
                     frame.write_parquet(path)
                     del frame
-                    baseline = (keys, instants) == harness.BASELINE
-                    run = [p for p in peers if p != "lifelines" or baseline]
-                    figures, found = harness.run_peers(
-                        __file__, run, path, args.repeat, pythons=pythons
-                    )
-                    where = f"subscriptions {customers:,} {keys} {instants} {order}"
-                    problems += [f"{where}: {p}" for p in found]
-                    rows.append(
-                        (("subscriptions", f"{customers:,}", keys, instants, order), figures)
-                    )
+                    run = harness.peers_for(peers, keys, instants, ["lifelines"])
+                    label = ("subscriptions", f"{customers:,}", keys, instants, order)
+                    runs.run(__file__, label, run, path, args.repeat, pythons=pythons)
             del subs
-    harness.fail_on(problems)
-    print("\nlifelines on subscriptions: Polars durations, then lifelines' fit")
-    harness.print_table(["job", "size", "keys", "instants", "rows"], rows, peers)
+    runs.finish(
+        ["job", "size", "keys", "instants", "rows"],
+        peers,
+        "lifelines on subscriptions: Polars durations, then lifelines' fit",
+    )
 
 
 if __name__ == "__main__":

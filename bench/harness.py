@@ -3,13 +3,16 @@ own process so that timings and peak memory do not leak between peers."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -317,3 +320,124 @@ def fail_on(problems: Sequence[str]) -> None:
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         sys.exit(1)
+
+
+# --- A script's command line and its loop over sizes ----------------------------------------
+
+
+def parser(
+    doc: str,
+    sizes: Sequence[int],
+    repeat: int,
+    peers: Sequence[str],
+    *,
+    size_aliases: Sequence[str] = (),
+    slow_max: str | None = None,
+) -> argparse.ArgumentParser:
+    """The options every script has: ``--sizes`` (also spelt ``size_aliases``), ``--repeat``,
+    ``--peers``, with ``slow_max`` ``--<slow_max>-max`` (the largest size that peer runs at),
+    ``--keys`` and ``--instants``. The script adds its own, then calls :func:`parse_args`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--sizes", *size_aliases, type=int, nargs="+", default=list(sizes))
+    parser.add_argument("--repeat", type=int, default=repeat)
+    parser.add_argument("--peers", nargs="+", default=list(peers), choices=peers)
+    if slow_max:
+        parser.add_argument(
+            f"--{slow_max}-max",
+            type=int,
+            default=1_000_000,
+            help=f"largest size {slow_max} runs at",
+        )
+    add_kind_options(parser)
+    return parser
+
+
+def parse_args(parser: argparse.ArgumentParser, run_peer: Callable[..., Any]) -> Any:
+    """The parsed options. Called as a peer (``--peer``, by :func:`run_peers`), it runs
+    ``run_peer(peer, file, repeat, result)`` instead, prints its figures as JSON and exits."""
+    parser.add_argument("--peer", help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.peer:
+        print(json.dumps(run_peer(args.peer, args.file, args.repeat, args.result)))
+        sys.exit(0)
+    return args
+
+
+def print_versions() -> None:
+    import polars as pl
+
+    import csmetrics as csm
+
+    print(f"csmetrics {csm.__version__}, polars {pl.__version__}, {os.cpu_count()} cores")
+
+
+class Runs:
+    """The rows of a script's table and the problems found on the way."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[tuple[str, ...], dict[str, dict[str, Any]]]] = []
+        self.problems: list[str] = []
+
+    def run(
+        self,
+        script: str,
+        label: tuple[str, ...],
+        peers: Sequence[str],
+        path: str,
+        repeat: int,
+        *,
+        where: str | None = None,
+        **options: Any,
+    ) -> dict[str, dict[str, Any]]:
+        """:func:`run_peers` on ``path``: one row ``label`` of the table; problems are prefixed
+        with ``where`` (the label's words by default). Returns the figures."""
+        figures, found = run_peers(script, peers, path, repeat, **options)
+        self.problem(where or " ".join(label), found)
+        self.rows.append((label, figures))
+        return figures
+
+    def problem(self, where: str, found: Sequence[str]) -> None:
+        self.problems += [f"{where}: {p}" for p in found]
+
+    def finish(self, labels: Sequence[str], peers: Sequence[str], note: str = "") -> None:
+        """Exits on any problem, else prints ``note`` after a blank line, then the table."""
+        fail_on(self.problems)
+        print(f"\n{note}" if note else "")
+        print_table(labels, self.rows, peers)
+
+
+def sweep(
+    script: str,
+    args: Any,
+    generate: Callable[[int, str], Any],
+    describe: Callable[[int, Any, float], str],
+    stem: str,
+    *,
+    slow: Sequence[str] = (),
+    fits: Callable[[int], bool] = lambda size: True,
+    check: Callable[[dict[str, dict[str, Any]]], list[str]] | None = None,
+    **columns: Sequence[str],
+) -> Runs:
+    """For each size: ``generate(size, folder)`` a frame (timed; ``describe(size, frame,
+    seconds)`` is printed), then for each kind of key and instant, the frame converted
+    (:func:`convert` with ``columns``) and written to ``<stem>_<keys>_<instants>.parquet``, the
+    peers run on it (the ``slow`` ones on :data:`BASELINE` only, where ``fits(size)``) and
+    their figures checked with ``check`` (a list of problems)."""
+    runs = Runs()
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            frame = generate(size, tmp)
+            print(describe(size, frame, time.perf_counter() - started))
+            for keys, instants in combinations(args):
+                path = str(Path(tmp) / f"{stem}_{keys}_{instants}.parquet")
+                convert(frame, keys, instants, **columns).write_parquet(path)
+                peers = peers_for(args.peers, keys, instants, slow, fits(size))
+                label = (f"{size:,}", keys, instants)
+                figures = runs.run(script, label, peers, path, args.repeat)
+                if check:
+                    runs.problem(" ".join(label), check(figures))
+            del frame
+    return runs

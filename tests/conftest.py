@@ -1,5 +1,13 @@
+import sys
+from pathlib import Path
+
 import pytest
 from hypothesis import settings
+
+# The test modules import their shared builders (builders.py) from this folder; it holds no
+# tests or doctests to collect.
+sys.path.insert(0, str(Path(__file__).parent))
+collect_ignore = ["builders.py"]
 
 settings.register_profile("csmetrics", deadline=None, max_examples=60)
 settings.load_profile("csmetrics")

@@ -28,16 +28,7 @@ def test_deterministic_and_seeded() -> None:
 
 def test_schema_and_ranges() -> None:
     answers = datasets.survey_responses(20_000, customers=2_000, months=12, seed=0)
-    assert answers.schema == pl.Schema(
-        {
-            "customer_id": pl.Int64,
-            "segment": pl.String,
-            "timestamp": pl.Date,
-            "nps": pl.Int8,
-            "csat": pl.Int8,
-            "ces": pl.Int8,
-        }
-    )
+    assert answers.schema == pl.Schema(SCHEMAS["surveys"])
     assert answers["nps"].min() >= 0 and answers["nps"].max() <= 10
     assert answers["csat"].min() >= 1 and answers["csat"].max() <= 5
     assert answers["ces"].min() >= 1 and answers["ces"].max() <= 7

@@ -25,19 +25,10 @@ matplotlib.use("Agg")
 
 import csmetrics as csm  # noqa: E402
 from csmetrics import datasets  # noqa: E402
+from csmetrics.cli import REPORT_TABLES as TABLES  # noqa: E402
 from csmetrics.cli import main  # noqa: E402
 
 SECTIONS = ["kpis", "mrr-bridge", "churn-nrr", "cohorts", "survival", "nps", "health", "scorecard"]
-TABLES = [
-    "subscriptions",
-    "responses",
-    "tickets",
-    "usage",
-    "costs",
-    "trials",
-    "conversions",
-    "customers",
-]
 
 
 def _chromium() -> str | None:

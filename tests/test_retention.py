@@ -11,21 +11,13 @@ from hypothesis import strategies as st
 
 import csmetrics as csm
 
+from builders import subscriptions
+
 D = dt.date
 
 
 def subs(rows: list[tuple[str, dt.date, dt.date | None, float]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        [(*r, "month") for r in rows],
-        schema={
-            "customer_id": pl.String,
-            "start": pl.Date,
-            "end": pl.Date,
-            "amount": pl.Float64,
-            "interval": pl.String,
-        },
-        orient="row",
-    )
+    return subscriptions([(*r, "month") for r in rows])
 
 
 def test_churn_agrees_with_bridge_and_denominators() -> None:

@@ -12,21 +12,9 @@ from hypothesis import strategies as st
 
 import csmetrics as csm
 
+from builders import subscriptions as subs
+
 D = dt.date
-
-
-def subs(rows: list[tuple[str, dt.date, dt.date | None, float, str]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows,
-        schema={
-            "customer_id": pl.String,
-            "start": pl.Date,
-            "end": pl.Date,
-            "amount": pl.Float64,
-            "interval": pl.String,
-        },
-        orient="row",
-    )
 
 
 def period_row(frame: pl.DataFrame, period: dt.date) -> dict[str, object]:

@@ -178,6 +178,16 @@ def boundary(function: Any) -> Any:
     return guarded
 
 
+def fill_docs(functions: tuple[Callable[..., Any], ...], **parts: str) -> None:
+    """Puts the shared docstring ``parts`` in the functions' docstrings (``{name}`` stands for
+    ``parts[name]``, ``{{`` and ``}}`` for braces), before the docs and doctests read them."""
+    for function in functions:
+        doc = function.__doc__ or ""
+        for name, text in parts.items():
+            doc = doc.replace("{" + name + "}", text)
+        function.__doc__ = doc.replace("{{", "{").replace("}}", "}")
+
+
 def guard_module(namespace: dict[str, Any], names: list[str]) -> None:
     """Applies :func:`boundary` to the public functions and to the public methods of the public
     classes listed in ``names`` of a module's ``namespace``."""

@@ -22,7 +22,7 @@ from csmetrics._frames import (
     from_polars,
     to_polars,
 )
-from csmetrics._options import guard_module, renamed
+from csmetrics._options import fill_docs, guard_module, renamed
 from csmetrics.revenue import Instant, Period, _run
 
 __all__ = ["churn_rates", "cohort_retention", "cohort_triangle", "renewal_rates", "survival_table"]
@@ -450,13 +450,7 @@ def renewal_rates(
     return from_polars(result, kind)
 
 
-for _function in (churn_rates, cohort_retention):
-    _function.__doc__ = (
-        (_function.__doc__ or "")
-        .replace("{panel}", _PANEL_DOC)
-        .replace("{{", "{")
-        .replace("}}", "}")
-    )
+fill_docs((churn_rates, cohort_retention), panel=_PANEL_DOC)
 
 
 # Nothing but a CsMetricsError leaves a public function.

@@ -41,6 +41,7 @@ from csmetrics._frames import (
     to_polars,
 )
 from csmetrics._options import (
+    fill_docs,
     guard_module,
     micros,
     option_error,
@@ -417,13 +418,7 @@ def revenue_kpis(
     return _run(_internal.revenue_kpis, **_args(locals()), window=window)
 
 
-for _function in (mrr_bridge, mrr_movements, mrr, revenue_kpis):
-    _function.__doc__ = (
-        (_function.__doc__ or "")
-        .replace("{common}", _COMMON_DOC)
-        .replace("{{", "{")
-        .replace("}}", "}")
-    )
+fill_docs((mrr_bridge, mrr_movements, mrr, revenue_kpis), common=_COMMON_DOC)
 
 
 # Nothing but a CsMetricsError leaves a public function.

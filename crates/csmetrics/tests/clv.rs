@@ -6,6 +6,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{floats, Rng};
 use csmetrics::clv::data::Patterns;
 use csmetrics::clv::dual::Dual;
 use csmetrics::clv::{
@@ -81,18 +84,6 @@ fn cdnow_summary() -> DataFrame {
         ..RfmOptions::default()
     };
     rfm_summary(&cdnow_transactions(), &options).unwrap()
-}
-
-fn floats(frame: &DataFrame, name: &str) -> Vec<Option<f64>> {
-    frame
-        .column(name)
-        .unwrap()
-        .cast(&DataType::Float64)
-        .unwrap()
-        .f64()
-        .unwrap()
-        .iter()
-        .collect()
 }
 
 fn round_to(v: f64, decimals: i32) -> f64 {
@@ -374,55 +365,27 @@ fn fits_are_deterministic() {
     }
 }
 
-/// A small deterministic generator (SplitMix64).
-struct Rng(u64);
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 + 1e-300
-    }
-    /// One BG/NBD customer observed for `horizon`: (x, t_x).
-    fn bg_nbd_customer(
-        &mut self,
-        (r, alpha, a, b): (f64, f64, f64, f64),
-        horizon: f64,
-    ) -> (f64, f64) {
-        let lambda = self.gamma(r) / alpha;
-        let ga = self.gamma(a);
-        let p = ga / (ga + self.gamma(b));
-        let (mut time, mut x, mut last) = (0.0, 0.0, 0.0);
-        loop {
-            time += -self.uniform().ln() / lambda;
-            if time > horizon {
-                break;
-            }
-            x += 1.0;
-            last = time;
-            if self.uniform() < p {
-                break;
-            }
+/// One BG/NBD customer observed for `horizon`: (x, t_x).
+fn bg_nbd_customer(
+    rng: &mut Rng,
+    (r, alpha, a, b): (f64, f64, f64, f64),
+    horizon: f64,
+) -> (f64, f64) {
+    let lambda = rng.gamma(r) / alpha;
+    let p = rng.beta(a, b);
+    let (mut time, mut x, mut last) = (0.0, 0.0, 0.0);
+    loop {
+        time += -rng.uniform().ln() / lambda;
+        if time > horizon {
+            break;
         }
-        (x, last)
-    }
-    /// Gamma(shape, 1) by Marsaglia and Tsang (with the boost for shape < 1).
-    fn gamma(&mut self, shape: f64) -> f64 {
-        if shape < 1.0 {
-            return self.gamma(shape + 1.0) * self.uniform().powf(1.0 / shape);
-        }
-        let d = shape - 1.0 / 3.0;
-        let c = 1.0 / (9.0 * d).sqrt();
-        loop {
-            let (u1, u2) = (self.uniform(), self.uniform());
-            let n = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-            let v = (1.0 + c * n).powi(3);
-            if v > 0.0 && self.uniform().ln() < 0.5 * n * n + d - d * v + d * v.ln() {
-                return d * v;
-            }
+        x += 1.0;
+        last = time;
+        if rng.uniform() < p {
+            break;
         }
     }
+    (x, last)
 }
 
 #[test]
@@ -432,7 +395,7 @@ fn fits_recover_simulated_bg_nbd_parameters() {
     let (mut xs, mut txs, mut ts) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..20_000 {
         let horizon = 52.0;
-        let (x, last) = rng.bg_nbd_customer((r, alpha, a, b), horizon);
+        let (x, last) = bg_nbd_customer(&mut rng, (r, alpha, a, b), horizon);
         xs.push(x);
         txs.push(last);
         ts.push(horizon);
@@ -725,7 +688,7 @@ fn fits_warm_started_from_a_subsample_agree_with_cold_fits() {
     let (mut xs, mut txs, mut ts, mut spend) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..150_000 {
         let horizon = 20.0 + 40.0 * rng.uniform();
-        let (x, last) = rng.bg_nbd_customer((r, alpha, a, b), horizon);
+        let (x, last) = bg_nbd_customer(&mut rng, (r, alpha, a, b), horizon);
         xs.push(x);
         txs.push(last);
         ts.push(horizon);

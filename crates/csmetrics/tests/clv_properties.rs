@@ -6,6 +6,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::Rng;
 use csmetrics::clv::data::Patterns;
 use csmetrics::clv::dual::Dual;
 use csmetrics::clv::{bgbb, bgnbd, fit, gammagamma, paretonbd, sbg, FitOptions, Model};
@@ -225,41 +228,6 @@ proptest! {
         check_gradient([churn.0, churn.1], |p| {
             sbg::log_likelihood(p, &[1000.0, 631.0, 468.0, 382.0, 326.0])
         })?;
-    }
-}
-
-/// A small deterministic generator (SplitMix64) for simulated customers.
-struct Rng(u64);
-
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 + 1e-300
-    }
-
-    /// Gamma(shape, 1) by Marsaglia and Tsang (with the boost for shape < 1).
-    fn gamma(&mut self, shape: f64) -> f64 {
-        if shape < 1.0 {
-            return self.gamma(shape + 1.0) * self.uniform().powf(1.0 / shape);
-        }
-        let d = shape - 1.0 / 3.0;
-        let c = 1.0 / (9.0 * d).sqrt();
-        loop {
-            let (u1, u2) = (self.uniform(), self.uniform());
-            let n = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-            let v = (1.0 + c * n).powi(3);
-            if v > 0.0 && self.uniform().ln() < 0.5 * n * n + d - d * v + d * v.ln() {
-                return d * v;
-            }
-        }
-    }
-
-    fn beta(&mut self, a: f64, b: f64) -> f64 {
-        let g = self.gamma(a);
-        g / (g + self.gamma(b))
     }
 }
 

@@ -1,6 +1,9 @@
 //! Health scores and their backtest with hand-computed answers (docs/metrics/health.md).
 #![allow(clippy::unwrap_used)] // test helpers: a failed read is a failed test
 
+mod common;
+
+use common::{floats, strings};
 use csmetrics::health::*;
 use csmetrics::CsError;
 use polars::prelude::*;
@@ -32,21 +35,6 @@ fn factors() -> Vec<Factor> {
             normalisation: Normalisation::MinMax,
         },
     ]
-}
-
-fn floats(frame: &DataFrame, name: &str) -> Vec<Option<f64>> {
-    frame.column(name).unwrap().f64().unwrap().iter().collect()
-}
-
-fn strings(frame: &DataFrame, name: &str) -> Vec<Option<String>> {
-    frame
-        .column(name)
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(|s| s.map(String::from))
-        .collect()
 }
 
 #[test]

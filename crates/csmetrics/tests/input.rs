@@ -5,6 +5,9 @@
 // In a test a failed unwrap is a failed test, with the error in its message.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::floats;
 use csmetrics::revenue::{mrr, Money, RevenueInput, RevenueOptions, SubscriptionColumns};
 use csmetrics::survey::{nps, Grouping, NpsOptions};
 use csmetrics::survival::{
@@ -13,15 +16,6 @@ use csmetrics::survival::{
 };
 use csmetrics::CsError;
 use polars::prelude::*;
-
-fn floats(frame: &DataFrame, name: &str) -> Vec<Option<f64>> {
-    let column = frame
-        .column(name)
-        .unwrap()
-        .cast(&DataType::Float64)
-        .unwrap();
-    column.f64().unwrap().iter().collect()
-}
 
 fn answers() -> DataFrame {
     df!(

@@ -1,53 +1,13 @@
 //! Operations KPIs with hand-computed answers (docs/metrics/operations.md).
 #![allow(clippy::unwrap_used)] // test helpers: a failed read is a failed test
 
+mod common;
+
+use common::{dates, day, f, i, micros, Date};
 use csmetrics::operations::*;
-use csmetrics::period::days_from_civil;
 use csmetrics::revenue::RevenueOptions;
 use csmetrics::CsError;
 use polars::prelude::*;
-
-type Date = (i64, u32, u32);
-
-fn day(d: Date) -> i32 {
-    days_from_civil(d.0, d.1, d.2) as i32
-}
-
-fn micros(d: Date) -> i64 {
-    i64::from(day(d)) * 86_400_000_000
-}
-
-fn dates(name: &str, values: &[Option<Date>]) -> Column {
-    Column::new(
-        name.into(),
-        values.iter().map(|d| d.map(day)).collect::<Vec<_>>(),
-    )
-    .cast(&DataType::Date)
-    .unwrap()
-}
-
-fn f(frame: &DataFrame, name: &str, row: usize) -> Option<f64> {
-    frame
-        .column(name)
-        .unwrap()
-        .cast(&DataType::Float64)
-        .unwrap()
-        .f64()
-        .unwrap()
-        .get(row)
-}
-
-fn i(frame: &DataFrame, name: &str, row: usize) -> i64 {
-    frame
-        .column(name)
-        .unwrap()
-        .cast(&DataType::Int64)
-        .unwrap()
-        .i64()
-        .unwrap()
-        .get(row)
-        .unwrap()
-}
 
 #[test]
 fn retention_cost_50000_over_100_customers() {

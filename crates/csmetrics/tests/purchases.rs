@@ -1,14 +1,13 @@
 //! Purchase KPIs with hand-computed answers (docs/metrics/scorecard.md).
 #![allow(clippy::unwrap_used)] // test helpers: a failed read is a failed test
 
-use csmetrics::period::{days_from_civil, Period};
+mod common;
+
+use common::{day, floats};
+use csmetrics::period::Period;
 use csmetrics::purchases::{purchase_kpis, PurchaseOptions};
 use csmetrics::CsError;
 use polars::prelude::*;
-
-fn day(y: i64, m: u32, d: u32) -> i32 {
-    days_from_civil(y, m, d) as i32
-}
 
 fn log(customers: &[&str], days: &[i32], amounts: &[f64], segments: &[&str]) -> DataFrame {
     DataFrame::new(
@@ -25,26 +24,17 @@ fn log(customers: &[&str], days: &[i32], amounts: &[f64], segments: &[&str]) -> 
     .unwrap()
 }
 
-fn floats(frame: &DataFrame, name: &str) -> Vec<Option<f64>> {
-    let column = frame
-        .column(name)
-        .unwrap()
-        .cast(&DataType::Float64)
-        .unwrap();
-    column.f64().unwrap().iter().collect()
-}
-
 /// a: Jan 5 (10), Jan 20 (5), Feb 3 (40); b: Feb 10 (20); c: Jan 31 (7), Mar 1 (3).
 fn sample() -> DataFrame {
     log(
         &["a", "a", "a", "b", "c", "c"],
         &[
-            day(2024, 1, 5),
-            day(2024, 1, 20),
-            day(2024, 2, 3),
-            day(2024, 2, 10),
-            day(2024, 1, 31),
-            day(2024, 3, 1),
+            day((2024, 1, 5)),
+            day((2024, 1, 20)),
+            day((2024, 2, 3)),
+            day((2024, 2, 10)),
+            day((2024, 1, 31)),
+            day((2024, 3, 1)),
         ],
         &[10.0, 5.0, 40.0, 20.0, 7.0, 3.0],
         &["smb", "smb", "smb", "ent", "ent", "ent"],
@@ -83,7 +73,7 @@ fn groups_and_a_cut_off() {
     let options = PurchaseOptions {
         by: vec!["segment".into()],
         // Feb 10 at 12:00 UTC: the purchases of Feb 10 count, March's do not.
-        as_of: Some(i64::from(day(2024, 2, 10)) * 86_400_000_000 + 43_200_000_000),
+        as_of: Some(i64::from(day((2024, 2, 10))) * 86_400_000_000 + 43_200_000_000),
         ..Default::default()
     };
     let kpis = purchase_kpis(&sample(), &options).unwrap();

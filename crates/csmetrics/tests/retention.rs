@@ -3,6 +3,9 @@
 // A failing unwrap here is a failing test, not a user-facing error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{dates, day, f, floats, micros, Date};
 use csmetrics::churn::{churn_rates, ChurnDenominator, ChurnOptions};
 use csmetrics::cohort::{cohort_retention, CohortKind, CohortOptions, CohortRule};
 use csmetrics::period::days_from_civil;
@@ -12,17 +15,9 @@ use csmetrics::survival::{survival_table, Lives, SurvivalTableOptions};
 use polars::prelude::*;
 use proptest::prelude::*;
 
-type Date = (i64, u32, u32);
-
-fn day(d: Date) -> i32 {
-    days_from_civil(d.0, d.1, d.2) as i32
-}
-
-fn micros(d: Date) -> i64 {
-    i64::from(day(d)) * 86_400_000_000
-}
-
 fn subs(rows: &[(String, Date, Option<Date>, f64)]) -> DataFrame {
+    let starts: Vec<Option<Date>> = rows.iter().map(|r| Some(r.1)).collect();
+    let ends: Vec<Option<Date>> = rows.iter().map(|r| r.2).collect();
     DataFrame::new(
         rows.len(),
         vec![
@@ -30,18 +25,8 @@ fn subs(rows: &[(String, Date, Option<Date>, f64)]) -> DataFrame {
                 "customer_id".into(),
                 rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
             ),
-            Column::new(
-                "start".into(),
-                rows.iter().map(|r| day(r.1)).collect::<Vec<_>>(),
-            )
-            .cast(&DataType::Date)
-            .unwrap(),
-            Column::new(
-                "end".into(),
-                rows.iter().map(|r| r.2.map(day)).collect::<Vec<_>>(),
-            )
-            .cast(&DataType::Date)
-            .unwrap(),
+            dates("start", &starts),
+            dates("end", &ends),
             Column::new(
                 "amount".into(),
                 rows.iter().map(|r| r.3).collect::<Vec<_>>(),
@@ -58,17 +43,6 @@ fn panel(as_of: Date, mode: Mode) -> RevenueOptions {
         mode,
         ..Default::default()
     }
-}
-
-fn f(frame: &DataFrame, name: &str, row: usize) -> Option<f64> {
-    frame
-        .column(name)
-        .unwrap()
-        .cast(&DataType::Float64)
-        .unwrap()
-        .f64()
-        .unwrap()
-        .get(row)
 }
 
 /// 650 customers in January; 15 leave on Feb 10; 5 join on Feb 3; one joins and leaves in Feb.
@@ -159,18 +133,6 @@ fn cohort_data() -> DataFrame {
     ])
 }
 
-fn column_f64(frame: &DataFrame, name: &str) -> Vec<Option<f64>> {
-    frame
-        .column(name)
-        .unwrap()
-        .cast(&DataType::Float64)
-        .unwrap()
-        .f64()
-        .unwrap()
-        .iter()
-        .collect()
-}
-
 #[test]
 fn cohorts_classic_unbounded_and_revenue() {
     let opts = |kind, rule| CohortOptions {
@@ -184,7 +146,7 @@ fn cohorts_classic_unbounded_and_revenue() {
     // Cohorts Jan (a, b, d) and Feb (c), ages 0-3 each; April is observable for Jan only.
     assert_eq!(classic.height(), 8);
     assert_eq!(
-        column_f64(&classic, "active"),
+        floats(&classic, "active"),
         vec![
             Some(3.0),
             Some(1.0),
@@ -196,14 +158,14 @@ fn cohorts_classic_unbounded_and_revenue() {
             None
         ]
     );
-    assert_eq!(column_f64(&classic, "rate")[2], Some(2.0 / 3.0));
+    assert_eq!(floats(&classic, "rate")[2], Some(2.0 / 3.0));
     let unbounded = cohort_retention(
         &cohort_data(),
         &opts(CohortKind::Logo, CohortRule::Unbounded),
     )
     .unwrap();
     assert_eq!(
-        column_f64(&unbounded, "active")[..4],
+        floats(&unbounded, "active")[..4],
         [Some(3.0), Some(2.0), Some(2.0), Some(0.0)]
     );
     let revenue = cohort_retention(
@@ -211,7 +173,7 @@ fn cohorts_classic_unbounded_and_revenue() {
         &opts(CohortKind::Revenue, CohortRule::Classic),
     )
     .unwrap();
-    let rates = column_f64(&revenue, "rate");
+    let rates = floats(&revenue, "rate");
     assert_eq!(rates[0], Some(1.0));
     assert!((rates[1].unwrap() - 10.0 / 37.0).abs() < 1e-15);
     assert!((rates[2].unwrap() - 17.0 / 37.0).abs() < 1e-15);
@@ -225,20 +187,16 @@ fn cohorts_classic_unbounded_and_revenue() {
 #[test]
 fn cohorts_from_signup_and_activity_events() {
     let mut data = cohort_data();
-    data.with_column(
-        Column::new(
-            "signup".into(),
-            [
-                day((2023, 12, 20)),
-                day((2024, 1, 1)),
-                day((2024, 1, 15)),
-                day((2023, 12, 1)),
-                day((2023, 12, 1)),
-            ],
-        )
-        .cast(&DataType::Date)
-        .unwrap(),
-    )
+    data.with_column(dates(
+        "signup",
+        &[
+            Some((2023, 12, 20)),
+            Some((2024, 1, 1)),
+            Some((2024, 1, 15)),
+            Some((2023, 12, 1)),
+            Some((2023, 12, 1)),
+        ],
+    ))
     .unwrap();
     let opts = CohortOptions {
         panel: panel((2024, 4, 15), Mode::Snapshot),
@@ -248,9 +206,9 @@ fn cohorts_from_signup_and_activity_events() {
     let by_signup = cohort_retention(&data, &opts).unwrap();
     // Cohorts Dec (a, d) and Jan (b, c); five ages each (Dec..Apr).
     assert_eq!(by_signup.height(), 10);
-    assert_eq!(column_f64(&by_signup, "cohort_size")[0], Some(2.0));
+    assert_eq!(floats(&by_signup, "cohort_size")[0], Some(2.0));
     assert_eq!(
-        column_f64(&by_signup, "active")[..5],
+        floats(&by_signup, "active")[..5],
         [Some(0.0), Some(2.0), Some(1.0), Some(2.0), Some(0.0)]
     );
     // Activity before signup is an error naming the column.
@@ -267,17 +225,15 @@ fn cohorts_from_signup_and_activity_events() {
         4,
         vec![
             Column::new("customer_id".into(), [1i64, 1, 2, 1]),
-            Column::new(
-                "timestamp".into(),
-                [
-                    day((2024, 1, 5)),
-                    day((2024, 1, 9)),
-                    day((2024, 1, 30)),
-                    day((2024, 3, 2)),
+            dates(
+                "timestamp",
+                &[
+                    Some((2024, 1, 5)),
+                    Some((2024, 1, 9)),
+                    Some((2024, 1, 30)),
+                    Some((2024, 3, 2)),
                 ],
-            )
-            .cast(&DataType::Date)
-            .unwrap(),
+            ),
         ],
     )
     .unwrap();
@@ -297,7 +253,7 @@ fn cohorts_from_signup_and_activity_events() {
     )
     .unwrap();
     assert_eq!(
-        column_f64(&cohorts, "active"),
+        floats(&cohorts, "active"),
         vec![Some(2.0), Some(0.0), Some(1.0)]
     );
     let churn = churn_rates(
@@ -308,10 +264,7 @@ fn cohorts_from_signup_and_activity_events() {
         },
     )
     .unwrap();
-    assert_eq!(
-        column_f64(&churn, "churn_rate"),
-        vec![None, Some(1.0), None]
-    );
+    assert_eq!(floats(&churn, "churn_rate"), vec![None, Some(1.0), None]);
 }
 
 #[test]
@@ -330,20 +283,17 @@ fn survival_table_lives_gaps_and_censoring() {
         ..Default::default()
     };
     let first = survival_table(&data, &opts(0.0, Lives::First)).unwrap();
-    assert_eq!(column_f64(&first, "duration"), vec![Some(60.0), Some(29.0)]);
-    assert_eq!(column_f64(&first, "event"), vec![Some(1.0), Some(1.0)]);
+    assert_eq!(floats(&first, "duration"), vec![Some(60.0), Some(29.0)]);
+    assert_eq!(floats(&first, "event"), vec![Some(1.0), Some(1.0)]);
     let bridged = survival_table(&data, &opts(15.0, Lives::First)).unwrap();
-    assert_eq!(column_f64(&bridged, "duration")[0], Some(91.0));
-    assert_eq!(column_f64(&bridged, "event")[0], Some(0.0));
+    assert_eq!(floats(&bridged, "duration")[0], Some(91.0));
+    assert_eq!(floats(&bridged, "event")[0], Some(0.0));
     let all = survival_table(&data, &opts(0.0, Lives::All)).unwrap();
     assert_eq!(
-        column_f64(&all, "duration"),
+        floats(&all, "duration"),
         vec![Some(60.0), Some(21.0), Some(29.0)]
     );
-    assert_eq!(
-        column_f64(&all, "life"),
-        vec![Some(0.0), Some(1.0), Some(0.0)]
-    );
+    assert_eq!(floats(&all, "life"), vec![Some(0.0), Some(1.0), Some(0.0)]);
     let late = SurvivalTableOptions {
         panel: RevenueOptions {
             first_period: Some(micros((2024, 2, 1))),
@@ -352,7 +302,7 @@ fn survival_table_lives_gaps_and_censoring() {
         ..Default::default()
     };
     let truncated = survival_table(&data, &late).unwrap();
-    assert_eq!(column_f64(&truncated, "entry"), vec![Some(31.0), Some(0.0)]);
+    assert_eq!(floats(&truncated, "entry"), vec![Some(31.0), Some(0.0)]);
 }
 
 #[test]
@@ -396,9 +346,7 @@ fn renewal_worked_example() {
     let bad = DataFrame::new(
         1,
         vec![
-            Column::new("renewal_due".into(), [day((2024, 6, 10))])
-                .cast(&DataType::Date)
-                .unwrap(),
+            dates("renewal_due", &[Some((2024, 6, 10))]),
             Column::new("renewed".into(), [2i64]),
         ],
     )
@@ -423,17 +371,17 @@ proptest! {
             (format!("c{c}"), (civil.0, civil.1, civil.2), end.map(|e| (e.0, e.1, e.2)), 10.0)
         }).collect::<Vec<_>>());
         let churn = churn_rates(&data, &ChurnOptions::default()).unwrap();
-        for v in column_f64(&churn, "churn_rate").into_iter().flatten() {
+        for v in floats(&churn, "churn_rate").into_iter().flatten() {
             prop_assert!((0.0..=1.0).contains(&v));
         }
         let unbounded = cohort_retention(&data, &CohortOptions { rule: CohortRule::Unbounded, ..Default::default() }).unwrap();
-        let cohorts: Vec<Option<f64>> = column_f64(&unbounded, "cohort_size");
-        let rates = column_f64(&unbounded, "rate");
+        let cohorts: Vec<Option<f64>> = floats(&unbounded, "cohort_size");
+        let rates = floats(&unbounded, "rate");
         for i in 1..rates.len() {
             if cohorts[i] == cohorts[i - 1] {
                 if let (Some(a), Some(b)) = (rates[i - 1], rates[i]) {
                     // Same cohort block (ages ascending): never increases.
-                    if column_f64(&unbounded, "age")[i].unwrap() > 0.0 { prop_assert!(b <= a + 1e-15); }
+                    if floats(&unbounded, "age")[i].unwrap() > 0.0 { prop_assert!(b <= a + 1e-15); }
                 }
             }
         }
@@ -468,8 +416,8 @@ proptest! {
             panel: RevenueOptions { input: RevenueInput::Monthly { customer_id: "customer_id".into(), period: "period".into(), mrr: "mrr".into() }, as_of, ..Default::default() },
             rule, ..Default::default()
         }).unwrap();
-        prop_assert_eq!(column_f64(&fast, "active"), column_f64(&general, "active"));
-        prop_assert_eq!(column_f64(&fast, "cohort_size"), column_f64(&general, "cohort_size"));
+        prop_assert_eq!(floats(&fast, "active"), floats(&general, "active"));
+        prop_assert_eq!(floats(&fast, "cohort_size"), floats(&general, "cohort_size"));
         prop_assert_eq!(fast.column("cohort").unwrap().as_materialized_series(), general.column("cohort").unwrap().as_materialized_series());
     }
 }
@@ -501,7 +449,7 @@ fn survival_table_checks_its_input() {
         ("a".into(), (2024, 2, 1), None, 0.0),
     ]);
     let paid = survival_table(&free, &opts).unwrap();
-    assert_eq!(column_f64(&paid, "duration"), vec![Some(31.0)]);
+    assert_eq!(floats(&paid, "duration"), vec![Some(31.0)]);
     let with_free = SurvivalTableOptions {
         panel: RevenueOptions {
             free_is_active: true,
@@ -510,7 +458,7 @@ fn survival_table_checks_its_input() {
         ..Default::default()
     };
     assert_eq!(
-        column_f64(&survival_table(&free, &with_free).unwrap(), "duration"),
+        floats(&survival_table(&free, &with_free).unwrap(), "duration"),
         vec![Some(91.0)]
     );
 }
@@ -648,9 +596,9 @@ fn survival_table_agrees_with_day_by_day_lives_on_large_shuffled_tables() {
                 .into_no_null_iter()
                 .collect(),
         };
-        let life = column_f64(&table, "life");
-        let duration = column_f64(&table, "duration");
-        let event = column_f64(&table, "event");
+        let life = floats(&table, "life");
+        let duration = floats(&table, "duration");
+        let event = floats(&table, "event");
         let start = table
             .column("start")
             .unwrap()
@@ -701,8 +649,8 @@ fn survival_table_agrees_with_day_by_day_lives_on_large_shuffled_tables() {
             },
         )
         .unwrap();
-        assert_eq!(column_f64(&first, "duration"), firsts, "{name}");
-        assert_eq!(column_f64(&first, "customer_id"), first_ids, "{name}");
+        assert_eq!(floats(&first, "duration"), firsts, "{name}");
+        assert_eq!(floats(&first, "customer_id"), first_ids, "{name}");
     }
     // A table sorted by integer id with Date columns takes the one-pass path; the same table
     // with Datetime columns the general one: identical frames.

@@ -4,7 +4,9 @@
 // A failing unwrap here is a failing test, not a user-facing error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use csmetrics::period::days_from_civil;
+mod common;
+
+use common::{day, micros, strs, Date};
 use csmetrics::revenue::{
     mrr, mrr_bridge, mrr_movements, revenue_kpis, Mode, Money, RevenueInput, RevenueOptions,
     SubscriptionColumns,
@@ -13,18 +15,8 @@ use csmetrics::CsError;
 use polars::prelude::*;
 use proptest::prelude::*;
 
-type Date = (i64, u32, u32);
-
 /// A subscription: customer, start, end, amount, interval.
 struct Sub(&'static str, Date, Option<Date>, f64, &'static str);
-
-fn day(d: Date) -> i32 {
-    days_from_civil(d.0, d.1, d.2) as i32
-}
-
-fn micros(d: Date) -> i64 {
-    i64::from(day(d)) * 86_400_000_000
-}
 
 fn frame(subs: &[Sub]) -> DataFrame {
     let n = subs.len();
@@ -445,14 +437,7 @@ fn by_segment_and_varying_attribute_error() {
         ..options((2024, 2, 1), Mode::Snapshot)
     };
     let bridge = mrr_bridge(&f, &opts).unwrap();
-    let segments: Vec<&str> = bridge
-        .column("segment")
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .flatten()
-        .collect();
+    let segments: Vec<&str> = strs(&bridge, "segment");
     assert_eq!(segments, ["ent", "ent", "smb", "smb"]);
     f.with_column(Column::new("segment".into(), ["smb", "ent", "ent"]))
         .unwrap();
@@ -638,7 +623,7 @@ proptest! {
         }
         // Movements add up to the bridge.
         let moves = mrr_movements(&f, &opts).unwrap();
-        let kinds: Vec<&str> = moves.column("movement").unwrap().str().unwrap().iter().flatten().collect();
+        let kinds: Vec<&str> = strs(&moves, "movement");
         let amounts = i64_col(&moves, "amount");
         let periods: Vec<i32> = moves.column("period").unwrap().cast(&DataType::Int32).unwrap().i32().unwrap().iter().map(|v| v.unwrap()).collect();
         let bridge_periods: Vec<i32> = bridge.column("period").unwrap().cast(&DataType::Int32).unwrap().i32().unwrap().iter().map(|v| v.unwrap()).collect();

@@ -3,6 +3,9 @@
 // A failing unwrap here is a failing test, not a user-facing error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{dates, f, i, strs};
 use csmetrics::prelude::*;
 use polars::prelude::*;
 use proptest::prelude::*;
@@ -13,30 +16,6 @@ fn scores(values: &[i64]) -> DataFrame {
 
 fn repeat(value: i64, times: usize) -> Vec<i64> {
     vec![value; times]
-}
-
-fn f64_at(frame: &DataFrame, column: &str, row: usize) -> Option<f64> {
-    frame.column(column).unwrap().f64().unwrap().get(row)
-}
-
-fn i64_at(frame: &DataFrame, column: &str, row: usize) -> i64 {
-    frame
-        .column(column)
-        .unwrap()
-        .i64()
-        .unwrap()
-        .get(row)
-        .unwrap()
-}
-
-fn date_column(name: &str, dates: &[Option<(i64, u32, u32)>]) -> Column {
-    let days: Vec<Option<i32>> = dates
-        .iter()
-        .map(|d| d.map(|(y, m, day)| csmetrics::period::days_from_civil(y, m, day) as i32))
-        .collect();
-    Column::new(name.into(), days)
-        .cast(&DataType::Date)
-        .unwrap()
 }
 
 fn with_column(mut frame: DataFrame, column: Column) -> DataFrame {
@@ -67,21 +46,21 @@ fn sixty_thirty_ten() -> Vec<i64> {
 fn nps_worked_example_with_counts_and_interval() {
     let result = nps(&scores(&sixty_thirty_ten()), &NpsOptions::default()).unwrap();
     assert_eq!(result.height(), 1);
-    assert_eq!(i64_at(&result, "n", 0), 100);
-    assert_eq!(i64_at(&result, "promoters", 0), 60);
-    assert_eq!(i64_at(&result, "passives", 0), 30);
-    assert_eq!(i64_at(&result, "detractors", 0), 10);
-    assert_eq!(f64_at(&result, "promoter_share", 0), Some(0.6));
-    assert_eq!(f64_at(&result, "nps", 0), Some(50.0));
+    assert_eq!(i(&result, "n", 0), 100);
+    assert_eq!(i(&result, "promoters", 0), 60);
+    assert_eq!(i(&result, "passives", 0), 30);
+    assert_eq!(i(&result, "detractors", 0), 10);
+    assert_eq!(f(&result, "promoter_share", 0), Some(0.6));
+    assert_eq!(f(&result, "nps", 0), Some(50.0));
     // Adjusted Wald by hand: n' = 103, pP = 60.75/103, pD = 10.75/103.
     let (pp, pd) = (60.75 / 103.0, 10.75 / 103.0);
     let centre = 100.0 * (pp - pd);
     let se = 100.0 * ((pp + pd - (pp - pd) * (pp - pd)) / 103.0f64).sqrt();
     let z = 1.959_963_984_540_054;
-    assert!((f64_at(&result, "nps_lower", 0).unwrap() - (centre - z * se)).abs() < 1e-9);
-    assert!((f64_at(&result, "nps_upper", 0).unwrap() - (centre + z * se)).abs() < 1e-9);
-    assert!((f64_at(&result, "nps_lower", 0).unwrap() - 35.47).abs() < 0.005);
-    assert!((f64_at(&result, "nps_upper", 0).unwrap() - 61.62).abs() < 0.005);
+    assert!((f(&result, "nps_lower", 0).unwrap() - (centre - z * se)).abs() < 1e-9);
+    assert!((f(&result, "nps_upper", 0).unwrap() - (centre + z * se)).abs() < 1e-9);
+    assert!((f(&result, "nps_lower", 0).unwrap() - 35.47).abs() < 0.005);
+    assert!((f(&result, "nps_upper", 0).unwrap() - 61.62).abs() < 0.005);
 }
 
 #[test]
@@ -94,8 +73,8 @@ fn wald_interval_and_confidence_level() {
     let result = nps(&scores(&sixty_thirty_ten()), &options).unwrap();
     let se = 100.0 * 0.0045f64.sqrt(); // (0.6 + 0.1 - 0.5^2) / 100
     let z90 = 1.644_853_626_951_472_7;
-    assert!((f64_at(&result, "nps_lower", 0).unwrap() - (50.0 - z90 * se)).abs() < 1e-9);
-    assert!((f64_at(&result, "nps_upper", 0).unwrap() - (50.0 + z90 * se)).abs() < 1e-9);
+    assert!((f(&result, "nps_lower", 0).unwrap() - (50.0 - z90 * se)).abs() < 1e-9);
+    assert!((f(&result, "nps_upper", 0).unwrap() - (50.0 + z90 * se)).abs() < 1e-9);
     let none = nps(
         &scores(&[9]),
         &NpsOptions {
@@ -111,7 +90,7 @@ fn wald_interval_and_confidence_level() {
 fn grouped_by_segment_and_month() {
     let frame = with_column(
         df!("segment" => ["b", "a", "a", "a", "b", "a"], "score" => [10, 9, 3, 7, 6, 10]).unwrap(),
-        date_column(
+        dates(
             "timestamp",
             &[
                 Some((2024, 1, 31)),
@@ -133,14 +112,7 @@ fn grouped_by_segment_and_month() {
     };
     let result = nps(&frame, &options).unwrap();
     // Sorted: (a, Jan) 9,3 -> 0; (a, Feb) 7,10 -> 50; (b, Jan) 10,6 -> 0.
-    let segments: Vec<&str> = result
-        .column("segment")
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .flatten()
-        .collect();
+    let segments: Vec<&str> = strs(&result, "segment");
     assert_eq!(segments, ["a", "a", "b"]);
     let periods: Vec<String> = result
         .column("period")
@@ -250,14 +222,14 @@ fn invalid_policies_drop_and_null_count_what_they_leave_out() {
     .unwrap();
     assert_eq!(
         (
-            i64_at(&drop, "n", 0),
-            i64_at(&drop, "invalid", 0),
-            i64_at(&drop, "missing", 0)
+            i(&drop, "n", 0),
+            i(&drop, "invalid", 0),
+            i(&drop, "missing", 0)
         ),
         (3, 2, 1)
     );
     // 2 promoters, 1 detractor of 3.
-    assert!((f64_at(&drop, "nps", 0).unwrap() - 100.0 / 3.0).abs() < 1e-12);
+    assert!((f(&drop, "nps", 0).unwrap() - 100.0 / 3.0).abs() < 1e-12);
     let null = nps(
         &frame,
         &NpsOptions {
@@ -268,9 +240,9 @@ fn invalid_policies_drop_and_null_count_what_they_leave_out() {
     .unwrap();
     assert_eq!(
         (
-            i64_at(&null, "n", 0),
-            i64_at(&null, "invalid", 0),
-            i64_at(&null, "missing", 0)
+            i(&null, "n", 0),
+            i(&null, "invalid", 0),
+            i(&null, "missing", 0)
         ),
         (3, 0, 3)
     );
@@ -281,9 +253,9 @@ fn empty_and_all_missing_inputs_give_n_zero_and_null() {
     let empty = df!("score" => Vec::<i64>::new()).unwrap();
     let result = nps(&empty, &NpsOptions::default()).unwrap();
     assert_eq!(result.height(), 1);
-    assert_eq!(i64_at(&result, "n", 0), 0);
-    assert_eq!(f64_at(&result, "nps", 0), None);
-    assert_eq!(f64_at(&result, "nps_lower", 0), None);
+    assert_eq!(i(&result, "n", 0), 0);
+    assert_eq!(f(&result, "nps", 0), None);
+    assert_eq!(f(&result, "nps_lower", 0), None);
     let grouped = nps(
         &df!("segment" => Vec::<&str>::new(), "score" => Vec::<i64>::new()).unwrap(),
         &NpsOptions {
@@ -295,11 +267,8 @@ fn empty_and_all_missing_inputs_give_n_zero_and_null() {
     assert_eq!(grouped.height(), 0);
     let nulls = df!("score" => [None::<i64>, None]).unwrap();
     let result = nps(&nulls, &NpsOptions::default()).unwrap();
-    assert_eq!(
-        (i64_at(&result, "n", 0), i64_at(&result, "missing", 0)),
-        (0, 2)
-    );
-    assert_eq!(f64_at(&result, "nps", 0), None);
+    assert_eq!((i(&result, "n", 0), i(&result, "missing", 0)), (0, 2));
+    assert_eq!(f(&result, "nps", 0), None);
 }
 
 #[test]
@@ -343,7 +312,7 @@ fn missing_and_mistyped_columns() {
 fn null_timestamp_with_period_is_an_error() {
     let frame = with_column(
         df!("score" => [9, 9]).unwrap(),
-        date_column("timestamp", &[Some((2024, 1, 1)), None]),
+        dates("timestamp", &[Some((2024, 1, 1)), None]),
     );
     let options = NpsOptions {
         grouping: Grouping {
@@ -381,16 +350,16 @@ fn bad_options_are_rejected() {
 #[test]
 fn csat_top_two_boxes_and_mean() {
     let result = csat(&scores(&[5, 4, 4, 3, 1]), &CsatOptions::default()).unwrap();
-    assert_eq!(i64_at(&result, "satisfied", 0), 3);
-    assert_eq!(f64_at(&result, "csat", 0), Some(0.6));
-    assert!((f64_at(&result, "mean_score", 0).unwrap() - 3.4).abs() < 1e-12);
+    assert_eq!(i(&result, "satisfied", 0), 3);
+    assert_eq!(f(&result, "csat", 0), Some(0.6));
+    assert!((f(&result, "mean_score", 0).unwrap() - 3.4).abs() < 1e-12);
     // On 1-10, the top two boxes are 9 and 10.
     let ten = CsatOptions {
         scale: Scale::new(1, 10).unwrap(),
         ..Default::default()
     };
     assert_eq!(
-        f64_at(&csat(&scores(&[10, 9, 8, 2]), &ten).unwrap(), "csat", 0),
+        f(&csat(&scores(&[10, 9, 8, 2]), &ten).unwrap(), "csat", 0),
         Some(0.5)
     );
     let err = csat(&scores(&[0]), &CsatOptions::default())
@@ -402,16 +371,16 @@ fn csat_top_two_boxes_and_mean() {
 #[test]
 fn ces_in_both_directions() {
     let higher = ces(&scores(&[7, 6, 5, 4, 1]), &CesOptions::default()).unwrap();
-    assert_eq!(i64_at(&higher, "low_effort", 0), 3);
-    assert_eq!(f64_at(&higher, "low_effort_share", 0), Some(0.6));
-    assert!((f64_at(&higher, "mean_score", 0).unwrap() - 4.6).abs() < 1e-12);
+    assert_eq!(i(&higher, "low_effort", 0), 3);
+    assert_eq!(f(&higher, "low_effort_share", 0), Some(0.6));
+    assert!((f(&higher, "mean_score", 0).unwrap() - 4.6).abs() < 1e-12);
     let lower = CesOptions {
         direction: CesDirection::LowerIsEasier,
         ..Default::default()
     };
     let result = ces(&scores(&[1, 2, 3, 5]), &lower).unwrap();
-    assert_eq!(f64_at(&result, "low_effort_share", 0), Some(0.5));
-    assert!((f64_at(&result, "mean_score", 0).unwrap() - 2.75).abs() < 1e-12);
+    assert_eq!(f(&result, "low_effort_share", 0), Some(0.5));
+    assert!((f(&result, "mean_score", 0).unwrap() - 2.75).abs() < 1e-12);
     // The older scale stops at 5: a 7 is invalid there.
     assert!(ces(&scores(&[7]), &lower).is_err());
 }
@@ -433,23 +402,16 @@ fn two_sample_comparison_worked_example() {
     };
     let result = nps_compare(&two_groups(), &options).unwrap();
     assert_eq!(result.height(), 1);
-    assert_eq!(f64_at(&result, "nps_a", 0), Some(50.0));
-    assert_eq!(f64_at(&result, "nps_b", 0), Some(30.0));
-    assert_eq!(f64_at(&result, "difference", 0), Some(-20.0));
+    assert_eq!(f(&result, "nps_a", 0), Some(50.0));
+    assert_eq!(f(&result, "nps_b", 0), Some(30.0));
+    assert_eq!(f(&result, "difference", 0), Some(-20.0));
     // se_A^2 = 100^2 (0.7 - 0.25) / 100 = 45; se_B^2 = 100^2 (0.7 - 0.09) / 100 = 61.
     let se = (45.0f64 + 61.0).sqrt();
-    assert!((f64_at(&result, "se", 0).unwrap() - se).abs() < 1e-9);
-    let z = f64_at(&result, "z", 0).unwrap();
+    assert!((f(&result, "se", 0).unwrap() - se).abs() < 1e-9);
+    let z = f(&result, "z", 0).unwrap();
     assert!((z + 1.943).abs() < 5e-4, "{z}");
-    assert!((f64_at(&result, "p_value", 0).unwrap() - 0.0521).abs() < 5e-5);
-    let a: Vec<&str> = result
-        .column("group_a")
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .flatten()
-        .collect();
+    assert!((f(&result, "p_value", 0).unwrap() - 0.0521).abs() < 5e-5);
+    let a: Vec<&str> = strs(&result, "group_a");
     assert_eq!(a, ["A"]);
 }
 
@@ -458,7 +420,7 @@ fn comparison_of_consecutive_periods() {
     let day = |m: u32| Some((2024, m, 3));
     let frame = with_column(
         df!("score" => [10, 0, 10, 10, 0, 0]).unwrap(),
-        date_column(
+        dates(
             "timestamp",
             &[day(1), day(1), day(2), day(2), day(3), day(3)],
         ),
@@ -482,7 +444,7 @@ fn comparison_of_consecutive_periods() {
         .collect();
     assert_eq!(differences, [Some(100.0), Some(-200.0)]);
     // Feb (all promoters) vs Mar (all detractors): se = 0 on both sides, so z is null.
-    assert_eq!(f64_at(&result, "z", 1), None);
+    assert_eq!(f(&result, "z", 1), None);
     let all = nps_compare(
         &frame,
         &NpsCompareOptions {
@@ -512,29 +474,29 @@ proptest! {
         let grouped = nps(&frame, &NpsOptions { grouping: by(&["segment"]), ..Default::default() }).unwrap();
         for row in 0..grouped.height() {
             let label = grouped.column("segment").unwrap().str().unwrap().get(row).unwrap().to_string();
-            let value = f64_at(&grouped, "nps", row).unwrap();
+            let value = f(&grouped, "nps", row).unwrap();
             prop_assert!((-100.0..=100.0).contains(&value));
-            let (lo, hi) = (f64_at(&grouped, "nps_lower", row).unwrap(), f64_at(&grouped, "nps_upper", row).unwrap());
+            let (lo, hi) = (f(&grouped, "nps_lower", row).unwrap(), f(&grouped, "nps_upper", row).unwrap());
             prop_assert!(-100.0 <= lo && lo <= hi && hi <= 100.0);
-            let n = i64_at(&grouped, "n", row) as f64;
-            let centre = 100.0 * (i64_at(&grouped, "promoters", row) as f64 - i64_at(&grouped, "detractors", row) as f64) / (n + 3.0);
+            let n = i(&grouped, "n", row) as f64;
+            let centre = 100.0 * (i(&grouped, "promoters", row) as f64 - i(&grouped, "detractors", row) as f64) / (n + 3.0);
             prop_assert!(lo <= centre + 1e-9 && centre <= hi + 1e-9);
             // The same group on its own.
             let own: Vec<i64> = values.iter().zip(&labels).filter(|(_, l)| **l == label).map(|(v, _)| *v).collect();
             let alone = nps(&scores(&own), &NpsOptions::default()).unwrap();
-            prop_assert_eq!(i64_at(&alone, "n", 0), i64_at(&grouped, "n", row));
-            prop_assert_eq!(f64_at(&alone, "nps", 0), Some(value));
-            prop_assert_eq!(f64_at(&alone, "nps_lower", 0), Some(lo));
+            prop_assert_eq!(i(&alone, "n", 0), i(&grouped, "n", row));
+            prop_assert_eq!(f(&alone, "nps", 0), Some(value));
+            prop_assert_eq!(f(&alone, "nps_lower", 0), Some(lo));
         }
     }
 
     #[test]
     fn shares_are_fractions_that_add_up(values in prop::collection::vec(0i64..=10, 1..300)) {
         let result = nps(&scores(&values), &NpsOptions::default()).unwrap();
-        let shares: f64 = ["promoter_share", "passive_share", "detractor_share"].iter().map(|c| f64_at(&result, c, 0).unwrap()).sum();
+        let shares: f64 = ["promoter_share", "passive_share", "detractor_share"].iter().map(|c| f(&result, c, 0).unwrap()).sum();
         prop_assert!((shares - 1.0).abs() < 1e-12);
         let c = csat(&scores(&values.iter().map(|v| v / 2 + 1).map(|v| v.min(5)).collect::<Vec<_>>()), &CsatOptions::default()).unwrap();
-        let share = f64_at(&c, "csat", 0).unwrap();
+        let share = f(&c, "csat", 0).unwrap();
         prop_assert!((0.0..=1.0).contains(&share));
     }
 }

@@ -3,6 +3,8 @@
 // In a test a failed unwrap is a failed test, with the error in its message.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use csmetrics::survival::{
     kaplan_meier, kaplan_meier_summary, logrank_test, nelson_aalen, KaplanMeierOptions,
     LogrankOptions, NelsonAalenOptions, Ties,
@@ -16,15 +18,10 @@ use proptest::prelude::*;
 
 type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
+/// A numeric column as floats, NaN where null.
 fn floats(frame: &DataFrame, name: &str) -> Vec<f64> {
-    frame
-        .column(name)
-        .unwrap()
-        .cast(&DataType::Float64)
-        .unwrap()
-        .f64()
-        .unwrap()
-        .iter()
+    common::floats(frame, name)
+        .into_iter()
         .map(|v| v.unwrap_or(f64::NAN))
         .collect()
 }
