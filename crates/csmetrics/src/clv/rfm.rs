@@ -7,16 +7,17 @@
 //! customer's (day, amount) pairs, and a parallel scan over customers merges same-period
 //! purchases and accumulates the summary. Output rows are sorted by customer id.
 
+mod grouped;
+mod in_order;
+
 use std::str::FromStr;
 
 use polars::prelude::*;
 
 use super::data::invalid;
-use crate::alloc::{filled_buffer, zeroed_buffer};
 use crate::error::{CsError, Result};
 use crate::frame::{column, format_number};
 use crate::groups::key_in_value_order;
-use crate::parallel::{parallel, work_ranges};
 use crate::period::{civil_from_days, Period, MICROS_PER_DAY};
 use polars_arrow::array::PrimitiveArray;
 
@@ -292,217 +293,21 @@ pub fn rfm_summary(frame: &DataFrame, options: &RfmOptions) -> Result<DataFrame>
     let key = key_in_value_order(ids)?;
     let (slots, labels) = (key.codes, key.labels);
     let customers = labels.len();
-    let count_dropped = options.after_end == AfterEnd::Drop;
-    let after = |row: usize| i64::from(days[row]) > observation_end;
-    let unit = options.time_unit.days();
-    let with_amounts = amounts.is_some();
-    let holdout = calibration_position.is_some();
-    // Most logs list each customer's purchases in time order: then one pass per range of
-    // customers accumulates the summary in place, with no grouping of the rows. A purchase out
-    // of order sends the whole log down the general path below.
-    let in_order = || -> Option<Vec<SummaryPart>> {
-        #[derive(Clone, Copy, Default)]
-        struct State {
-            seen: bool,
-            first: i64,
-            last: i64,
-            row: Row,
-            dropped: u32,
-        }
-        let parts = parallel(work_ranges(customers), |range| {
-            let mut states = filled_buffer(range.len(), State::default());
-            for (row, &s) in slots.iter().enumerate() {
-                let s = s as usize;
-                if !range.contains(&s) {
-                    continue;
-                }
-                let state = &mut states[s - range.start];
-                if after(row) {
-                    state.dropped += 1;
-                    continue;
-                }
-                let position = merge.position(i64::from(days[row]));
-                let value = amounts.map_or(0.0, |a| a[row]);
-                if !state.seen {
-                    state.seen = true;
-                    state.first = position;
-                    state.last = position;
-                    continue;
-                }
-                if position < state.last {
-                    return None;
-                }
-                if position != state.last {
-                    state.last = position;
-                    if position <= split {
-                        state.row.frequency += 1;
-                        state.row.recency = position - state.first;
-                    } else {
-                        state.row.holdout_frequency += 1;
-                    }
-                }
-                if position != state.first {
-                    if position <= split {
-                        state.row.repeat_value += value;
-                    } else {
-                        state.row.holdout_value += value;
-                    }
-                }
-            }
-            let mut part = SummaryPart::with_capacity(range.len(), with_amounts, holdout);
-            for (i, state) in states.iter_mut().enumerate() {
-                if state.seen && state.first <= split {
-                    state.row.age = split - state.first;
-                    part.push(
-                        range.start + i,
-                        &state.row,
-                        unit,
-                        count_dropped.then_some(state.dropped),
-                    );
-                }
-            }
-            Some(part)
-        });
-        parts.into_iter().collect()
+    let log = Log {
+        slots: &slots,
+        days: &days,
+        amounts,
+        observation_end,
+        merge: options.merge,
+        split,
+        customers,
+        count_dropped: options.after_end == AfterEnd::Drop,
+        unit: options.time_unit.days(),
+        holdout: calibration_position.is_some(),
     };
-    let parts = match in_order() {
-        Some(parts) => parts,
-        None => {
-            // Purchases grouped by customer (a counting sort), in parallel over ranges of customers:
-            // each range scans every row but counts and places only its own customers' purchases, so
-            // the ranges write disjoint parts of the output.
-            let ranges = work_ranges(customers);
-            let counted = parallel(ranges.clone(), |range| {
-                let mut counts = vec![0u32; range.len()];
-                let mut dropped = vec![0u32; if count_dropped { range.len() } else { 0 }];
-                for (row, &s) in slots.iter().enumerate() {
-                    let s = s as usize;
-                    if range.contains(&s) {
-                        if !after(row) {
-                            counts[s - range.start] += 1;
-                        } else if count_dropped {
-                            dropped[s - range.start] += 1;
-                        }
-                    }
-                }
-                (counts, dropped)
-            });
-            let mut starts = Vec::with_capacity(customers + 1);
-            starts.push(0usize);
-            let mut dropped: Vec<u32> = Vec::new();
-            for (counts, d) in counted {
-                for n in counts {
-                    starts.push(starts[starts.len() - 1] + n as usize);
-                }
-                dropped.extend(d);
-            }
-            let total = starts[customers];
-            let mut positions = zeroed_buffer::<i32>(total);
-            let mut values = zeroed_buffer::<f64>(if amounts.is_some() { total } else { 0 });
-            {
-                let mut parts = Vec::with_capacity(ranges.len());
-                let (mut p_rest, mut v_rest) = (&mut positions[..], &mut values[..]);
-                for range in &ranges {
-                    let n = starts[range.end] - starts[range.start];
-                    let (p, p_tail) = std::mem::take(&mut p_rest).split_at_mut(n);
-                    let vn = if amounts.is_some() { n } else { 0 };
-                    let (v, v_tail) = std::mem::take(&mut v_rest).split_at_mut(vn);
-                    (p_rest, v_rest) = (p_tail, v_tail);
-                    parts.push((range.clone(), p, v));
-                }
-                let place = |(range, p, v): (std::ops::Range<usize>, &mut [i32], &mut [f64])| {
-                    let base = starts[range.start];
-                    let mut fill: Vec<usize> = starts[range.start..range.end]
-                        .iter()
-                        .map(|s| s - base)
-                        .collect();
-                    for (row, &s) in slots.iter().enumerate() {
-                        let s = s as usize;
-                        if range.contains(&s) && !after(row) {
-                            let at = fill[s - range.start];
-                            fill[s - range.start] += 1;
-                            p[at] = merge.position(i64::from(days[row])) as i32;
-                            if let Some(a) = amounts {
-                                v[at] = a[row];
-                            }
-                        }
-                    }
-                };
-                if parts.len() <= 1 {
-                    parts.into_iter().for_each(place);
-                } else {
-                    std::thread::scope(|scope| {
-                        let place = &place;
-                        for part in parts {
-                            scope.spawn(move || place(part));
-                        }
-                    });
-                }
-            }
-
-            let summarise = |c: usize, sorted: &mut Vec<(i32, f64)>| -> Option<Row> {
-                let (lo, hi) = (starts[c], starts[c + 1]);
-                if hi == lo {
-                    return None;
-                }
-                let value_at = |i: usize| values.get(i).copied().unwrap_or(0.0);
-                let sorted_input = positions[lo..hi].windows(2).all(|w| w[0] <= w[1]);
-                if !sorted_input {
-                    sorted.clear();
-                    sorted.extend((lo..hi).map(|i| (positions[i], value_at(i))));
-                    sorted.sort_by_key(|p| p.0);
-                }
-                let pair = |k: usize| -> (i64, f64) {
-                    if sorted_input {
-                        (i64::from(positions[lo + k]), value_at(lo + k))
-                    } else {
-                        (i64::from(sorted[k].0), sorted[k].1)
-                    }
-                };
-                let (first, _) = pair(0);
-                if first > split {
-                    return None;
-                }
-                let mut row = Row {
-                    age: split - first,
-                    ..Row::default()
-                };
-                let mut current = first;
-                for k in 0..hi - lo {
-                    let (position, value) = pair(k);
-                    if position != current {
-                        current = position;
-                        if position <= split {
-                            row.frequency += 1;
-                            row.recency = position - first;
-                        } else {
-                            row.holdout_frequency += 1;
-                        }
-                    }
-                    if position != first {
-                        if position <= split {
-                            row.repeat_value += value;
-                        } else {
-                            row.holdout_value += value;
-                        }
-                    }
-                }
-                Some(row)
-            };
-            // Each range of customers makes one chunk of every output column (no copy joins them).
-            parallel(work_ranges(customers), |range| {
-                let mut part = SummaryPart::with_capacity(range.len(), with_amounts, holdout);
-                let mut sorted = Vec::new();
-                for c in range {
-                    let Some(row) = summarise(c, &mut sorted) else {
-                        continue;
-                    };
-                    part.push(c, &row, unit, count_dropped.then(|| dropped[c]));
-                }
-                part
-            })
-        }
-    };
+    let (with_amounts, holdout, unit) = (amounts.is_some(), log.holdout, log.unit);
+    let count_dropped = log.count_dropped;
+    let parts = in_order::in_order(&log).unwrap_or_else(|| grouped::grouped(&log));
     let mut parts = parts;
     if parts.is_empty() {
         // No customer at all: one empty part, so every column exists and holds one (empty)
@@ -534,6 +339,31 @@ pub fn rfm_summary(frame: &DataFrame, options: &RfmOptions) -> Result<DataFrame>
         kept,
         holdout.then(|| (end_position - split) as f64 / unit),
     )
+}
+
+/// What both paths of [`rfm_summary`] read of the log.
+struct Log<'a> {
+    /// Each row's customer slot (its rank among the ids).
+    slots: &'a [u32],
+    /// Each row's UTC day.
+    days: &'a [i32],
+    amounts: Option<&'a [f64]>,
+    observation_end: i64,
+    merge: Merge,
+    /// The last period position of the calibration (the observation end without one).
+    split: i64,
+    customers: usize,
+    count_dropped: bool,
+    /// Days per unit of recency and T.
+    unit: f64,
+    holdout: bool,
+}
+
+impl Log<'_> {
+    /// Whether the purchase of `row` is after the observation end.
+    fn after(&self, row: usize) -> bool {
+        i64::from(self.days[row]) > self.observation_end
+    }
 }
 
 /// A chunk of the summary's columns: the customers of one range that are in the output.
