@@ -738,3 +738,41 @@ def test_datetime_periods_of_every_unit_agree_with_dates() -> None:
         got = csm.nps(stamped, period="week")
         assert got["nps"].to_list() == expected["nps"].to_list()
         assert got["n"].to_list() == expected["n"].to_list()
+
+
+def test_survey_groups_of_categorical_codes_come_back_in_label_order() -> None:
+    # The categories arise in the order z, b, a (their codes 0, 1, 2) and a null: the survey
+    # functions group the codes as they are and give the rows back sorted by label, nulls last,
+    # exactly as for the same labels as String.
+    import datetime as dt
+
+    labels = ["z", "b", None, "a", "b", "z", "a", "a"]
+    frame = pl.DataFrame(
+        {
+            "segment": pl.Series(labels, dtype=pl.Categorical),
+            "score": [10, 9, 0, 5, 3, 9, 8, 10],
+            "timestamp": [dt.date(2024, 2, 1), dt.date(2024, 1, 1)] * 4,
+        }
+    )
+    text = frame.with_columns(pl.col("segment").cast(pl.String))
+    for function in (csm.nps, csm.csat):
+        options = {"score": "score", "by": "segment", "period": "month"}
+        if function is csm.csat:
+            options["scale"] = (0, 10)
+        got = function(frame, **options)
+        want = function(text, **options)
+        assert got["segment"].dtype == pl.Categorical
+        assert got["segment"].cast(pl.String).to_list() == [
+            "a",
+            "a",
+            "b",
+            "b",
+            "z",
+            "z",
+            None,
+        ]
+        assert_frame_equal(got.with_columns(pl.col("segment").cast(pl.String)), want)
+    by_hand = csm.ces(
+        frame, score="score", by="segment", scale=(0, 10), direction="higher_is_easier"
+    )
+    assert by_hand["n"].to_list() == [3, 2, 2, 1]

@@ -85,11 +85,15 @@ class Kind(str):
     """The frame family a result goes back to (``"polars"``, ``"pandas"`` or ``"arrow"``), and
     the labels of the Categorical and Enum key columns that crossed as integer codes."""
 
-    labels: dict[str, tuple[pl.DataType, pl.Series]]
+    labels: dict[str, tuple[pl.DataType, pl.Series | None]]
+    #: Set when Categorical keys crossed as their own physical codes (see :func:`to_polars`'s
+    #: ``sort_by``): the result is sorted again by these columns once its labels are back.
+    sort_by: list[str] | None
 
     def __new__(cls, family: Family) -> Kind:
         kind = super().__new__(cls, family)
         kind.labels = {}
+        kind.sort_by = None
         return kind
 
 
@@ -231,6 +235,10 @@ def restore_labels(result: pl.DataFrame, kind: Kind) -> pl.DataFrame:
     fixes = []
     for name, (dtype, labels) in kind.labels.items():
         if name in result.columns and result.schema[name].is_integer():
+            if labels is None:
+                # The column's own physical codes (see to_polars' sort_by).
+                fixes.append(result[name].cast(pl.UInt32).cat.to(dtype).alias(name))
+                continue
             restored = labels.gather(result[name])
             if labels.dtype == pl.UInt32:
                 # Physical codes in label order (see _as_codes): no string is hashed again.
@@ -238,11 +246,19 @@ def restore_labels(result: pl.DataFrame, kind: Kind) -> pl.DataFrame:
             else:
                 restored = restored.cast(dtype)
             fixes.append(restored.alias(name))
-    return result.with_columns(fixes) if fixes else result
+    result = result.with_columns(fixes) if fixes else result
+    if kind.sort_by is not None:
+        order = [c for c in kind.sort_by if c in result.columns]
+        result = result.sort(order, nulls_last=True, maintain_order=True)
+    return result
 
 
 def to_polars(
-    data: IntoFrame, columns: Iterable[str], *, keys: Iterable[str] = ()
+    data: IntoFrame,
+    columns: Iterable[str],
+    *,
+    keys: Iterable[str] = (),
+    sort_by: Sequence[str] | None = None,
 ) -> tuple[pl.DataFrame, Kind]:
     """Returns an eager Polars frame with only ``columns`` and the family of the input.
 
@@ -251,8 +267,27 @@ def to_polars(
     input's columns goes to the engine instead, so that its error names the missing column and
     lists every column the input has. Categorical and Enum columns among ``keys`` cross as
     integer codes; :func:`from_polars` gives their labels back.
+
+    ``sort_by`` (for results of a few rows per group, such as survey scores): Categorical keys
+    cross as their own physical codes, with no column of codes in label order built (at 20M rows
+    that column is the largest allocation of the call); the engine then sorts its groups by
+    physical code, and :func:`from_polars` sorts the result by ``sort_by`` once the labels are
+    back (Polars sorts Categorical labels lexically, as the engine does; nulls last, as the
+    engine puts them).
     """
     frame, kind = _to_polars(data, columns)
+    if sort_by is not None:
+        swaps = []
+        for name in dict.fromkeys(keys):
+            if isinstance(frame.schema.get(name), pl.Categorical) and hasattr(
+                frame[name].cat, "to"
+            ):
+                kind.labels[name] = (frame.schema[name], None)
+                swaps.append(frame[name].to_physical().alias(name))
+        if swaps:
+            kind.sort_by = list(sort_by)
+            frame = frame.with_columns(swaps)
+            keys = [k for k in keys if k not in kind.labels]
     return _as_codes(frame, keys, kind), kind
 
 

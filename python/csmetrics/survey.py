@@ -89,7 +89,12 @@ def nps(
     (35.47, 61.62)
     """
     by_list = as_list(by)
-    frame, kind = to_polars(data, _columns(score, by_list, period, timestamp), keys=by_list)
+    frame, kind = to_polars(
+        data,
+        _columns(score, by_list, period, timestamp),
+        keys=by_list,
+        sort_by=[*by_list, "period"],
+    )
     result = _internal.nps(
         frame, score, by_list, period, timestamp, invalid, ci, confidence_level(confidence)
     )
@@ -139,7 +144,12 @@ def csat(
     0.5
     """
     by_list = as_list(by)
-    frame, kind = to_polars(data, _columns(score, by_list, period, timestamp), keys=by_list)
+    frame, kind = to_polars(
+        data,
+        _columns(score, by_list, period, timestamp),
+        keys=by_list,
+        sort_by=[*by_list, "period"],
+    )
     result = _internal.csat(frame, score, by_list, period, timestamp, invalid, scale_pair(scale))
     return from_polars(result, kind)
 
@@ -193,7 +203,12 @@ def ces(
     0.5
     """
     by_list = as_list(by)
-    frame, kind = to_polars(data, _columns(score, by_list, period, timestamp), keys=by_list)
+    frame, kind = to_polars(
+        data,
+        _columns(score, by_list, period, timestamp),
+        keys=by_list,
+        sort_by=[*by_list, "period"],
+    )
     result = _internal.ces(
         frame,
         score,
