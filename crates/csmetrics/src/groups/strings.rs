@@ -157,10 +157,26 @@ fn mostly_distinct(strings: &StringRows) -> bool {
 /// parallel sort beats hashing every id twice and sorting the distinct ones after): walking the
 /// rows in sorted order, the code grows at each new value.
 fn rank_by_sorting(series: &Series, strings: &StringRows) -> Result<EncodedKey> {
-    let order = rows_in_value_order(strings);
     let rows = strings.len();
     let mut codes = zeroed_buffer::<u32>(rows);
     let mut first_rows: Vec<IdxSize> = Vec::new();
+    if let Some(keys) = short_keys_in_order(strings) {
+        // Equal (prefix, length) is equal value: no string is read again.
+        let mut previous = None;
+        for key in keys {
+            let (value, row) = (key >> 32, (key as u32) as usize);
+            if previous != Some(value) {
+                previous = Some(value);
+                first_rows.push(row as IdxSize);
+            }
+            codes[row] = first_rows.len() as u32 - 1;
+        }
+        let labels = series
+            .take(&IdxCa::from_vec("".into(), first_rows))?
+            .into_column();
+        return Ok(EncodedKey { codes, labels });
+    }
+    let order = rows_in_value_order(strings);
     let mut previous: Option<&str> = None;
     for row in &order {
         let value = strings.value(*row as usize);
@@ -181,48 +197,79 @@ fn rows_in_value_order(strings: &StringRows) -> Vec<IdxSize> {
     // Byte order is the order of the labels' sort (Polars sorts strings by their bytes).
     // Rows ordered by the first 8 bytes of their value as a big-endian integer (shorter values
     // padded with zeros), ties by the whole value: integer comparisons for almost every pair.
-    let prefix = |row: usize| -> u64 {
-        let bytes = strings.value(row).as_bytes();
-        let mut head = [0u8; 8];
-        let n = bytes.len().min(8);
-        head[..n].copy_from_slice(&bytes[..n]);
-        u64::from_be_bytes(head)
-    };
+    if let Some(keys) = short_keys_in_order(strings) {
+        return keys.into_iter().map(|k| k as IdxSize).collect();
+    }
     let rows = strings.len();
     let order_of = |a: &(u64, IdxSize), b: &(u64, IdxSize)| {
         a.0.cmp(&b.0)
             .then_with(|| strings.value(a.1 as usize).cmp(strings.value(b.1 as usize)))
             .then(a.1.cmp(&b.1))
     };
-    let sort = |part: &mut [(u64, IdxSize)]| part.sort_unstable_by(order_of);
-    let mut keyed: Vec<(u64, IdxSize)> = (0..rows).map(|r| (prefix(r), r as IdxSize)).collect();
-    // Two halves sorted in parallel, then merged.
-    let half = rows / 2;
+    let keyed: Vec<(u64, IdxSize)> = (0..rows)
+        .map(|r| (prefix(strings.value(r)), r as IdxSize))
+        .collect();
+    sorted_in_halves(keyed, order_of)
+        .into_iter()
+        .map(|k| k.1)
+        .collect()
+}
+
+/// The first 8 bytes of a value as a big-endian integer, shorter values padded with zeros.
+fn prefix(value: &str) -> u64 {
+    let bytes = value.as_bytes();
+    let mut head = [0u8; 8];
+    let n = bytes.len().min(8);
+    head[..n].copy_from_slice(&bytes[..n]);
+    u64::from_be_bytes(head)
+}
+
+/// When every value has at most 8 bytes (most ids): one integer per row, (prefix, length, row),
+/// sorted. The prefix then the length order such values as their bytes do, and ties come by row:
+/// no string comparison at all.
+fn short_keys_in_order(strings: &StringRows) -> Option<Vec<u128>> {
+    let rows = strings.len();
+    if !(0..rows).all(|r| strings.value(r).len() <= 8) {
+        return None;
+    }
+    let keys = (0..rows).map(|r| {
+        let value = strings.value(r);
+        (u128::from(prefix(value)) << 64) | ((value.len() as u128) << 32) | r as u128
+    });
+    Some(sorted_in_halves(keys.collect(), u128::cmp))
+}
+
+/// `items` sorted by `order`: two halves sorted in parallel, then merged.
+fn sorted_in_halves<T: Copy + Send>(
+    mut items: Vec<T>,
+    order: impl Fn(&T, &T) -> std::cmp::Ordering + Sync,
+) -> Vec<T> {
+    let half = items.len() / 2;
     {
-        let (left, right) = keyed.split_at_mut(half);
+        let (left, right) = items.split_at_mut(half);
         std::thread::scope(|scope| {
-            let handle = scope.spawn(|| sort(left));
-            sort(right);
+            let handle = scope.spawn(|| left.sort_unstable_by(&order));
+            right.sort_unstable_by(&order);
             handle
                 .join()
                 .unwrap_or_else(|e| std::panic::resume_unwind(e));
         });
     }
-    let (left, right) = keyed.split_at(half);
+    let (left, right) = items.split_at(half);
     let (mut i, mut j) = (0, 0);
-    let mut order: Vec<IdxSize> = Vec::with_capacity(rows);
+    let mut merged: Vec<T> = Vec::with_capacity(items.len());
     while i < left.len() && j < right.len() {
-        if order_of(&right[j], &left[i]).is_lt() {
-            order.push(right[j].1);
+        if order(&right[j], &left[i]).is_lt() {
+            merged.push(right[j]);
             j += 1;
         } else {
-            order.push(left[i].1);
+            merged.push(left[i]);
             i += 1;
         }
     }
-    order.extend(left[i..].iter().map(|k| k.1));
-    order.extend(right[j..].iter().map(|k| k.1));
-    order
+    merged.extend_from_slice(&left[i..]);
+    merged.extend_from_slice(&right[j..]);
+    merged
 }
 
 /// A dictionary-encoded key (the physical codes of a Categorical) renumbered in the order of

@@ -172,3 +172,45 @@ fn chunking_covers_all_rows() {
     assert_eq!(chunks(10, 3), vec![0..4, 4..8, 8..10]);
     assert!(chunks(0, 2).is_empty());
 }
+
+#[test]
+fn short_and_long_string_keys_rank_in_byte_order() {
+    // Mostly distinct values (the sorting path), all of at most 8 bytes (one integer key per
+    // row) or some longer: either way each row's code is the rank of its value among the
+    // distinct values in byte order, NUL bytes and prefixes of each other included.
+    let short: Vec<String> = (0..6000u32)
+        .map(|i| match i % 7 {
+            0 => format!("{}", i * 13 % 5000),
+            1 => format!("{}\0", i * 13 % 5000),
+            2 => String::new(),
+            _ => format!("{:x}", (i * 7919) % 6007),
+        })
+        .collect();
+    let long: Vec<String> = short
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if i % 11 == 0 {
+                format!("{s}-a-longer-value")
+            } else {
+                s.clone()
+            }
+        })
+        .collect();
+    for values in [short, long] {
+        let column = StringChunked::new("k".into(), &values).into_column();
+        let key = key_in_value_order(&column).unwrap();
+        let mut distinct: Vec<&str> = values.iter().map(String::as_str).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        for (row, value) in values.iter().enumerate() {
+            let rank = distinct.binary_search(&value.as_str()).unwrap();
+            assert_eq!(key.codes[row] as usize, rank, "row {row}: {value:?}");
+        }
+        let labels: Vec<Option<&str>> = key.labels.str().unwrap().iter().collect();
+        assert_eq!(
+            labels,
+            distinct.iter().map(|s| Some(*s)).collect::<Vec<_>>()
+        );
+    }
+}
