@@ -275,6 +275,11 @@
 //! # }
 //! ```
 
+// The unit tests that share the integration tests' helpers (tests/common) name the crate as
+// they do.
+#[cfg(test)]
+extern crate self as csmetrics;
+
 pub(crate) mod alloc;
 pub(crate) mod cells;
 pub mod churn;

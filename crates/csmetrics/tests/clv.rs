@@ -9,11 +9,9 @@
 mod common;
 
 use common::{floats, Rng};
-use csmetrics::clv::data::Patterns;
-use csmetrics::clv::dual::Dual;
 use csmetrics::clv::{
-    bgnbd, customer_value, fit, predict, rfm_summary, AfterEnd, ClvOptions, Discounting, Fit,
-    FitOptions, Model, Params, PeriodUnit, Prediction, RfmOptions, SummaryColumns,
+    customer_value, fit, predict, rfm_summary, AfterEnd, ClvOptions, Discounting, Fit, FitOptions,
+    Model, Params, PeriodUnit, Prediction, RfmOptions, SummaryColumns,
 };
 use csmetrics::period::{days_from_civil, micros_from_civil, MICROS_PER_DAY};
 use csmetrics::CsError;
@@ -284,68 +282,6 @@ fn shifted_beta_geometric_published_fits() {
         let model = fit(&frame, Model::ShiftedBetaGeometric, &FitOptions::default()).unwrap();
         assert_rounds_to(&model, &published);
     }
-}
-
-/// Central differences of the log-likelihood against its exact (dual-number) gradient.
-fn check_gradient<const N: usize>(params: [f64; N], ll: impl Fn(&[Dual<N>; N]) -> Dual<N>) {
-    let exact = ll(&std::array::from_fn(|i| Dual::variable(params[i], i)));
-    for i in 0..N {
-        let h = 1e-6 * params[i];
-        let at = |delta: f64| {
-            let p: [Dual<N>; N] = std::array::from_fn(|j| {
-                Dual::constant(params[j] + if j == i { delta } else { 0.0 })
-            });
-            ll(&p).v
-        };
-        let numeric = (at(h) - at(-h)) / (2.0 * h);
-        let scale = exact.d[i].abs().max(1.0);
-        assert!(
-            (numeric - exact.d[i]).abs() < 1e-5 * scale,
-            "param {i}: {numeric} vs {}",
-            exact.d[i]
-        );
-    }
-}
-
-#[test]
-fn gradients_match_finite_differences() {
-    let x = [0.0, 1.0, 2.0, 7.0, 200.0, 3000.0];
-    let tx = [0.0, 3.5, 30.43, 36.0, 38.0, 39.0];
-    let t = [38.86, 38.0, 38.86, 39.0, 40.0, 39.5];
-    let patterns = Patterns::from_rows(&x, &tx, &t, &[1.0, 2.0, 1.0, 1.0, 1.0, 1.0]);
-    check_gradient([0.243, 4.414, 0.793, 2.426], |p| {
-        bgnbd::log_likelihood(p, &patterns, bgnbd::Variant::BetaGeo)
-    });
-    check_gradient([0.525, 6.183, 0.891, 1.614], |p| {
-        bgnbd::log_likelihood(p, &patterns, bgnbd::Variant::Modified)
-    });
-    // Both branches of the Pareto/NBD hypergeometric term (alpha < beta and alpha > beta).
-    check_gradient([0.553, 10.578, 0.606, 11.669], |p| {
-        csmetrics::clv::paretonbd::log_likelihood(p, &patterns)
-    });
-    check_gradient([0.553, 14.0, 0.606, 3.0], |p| {
-        csmetrics::clv::paretonbd::log_likelihood(p, &patterns)
-    });
-    let discrete = Patterns::from_rows(
-        &[0.0, 1.0, 3.0, 6.0],
-        &[0.0, 2.0, 5.0, 6.0],
-        &[6.0; 4],
-        &[3.0, 1.0, 2.0, 5.0],
-    );
-    check_gradient([1.204, 0.750, 0.657, 2.783], |p| {
-        csmetrics::clv::bgbb::log_likelihood(p, &discrete)
-    });
-    let spend = csmetrics::clv::gammagamma::SpendPatterns::new(
-        vec![1.0, 2.0, 10.0],
-        vec![20.0, 35.5, 12.0],
-        vec![1.0, 3.0, 1.0],
-    );
-    check_gradient([6.25, 3.74, 15.44], |p| {
-        csmetrics::clv::gammagamma::log_likelihood(p, &spend)
-    });
-    check_gradient([0.704, 1.182], |p| {
-        csmetrics::clv::sbg::log_likelihood(p, &[1000.0, 631.0, 468.0, 382.0])
-    });
 }
 
 #[test]

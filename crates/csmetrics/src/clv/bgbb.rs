@@ -33,7 +33,10 @@ fn customer<const N: usize>(params: &[Dual<N>], x: f64, recency: f64, n: f64) ->
 }
 
 /// The log-likelihood summed over the (x, t_x, n) patterns (weighted).
-pub fn log_likelihood<const N: usize>(params: &[Dual<N>; N], patterns: &Patterns) -> Dual<N> {
+pub(crate) fn log_likelihood<const N: usize>(
+    params: &[Dual<N>; N],
+    patterns: &Patterns,
+) -> Dual<N> {
     block_sum(patterns.len(), |i| {
         customer(params, patterns.x[i], patterns.recency[i], patterns.age[i]) * patterns.weight[i]
     })

@@ -19,7 +19,8 @@ pub enum Variant {
 }
 
 /// The log-likelihood summed over the patterns (weighted).
-pub fn log_likelihood<const N: usize>(
+#[cfg(test)]
+pub(crate) fn log_likelihood<const N: usize>(
     params: &[Dual<N>; N],
     patterns: &Patterns,
     variant: Variant,
@@ -72,7 +73,11 @@ pub fn log_likelihood<const N: usize>(
 /// tables, and per pattern the chain rule goes through the two-term log-sum-exp by hand. About
 /// four times faster than [`log_likelihood`] over millions of patterns; the tests check that
 /// both agree.
-pub fn log_likelihood_fast(params: [f64; 4], patterns: &Patterns, variant: Variant) -> Dual<4> {
+pub(crate) fn log_likelihood_fast(
+    params: [f64; 4],
+    patterns: &Patterns,
+    variant: Variant,
+) -> Dual<4> {
     let duals: [Dual<4>; 4] = std::array::from_fn(|i| Dual::variable(params[i], i));
     let (r, alpha, a, b) = (duals[0], duals[1], duals[2], duals[3]);
     let common = r * alpha.ln() - r.ln_gamma() - Dual::ln_beta(a, b);

@@ -281,11 +281,6 @@ impl Patterns {
         self.x.len()
     }
 
-    /// True when there are no patterns.
-    pub fn is_empty(&self) -> bool {
-        self.x.is_empty()
-    }
-
     /// Total weight (customers).
     pub fn total_weight(&self) -> f64 {
         self.weight.iter().sum()
@@ -500,7 +495,7 @@ pub fn discrete_patterns(frame: &DataFrame, columns: &SummaryColumns) -> Result<
 }
 
 /// Reads the Gamma-Gamma (x, m̄) pairs of the customers with x > 0.
-pub fn spend_patterns(frame: &DataFrame, columns: &SummaryColumns) -> Result<SpendPatterns> {
+pub(crate) fn spend_patterns(frame: &DataFrame, columns: &SummaryColumns) -> Result<SpendPatterns> {
     let x = float_column(frame, &columns.frequency, "repeat purchases (frequency)")?;
     let w = weights(frame, columns)?;
     let cast = crate::input::numbers(

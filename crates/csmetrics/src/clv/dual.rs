@@ -55,12 +55,6 @@ impl<const N: usize> Dual<N> {
         self.chain(self.v.ln(), 1.0 / self.v)
     }
 
-    /// `ln(1 + x)`.
-    #[inline]
-    pub fn ln_1p(self) -> Self {
-        self.chain(self.v.ln_1p(), 1.0 / (1.0 + self.v))
-    }
-
     /// Exponential.
     #[inline]
     pub fn exp(self) -> Self {

@@ -13,7 +13,7 @@ use super::dual::Dual;
 
 /// Unique (x, m̄) pairs with weights.
 #[derive(Debug, Clone, Default)]
-pub struct SpendPatterns {
+pub(crate) struct SpendPatterns {
     /// Repeat purchases.
     pub x: Vec<f64>,
     /// Mean value of the repeat purchases.
@@ -56,7 +56,11 @@ impl SpendPatterns {
 
 /// The log-likelihood of the mean values given x, summed (weighted):
 /// `ln Γ(px+q) - ln Γ(px) - ln Γ(q) + q ln γ + (px-1) ln m̄ + px ln x - (px+q) ln(γ + m̄x)`.
-pub fn log_likelihood<const N: usize>(params: &[Dual<N>; N], data: &SpendPatterns) -> Dual<N> {
+#[cfg(test)]
+pub(crate) fn log_likelihood<const N: usize>(
+    params: &[Dual<N>; N],
+    data: &SpendPatterns,
+) -> Dual<N> {
     let (p, q, gamma) = (params[0], params[1], params[2]);
     let fixed = gamma.ln() * q - q.ln_gamma();
     // The gamma functions depend on x only: once per distinct x (x is a small count).
@@ -81,7 +85,7 @@ pub fn log_likelihood<const N: usize>(params: &[Dual<N>; N], data: &SpendPattern
 /// The same log-likelihood and its gradient with respect to (p, q, gamma), with plain floats
 /// per customer and the gamma functions from a small dual table per distinct x; the tests check
 /// that it agrees with [`log_likelihood`].
-pub fn log_likelihood_fast(params: [f64; 3], data: &SpendPatterns) -> Dual<3> {
+pub(crate) fn log_likelihood_fast(params: [f64; 3], data: &SpendPatterns) -> Dual<3> {
     let duals: [Dual<3>; 3] = std::array::from_fn(|i| Dual::variable(params[i], i));
     let (p, q, gamma) = (duals[0], duals[1], duals[2]);
     let fixed = gamma.ln() * q - q.ln_gamma();

@@ -4,7 +4,7 @@
 //! discounting.
 //!
 //! Every model is fitted on the unique data patterns with weights, by BFGS on the logs of its
-//! parameters with the exact gradient (forward-mode dual numbers, [`dual`]); standard errors
+//! parameters with the exact gradient (forward-mode dual numbers); standard errors
 //! come from the Hessian of the log-likelihood at the optimum. Results are deterministic: the
 //! sums run in a fixed order whatever the number of threads.
 //!
@@ -28,16 +28,16 @@
 
 pub mod bgbb;
 pub mod bgnbd;
-#[doc(hidden)]
-pub mod data;
-#[doc(hidden)]
-pub mod dual;
+pub(crate) mod data;
+pub(crate) mod dual;
 pub mod formula;
 pub mod gammagamma;
 pub(crate) mod optim;
 mod params;
 pub mod paretonbd;
 pub mod predict;
+#[cfg(test)]
+mod properties;
 pub mod rfm;
 pub mod sbg;
 pub(crate) mod special;
@@ -52,7 +52,7 @@ pub use params::Params;
 pub use predict::{customer_value, predict, ClvOptions, Discounting, Prediction};
 pub use rfm::{rfm_summary, AfterEnd, Merge, PeriodUnit, RfmOptions};
 
-pub use data::{discrete_patterns, spend_patterns, summary_patterns};
+pub(crate) use data::{discrete_patterns, spend_patterns, summary_patterns};
 
 use data::{check_alive, float_column, invalid, Patterns};
 use dual::Dual;

@@ -96,7 +96,10 @@ fn customer<const N: usize>(
 }
 
 /// The log-likelihood summed over the patterns (weighted); NaN when a series fails.
-pub fn log_likelihood<const N: usize>(params: &[Dual<N>; N], patterns: &Patterns) -> Dual<N> {
+pub(crate) fn log_likelihood<const N: usize>(
+    params: &[Dual<N>; N],
+    patterns: &Patterns,
+) -> Dual<N> {
     block_sum(patterns.len(), |i| {
         match customer(params, patterns.x[i], patterns.recency[i], patterns.age[i]) {
             Some((ll, _)) => ll * patterns.weight[i],

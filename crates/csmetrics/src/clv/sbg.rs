@@ -10,7 +10,7 @@ use super::special::ln_beta;
 
 /// The log-likelihood: `Σ_t lost_t ln P(T = t) + alive_last ln S(last)` with
 /// `P(T = t) = B(α+1, β+t-1)/B(α, β)` and `S(t) = B(α, β+t)/B(α, β)`.
-pub fn log_likelihood<const N: usize>(params: &[Dual<N>; N], alive: &[f64]) -> Dual<N> {
+pub(crate) fn log_likelihood<const N: usize>(params: &[Dual<N>; N], alive: &[f64]) -> Dual<N> {
     let (a, b) = (params[0], params[1]);
     let base = Dual::ln_beta(a, b);
     let mut ll = Dual::constant(0.0);

@@ -2,16 +2,18 @@
 //! P(alive) in [0, 1]; conditional expected purchases >= 0 and non-decreasing in the horizon;
 //! P(n purchases) in [0, 1] summing to 1 (to within what Markov's inequality leaves for the
 //! tail of the unbounded counts); exact log-likelihood gradients against central finite
-//! differences; and fits that repeat to the bit.
+//! differences; and fits that repeat to the bit. Unit tests: the log-likelihoods and their
+//! dual numbers are the crate's own.
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
+use crate::clv::data::Patterns;
+use crate::clv::dual::Dual;
+use crate::clv::{bgbb, bgnbd, fit, gammagamma, paretonbd, sbg, FitOptions, Model};
 use common::Rng;
-use csmetrics::clv::data::Patterns;
-use csmetrics::clv::dual::Dual;
-use csmetrics::clv::{bgbb, bgnbd, fit, gammagamma, paretonbd, sbg, FitOptions, Model};
 use polars::prelude::*;
 use proptest::prelude::*;
 
@@ -322,4 +324,67 @@ proptest! {
         let bb = Model::BetaGeoBetaBinom;
         prop_assert_eq!(outcome(&discrete, bb, &options), outcome(&discrete, bb, &options));
     }
+}
+
+/// Central differences of the log-likelihood against its exact (dual-number) gradient, at
+/// published or typical estimates.
+fn assert_gradient<const N: usize>(params: [f64; N], ll: impl Fn(&[Dual<N>; N]) -> Dual<N>) {
+    let exact = ll(&std::array::from_fn(|i| Dual::variable(params[i], i)));
+    for i in 0..N {
+        let h = 1e-6 * params[i];
+        let at = |delta: f64| {
+            let p: [Dual<N>; N] = std::array::from_fn(|j| {
+                Dual::constant(params[j] + if j == i { delta } else { 0.0 })
+            });
+            ll(&p).v
+        };
+        let numeric = (at(h) - at(-h)) / (2.0 * h);
+        let scale = exact.d[i].abs().max(1.0);
+        assert!(
+            (numeric - exact.d[i]).abs() < 1e-5 * scale,
+            "param {i}: {numeric} vs {}",
+            exact.d[i]
+        );
+    }
+}
+
+#[test]
+fn gradients_match_finite_differences() {
+    let x = [0.0, 1.0, 2.0, 7.0, 200.0, 3000.0];
+    let tx = [0.0, 3.5, 30.43, 36.0, 38.0, 39.0];
+    let t = [38.86, 38.0, 38.86, 39.0, 40.0, 39.5];
+    let patterns = Patterns::from_rows(&x, &tx, &t, &[1.0, 2.0, 1.0, 1.0, 1.0, 1.0]);
+    assert_gradient([0.243, 4.414, 0.793, 2.426], |p| {
+        bgnbd::log_likelihood(p, &patterns, bgnbd::Variant::BetaGeo)
+    });
+    assert_gradient([0.525, 6.183, 0.891, 1.614], |p| {
+        bgnbd::log_likelihood(p, &patterns, bgnbd::Variant::Modified)
+    });
+    // Both branches of the Pareto/NBD hypergeometric term (alpha < beta and alpha > beta).
+    assert_gradient([0.553, 10.578, 0.606, 11.669], |p| {
+        paretonbd::log_likelihood(p, &patterns)
+    });
+    assert_gradient([0.553, 14.0, 0.606, 3.0], |p| {
+        paretonbd::log_likelihood(p, &patterns)
+    });
+    let discrete = Patterns::from_rows(
+        &[0.0, 1.0, 3.0, 6.0],
+        &[0.0, 2.0, 5.0, 6.0],
+        &[6.0; 4],
+        &[3.0, 1.0, 2.0, 5.0],
+    );
+    assert_gradient([1.204, 0.750, 0.657, 2.783], |p| {
+        bgbb::log_likelihood(p, &discrete)
+    });
+    let spend = gammagamma::SpendPatterns::new(
+        vec![1.0, 2.0, 10.0],
+        vec![20.0, 35.5, 12.0],
+        vec![1.0, 3.0, 1.0],
+    );
+    assert_gradient([6.25, 3.74, 15.44], |p| {
+        gammagamma::log_likelihood(p, &spend)
+    });
+    assert_gradient([0.704, 1.182], |p| {
+        sbg::log_likelihood(p, &[1000.0, 631.0, 468.0, 382.0])
+    });
 }
