@@ -1,17 +1,13 @@
 //! Bindings of the survey family.
 
-use csmetrics::survey::{CesOptions, CsatOptions, Grouping, NpsCompareOptions, NpsOptions, Scale};
+use csmetrics::survey::{CesOptions, CsatOptions, NpsCompareOptions, NpsOptions, Scale};
 use pyo3::prelude::*;
 use pyo3_polars::PyDataFrame;
 
 use crate::errors::{run, to_py, Frame};
 
-fn grouping(by: Vec<String>, period: Option<&str>, timestamp: &str) -> csmetrics::Result<Grouping> {
-    Ok(Grouping {
-        by,
-        period: period.map(str::parse).transpose()?,
-        timestamp: timestamp.to_string(),
-    })
+fn period_of(period: Option<&str>) -> PyResult<Option<csmetrics::Period>> {
+    period.map(str::parse).transpose().map_err(to_py)
 }
 
 #[pyfunction]
@@ -30,7 +26,9 @@ fn nps(
 ) -> PyResult<PyDataFrame> {
     let options = NpsOptions {
         score: score.to_string(),
-        grouping: grouping(by, period, timestamp).map_err(to_py)?,
+        by,
+        period: period_of(period)?,
+        timestamp: timestamp.to_string(),
         invalid: invalid.parse().map_err(to_py)?,
         ci: ci.map(str::parse).transpose().map_err(to_py)?,
         confidence,
@@ -54,7 +52,9 @@ fn csat(
 ) -> PyResult<PyDataFrame> {
     let options = CsatOptions {
         score: score.to_string(),
-        grouping: grouping(by, period, timestamp).map_err(to_py)?,
+        by,
+        period: period_of(period)?,
+        timestamp: timestamp.to_string(),
         invalid: invalid.parse().map_err(to_py)?,
         scale: Scale::new(scale.0, scale.1).map_err(to_py)?,
     };
@@ -78,7 +78,9 @@ fn ces(
 ) -> PyResult<PyDataFrame> {
     let options = CesOptions {
         score: score.to_string(),
-        grouping: grouping(by, period, timestamp).map_err(to_py)?,
+        by,
+        period: period_of(period)?,
+        timestamp: timestamp.to_string(),
         invalid: invalid.parse().map_err(to_py)?,
         scale: scale
             .map(|(lo, hi)| Scale::new(lo, hi))
@@ -108,7 +110,9 @@ fn nps_compare(
     let options = NpsCompareOptions {
         score: score.to_string(),
         between,
-        grouping: grouping(by, period, timestamp).map_err(to_py)?,
+        by,
+        period: period_of(period)?,
+        timestamp: timestamp.to_string(),
         invalid: invalid.parse().map_err(to_py)?,
         pairs: pairs.parse().map_err(to_py)?,
         confidence,

@@ -21,10 +21,10 @@
 //!   plus `period:` [`Period`] where results are per calendar period. Revenue, churn, cohorts,
 //!   renewals and the survival table take them in their panel ([`revenue::RevenueOptions`]);
 //!   operations and purchases take them directly; survival curves take `by` alone (they are
-//!   not per period). Survey scores take them as one [`survey::Grouping`] (`by`,
-//!   `period: Option<Period>` and the `timestamp` column the period is read from), because
-//!   there the period is optional and needs a column. [`health::HealthOptions::by_period`] is
-//!   different: the column whose values scope the normalisation.
+//!   not per period). Survey scores take the same `by`, with `period: Option<Period>` (there
+//!   periods are optional) and the `timestamp` column the period is read from.
+//!   [`health::HealthOptions::by_period`] is different: the column whose values scope the
+//!   normalisation.
 //! * **Confidence** is a level in (0, 1) as `confidence: f64` (default 0.95) where intervals are
 //!   always computed (survival curves) or switched by an interval method (`NpsOptions::ci`), and
 //!   `confidence: Option<f64>` where the interval is optional and `None` leaves its columns out
@@ -54,7 +54,7 @@
 //!
 //! let by_segment = nps(
 //!     &answers,
-//!     &NpsOptions { grouping: Grouping { by: vec!["segment".into()], ..Default::default() }, ..Default::default() },
+//!     &NpsOptions { by: vec!["segment".into()], ..Default::default() },
 //! )?;
 //! // Sorted by segment: ent (2 promoters, 1 detractor of 5) then smb (4 of 5, none).
 //! let scores: Vec<Option<f64>> = by_segment.column("nps")?.f64()?.iter().collect();
@@ -339,7 +339,7 @@ pub mod prelude {
         RevenueOptions, SubscriptionColumns,
     };
     pub use crate::survey::{
-        ces, csat, nps, nps_compare, CesDirection, CesOptions, ComparePairs, CsatOptions, Grouping,
+        ces, csat, nps, nps_compare, CesDirection, CesOptions, ComparePairs, CsatOptions,
         InvalidPolicy, NpsCompareOptions, NpsInterval, NpsOptions, Scale,
     };
     pub use crate::survival::{

@@ -9,7 +9,7 @@ mod common;
 
 use common::floats;
 use csmetrics::revenue::{mrr, Money, RevenueInput, RevenueOptions, SubscriptionColumns};
-use csmetrics::survey::{nps, Grouping, NpsOptions};
+use csmetrics::survey::{nps, NpsOptions};
 use csmetrics::survival::{
     kaplan_meier, logrank_test, nelson_aalen, KaplanMeierOptions, LogrankOptions,
     NelsonAalenOptions,
@@ -27,10 +27,7 @@ fn answers() -> DataFrame {
 
 fn nps_by_segment(frame: &DataFrame) -> DataFrame {
     let options = NpsOptions {
-        grouping: Grouping {
-            by: vec!["segment".into()],
-            ..Grouping::default()
-        },
+        by: vec!["segment".into()],
         ci: None,
         ..NpsOptions::default()
     };
@@ -103,10 +100,7 @@ fn refused_dtypes_name_the_column_the_dtype_and_the_dtypes_accepted() {
     );
     let lists = df!("segment" => [Series::new("".into(), [1i64]), Series::new("".into(), [2i64])], "score" => [9i64, 10]).unwrap();
     let options = NpsOptions {
-        grouping: Grouping {
-            by: vec!["segment".into()],
-            ..Grouping::default()
-        },
+        by: vec!["segment".into()],
         ..NpsOptions::default()
     };
     let err = nps(&lists, &options).unwrap_err().to_string();

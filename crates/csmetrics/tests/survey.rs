@@ -23,11 +23,8 @@ fn with_column(mut frame: DataFrame, column: Column) -> DataFrame {
     frame
 }
 
-fn by(columns: &[&str]) -> Grouping {
-    Grouping {
-        by: columns.iter().map(|c| c.to_string()).collect(),
-        ..Default::default()
-    }
+fn names(columns: &[&str]) -> Vec<String> {
+    columns.iter().map(|c| c.to_string()).collect()
 }
 
 fn sixty_thirty_ten() -> Vec<i64> {
@@ -103,11 +100,8 @@ fn grouped_by_segment_and_month() {
         ),
     );
     let options = NpsOptions {
-        grouping: Grouping {
-            by: vec!["segment".into()],
-            period: Some(Period::Month),
-            ..Default::default()
-        },
+        by: vec!["segment".into()],
+        period: Some(Period::Month),
         ..Default::default()
     };
     let result = nps(&frame, &options).unwrap();
@@ -154,10 +148,7 @@ fn weeks_start_on_monday_and_tz_aware_datetimes_are_labelled_in_utc() {
     )
     .unwrap();
     let options = NpsOptions {
-        grouping: Grouping {
-            period: Some(Period::Week),
-            ..Default::default()
-        },
+        period: Some(Period::Week),
         ..Default::default()
     };
     let result = nps(&frame, &options).unwrap();
@@ -259,7 +250,7 @@ fn empty_and_all_missing_inputs_give_n_zero_and_null() {
     let grouped = nps(
         &df!("segment" => Vec::<&str>::new(), "score" => Vec::<i64>::new()).unwrap(),
         &NpsOptions {
-            grouping: by(&["segment"]),
+            by: names(&["segment"]),
             ..Default::default()
         },
     )
@@ -283,7 +274,7 @@ fn missing_and_mistyped_columns() {
         &frame,
         &NpsOptions {
             score: "answer".into(),
-            grouping: by(&["segment"]),
+            by: names(&["segment"]),
             ..Default::default()
         },
     )
@@ -296,10 +287,7 @@ fn missing_and_mistyped_columns() {
     assert!(err.to_string().contains("scores must be Int8 to UInt64"));
     let no_time = df!("score" => [9]).unwrap();
     let options = NpsOptions {
-        grouping: Grouping {
-            period: Some(Period::Month),
-            ..Default::default()
-        },
+        period: Some(Period::Month),
         ..Default::default()
     };
     assert!(nps(&no_time, &options)
@@ -315,10 +303,7 @@ fn null_timestamp_with_period_is_an_error() {
         dates("timestamp", &[Some((2024, 1, 1)), None]),
     );
     let options = NpsOptions {
-        grouping: Grouping {
-            period: Some(Period::Month),
-            ..Default::default()
-        },
+        period: Some(Period::Month),
         ..Default::default()
     };
     let err = nps(&frame, &options).unwrap_err().to_string();
@@ -425,12 +410,8 @@ fn comparison_of_consecutive_periods() {
             &[day(1), day(1), day(2), day(2), day(3), day(3)],
         ),
     );
-    let grouping = Grouping {
-        period: Some(Period::Month),
-        ..Default::default()
-    };
     let consecutive = NpsCompareOptions {
-        grouping: grouping.clone(),
+        period: Some(Period::Month),
         pairs: ComparePairs::Consecutive,
         ..Default::default()
     };
@@ -448,7 +429,7 @@ fn comparison_of_consecutive_periods() {
     let all = nps_compare(
         &frame,
         &NpsCompareOptions {
-            grouping,
+            period: Some(Period::Month),
             ..Default::default()
         },
     )
@@ -471,7 +452,7 @@ proptest! {
     fn nps_bounded_interval_contains_centre_and_grouped_equals_per_group((groups, values) in arbitrary_answers()) {
         let labels: Vec<String> = groups.iter().map(|g| format!("g{g}")).collect();
         let frame = df!("segment" => labels.clone(), "score" => values.clone()).unwrap();
-        let grouped = nps(&frame, &NpsOptions { grouping: by(&["segment"]), ..Default::default() }).unwrap();
+        let grouped = nps(&frame, &NpsOptions { by: names(&["segment"]), ..Default::default() }).unwrap();
         for row in 0..grouped.height() {
             let label = grouped.column("segment").unwrap().str().unwrap().get(row).unwrap().to_string();
             let value = f(&grouped, "nps", row).unwrap();

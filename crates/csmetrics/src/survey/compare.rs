@@ -9,6 +9,7 @@ use super::blocks::grouped_histograms;
 use super::histogram::{nps_parts, nps_standard_error, nps_value};
 use super::metrics::{float_column, int_column, runs, with_keys};
 use super::{ComparePairs, Grouping, InvalidPolicy, Scale};
+use crate::period::Period;
 
 /// Options of [`nps_compare`].
 #[derive(Debug, Clone)]
@@ -17,9 +18,13 @@ pub struct NpsCompareOptions {
     pub score: String,
     /// The column whose values are compared with each other; None compares periods.
     pub between: Option<String>,
-    /// Outer grouping: comparisons are made within each of its groups. With `between` set, a
-    /// `period` here compares values within each period.
-    pub grouping: Grouping,
+    /// Outer grouping columns: comparisons are made within each of their groups.
+    pub by: Vec<String>,
+    /// Calendar period of `timestamp`; with `between` set, values are compared within each
+    /// period.
+    pub period: Option<Period>,
+    /// The timestamp column (Date or Datetime) read with `period`. Default `timestamp`.
+    pub timestamp: String,
     /// Invalid-score policy.
     pub invalid: InvalidPolicy,
     /// Which pairs to test.
@@ -33,7 +38,9 @@ impl Default for NpsCompareOptions {
         NpsCompareOptions {
             score: "score".to_string(),
             between: None,
-            grouping: Grouping::default(),
+            by: Vec::new(),
+            period: None,
+            timestamp: "timestamp".into(),
             invalid: InvalidPolicy::Raise,
             pairs: ComparePairs::All,
             confidence: 0.95,
@@ -50,7 +57,7 @@ impl Default for NpsCompareOptions {
 /// when a side has no answers or the standard error is zero.
 pub fn nps_compare(frame: &DataFrame, options: &NpsCompareOptions) -> Result<DataFrame> {
     let z_crit = z_for_confidence(options.confidence)?;
-    let mut grouping = options.grouping.clone();
+    let mut grouping = Grouping::of(&options.by, options.period, &options.timestamp);
     let compared = match &options.between {
         Some(name) => {
             grouping.by.push(name.clone());
@@ -68,7 +75,7 @@ pub fn nps_compare(frame: &DataFrame, options: &NpsCompareOptions) -> Result<Dat
         }
     };
     // Keys are sorted, so each outer group is a run of rows ordered by the compared value.
-    let mut key_names = options.grouping.by.clone();
+    let mut key_names = options.by.clone();
     if options.between.is_some() && grouping.period.is_some() {
         key_names.push("period".to_string());
     }

@@ -8,6 +8,7 @@ use crate::stats::z_for_confidence;
 use super::blocks::grouped_histograms;
 use super::histogram::{nps_interval, nps_parts, nps_value, ratio, Histogram};
 use super::{CesDirection, Grouping, InvalidPolicy, NpsInterval, Scale};
+use crate::period::Period;
 
 /// The runs of equal rows of a sorted key frame, as half-open row ranges.
 pub(super) fn runs(keys: &DataFrame) -> Result<Vec<(usize, usize)>> {
@@ -52,8 +53,12 @@ pub(super) fn with_keys(keys: DataFrame, columns: Vec<Column>) -> Result<DataFra
 pub struct NpsOptions {
     /// The score column (0-10). Default `"score"`.
     pub score: String,
-    /// Grouping by columns and period.
-    pub grouping: Grouping,
+    /// Columns to group by (any key type; nulls form their own group).
+    pub by: Vec<String>,
+    /// Calendar period of `timestamp`, added as a Date column `period`; None: no periods.
+    pub period: Option<Period>,
+    /// The timestamp column (Date or Datetime) read with `period`. Default `timestamp`.
+    pub timestamp: String,
     /// Invalid-score policy. Default [`InvalidPolicy::Raise`].
     pub invalid: InvalidPolicy,
     /// Interval method, or None for no interval columns. Default adjusted Wald.
@@ -66,7 +71,9 @@ impl Default for NpsOptions {
     fn default() -> Self {
         NpsOptions {
             score: "score".to_string(),
-            grouping: Grouping::default(),
+            by: Vec::new(),
+            period: None,
+            timestamp: "timestamp".into(),
             invalid: InvalidPolicy::Raise,
             ci: Some(NpsInterval::AdjustedWald),
             confidence: 0.95,
@@ -89,7 +96,7 @@ pub fn nps(frame: &DataFrame, options: &NpsOptions) -> Result<DataFrame> {
     let g = grouped_histograms(
         frame,
         &options.score,
-        &options.grouping,
+        &Grouping::of(&options.by, options.period, &options.timestamp),
         Scale::NPS,
         options.invalid,
     )?;
@@ -141,8 +148,12 @@ pub fn nps(frame: &DataFrame, options: &NpsOptions) -> Result<DataFrame> {
 pub struct CsatOptions {
     /// The score column. Default `"score"`.
     pub score: String,
-    /// Grouping by columns and period.
-    pub grouping: Grouping,
+    /// Columns to group by (any key type; nulls form their own group).
+    pub by: Vec<String>,
+    /// Calendar period of `timestamp`, added as a Date column `period`; None: no periods.
+    pub period: Option<Period>,
+    /// The timestamp column (Date or Datetime) read with `period`. Default `timestamp`.
+    pub timestamp: String,
     /// Invalid-score policy.
     pub invalid: InvalidPolicy,
     /// The answer scale. Default 1-5.
@@ -153,7 +164,9 @@ impl Default for CsatOptions {
     fn default() -> Self {
         CsatOptions {
             score: "score".to_string(),
-            grouping: Grouping::default(),
+            by: Vec::new(),
+            period: None,
+            timestamp: "timestamp".into(),
             invalid: InvalidPolicy::Raise,
             scale: Scale { min: 1, max: 5 },
         }
@@ -168,7 +181,7 @@ pub fn csat(frame: &DataFrame, options: &CsatOptions) -> Result<DataFrame> {
     let g = grouped_histograms(
         frame,
         &options.score,
-        &options.grouping,
+        &Grouping::of(&options.by, options.period, &options.timestamp),
         scale,
         options.invalid,
     )?;
@@ -192,8 +205,12 @@ pub fn csat(frame: &DataFrame, options: &CsatOptions) -> Result<DataFrame> {
 pub struct CesOptions {
     /// The score column. Default `"score"`.
     pub score: String,
-    /// Grouping by columns and period.
-    pub grouping: Grouping,
+    /// Columns to group by (any key type; nulls form their own group).
+    pub by: Vec<String>,
+    /// Calendar period of `timestamp`, added as a Date column `period`; None: no periods.
+    pub period: Option<Period>,
+    /// The timestamp column (Date or Datetime) read with `period`. Default `timestamp`.
+    pub timestamp: String,
     /// Invalid-score policy.
     pub invalid: InvalidPolicy,
     /// The answer scale; None means 1-7 when higher is easier and 1-5 when lower is easier.
@@ -206,7 +223,9 @@ impl Default for CesOptions {
     fn default() -> Self {
         CesOptions {
             score: "score".to_string(),
-            grouping: Grouping::default(),
+            by: Vec::new(),
+            period: None,
+            timestamp: "timestamp".into(),
             invalid: InvalidPolicy::Raise,
             scale: None,
             direction: CesDirection::HigherIsEasier,
@@ -239,7 +258,7 @@ pub fn ces(frame: &DataFrame, options: &CesOptions) -> Result<DataFrame> {
     let g = grouped_histograms(
         frame,
         &options.score,
-        &options.grouping,
+        &Grouping::of(&options.by, options.period, &options.timestamp),
         scale,
         options.invalid,
     )?;

@@ -174,9 +174,10 @@ impl Scale {
     }
 }
 
-/// How rows are grouped: customer-level or segment columns, and optionally calendar periods.
+/// How rows are grouped: customer-level or segment columns, and optionally calendar periods
+/// (the options' `by`, `period` and `timestamp`, as the counting paths read them).
 #[derive(Debug, Clone)]
-pub struct Grouping {
+pub(crate) struct Grouping {
     /// Columns to group by (any type; nulls form their own group).
     pub by: Vec<String>,
     /// Calendar period of the timestamp, added as a Date column `period`.
@@ -185,12 +186,12 @@ pub struct Grouping {
     pub timestamp: String,
 }
 
-impl Default for Grouping {
-    fn default() -> Self {
+impl Grouping {
+    pub(crate) fn of(by: &[String], period: Option<Period>, timestamp: &str) -> Grouping {
         Grouping {
-            by: Vec::new(),
-            period: None,
-            timestamp: "timestamp".to_string(),
+            by: by.to_vec(),
+            period,
+            timestamp: timestamp.to_string(),
         }
     }
 }

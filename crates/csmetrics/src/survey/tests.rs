@@ -124,10 +124,7 @@ fn block_counts_equal_row_counts_on_chunked_frames() {
         .unwrap()
         .as_materialized_series()
         .clone();
-    let grouping = Grouping {
-        by: vec!["id".into()],
-        ..Default::default()
-    };
+    let grouping = Grouping::of(&["id".into()], None, "timestamp");
     assert!(
         block_counts(&many, &source, &grouping, slots, InvalidPolicy::Raise)
             .unwrap()
