@@ -2,8 +2,8 @@
 //!
 //! `cargo run -p csmetrics --example bgnbd_clv`
 
+use csmetrics::clv::prelude::*;
 use csmetrics::datasets::{saas, SaasParams};
-use csmetrics::prelude::*;
 use polars::prelude::*;
 
 type Error = Box<dyn std::error::Error>;

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use csmetrics::prelude::*;
+use csmetrics::survival::prelude::*;
 use polars::prelude::*;
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {

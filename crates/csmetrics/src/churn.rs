@@ -200,3 +200,12 @@ mod tests {
         assert!(lo == 0.0 && hi > 0.0);
     }
 }
+
+/// The churn family in one import (`use csmetrics::churn::prelude::*;`): its functions,
+/// options and option enums, with the error type and `Period`.
+/// [`crate::prelude`] holds every family's.
+pub mod prelude {
+    pub use super::{churn_rates, wilson_interval, ChurnDenominator, ChurnOptions};
+    pub use crate::error::{CsError, Result};
+    pub use crate::period::Period;
+}

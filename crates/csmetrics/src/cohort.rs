@@ -472,3 +472,12 @@ fn signup_per_customer(
     }
     Ok(signup)
 }
+
+/// The cohort family in one import (`use csmetrics::cohort::prelude::*;`): its functions,
+/// options and option enums, with the error type and `Period`.
+/// [`crate::prelude`] holds every family's.
+pub mod prelude {
+    pub use super::{cohort_retention, CohortKind, CohortOptions, CohortRule};
+    pub use crate::error::{CsError, Result};
+    pub use crate::period::Period;
+}

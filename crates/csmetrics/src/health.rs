@@ -419,3 +419,16 @@ pub fn health_backtest(frame: &DataFrame, score: &str, churned: &str) -> Result<
         ],
     )?)
 }
+
+/// The health family in one import (`use csmetrics::health::prelude::*;`): its functions,
+/// options and option enums, with the error type and `Period`.
+/// [`crate::prelude`] holds every family's.
+pub mod prelude {
+    pub use super::{
+        auc, band, churn_labels, customer_signal, health_backtest, health_score, Backtest,
+        ChurnLabelOptions, Direction, Factor, HealthOptions, MissingPolicy, Normalisation,
+        SignalKind, SignalOptions,
+    };
+    pub use crate::error::{CsError, Result};
+    pub use crate::period::Period;
+}

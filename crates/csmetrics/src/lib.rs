@@ -309,42 +309,21 @@ pub use period::Period;
 /// The public API in one import: `use csmetrics::prelude::*;` brings every family's functions,
 /// options and option enums, the error type and [`Period`].
 ///
-/// One prelude covers all families (survey, revenue, churn, cohort, renewal, survival and lives,
-/// operations, health, CLV). It is meant to sit beside `use polars::prelude::*;`: no name in it
+/// It gathers the family preludes (`csmetrics::survey::prelude`, `csmetrics::revenue::prelude`,
+/// ... : one per family, for a program that uses one). It is meant to sit beside `use polars::prelude::*;`: no name in it
 /// clashes with Polars' prelude (the CLV time unit is [`clv::PeriodUnit`], not `TimeUnit`). The
 /// internal helpers behind the families are not public.
 pub mod prelude {
-    pub use crate::churn::{churn_rates, wilson_interval, ChurnDenominator, ChurnOptions};
-    pub use crate::clv::{
-        customer_value, fit, predict, rfm_summary, AfterEnd, ClvOptions, Discounting, Fit,
-        FitOptions, Merge, Model, Params, PeriodUnit, Prediction, RfmOptions, SummaryColumns,
-    };
-    pub use crate::cohort::{cohort_retention, CohortKind, CohortOptions, CohortRule};
+    pub use crate::churn::prelude::*;
+    pub use crate::clv::prelude::*;
+    pub use crate::cohort::prelude::*;
     pub use crate::error::{CsError, Result};
-    pub use crate::health::{
-        auc, band, churn_labels, customer_signal, health_backtest, health_score, Backtest,
-        ChurnLabelOptions, Direction, Factor, HealthOptions, MissingPolicy, Normalisation,
-        SignalKind, SignalOptions,
-    };
-    pub use crate::operations::{
-        conversion_rates, engagement, feature_adoption, first_contact_resolution, retention_cost,
-        trial_conversion, ConversionOptions, CostCustomers, EngagementOptions, EngagementUnit,
-        FcrOptions, RetentionCostOptions, TrialOptions,
-    };
+    pub use crate::health::prelude::*;
+    pub use crate::operations::prelude::*;
     pub use crate::period::Period;
-    pub use crate::purchases::{purchase_kpis, PurchaseOptions};
-    pub use crate::renewal::{renewal_rates, RenewalOptions};
-    pub use crate::revenue::{
-        mrr, mrr_bridge, mrr_movements, revenue_kpis, Mode, Money, Movement, RevenueInput,
-        RevenueOptions, SubscriptionColumns,
-    };
-    pub use crate::survey::{
-        ces, csat, nps, nps_compare, CesDirection, CesOptions, ComparePairs, CsatOptions,
-        InvalidPolicy, NpsCompareOptions, NpsInterval, NpsOptions, Scale,
-    };
-    pub use crate::survival::{
-        kaplan_meier, kaplan_meier_summary, logrank_test, nelson_aalen, survival_table,
-        DurationUnit, KaplanMeierOptions, Lives, LogrankOptions, NelsonAalenOptions,
-        SurvivalTableOptions, Ties,
-    };
+    pub use crate::purchases::prelude::*;
+    pub use crate::renewal::prelude::*;
+    pub use crate::revenue::prelude::*;
+    pub use crate::survey::prelude::*;
+    pub use crate::survival::prelude::*;
 }

@@ -189,3 +189,12 @@ fn first_null(series: &Series) -> Option<usize> {
     }
     series.is_null().iter().position(|v| v == Some(true))
 }
+
+/// The purchase family in one import (`use csmetrics::purchases::prelude::*;`): its functions,
+/// options and option enums, with the error type and `Period`.
+/// [`crate::prelude`] holds every family's.
+pub mod prelude {
+    pub use super::{purchase_kpis, PurchaseOptions};
+    pub use crate::error::{CsError, Result};
+    pub use crate::period::Period;
+}

@@ -139,3 +139,12 @@ pub fn renewal_rates(frame: &DataFrame, options: &RenewalOptions) -> Result<Data
     }
     Ok(DataFrame::new(order.len(), columns)?)
 }
+
+/// The renewal family in one import (`use csmetrics::renewal::prelude::*;`): its functions,
+/// options and option enums, with the error type and `Period`.
+/// [`crate::prelude`] holds every family's.
+pub mod prelude {
+    pub use super::{renewal_rates, RenewalOptions};
+    pub use crate::error::{CsError, Result};
+    pub use crate::period::Period;
+}

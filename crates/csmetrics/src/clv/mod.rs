@@ -580,3 +580,15 @@ fn fit_model(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fi
         }
     }
 }
+
+/// The lifetime-value family in one import (`use csmetrics::clv::prelude::*;`): its functions,
+/// options and option enums, with the error type and `Period`.
+/// [`crate::prelude`] holds every family's.
+pub mod prelude {
+    pub use super::{
+        customer_value, fit, predict, rfm_summary, AfterEnd, ClvOptions, Discounting, Fit,
+        FitOptions, Merge, Model, Params, PeriodUnit, Prediction, RfmOptions, SummaryColumns,
+    };
+    pub use crate::error::{CsError, Result};
+    pub use crate::period::Period;
+}

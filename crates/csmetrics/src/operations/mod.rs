@@ -89,3 +89,16 @@ impl Grouped {
         Ok(DataFrame::new(self.order.len(), columns)?)
     }
 }
+
+/// The operations family in one import (`use csmetrics::operations::prelude::*;`): its functions,
+/// options and option enums, with the error type and `Period`.
+/// [`crate::prelude`] holds every family's.
+pub mod prelude {
+    pub use super::{
+        conversion_rates, engagement, feature_adoption, first_contact_resolution, retention_cost,
+        trial_conversion, ConversionOptions, CostCustomers, EngagementOptions, EngagementUnit,
+        FcrOptions, RetentionCostOptions, TrialOptions,
+    };
+    pub use crate::error::{CsError, Result};
+    pub use crate::period::Period;
+}

@@ -681,3 +681,15 @@ pub fn mrr(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFrame> {
         customer_column_name(options),
     )
 }
+
+/// The revenue family in one import (`use csmetrics::revenue::prelude::*;`): its functions,
+/// options and option enums, with the error type and `Period`.
+/// [`crate::prelude`] holds every family's.
+pub mod prelude {
+    pub use super::{
+        mrr, mrr_bridge, mrr_movements, revenue_kpis, Mode, Money, Movement, RevenueInput,
+        RevenueOptions, SubscriptionColumns,
+    };
+    pub use crate::error::{CsError, Result};
+    pub use crate::period::Period;
+}

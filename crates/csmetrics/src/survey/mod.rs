@@ -195,3 +195,15 @@ impl Grouping {
         }
     }
 }
+
+/// The survey family in one import (`use csmetrics::survey::prelude::*;`): its functions,
+/// options and option enums, with the error type and `Period`.
+/// [`crate::prelude`] holds every family's.
+pub mod prelude {
+    pub use super::{
+        ces, csat, nps, nps_compare, CesDirection, CesOptions, ComparePairs, CsatOptions,
+        InvalidPolicy, NpsCompareOptions, NpsInterval, NpsOptions, Scale,
+    };
+    pub use crate::error::{CsError, Result};
+    pub use crate::period::Period;
+}

@@ -547,3 +547,16 @@ mod tests {
         assert!("breslow".parse::<Ties>().is_err());
     }
 }
+
+/// The survival family in one import (`use csmetrics::survival::prelude::*;`): its functions,
+/// options and option enums, with the error type and `Period`.
+/// [`crate::prelude`] holds every family's.
+pub mod prelude {
+    pub use super::{
+        kaplan_meier, kaplan_meier_summary, logrank_test, nelson_aalen, survival_table,
+        DurationUnit, KaplanMeierOptions, Lives, LogrankOptions, NelsonAalenOptions,
+        SurvivalTableOptions, Ties,
+    };
+    pub use crate::error::{CsError, Result};
+    pub use crate::period::Period;
+}
