@@ -776,3 +776,29 @@ def test_survey_groups_of_categorical_codes_come_back_in_label_order() -> None:
         frame, score="score", by="segment", scale=(0, 10), direction="higher_is_easier"
     )
     assert by_hand["n"].to_list() == [3, 2, 2, 1]
+
+
+def test_per_period_tables_of_categorical_customers_equal_the_string_ones() -> None:
+    # The bridge, KPIs, churn and cohorts never show the customer ids: a Categorical id crosses
+    # as its own codes (the categories arise in an order unrelated to the labels), and every
+    # table equals the one of the same ids as String.
+    import datetime as dt
+
+    ids = [f"c{(i * 7919) % 500:03d}" for i in range(600)]
+    subs = pl.DataFrame(
+        {
+            "customer_id": ids,
+            "start": [dt.date(2024, 1, 1) + dt.timedelta(days=(i * 37) % 300) for i in range(600)],
+            "end": [
+                None if i % 3 else dt.date(2024, 1, 1) + dt.timedelta(days=(i * 37) % 300 + 90)
+                for i in range(600)
+            ],
+            "amount": [float(10 + i % 7) for i in range(600)],
+            "interval": ["month"] * 600,
+        }
+    )
+    categorical = subs.with_columns(pl.col("customer_id").cast(pl.Categorical))
+    for function in (csm.mrr_bridge, csm.revenue_kpis, csm.churn_rates, csm.cohort_retention):
+        want = function(subs, as_of=dt.date(2024, 12, 31))
+        assert_frame_equal(function(categorical, as_of=dt.date(2024, 12, 31)), want)
+        assert want.height > 0

@@ -259,6 +259,7 @@ def to_polars(
     *,
     keys: Iterable[str] = (),
     sort_by: Sequence[str] | None = None,
+    ids: Iterable[str] = (),
 ) -> tuple[pl.DataFrame, Kind]:
     """Returns an eager Polars frame with only ``columns`` and the family of the input.
 
@@ -274,8 +275,18 @@ def to_polars(
     physical code, and :func:`from_polars` sorts the result by ``sort_by`` once the labels are
     back (Polars sorts Categorical labels lexically, as the engine does; nulls last, as the
     engine puts them).
+
+    ``ids`` are keys that do not appear in the result (the customer ids of a per-period table):
+    a Categorical among them crosses as its own physical codes, which group the same customers.
     """
     frame, kind = _to_polars(data, columns)
+    own = [
+        frame[name].to_physical().alias(name)
+        for name in dict.fromkeys(ids)
+        if isinstance(frame.schema.get(name), pl.Categorical) and hasattr(frame[name].cat, "to")
+    ]
+    if own:
+        frame = frame.with_columns(own)
     if sort_by is not None:
         swaps = []
         for name in dict.fromkeys(keys):

@@ -50,6 +50,7 @@ def _panel(
     by: str | Sequence[str] | None,
     extra: dict[str, Any],
     also: Sequence[str] = (),
+    ids_in_result: bool = True,
 ) -> Any:
     return _run(
         entry,
@@ -77,6 +78,7 @@ def _panel(
         timestamp=timestamp,
         extra=extra,
         also=also,
+        ids_in_result=ids_in_result,
     )
 
 
@@ -195,6 +197,7 @@ def churn_rates(
         mode=mode,
         by=by,
         extra={"denominator": denominator, "confidence": confidence if ci else None},
+        ids_in_result=False,
     )
 
 
@@ -277,6 +280,7 @@ def cohort_retention(
         by=by,
         extra={"kind": kind, "rule": rule, "signup": signup},
         also=[signup] if signup else (),
+        ids_in_result=False,
     )
 
 

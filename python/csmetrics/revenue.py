@@ -87,11 +87,14 @@ def _run(
     also: Sequence[str] = (),
     before: Sequence[pl.DataFrame] = (),
     result_kind: Kind | None = None,
+    ids_in_result: bool = True,
 ) -> Any:
     """``entry`` (a function of ``_internal`` over the customer panel) on ``data``: the panel's
     columns and options cross as one mapping, ``extra`` as keywords, ``before`` (frames such as
     scores, whose customer ids the core matches with the panel's: they cross as they are) ahead
-    of ``data``. The result is of ``result_kind``'s frame family (default ``data``'s)."""
+    of ``data``. The result is of ``result_kind``'s frame family (default ``data``'s). Without
+    ``ids_in_result`` (per-period tables) the customer ids never come back, so a Categorical id
+    crosses as its own codes."""
     by_list = as_list(by)
     names = column_names(data)
     if interval_count == "interval_count" and interval_count not in names:
@@ -105,8 +108,9 @@ def _run(
         wanted += [c for c in (end, interval, interval_count) if c is not None]
         if currency is not None and currency in names:
             wanted.append(currency)
-    keys = [customer_id, *by_list] if not before else by_list
-    frame, kind = to_polars(data, [*wanted, *also], keys=keys)
+    keys = [customer_id, *by_list] if not before and ids_in_result else by_list
+    ids = [] if before or ids_in_result else [customer_id]
+    frame, kind = to_polars(data, [*wanted, *also], keys=keys, ids=ids)
     if isinstance(fx, pl.DataFrame):
         rates = list(
             zip(fx["currency"].to_list(), fx["rate"].cast(pl.Float64).to_list(), strict=True)
@@ -251,7 +255,7 @@ def mrr_bridge(
     >>> bridge.select("period", "starting_mrr", "expansion", "churned", "ending_mrr").rows()
     [(datetime.date(2024, 1, 1), 0.0, 0.0, 0.0, 150.0), (datetime.date(2024, 2, 1), 150.0, 25.0, 50.0, 125.0)]
     """
-    return _run(_internal.mrr_bridge, **_args(locals()), window=None)
+    return _run(_internal.mrr_bridge, **_args(locals()), window=None, ids_in_result=False)
 
 
 def _args(values: dict[str, Any]) -> dict[str, Any]:
@@ -415,7 +419,7 @@ def revenue_kpis(
     >>> feb["mrr"], feb["arpa"], round(feb["nrr"], 4), round(feb["grr"], 4), feb["quick_ratio"]
     (150.0, 75.0, 0.8, 0.6667, 1.0)
     """
-    return _run(_internal.revenue_kpis, **_args(locals()), window=window)
+    return _run(_internal.revenue_kpis, **_args(locals()), window=window, ids_in_result=False)
 
 
 fill_docs((mrr_bridge, mrr_movements, mrr, revenue_kpis), common=_COMMON_DOC)
