@@ -802,3 +802,34 @@ def test_per_period_tables_of_categorical_customers_equal_the_string_ones() -> N
         want = function(subs, as_of=dt.date(2024, 12, 31))
         assert_frame_equal(function(categorical, as_of=dt.date(2024, 12, 31)), want)
         assert want.height > 0
+
+
+def test_activity_cohorts_read_every_instant_unit_alike() -> None:
+    # The activity path reads the event days in place: Date, and Datetime in ns, us and ms
+    # (naive or UTC), give the same cohorts; hand check: a starts in January and is active in
+    # February, b starts in February (its second month is not observed yet: null).
+    import datetime as dt
+
+    events = pl.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "a"],
+            "timestamp": [
+                dt.datetime(2024, 1, 31, 23, 59),
+                dt.datetime(2024, 2, 1, 0, 1),
+                dt.datetime(2024, 2, 15),
+                dt.datetime(2024, 2, 29, 12),
+            ],
+        }
+    )
+    dated = events.with_columns(pl.col("timestamp").cast(pl.Date))
+    want = csm.cohort_retention(dated, table="activity")
+    assert want.select("age", "cohort_size", "active").rows() == [
+        (0, 1, 1),
+        (1, 1, 1),
+        (0, 1, 1),
+        (1, 1, None),
+    ]
+    for unit in ("ns", "us", "ms"):
+        for zone in (None, "UTC"):
+            frame = events.with_columns(pl.col("timestamp").cast(pl.Datetime(unit, zone)))
+            assert_frame_equal(csm.cohort_retention(frame, table="activity"), want)

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use foldhash::fast::FixedState;
 
 use crate::error::{CsError, Result};
+use crate::input::Clock;
 use crate::parallel::{parallel, work_ranges};
-use crate::period::period_key;
 use crate::revenue::input::{customers, period_grid};
 use crate::revenue::{
     build_grid, check_options, customer_panel, normalise, rows_by_customer, RevenueInput,
@@ -336,57 +336,66 @@ fn activity_cohorts(frame: &DataFrame, options: &CohortOptions) -> Result<Option
         return Ok(None);
     }
     let period = options.panel.period;
-    let key = period_key(frame, timestamp, period, "period")?;
-    let label_days: Vec<i64> = key
-        .labels
-        .cast(&DataType::Int32)?
-        .i32()?
-        .iter()
-        .map(|d| i64::from(d.unwrap_or(0)))
-        .collect();
+    // The events' days are read in place, chunk by chunk: no code per event is stored.
+    let what = "the timestamp of each row";
+    let stamps = crate::frame::column(frame, timestamp, what)?.as_materialized_series();
+    let clock = crate::input::clock(stamps, timestamp, what)?;
+    if stamps.null_count() > 0 || matches!(clock, Clock::Null) {
+        return Ok(None); // the general path names the null
+    }
+    let physical = stamps.to_physical_repr();
+    let per_day = match clock {
+        Clock::Datetime { per_day, .. } => per_day,
+        _ => 1,
+    };
+    let each_day = |f: &mut dyn FnMut(i64)| -> Result<()> {
+        if per_day == 1 {
+            for array in physical.i32()?.downcast_iter() {
+                array.values().iter().for_each(|&d| f(i64::from(d)));
+            }
+        } else {
+            for array in physical.i64()?.downcast_iter() {
+                array
+                    .values()
+                    .iter()
+                    .for_each(|&v| f(v.div_euclid(per_day)));
+            }
+        }
+        Ok(())
+    };
+    let (mut min_day, mut max_day) = (i64::MAX, i64::MIN);
+    each_day(&mut |d| {
+        min_day = min_day.min(d);
+        max_day = max_day.max(d);
+    })?;
     // An event belongs to the panel when its period starts by as_of (as in the general path).
     let as_of = options
         .panel
         .as_of
-        .unwrap_or_else(|| label_days.iter().max().copied().unwrap_or(0) * DAY);
-    let included: Vec<i64> = label_days
-        .iter()
-        .copied()
-        .filter(|d| d * DAY <= as_of)
-        .collect();
-    let Some(first_day) = included.iter().min().copied() else {
+        .unwrap_or_else(|| period.start_of(max_day) * DAY);
+    let first_day = period.start_of(min_day);
+    if first_day * DAY > as_of {
         return Ok(None);
-    };
+    }
     let grid = period_grid(period, first_day, as_of.div_euclid(DAY));
     let n = grid.len() - 1;
     if n > 64 {
         return Ok(None);
     }
-    let bit_of_code: Vec<u64> = label_days
-        .iter()
-        .map(|d| {
-            if d * DAY <= as_of {
-                1u64 << (grid.partition_point(|g| g <= d) - 1)
-            } else {
-                0
-            }
-        })
+    // The bit of each day of the panel's periods; days after them have none.
+    let bit_of_day: Vec<u64> = (first_day..grid[n])
+        .map(|d| 1u64 << (grid.partition_point(|g| *g <= d) - 1))
         .collect();
     let customers = customers(frame, customer_id, &options.panel.by)?;
     let n_customers = customers.labels.len();
-    let masks = parallel(work_ranges(frame.height()), |range| {
-        let mut masks = vec![0u64; n_customers];
-        for row in range {
-            masks[customers.codes[row] as usize] |= bit_of_code[key.codes[row] as usize];
+    let mut masks = vec![0u64; n_customers];
+    let mut row = 0;
+    each_day(&mut |d| {
+        if d < grid[n] {
+            masks[customers.codes[row] as usize] |= bit_of_day[(d - first_day) as usize];
         }
-        masks
-    })
-    .into_iter()
-    .reduce(|mut a, b| {
-        a.iter_mut().zip(b).for_each(|(x, y)| *x |= y);
-        a
-    })
-    .unwrap_or_default();
+        row += 1;
+    })?;
     let groups = customers.group_keys.height().max(1);
     // Dense cells per worker: only while they stay small (many by= groups take the sparse path).
     if groups * n * n > 1 << 22 {
