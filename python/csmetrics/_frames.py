@@ -280,26 +280,29 @@ def to_polars(
     a Categorical among them crosses as its own physical codes, which group the same customers.
     """
     frame, kind = _to_polars(data, columns)
-    own = [
-        frame[name].to_physical().alias(name)
-        for name in dict.fromkeys(ids)
-        if isinstance(frame.schema.get(name), pl.Categorical) and hasattr(frame[name].cat, "to")
-    ]
-    if own:
-        frame = frame.with_columns(own)
+    frame, _ = _own_codes(frame, ids)
     if sort_by is not None:
-        swaps = []
-        for name in dict.fromkeys(keys):
-            if isinstance(frame.schema.get(name), pl.Categorical) and hasattr(
-                frame[name].cat, "to"
-            ):
-                kind.labels[name] = (frame.schema[name], None)
-                swaps.append(frame[name].to_physical().alias(name))
-        if swaps:
+        frame, swapped = _own_codes(frame, keys)
+        if swapped:
             kind.sort_by = list(sort_by)
-            frame = frame.with_columns(swaps)
-            keys = [k for k in keys if k not in kind.labels]
+            kind.labels.update({name: (dtype, None) for name, dtype in swapped.items()})
+            keys = [k for k in keys if k not in swapped]
     return _as_codes(frame, keys, kind), kind
+
+
+def _own_codes(
+    frame: pl.DataFrame, names: Iterable[str]
+) -> tuple[pl.DataFrame, dict[str, pl.DataType]]:
+    """The Categorical columns among ``names`` as their own physical codes (Polars >= 1.32, whose
+    codes map back through ``.cat.to``), and the dtypes of those swapped."""
+    swapped = {
+        name: frame.schema[name]
+        for name in dict.fromkeys(names)
+        if isinstance(frame.schema.get(name), pl.Categorical) and hasattr(frame[name].cat, "to")
+    }
+    if swapped:
+        frame = frame.with_columns(frame[name].to_physical().alias(name) for name in swapped)
+    return frame, swapped
 
 
 def _to_polars(data: IntoFrame, columns: Iterable[str]) -> tuple[pl.DataFrame, Kind]:

@@ -81,8 +81,9 @@ pub fn churn_labels(
         .iter()
         .position(|d| d.is_some_and(|d| period.start_of(d) != d))
     {
-        let shown =
-            crate::revenue::input::format_instant(days[row].unwrap_or_default() * 86_400_000_000);
+        let shown = crate::revenue::input::format_instant(
+            days[row].unwrap_or_default() * crate::period::MICROS_PER_DAY,
+        );
         return Err(invalid(
             &options.period,
             row,
