@@ -21,7 +21,7 @@ use crate::error::{CsError, Result};
 use crate::frame::column;
 
 /// Microseconds in a day.
-pub(crate) const DAY_US: i64 = 86_400_000_000;
+pub(crate) const DAY_US: i64 = crate::period::MICROS_PER_DAY;
 
 /// What a column is read as; names the dtypes each role accepts in error messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

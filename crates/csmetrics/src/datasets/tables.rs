@@ -16,8 +16,7 @@ pub(crate) const NULL_DAY: i32 = i32::MIN;
 /// Marks a null timestamp (microseconds) in a buffer.
 pub(crate) const NULL_MICROS: i64 = i64::MIN;
 
-/// Microseconds in a day.
-pub(crate) const MICROS_PER_DAY: i64 = 86_400_000_000;
+pub(crate) use crate::period::MICROS_PER_DAY;
 
 /// Billing countries (ISO 3166-1 alpha-2).
 pub const COUNTRIES: [&str; 10] = ["US", "GB", "DE", "FR", "CA", "AU", "NL", "IN", "BR", "JP"];

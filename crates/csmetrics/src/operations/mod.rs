@@ -21,9 +21,7 @@ use polars::prelude::*;
 use crate::error::Result;
 use crate::frame::column;
 use crate::groups::{encode_column, group_rows, sorted_keys, EncodedKey};
-use crate::period::{period_key, Period};
-
-const MICROS_PER_DAY: i64 = 86_400_000_000;
+use crate::period::{period_key, Period, MICROS_PER_DAY};
 
 /// Instants of a Date or Datetime column in µs since 1970-01-01 UTC (null stays null).
 fn instants(frame: &DataFrame, name: &str, purpose: &str) -> Result<Vec<Option<i64>>> {
