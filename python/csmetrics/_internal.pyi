@@ -135,6 +135,27 @@ class _Panel(TypedDict):
     fx: list[tuple[str, float]] | None
     window: int | None
     money: str
+    quantity: str | None
+    subscription_id: str | None
+    status: str | None
+    canceled_at: str | None
+    churn_reason: str | None
+    percent_off: str | None
+    amount_off: str | None
+    discount_duration: str | None
+    duration_in_months: str | None
+    discount_start: str | None
+    discount_end: str | None
+    discounts: pl.DataFrame | None
+    stacking: str
+    mrr_basis: str
+    with_contract: bool
+    trials: str
+    past_due: str
+    delinquency_days: int
+    paused: str
+    churn_at: str
+    churn_reasons: list[tuple[str, str]]
 
 def mrr(frame: pl.DataFrame, panel: _Panel) -> pl.DataFrame: ...
 def mrr_movements(frame: pl.DataFrame, panel: _Panel) -> pl.DataFrame: ...

@@ -10,7 +10,7 @@ active at the end of the previous period, E at the end of the period; active mea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from csmetrics import _internal
@@ -23,7 +23,7 @@ from csmetrics._frames import (
     to_polars,
 )
 from csmetrics._options import fill_docs, guard_module, renamed
-from csmetrics.revenue import Instant, Period, _run
+from csmetrics.revenue import _BILLING_DOC, Instant, Period, _run
 
 __all__ = ["churn_rates", "cohort_retention", "cohort_triangle", "renewal_rates", "survival_table"]
 
@@ -51,6 +51,7 @@ def _panel(
     extra: dict[str, Any],
     also: Sequence[str] = (),
     ids_in_result: bool = True,
+    billing: dict[str, Any] | None = None,
 ) -> Any:
     return _run(
         entry,
@@ -79,6 +80,7 @@ def _panel(
         extra=extra,
         also=also,
         ids_in_result=ids_in_result,
+        **(billing or {}),
     )
 
 
@@ -106,7 +108,7 @@ _PANEL_DOC = """
         Count customers whose only subscriptions are $0 as active.
     by
         Customer-level grouping column(s).
-"""
+{billing}"""
 
 
 @frame_function
@@ -128,6 +130,27 @@ def churn_rates(
     free_is_active: bool = False,
     mode: Literal["snapshot", "events"] = "snapshot",
     by: str | Sequence[str] | None = None,
+    quantity: str | None = "quantity",
+    subscription_id: str | None = "subscription_id",
+    status: str | None = "status",
+    canceled_at: str | None = "canceled_at",
+    churn_reason: str | None = "churn_reason",
+    percent_off: str | None = "percent_off",
+    amount_off: str | None = "amount_off",
+    discount_duration: str | None = "discount_duration",
+    duration_in_months: str | None = "duration_in_months",
+    discount_start: str | None = "discount_start",
+    discount_end: str | None = "discount_end",
+    discounts: IntoFrame | None = None,
+    stacking: Literal["sequential", "sum"] = "sequential",
+    mrr_basis: Literal["net", "contract", "forever_only"] = "net",
+    with_contract: bool = False,
+    trials: Literal["exclude", "include"] = "exclude",
+    past_due: Literal["active", "churn_after"] = "active",
+    delinquency_days: int = 30,
+    paused: Literal["zero", "active", "churn"] = "zero",
+    churn_at: Literal["end", "cancel"] = "end",
+    churn_reasons: Mapping[str, Literal["voluntary", "involuntary", "unknown"]] | None = None,
     denominator: Literal["start", "start_plus_new", "average"] = "start",
     ci: Literal["wilson"] | None = None,
     confidence: float = 0.95,
@@ -196,6 +219,7 @@ def churn_rates(
         free_is_active=free_is_active,
         mode=mode,
         by=by,
+        billing={"quantity": quantity, "subscription_id": subscription_id, "status": status, "canceled_at": canceled_at, "churn_reason": churn_reason, "percent_off": percent_off, "amount_off": amount_off, "discount_duration": discount_duration, "duration_in_months": duration_in_months, "discount_start": discount_start, "discount_end": discount_end, "discounts": discounts, "stacking": stacking, "mrr_basis": mrr_basis, "with_contract": with_contract, "trials": trials, "past_due": past_due, "delinquency_days": delinquency_days, "paused": paused, "churn_at": churn_at, "churn_reasons": churn_reasons},
         extra={"denominator": denominator, "confidence": confidence if ci else None},
         ids_in_result=False,
     )
@@ -219,6 +243,27 @@ def cohort_retention(
     observed_from: Instant | None = None,
     free_is_active: bool = False,
     by: str | Sequence[str] | None = None,
+    quantity: str | None = "quantity",
+    subscription_id: str | None = "subscription_id",
+    status: str | None = "status",
+    canceled_at: str | None = "canceled_at",
+    churn_reason: str | None = "churn_reason",
+    percent_off: str | None = "percent_off",
+    amount_off: str | None = "amount_off",
+    discount_duration: str | None = "discount_duration",
+    duration_in_months: str | None = "duration_in_months",
+    discount_start: str | None = "discount_start",
+    discount_end: str | None = "discount_end",
+    discounts: IntoFrame | None = None,
+    stacking: Literal["sequential", "sum"] = "sequential",
+    mrr_basis: Literal["net", "contract", "forever_only"] = "net",
+    with_contract: bool = False,
+    trials: Literal["exclude", "include"] = "exclude",
+    past_due: Literal["active", "churn_after"] = "active",
+    delinquency_days: int = 30,
+    paused: Literal["zero", "active", "churn"] = "zero",
+    churn_at: Literal["end", "cancel"] = "end",
+    churn_reasons: Mapping[str, Literal["voluntary", "involuntary", "unknown"]] | None = None,
     kind: Literal["logo", "revenue"] = "logo",
     rule: Literal["classic", "unbounded"] = "classic",
     signup: str | None = None,
@@ -278,6 +323,7 @@ def cohort_retention(
         free_is_active=free_is_active,
         mode="snapshot",
         by=by,
+        billing={"quantity": quantity, "subscription_id": subscription_id, "status": status, "canceled_at": canceled_at, "churn_reason": churn_reason, "percent_off": percent_off, "amount_off": amount_off, "discount_duration": discount_duration, "duration_in_months": duration_in_months, "discount_start": discount_start, "discount_end": discount_end, "discounts": discounts, "stacking": stacking, "mrr_basis": mrr_basis, "with_contract": with_contract, "trials": trials, "past_due": past_due, "delinquency_days": delinquency_days, "paused": paused, "churn_at": churn_at, "churn_reasons": churn_reasons},
         extra={"kind": kind, "rule": rule, "signup": signup},
         also=[signup] if signup else (),
         ids_in_result=False,
@@ -318,6 +364,27 @@ def survival_table(
     observed_from: Instant | None = None,
     free_is_active: bool = False,
     by: str | Sequence[str] | None = None,
+    quantity: str | None = "quantity",
+    subscription_id: str | None = "subscription_id",
+    status: str | None = "status",
+    canceled_at: str | None = "canceled_at",
+    churn_reason: str | None = "churn_reason",
+    percent_off: str | None = "percent_off",
+    amount_off: str | None = "amount_off",
+    discount_duration: str | None = "discount_duration",
+    duration_in_months: str | None = "duration_in_months",
+    discount_start: str | None = "discount_start",
+    discount_end: str | None = "discount_end",
+    discounts: IntoFrame | None = None,
+    stacking: Literal["sequential", "sum"] = "sequential",
+    mrr_basis: Literal["net", "contract", "forever_only"] = "net",
+    with_contract: bool = False,
+    trials: Literal["exclude", "include"] = "exclude",
+    past_due: Literal["active", "churn_after"] = "active",
+    delinquency_days: int = 30,
+    paused: Literal["zero", "active", "churn"] = "zero",
+    churn_at: Literal["end", "cancel"] = "end",
+    churn_reasons: Mapping[str, Literal["voluntary", "involuntary", "unknown"]] | None = None,
     gap_tolerance_days: float = 0.0,
     lives: Literal["first", "all"] = "first",
     time_unit: Literal["day", "week", "month", "year"] = "day",
@@ -344,6 +411,11 @@ def survival_table(
         Whether $0 subscriptions keep a life going.
     by
         Customer-level column(s) carried into the table.
+    quantity, subscription_id, status, canceled_at, churn_reason, percent_off, amount_off, \
+discount_duration, duration_in_months, discount_start, discount_end, discounts, stacking, \
+mrr_basis, with_contract, trials, past_due, delinquency_days, paused, churn_at, churn_reasons
+        Billing detail, as in :func:`churn_rates`: a paused customer's life goes on, a trial
+        that ends unpaid makes no life.
     gap_tolerance_days
         Gaps shorter than this many days are bridged (formerly ``gap_tolerance``, deprecated).
     lives
@@ -394,6 +466,7 @@ def survival_table(
         free_is_active=free_is_active,
         mode="snapshot",
         by=by,
+        billing={"quantity": quantity, "subscription_id": subscription_id, "status": status, "canceled_at": canceled_at, "churn_reason": churn_reason, "percent_off": percent_off, "amount_off": amount_off, "discount_duration": discount_duration, "duration_in_months": duration_in_months, "discount_start": discount_start, "discount_end": discount_end, "discounts": discounts, "stacking": stacking, "mrr_basis": mrr_basis, "with_contract": with_contract, "trials": trials, "past_due": past_due, "delinquency_days": delinquency_days, "paused": paused, "churn_at": churn_at, "churn_reasons": churn_reasons},
         extra={"gap_tolerance_days": float(gap_tolerance_days), "lives": lives, "unit": time_unit},
     )
 
@@ -454,7 +527,7 @@ def renewal_rates(
     return from_polars(result, kind)
 
 
-fill_docs((churn_rates, cohort_retention), panel=_PANEL_DOC)
+fill_docs((churn_rates, cohort_retention), panel=_PANEL_DOC.replace("{billing}", _BILLING_DOC))
 
 
 # Nothing but a CsMetricsError leaves a public function.

@@ -82,6 +82,27 @@ def _run(
     fx: Mapping[str, float] | pl.DataFrame | None = None,
     window: int | None = None,
     money: MoneyKind = "float",
+    quantity: str | None = "quantity",
+    subscription_id: str | None = "subscription_id",
+    status: str | None = "status",
+    canceled_at: str | None = "canceled_at",
+    churn_reason: str | None = "churn_reason",
+    percent_off: str | None = "percent_off",
+    amount_off: str | None = "amount_off",
+    discount_duration: str | None = "discount_duration",
+    duration_in_months: str | None = "duration_in_months",
+    discount_start: str | None = "discount_start",
+    discount_end: str | None = "discount_end",
+    discounts: IntoFrame | None = None,
+    stacking: Literal["sequential", "sum"] = "sequential",
+    mrr_basis: Literal["net", "contract", "forever_only"] = "net",
+    with_contract: bool = False,
+    trials: Literal["exclude", "include"] = "exclude",
+    past_due: Literal["active", "churn_after"] = "active",
+    delinquency_days: int = 30,
+    paused: Literal["zero", "active", "churn"] = "zero",
+    churn_at: Literal["end", "cancel"] = "end",
+    churn_reasons: Mapping[str, Literal["voluntary", "involuntary", "unknown"]] | None = None,
     timestamp: str = "timestamp",
     extra: dict[str, Any] | None = None,
     also: Sequence[str] = (),
@@ -97,6 +118,19 @@ def _run(
     crosses as its own codes."""
     by_list = as_list(by)
     names = column_names(data)
+    billing_columns = {
+        "quantity": quantity,
+        "subscription_id": subscription_id,
+        "status": status,
+        "canceled_at": canceled_at,
+        "churn_reason": churn_reason,
+        "percent_off": percent_off,
+        "amount_off": amount_off,
+        "discount_duration": discount_duration,
+        "duration_in_months": duration_in_months,
+        "discount_start": discount_start,
+        "discount_end": discount_end,
+    }
     if interval_count == "interval_count" and interval_count not in names:
         interval_count = None  # the default column is optional: absent means 1
     if table == "monthly":
@@ -108,8 +142,11 @@ def _run(
         wanted += [c for c in (end, interval, interval_count) if c is not None]
         if currency is not None and currency in names:
             wanted.append(currency)
-    keys = [customer_id, *by_list] if not before and ids_in_result else by_list
-    ids = [] if before or ids_in_result else [customer_id]
+        wanted += [c for c in billing_columns.values() if c is not None and c in names]
+    # Ids matched against another frame (scores, a discounts table) cross as they are.
+    matched = bool(before) or discounts is not None
+    keys = [customer_id, *by_list] if not matched and ids_in_result else by_list
+    ids = [] if matched or ids_in_result else [customer_id]
     frame, kind = to_polars(data, [*wanted, *also], keys=keys, ids=ids)
     if isinstance(fx, pl.DataFrame):
         rates = list(
@@ -141,6 +178,20 @@ def _run(
         "fx": rates,
         "window": optional_whole(window, "window", minimum=1),
         "money": money,
+        **_billing_panel(
+            names,
+            billing_columns,
+            discounts=discounts,
+            stacking=stacking,
+            mrr_basis=mrr_basis,
+            with_contract=with_contract,
+            trials=trials,
+            past_due=past_due,
+            delinquency_days=delinquency_days,
+            paused=paused,
+            churn_at=churn_at,
+            churn_reasons=churn_reasons,
+        ),
     }
     try:
         result = entry(*before, frame, panel, **(extra or {}))
@@ -156,6 +207,46 @@ def _run(
             raise named from None
         raise
     return from_polars(result, result_kind or kind)
+
+
+def _billing_panel(
+    names: Sequence[str],
+    columns: Mapping[str, str | None],
+    *,
+    discounts: IntoFrame | None,
+    stacking: str,
+    mrr_basis: str,
+    with_contract: bool,
+    trials: str,
+    past_due: str,
+    delinquency_days: int,
+    paused: str,
+    churn_at: str,
+    churn_reasons: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    """The billing-detail part of the panel mapping: each column crosses when the table has it
+    (the core reads a named column only if it is there)."""
+    if discounts is not None:
+        discount_frame, _ = to_polars(discounts, column_names(discounts))
+    else:
+        discount_frame = None
+    if churn_reasons is not None and not isinstance(churn_reasons, Mapping):
+        raise option_error(
+            "churn_reasons", churn_reasons, "a mapping of reason -> 'voluntary' | 'involuntary'"
+        )
+    return {
+        **{k: (v if v is not None and v in names else None) for k, v in columns.items()},
+        "discounts": discount_frame,
+        "stacking": stacking,
+        "mrr_basis": mrr_basis,
+        "with_contract": bool(with_contract),
+        "trials": trials,
+        "past_due": past_due,
+        "delinquency_days": whole(delinquency_days, "delinquency_days", maximum=100_000),
+        "paused": paused,
+        "churn_at": churn_at,
+        "churn_reasons": [(str(k), str(v)) for k, v in (churn_reasons or {}).items()],
+    }
 
 
 _COMMON_DOC = """
@@ -199,7 +290,7 @@ _COMMON_DOC = """
     money
         ``"float"`` (Float64), ``"units"`` (Int64 units of 10^-precision) or ``"decimal"`` (exact
         Decimal).
-"""
+{billing}"""
 
 
 @frame_function
@@ -226,6 +317,27 @@ def mrr_bridge(
     by: str | Sequence[str] | None = None,
     fx: Mapping[str, float] | pl.DataFrame | None = None,
     money: MoneyKind = "float",
+    quantity: str | None = "quantity",
+    subscription_id: str | None = "subscription_id",
+    status: str | None = "status",
+    canceled_at: str | None = "canceled_at",
+    churn_reason: str | None = "churn_reason",
+    percent_off: str | None = "percent_off",
+    amount_off: str | None = "amount_off",
+    discount_duration: str | None = "discount_duration",
+    duration_in_months: str | None = "duration_in_months",
+    discount_start: str | None = "discount_start",
+    discount_end: str | None = "discount_end",
+    discounts: IntoFrame | None = None,
+    stacking: Literal["sequential", "sum"] = "sequential",
+    mrr_basis: Literal["net", "contract", "forever_only"] = "net",
+    with_contract: bool = False,
+    trials: Literal["exclude", "include"] = "exclude",
+    past_due: Literal["active", "churn_after"] = "active",
+    delinquency_days: int = 30,
+    paused: Literal["zero", "active", "churn"] = "zero",
+    churn_at: Literal["end", "cancel"] = "end",
+    churn_reasons: Mapping[str, Literal["voluntary", "involuntary", "unknown"]] | None = None,
 ) -> Any:
     """The MRR bridge per period (and ``by`` group).
 
@@ -286,6 +398,27 @@ def mrr_movements(
     by: str | Sequence[str] | None = None,
     fx: Mapping[str, float] | pl.DataFrame | None = None,
     money: MoneyKind = "float",
+    quantity: str | None = "quantity",
+    subscription_id: str | None = "subscription_id",
+    status: str | None = "status",
+    canceled_at: str | None = "canceled_at",
+    churn_reason: str | None = "churn_reason",
+    percent_off: str | None = "percent_off",
+    amount_off: str | None = "amount_off",
+    discount_duration: str | None = "discount_duration",
+    duration_in_months: str | None = "duration_in_months",
+    discount_start: str | None = "discount_start",
+    discount_end: str | None = "discount_end",
+    discounts: IntoFrame | None = None,
+    stacking: Literal["sequential", "sum"] = "sequential",
+    mrr_basis: Literal["net", "contract", "forever_only"] = "net",
+    with_contract: bool = False,
+    trials: Literal["exclude", "include"] = "exclude",
+    past_due: Literal["active", "churn_after"] = "active",
+    delinquency_days: int = 30,
+    paused: Literal["zero", "active", "churn"] = "zero",
+    churn_at: Literal["end", "cancel"] = "end",
+    churn_reasons: Mapping[str, Literal["voluntary", "involuntary", "unknown"]] | None = None,
 ) -> Any:
     """One row per customer and movement: the explanation of every number of the bridge.
 
@@ -338,6 +471,27 @@ def mrr(
     by: str | Sequence[str] | None = None,
     fx: Mapping[str, float] | pl.DataFrame | None = None,
     money: MoneyKind = "float",
+    quantity: str | None = "quantity",
+    subscription_id: str | None = "subscription_id",
+    status: str | None = "status",
+    canceled_at: str | None = "canceled_at",
+    churn_reason: str | None = "churn_reason",
+    percent_off: str | None = "percent_off",
+    amount_off: str | None = "amount_off",
+    discount_duration: str | None = "discount_duration",
+    duration_in_months: str | None = "duration_in_months",
+    discount_start: str | None = "discount_start",
+    discount_end: str | None = "discount_end",
+    discounts: IntoFrame | None = None,
+    stacking: Literal["sequential", "sum"] = "sequential",
+    mrr_basis: Literal["net", "contract", "forever_only"] = "net",
+    with_contract: bool = False,
+    trials: Literal["exclude", "include"] = "exclude",
+    past_due: Literal["active", "churn_after"] = "active",
+    delinquency_days: int = 30,
+    paused: Literal["zero", "active", "churn"] = "zero",
+    churn_at: Literal["end", "cancel"] = "end",
+    churn_reasons: Mapping[str, Literal["voluntary", "involuntary", "unknown"]] | None = None,
 ) -> Any:
     """MRR per customer and period, for the periods in which the customer is active.
 
@@ -384,6 +538,27 @@ def revenue_kpis(
     fx: Mapping[str, float] | pl.DataFrame | None = None,
     window: int | None = None,
     money: MoneyKind = "float",
+    quantity: str | None = "quantity",
+    subscription_id: str | None = "subscription_id",
+    status: str | None = "status",
+    canceled_at: str | None = "canceled_at",
+    churn_reason: str | None = "churn_reason",
+    percent_off: str | None = "percent_off",
+    amount_off: str | None = "amount_off",
+    discount_duration: str | None = "discount_duration",
+    duration_in_months: str | None = "duration_in_months",
+    discount_start: str | None = "discount_start",
+    discount_end: str | None = "discount_end",
+    discounts: IntoFrame | None = None,
+    stacking: Literal["sequential", "sum"] = "sequential",
+    mrr_basis: Literal["net", "contract", "forever_only"] = "net",
+    with_contract: bool = False,
+    trials: Literal["exclude", "include"] = "exclude",
+    past_due: Literal["active", "churn_after"] = "active",
+    delinquency_days: int = 30,
+    paused: Literal["zero", "active", "churn"] = "zero",
+    churn_at: Literal["end", "cancel"] = "end",
+    churn_reasons: Mapping[str, Literal["voluntary", "involuntary", "unknown"]] | None = None,
 ) -> Any:
     """Revenue KPIs per period (and ``by`` group), next to the amounts behind them.
 
@@ -422,7 +597,66 @@ def revenue_kpis(
     return _run(_internal.revenue_kpis, **_args(locals()), window=window, ids_in_result=False)
 
 
-fill_docs((mrr_bridge, mrr_movements, mrr, revenue_kpis), common=_COMMON_DOC)
+_BILLING_DOC = """    quantity
+        Seats column (whole numbers >= 0), used when the table has it: MRR is ``amount`` (the
+        unit amount per interval) times the quantity; a quantity change is an expansion or a
+        contraction.
+    subscription_id
+        Subscription id column, used when present: ties one subscription's rows (status spells,
+        plan and seat changes) and keys a ``discounts`` table.
+    status
+        Stripe status column, used when present (one row per status spell): ``trialing``,
+        ``active``, ``past_due``, ``unpaid``, ``paused``, ``canceled``, ``incomplete``,
+        ``incomplete_expired``. ``canceled`` rows count like active ones over their own
+        ``[start, end)``; ``unpaid``, ``incomplete`` and ``incomplete_expired`` rows carry no MRR.
+    canceled_at
+        When cancellation was requested, used when present: ``cancellations`` and
+        ``cancellation_mrr`` per period (dated by the request) and ``committed_mrr`` (without
+        the subscriptions canceled but still running).
+    churn_reason
+        Churn reason column (Stripe's ``cancellation_details.reason``), used when present:
+        churn split into ``churned_voluntary``, ``churned_involuntary`` and ``churned_unknown``.
+    percent_off, amount_off, discount_duration, duration_in_months, discount_start, discount_end
+        Discount columns on the rows, used when the table has ``percent_off`` or ``amount_off``:
+        percent (0 to 100) or amount (in the row's currency and interval) off; ``once``,
+        ``repeating`` (``duration_in_months`` months) or ``forever`` (the default when the
+        duration is missing); the start (default the subscription's first start) and an optional
+        end. ``once`` covers the first billing period starting at or after the start.
+    discounts
+        A discounts table keyed by ``subscription_id`` or ``customer_id`` with ``percent_off``,
+        ``amount_off``, ``duration``, ``duration_in_months``, ``start``, ``end``; a customer's
+        discounts are allocated over its subscriptions in proportion to their amounts.
+    stacking
+        ``"sequential"`` (default: each percent applies to what the previous left, two 10% take
+        19%) or ``"sum"`` (the percents add up, 20%); amounts off apply after percents, and the
+        net is never below 0.
+    mrr_basis
+        ``"net"`` (default: net of every discount active at the snapshot), ``"contract"``
+        (undiscounted) or ``"forever_only"`` (only forever discounts deducted).
+    with_contract
+        Add ``net_mrr`` and ``contract_mrr`` columns side by side. Default False.
+    trials
+        ``"exclude"`` (default: trialing rows carry no MRR and make no customer) or
+        ``"include"``.
+    past_due
+        ``"active"`` (default: a past-due row keeps its MRR until it ends) or ``"churn_after"``:
+        churned (involuntarily) ``delinquency_days`` (default 30) after the delinquency began.
+    paused
+        ``"zero"`` (default: $0 but still a customer, counted in ``paused_customers``; the pause
+        is a contraction and the resume an expansion), ``"active"`` (keeps its MRR) or
+        ``"churn"``.
+    churn_at
+        ``"end"`` (default: churn when access ends) or ``"cancel"`` (at ``canceled_at``).
+    churn_reasons
+        Reasons mapped to ``"voluntary"`` or ``"involuntary"``, on top of Stripe's
+        (``cancellation_requested`` voluntary; ``payment_failed``, ``payment_disputed``
+        involuntary); anything else is ``unknown``.
+"""
+
+fill_docs(
+    (mrr_bridge, mrr_movements, mrr, revenue_kpis),
+    common=_COMMON_DOC.replace("{billing}", _BILLING_DOC),
+)
 
 
 # Nothing but a CsMetricsError leaves a public function.

@@ -1,7 +1,10 @@
 //! Bindings of the revenue and retention families: one entry point per public function over the
 //! customer panel (its columns and options cross as one typed mapping), and renewal rates.
 
-use csmetrics::revenue::{self as engine, RevenueInput, RevenueOptions, SubscriptionColumns};
+use csmetrics::revenue::{
+    self as engine, BillingOptions, ChurnAt, ChurnKind, DiscountColumns, MrrBasis, PastDue, Paused,
+    RevenueInput, RevenueOptions, Stacking, SubscriptionColumns, Trials,
+};
 use polars::prelude::DataFrame;
 use pyo3::prelude::*;
 use pyo3_polars::PyDataFrame;
@@ -43,6 +46,27 @@ pub struct Panel {
     fx: Option<Vec<(String, f64)>>,
     window: Option<usize>,
     money: String,
+    quantity: Option<String>,
+    subscription_id: Option<String>,
+    status: Option<String>,
+    canceled_at: Option<String>,
+    churn_reason: Option<String>,
+    percent_off: Option<String>,
+    amount_off: Option<String>,
+    discount_duration: Option<String>,
+    duration_in_months: Option<String>,
+    discount_start: Option<String>,
+    discount_end: Option<String>,
+    discounts: Option<Frame>,
+    stacking: Choice<Stacking>,
+    mrr_basis: Choice<MrrBasis>,
+    with_contract: bool,
+    trials: Choice<Trials>,
+    past_due: Choice<PastDue>,
+    delinquency_days: u32,
+    paused: Choice<Paused>,
+    churn_at: Choice<ChurnAt>,
+    churn_reasons: Vec<(String, Choice<ChurnKind>)>,
 }
 
 impl Panel {
@@ -66,6 +90,19 @@ impl Panel {
                 interval: self.interval,
                 interval_count: self.interval_count,
                 currency: self.currency,
+                quantity: self.quantity,
+                subscription_id: self.subscription_id,
+                status: self.status,
+                canceled_at: self.canceled_at,
+                churn_reason: self.churn_reason,
+                discount: DiscountColumns {
+                    percent_off: self.percent_off,
+                    amount_off: self.amount_off,
+                    duration: self.discount_duration,
+                    duration_in_months: self.duration_in_months,
+                    start: self.discount_start,
+                    end: self.discount_end,
+                },
             }),
             other => {
                 return Err(to_py(csmetrics::CsError::option(
@@ -87,6 +124,22 @@ impl Panel {
             fx: self.fx,
             window: self.window,
             money: self.money.parse().map_err(to_py)?,
+            billing: BillingOptions {
+                discounts: self.discounts.map(|f| f.0),
+                stacking: self.stacking.0,
+                basis: self.mrr_basis.0,
+                with_contract: self.with_contract,
+                trials: self.trials.0,
+                past_due: self.past_due.0,
+                delinquency_days: self.delinquency_days,
+                paused: self.paused.0,
+                churn_at: self.churn_at.0,
+                churn_reasons: self
+                    .churn_reasons
+                    .into_iter()
+                    .map(|(k, v)| (k, v.0))
+                    .collect(),
+            },
         })
     }
 }

@@ -177,6 +177,34 @@ pub fn churn_rates(frame: &DataFrame, options: &ChurnOptions) -> Result<DataFram
     columns.push(Column::new("retention_rate".into(), per_start(retained)));
     let growth: Vec<i64> = (0..rows).map(|r| end[r] - start[r]).collect();
     columns.push(Column::new("growth_rate".into(), per_start(growth)));
+    if let Some(b) = &c.data.billing {
+        if b.has_reasons {
+            for kind in crate::revenue::ChurnKind::ALL {
+                columns.push(Column::new(
+                    format!("churned_{}", kind.name()).into(),
+                    (0..rows)
+                        .map(|r| t(r, field::LOGO_LOST_REASON + kind as usize))
+                        .collect::<Vec<i64>>(),
+                ));
+            }
+        }
+        if b.has_status {
+            columns.push(Column::new(
+                "paused_customers".into(),
+                (0..rows)
+                    .map(|r| t(r, field::PAUSED_CUSTOMERS))
+                    .collect::<Vec<i64>>(),
+            ));
+        }
+        if b.has_cancel {
+            columns.push(Column::new(
+                "cancellations".into(),
+                (0..rows)
+                    .map(|r| t(r, field::CANCELLATIONS))
+                    .collect::<Vec<i64>>(),
+            ));
+        }
+    }
     Ok(DataFrame::new(rows, columns)?)
 }
 

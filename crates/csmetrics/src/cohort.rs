@@ -15,8 +15,8 @@ use crate::input::Clock;
 use crate::parallel::{parallel, work_ranges};
 use crate::revenue::input::{customers, period_grid};
 use crate::revenue::{
-    build_grid, check_options, customer_panel, normalise, rows_by_customer, RevenueInput,
-    RevenueOptions, DAY,
+    build_grid, check_options, customer_panel, normalise, panel_values, rows_by_customer,
+    RevenueInput, RevenueOptions, DAY,
 };
 
 /// What a cohort cell measures.
@@ -134,13 +134,31 @@ pub fn cohort_retention(frame: &DataFrame, options: &CohortOptions) -> Result<Da
     // per age: memory follows the output, never groups x cohorts x ages.
     let parts = parallel(work_ranges(data.customer_labels.len()), |range| {
         let mut cells = SparseCells::new(cohorts);
-        let (mut mrr, mut subs) = (Vec::new(), Vec::new());
+        let (mut mrr, mut subs, mut held) = (Vec::new(), Vec::new(), Vec::new());
         let mut before_signup: Option<(usize, usize)> = None;
         for customer in range {
             let rows = &order[offsets[customer]..offsets[customer + 1]];
             let (lo, hi) = customer_panel(&data, &grid, rows, &mut mrr, &mut subs);
-            let active_at =
-                |p: usize| p >= lo && p < hi && (mrr[p - lo] > 0 || (free && subs[p - lo] > 0));
+            // A paused customer (held at $0) stays a customer.
+            if let Some(b) = data.billing.as_ref().filter(|b| b.has_status) {
+                panel_values(
+                    &data,
+                    &grid,
+                    rows,
+                    (lo, hi),
+                    |r| i64::from(b.held[r]),
+                    &mut held,
+                );
+            } else {
+                held.clear();
+            }
+            let active_at = |p: usize| {
+                p >= lo
+                    && p < hi
+                    && (mrr[p - lo] > 0
+                        || (free && subs[p - lo] > 0)
+                        || held.get(p - lo).is_some_and(|h| *h > 0))
+            };
             let cohort = match &signup {
                 Some(s) if s[customer] <= grid.as_of => {
                     Some(grid.starts.partition_point(|t| *t <= s[customer]) - 1)

@@ -33,6 +33,8 @@ pub struct Normalised {
     pub group_keys: DataFrame,
     /// Rank of each group id in `group_keys` order.
     pub group_rank: Vec<u32>,
+    /// Billing detail of each row (segment), when the input has any.
+    pub billing: Option<super::billing::Billing>,
 }
 
 /// Start and end must both be time-zone aware or both naive.
@@ -95,13 +97,38 @@ pub fn check_billing_columns(frame: &DataFrame, options: &RevenueOptions) -> Res
     Ok(())
 }
 
-/// Reads and checks the input table.
 /// What the panel is built from: the customer column's name, and each row's start and end
 /// instants (µs) and monthly amount in units.
 type Panel = (String, Vec<i64>, Vec<i64>, Vec<i64>);
 
+/// The rows of a subscriptions (or monthly) table, checked: each row's instants, monthly units
+/// (times its quantity), and the monthly factor and fx rate its other amounts (discounts off)
+/// are normalised with.
+pub(crate) struct BillingRows {
+    pub(crate) customer_name: String,
+    pub(crate) start: Vec<i64>,
+    pub(crate) end: Vec<i64>,
+    pub(crate) units: Vec<i64>,
+    /// (multiplier, divisor) of each row's interval, without the quantity.
+    pub(crate) factors: Vec<(i64, i64)>,
+    /// Each row's fx rate (None: 1).
+    pub(crate) rates: Option<Vec<f64>>,
+    /// Each row's quantity (None: 1).
+    pub(crate) quantity: Option<Vec<i64>>,
+}
+
 /// Subscriptions or a monthly table: (customer column, start, end, monthly units), checked.
 fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<Panel> {
+    let rows = read_billing_rows(frame, options, None)?;
+    Ok((rows.customer_name, rows.start, rows.end, rows.units))
+}
+
+/// [`read_billing`] with every row's factors, rates and quantities (read from `quantity`).
+pub(crate) fn read_billing_rows(
+    frame: &DataFrame,
+    options: &RevenueOptions,
+    quantity: Option<&str>,
+) -> Result<BillingRows> {
     let rows = frame.height();
     let (customer_name, mut start, mut end, factors, amount_name) = match &options.input {
         RevenueInput::Subscriptions(c) => {
@@ -239,12 +266,41 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<Panel> {
         RevenueInput::Monthly { .. } => "the MRR of each row",
         _ => "the billed amount of each subscription",
     };
+    let quantities = match quantity {
+        Some(name) => {
+            let values = input::whole_numbers(frame, name, "the quantity (seats) of each row")?;
+            let mut out = Vec::with_capacity(rows);
+            for (row, value) in values.into_iter().enumerate() {
+                match value {
+                    Some(q) if q >= 0 => out.push(q),
+                    other => {
+                        return Err(invalid(
+                            name,
+                            row,
+                            other.map_or("null".to_string(), |v| v.to_string()),
+                            "quantities must be whole numbers >= 0",
+                        ))
+                    }
+                }
+            }
+            Some(out)
+        }
+        None => None,
+    };
+    let scaled: Vec<(i64, i64)> = match &quantities {
+        None => factors.clone(),
+        Some(q) => factors
+            .iter()
+            .zip(q)
+            .map(|((m, d), q)| (m.saturating_mul(*q), *d))
+            .collect(),
+    };
     let units = input::money(
         frame,
         &amount_name,
         purpose,
         options.precision,
-        &factors,
+        &scaled,
         rates.as_deref(),
         "amounts must be non-negative numbers (refunds and credits are not MRR)",
     )?;
@@ -281,7 +337,15 @@ fn read_billing(frame: &DataFrame, options: &RevenueOptions) -> Result<Panel> {
         start_ticks.push(s);
         end_ticks.push(e);
     }
-    Ok((customer_name, start_ticks, end_ticks, units))
+    Ok(BillingRows {
+        customer_name,
+        start: start_ticks,
+        end: end_ticks,
+        units,
+        factors,
+        rates,
+        quantity: quantities,
+    })
 }
 
 /// Activity events: each event is one unit of activity over the period that contains it.
@@ -427,11 +491,16 @@ pub fn customers_coded(
 /// [`normalise`]. Customer codes follow the order of the ids. Rows that do not make their customer active ($0, unless `free_is_active`)
 /// get `end = start`, so a life is made of the rows with `end > start`; `units` is not kept.
 pub fn lives_input(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalised> {
-    let RevenueInput::Subscriptions(c) = &options.input else {
+    let plain = match &options.input {
+        RevenueInput::Subscriptions(c) if !super::billing::requested(frame, options) => Some(c),
+        _ => None,
+    };
+    let Some(c) = plain else {
         let mut data = normalise_coded(frame, options, true)?;
         if !options.free_is_active {
+            let held = data.billing.as_ref().map(|b| &b.held);
             for (row, units) in data.units.iter().enumerate() {
-                if *units <= 0 {
+                if *units <= 0 && !held.is_some_and(|h| h[row]) {
                     data.end[row] = data.start[row];
                 }
             }
@@ -532,6 +601,7 @@ pub fn lives_input(frame: &DataFrame, options: &RevenueOptions) -> Result<Normal
         customer_group: customers.group,
         group_keys: customers.group_keys,
         group_rank: customers.group_rank,
+        billing: None,
     })
 }
 
@@ -546,6 +616,9 @@ fn normalise_coded(
     options: &RevenueOptions,
     in_id_order: bool,
 ) -> Result<Normalised> {
+    if super::billing::requested(frame, options) {
+        return super::billing::build(frame, options, in_id_order);
+    }
     let (customer_name, start_ticks, end_ticks, units) = match &options.input {
         RevenueInput::Activity {
             customer_id,
@@ -564,6 +637,7 @@ fn normalise_coded(
         customer_group: customers.group,
         group_keys: customers.group_keys,
         group_rank: customers.group_rank,
+        billing: None,
     })
 }
 
@@ -571,7 +645,7 @@ fn normalise_coded(
 /// subscriptions together fit, every sum the engine forms does (amounts are non-negative), so
 /// nothing can wrap. Checked per customer only when the largest amount times the row count
 /// could overflow.
-fn check_customer_sums(
+pub(crate) fn check_customer_sums(
     customers: &Customers,
     units: &[i64],
     customer_name: &str,

@@ -7,6 +7,7 @@
 //! `starting + new + expansion + reactivation - contraction - churned = ending` holds exactly in
 //! units for every period and group ([`Money::Units`] returns the units themselves).
 
+pub mod billing;
 pub(crate) mod engine;
 pub(crate) mod input;
 
@@ -14,9 +15,13 @@ use std::str::FromStr;
 
 use polars::prelude::*;
 
+pub use billing::{
+    BillingOptions, Cause, ChurnAt, ChurnKind, DiscountColumns, MrrBasis, PastDue, Paused,
+    Stacking, Trials,
+};
 pub use engine::Movement;
 pub(crate) use engine::{
-    customer_panel, field, rows_by_customer, sweep, Grid, Sweep, SweepOptions, Wanted,
+    customer_panel, field, panel_values, rows_by_customer, sweep, Grid, Sweep, SweepOptions, Wanted,
 };
 pub(crate) use input::{normalise, period_grid, Normalised, DAY};
 
@@ -97,6 +102,22 @@ pub struct SubscriptionColumns {
     pub interval_count: Option<String>,
     /// Currency of each amount, used when the table has this column. Default `currency`.
     pub currency: Option<String>,
+    /// Quantity (seats) of each row: MRR is the amount times the quantity. Used when the table
+    /// has it. Default `quantity`.
+    pub quantity: Option<String>,
+    /// Subscription id, tying the rows (status spells, plan changes) of one subscription. Used
+    /// when the table has it. Default `subscription_id`.
+    pub subscription_id: Option<String>,
+    /// Stripe status of each row (one row per status spell). Used when the table has it.
+    /// Default `status`.
+    pub status: Option<String>,
+    /// When cancellation was requested. Used when the table has it. Default `canceled_at`.
+    pub canceled_at: Option<String>,
+    /// Why the subscription ended (Stripe's `cancellation_details.reason`). Used when the table
+    /// has it. Default `churn_reason`.
+    pub churn_reason: Option<String>,
+    /// Discount columns on the rows.
+    pub discount: DiscountColumns,
 }
 
 impl Default for SubscriptionColumns {
@@ -109,12 +130,20 @@ impl Default for SubscriptionColumns {
             interval: Some("interval".into()),
             interval_count: None,
             currency: Some("currency".into()),
+            quantity: Some("quantity".into()),
+            subscription_id: Some("subscription_id".into()),
+            status: Some("status".into()),
+            canceled_at: Some("canceled_at".into()),
+            churn_reason: Some("churn_reason".into()),
+            discount: DiscountColumns::default(),
         }
     }
 }
 
 /// The input table.
 #[derive(Debug, Clone)]
+// Built once per call: the size of the subscriptions variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum RevenueInput {
     /// Subscriptions, normalised to monthly amounts.
     Subscriptions(SubscriptionColumns),
@@ -166,6 +195,8 @@ pub struct RevenueOptions {
     pub window: Option<usize>,
     /// Money output.
     pub money: Money,
+    /// Billing detail: discounts table and the status, discount and cancellation policies.
+    pub billing: BillingOptions,
 }
 
 impl Default for RevenueOptions {
@@ -182,6 +213,7 @@ impl Default for RevenueOptions {
             fx: None,
             window: None,
             money: Money::Float,
+            billing: BillingOptions::default(),
         }
     }
 }
@@ -434,7 +466,59 @@ pub fn mrr_bridge(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFra
     }
     columns.push(count("ending_customers", field::ENDING_CUSTOMERS));
     columns.push(count("active_customers", field::ACTIVE_CUSTOMERS));
+    billing_columns(c, &money, rows, &mut columns, true)?;
     Ok(DataFrame::new(rows, columns)?)
+}
+
+/// The billing-detail columns of the bridge (`churn_split`) and the KPIs, for the inputs that
+/// have them: `paused_customers`; `cancellations`, `cancellation_mrr`, `committed_mrr`; the
+/// churn split by reason; `net_mrr` and `contract_mrr`.
+fn billing_columns(
+    c: &Computed,
+    money: &MoneyOut,
+    rows: usize,
+    columns: &mut Vec<Column>,
+    churn_split: bool,
+) -> Result<()> {
+    let Some(b) = &c.data.billing else {
+        return Ok(());
+    };
+    let amount = |f: usize| (0..rows).map(move |r| totals(c, r, f));
+    let count = |name: &str, f: usize| {
+        Column::new(
+            name.into(),
+            (0..rows)
+                .map(|r| totals(c, r, f) as i64)
+                .collect::<Vec<i64>>(),
+        )
+    };
+    if b.has_status {
+        columns.push(count("paused_customers", field::PAUSED_CUSTOMERS));
+    }
+    if b.has_cancel {
+        columns.push(count("cancellations", field::CANCELLATIONS));
+        columns.push(money.column("cancellation_mrr", amount(field::CANCELLATION_MRR))?);
+        columns.push(money.column("committed_mrr", amount(field::COMMITTED_MRR))?);
+    }
+    if b.has_reasons && churn_split {
+        for kind in ChurnKind::ALL {
+            columns.push(money.column(
+                &format!("churned_{}", kind.name()),
+                amount(field::CHURN_REASON_MRR + kind as usize),
+            )?);
+        }
+        for kind in ChurnKind::ALL {
+            columns.push(count(
+                &format!("churned_{}_customers", kind.name()),
+                field::CHURN_REASON_CUSTOMERS + kind as usize,
+            ));
+        }
+    }
+    if b.with_contract {
+        columns.push(money.column("net_mrr", amount(field::NET_MRR))?);
+        columns.push(money.column("contract_mrr", amount(field::CONTRACT_MRR))?);
+    }
+    Ok(())
 }
 
 /// Revenue KPIs per group and period, each next to the amounts behind it.
@@ -568,6 +652,7 @@ pub fn revenue_kpis(frame: &DataFrame, options: &RevenueOptions) -> Result<DataF
                 .collect(),
         ));
     }
+    billing_columns(&c, &money, rows, &mut columns, false)?;
     Ok(DataFrame::new(rows, columns)?)
 }
 
@@ -651,6 +736,29 @@ pub fn mrr_movements(frame: &DataFrame, options: &RevenueOptions) -> Result<Data
         "amount",
         rows.iter().map(|m| (m.current - m.previous).abs() as i128),
     )?);
+    columns.push(Column::new(
+        "cause".into(),
+        rows.iter()
+            .map(|m| Cause::ALL[m.cause as usize].name())
+            .collect::<Vec<&str>>(),
+    ));
+    if c.data.billing.as_ref().is_some_and(|b| b.has_reasons) {
+        columns.push(Column::new(
+            "churn_reason".into(),
+            rows.iter()
+                .map(|m| {
+                    (m.kind == Movement::Churned).then(|| {
+                        [
+                            ChurnKind::Unknown,
+                            ChurnKind::Voluntary,
+                            ChurnKind::Involuntary,
+                        ][m.reason as usize]
+                            .name()
+                    })
+                })
+                .collect::<Vec<Option<&str>>>(),
+        ));
+    }
     sorted_by_customer(
         DataFrame::new(rows.len(), columns)?,
         customer_column_name(options),
@@ -676,6 +784,19 @@ pub fn mrr(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFrame> {
     let periods: Vec<u32> = rows.iter().map(|m| m.period).collect();
     let mut columns = customer_rows(&c, &customers, &periods)?;
     columns.push(money.column("mrr", rows.iter().map(|m| m.mrr as i128))?);
+    if let Some(b) = &c.data.billing {
+        let extra = &c.sweep.panel_extra;
+        if b.has_status {
+            columns.push(Column::new(
+                "paused".into(),
+                extra.iter().map(|x| x.2).collect::<Vec<bool>>(),
+            ));
+        }
+        if b.with_contract {
+            columns.push(money.column("net_mrr", extra.iter().map(|x| x.0 as i128))?);
+            columns.push(money.column("contract_mrr", extra.iter().map(|x| x.1 as i128))?);
+        }
+    }
     sorted_by_customer(
         DataFrame::new(rows.len(), columns)?,
         customer_column_name(options),
@@ -687,8 +808,9 @@ pub fn mrr(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFrame> {
 /// [`crate::prelude`] holds every family's.
 pub mod prelude {
     pub use super::{
-        mrr, mrr_bridge, mrr_movements, revenue_kpis, Mode, Money, Movement, RevenueInput,
-        RevenueOptions, SubscriptionColumns,
+        mrr, mrr_bridge, mrr_movements, revenue_kpis, BillingOptions, Cause, ChurnAt, ChurnKind,
+        DiscountColumns, Mode, Money, Movement, MrrBasis, PastDue, Paused, RevenueInput,
+        RevenueOptions, Stacking, SubscriptionColumns, Trials,
     };
     pub use crate::error::{CsError, Result};
     pub use crate::period::Period;

@@ -32,6 +32,7 @@ pub(super) fn first_lives_of_sorted_table(
         return Ok(None);
     };
     if options.lives != Lives::First
+        || crate::revenue::billing::requested(frame, panel)
         || !panel.by.is_empty()
         || panel.first_period.is_some()
         || frame.height() < 2
