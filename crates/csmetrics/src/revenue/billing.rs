@@ -861,6 +861,38 @@ pub(crate) fn build(
         }
     }
 
+    // A row's own discounts, as compared between rows.
+    let discount_of = |row: usize| -> Vec<(i64, u64, Duration, Option<i64>)> {
+        by_row
+            .get(&row)
+            .map(|list| {
+                list.iter()
+                    .map(|i| {
+                        let d = &discounts[*i];
+                        (d.ppm, d.amount_off.to_bits(), d.duration, d.start)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // Where a row's own discount begins by default: the start of the run of contiguous rows of
+    // its subscription carrying the same discount (a coupon repeated on every status spell
+    // starts once), or the row's start without subscription ids.
+    let mut run_start = rows.start.clone();
+    if sub_key.is_some() && !by_row.is_empty() {
+        let mut order: Vec<usize> = (0..n).filter(|r| by_row.contains_key(r)).collect();
+        order.sort_by_key(|r| (identity[*r], rows.start[*r], *r));
+        for w in 1..order.len() {
+            let (q, r) = (order[w - 1], order[w]);
+            if identity[q] == identity[r]
+                && rows.end[q] == rows.start[r]
+                && discount_of(q) == discount_of(r)
+            {
+                run_start[r] = run_start[q];
+            }
+        }
+    }
+
     // Row boundary causes: a row starting where a row of the same identity ends.
     let mut start_cause = vec![Cause::Plan as u8; n];
     let mut end_cause = vec![Cause::Plan as u8; n];
@@ -875,19 +907,6 @@ pub(crate) fn build(
         let currency = match present(frame, &c.currency) {
             Some(name) => Some(input::text(frame, name, "the currency of each amount")?),
             None => None,
-        };
-        let discount_of = |row: usize| -> Vec<(i64, u64, Duration)> {
-            by_row
-                .get(&row)
-                .map(|list| {
-                    list.iter()
-                        .map(|i| {
-                            let d = &discounts[*i];
-                            (d.ppm, d.amount_off.to_bits(), d.duration)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
         };
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by_key(|r| (rows.start[*r], *r));
@@ -1054,7 +1073,7 @@ pub(crate) fn build(
         let anchor = identity_first.get(&identity[row]).copied().unwrap_or(start);
         let step = step_of(row);
         let mut own: Vec<(usize, i64, i64)> = Vec::new();
-        let fallback = if sub_key.is_some() { anchor } else { start };
+        let fallback = run_start[row];
         if let Some(list) = by_row.get(&row) {
             for i in list {
                 let (f, u) = window(&discounts[*i], anchor, step, fallback);

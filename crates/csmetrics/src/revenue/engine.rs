@@ -353,15 +353,15 @@ fn best_cause(by_cause: &[i64; 8], up: bool) -> u8 {
     best.1
 }
 
-/// The churn kind of a customer who stops being active after `t0`: that of its row (segment)
-/// covering `t0` which ends last.
-pub fn churn_reason(data: &Normalised, rows: &[u32], t0: i64) -> u8 {
+/// The churn kind of a customer active at `t0` and no longer at `t1`: that of its row (segment)
+/// which ends last in `(t0, t1]`.
+pub fn churn_reason(data: &Normalised, rows: &[u32], t0: i64, t1: i64) -> u8 {
     let Some(billing) = &data.billing else {
         return super::billing::ChurnKind::Unknown as u8;
     };
     rows.iter()
         .map(|r| *r as usize)
-        .filter(|r| data.start[*r] <= t0 && t0 < data.end[*r])
+        .filter(|r| data.start[*r] < data.end[*r] && t0 < data.end[*r] && data.end[*r] <= t1)
         .max_by_key(|r| (data.end[*r], *r))
         .map_or(super::billing::ChurnKind::Unknown as u8, |r| {
             billing.reason[r]
@@ -576,7 +576,7 @@ impl<'a> Worker<'a> {
                         p > 0 && active_at(&self.mrr, &self.active, &self.held, p - 1);
                     let logo_now = active_at(&self.mrr, &self.active, &self.held, p);
                     let lost_reason = if has_reasons && logo_before && !logo_now {
-                        churn_reason(data, rows, grid.snapshots[p - 1])
+                        churn_reason(data, rows, grid.snapshots[p - 1], grid.snapshots[p])
                     } else {
                         0
                     };
@@ -592,7 +592,7 @@ impl<'a> Worker<'a> {
                     };
                     let reason = match movement {
                         Some(Movement::Churned) if snapshot && has_reasons => {
-                            churn_reason(data, rows, grid.snapshots[p - 1])
+                            churn_reason(data, rows, grid.snapshots[p - 1], grid.snapshots[p])
                         }
                         _ => 0,
                     };
