@@ -209,6 +209,37 @@ SUBSCRIPTIONS = [
     Column("currency", "label", vocabulary=("USD", "EUR"), optional=True),
     SEGMENT,
 ]
+# Billing detail (docs/metrics/billing.md): each column read when the table has it.
+BILLING = [
+    Column("quantity", "count", values=st.integers(0, 50), optional=True),
+    Column("subscription_id", "key", optional=True),
+    Column(
+        "status",
+        "label",
+        vocabulary=("active", "trialing", "past_due", "paused", "canceled", "unpaid"),
+        optional=True,
+    ),
+    Column("canceled_at", "instant", optional=True),
+    Column(
+        "churn_reason",
+        "label",
+        vocabulary=("cancellation_requested", "payment_failed", "other"),
+        optional=True,
+    ),
+    Column(
+        "percent_off",
+        "number",
+        values=st.integers(0, 10_000).map(lambda c: c / 100),
+        optional=True,
+    ),
+    Column("amount_off", "number", optional=True),
+    Column(
+        "discount_duration", "label", vocabulary=("once", "repeating", "forever"), optional=True
+    ),
+    Column("duration_in_months", "count", values=st.integers(1, 24), optional=True),
+    Column("discount_start", "instant", optional=True),
+    Column("discount_end", "instant", optional=True),
+]
 MONTHLY = [
     Column("customer_id", "key"),
     Column("period", "instant"),
@@ -292,6 +323,8 @@ PANEL_BAD: dict[str, st.SearchStrategy[Any]] = {
     "gap_tolerance_days": st.sampled_from([-1.0, math.nan, math.inf, "5"]),
     "confidence": BAD_CONFIDENCE,
     "fx": st.sampled_from([{"EUR": math.nan}, {"EUR": -1.0}, {"EUR": 0.0}, {"EUR": "x"}]),
+    "delinquency_days": st.sampled_from([-1, 2.5, "30"]),
+    "churn_reasons": st.sampled_from([{"other": "sometimes"}, ["x"]]),
 }
 
 
@@ -334,9 +367,20 @@ def panel_case(draw: st.DrawFn, name: str) -> Case:
         literals["lives"] = ("first", "all")
         literals["time_unit"] = ("day", "week", "month", "year")
         others["gap_tolerance_days"] = st.sampled_from([0.0, 1.0, 15.5, 400])
+    literals["stacking"] = ("sequential", "sum")
+    literals["mrr_basis"] = ("net", "contract", "forever_only")
+    literals["with_contract"] = (False, True)
+    literals["trials"] = ("exclude", "include")
+    literals["past_due"] = ("active", "churn_after")
+    literals["paused"] = ("zero", "active", "churn")
+    literals["churn_at"] = ("end", "cancel")
+    others["delinquency_days"] = st.sampled_from([0, 1, 30, 400])
+    others["churn_reasons"] = st.sampled_from([None, {"other": "voluntary"}])
     kwargs, bad_option = draw(options(literals, others, PANEL_BAD))
     kind = kwargs.get("table", "subscriptions")
     columns = MONTHLY if kind == "monthly" else ACTIVITY if kind == "activity" else SUBSCRIPTIONS
+    if kind == "subscriptions" and draw(st.booleans()):
+        columns = [*columns, *BILLING]
     if name == "cohort_retention":
         signup = Column(
             "signup", "instant", optional=True, used=lambda kw: kw.get("signup") == "signup"

@@ -81,6 +81,9 @@ pub fn check_billing_columns(frame: &DataFrame, options: &RevenueOptions) -> Res
         if let Some(name) = &c.interval {
             interval_indexes(frame, name)?;
         }
+        if let Some(name) = c.currency.as_ref().filter(|n| frame.column(n).is_ok()) {
+            input::text(frame, name, "the currency of each amount (such as 'USD')")?;
+        }
         if let Some(name) = &c.interval_count {
             let counts =
                 input::whole_numbers(frame, name, "the number of intervals billed at once")?;
