@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -131,3 +133,33 @@ def test_tables_by_position_are_deprecated() -> None:
     assert_frame_equal(positional, named)
     with pytest.raises(csm.InvalidInputError, match="both by position and by name"):
         csm.scorecard(DATA.subscriptions, subscriptions=DATA.subscriptions)  # type: ignore[misc]
+
+
+def test_scorecard_reads_billing_detail() -> None:
+    # a pays 10 throughout; b (20) asks to cancel on Feb 10 and leaves on Mar 5 (voluntary);
+    # c (30) is past due and leaves on Mar 20 (payment failed, involuntary).
+    day = dt.date
+    subs = pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "start": [day(2024, 1, 1)] * 3,
+            "end": [None, day(2024, 3, 5), day(2024, 3, 20)],
+            "amount": [10.0, 20.0, 30.0],
+            "interval": ["month"] * 3,
+            "status": ["active", "active", "past_due"],
+            "canceled_at": [None, day(2024, 2, 10), None],
+            "churn_reason": [None, "cancellation_requested", "payment_failed"],
+        }
+    )
+    card = csm.scorecard(subscriptions=subs, as_of=day(2024, 3, 31))
+
+    def value(metric: str, month: int) -> float | None:
+        row = card.filter((pl.col("metric") == metric) & (pl.col("period") == day(2024, month, 1)))
+        return row["value"].item()
+
+    # Committed MRR: 60 in January; February without b (canceled, running out): 40; March: 10.
+    assert [value("committed_mrr", m) for m in (1, 2, 3)] == [60.0, 40.0, 10.0]
+    assert [value("cancellations", m) for m in (1, 2, 3)] == [0.0, 1.0, 0.0]
+    # March: two churned customers, one involuntary.
+    assert value("involuntary_churn_share", 3) == 0.5
+    assert value("involuntary_churn_share", 1) is None

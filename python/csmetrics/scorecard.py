@@ -34,6 +34,10 @@ LABELS: dict[str, str] = {
     "churn_rate": "Logo churn rate",
     "retention_rate": "Logo retention rate",
     "growth_rate": "Customer growth rate",
+    "committed_mrr": "Committed MRR (without canceled subscriptions running out)",
+    "cancellations": "Cancellation requests",
+    "paused_customers": "Paused customers",
+    "involuntary_churn_share": "Involuntary share of churned customers",
     "crc": "Customer retention cost",
     "nps": "Net Promoter Score (NPS)",
     "csat": "Satisfied share (CSAT)",
@@ -145,6 +149,10 @@ def scorecard(
       ``retention_rate``, ``growth_rate`` (:func:`csmetrics.churn_rates`);
     - ``responses`` (``timestamp`` and score columns ``nps``, ``csat``, ``ces``, or a single
       ``score`` read as NPS): ``nps``, ``csat``, ``ces_low_effort``;
+    - ``subscriptions`` with billing detail (docs/metrics/billing.md): ``committed_mrr`` (with a
+      ``canceled_at`` column), ``cancellations``, ``paused_customers`` (with a ``status``
+      column) and ``involuntary_churn_share`` (with a ``churn_reason`` column: involuntary /
+      churned customers);
     - ``costs`` with ``subscriptions``: ``crc`` (:func:`csmetrics.retention_cost`);
     - ``trials``: ``trial_conversion``; ``conversions``: ``upsell_rate``, ``cross_sell_rate``;
     - ``tickets``: ``fcr_gross``, ``fcr_net``; ``usage``: ``dau``, ``wau``, ``mau``, ``stickiness``;
@@ -210,7 +218,30 @@ def scorecard(
             _rows(kpis, "expansion_rate", "expansion_rate", "expansion", "starting_mrr"),
             _rows(kpis, "quick_ratio", "quick_ratio"),
         ]
+        # Billing detail, when the subscriptions carry it (docs/metrics/billing.md).
+        if "committed_mrr" in kpis.columns:
+            parts.append(_rows(kpis, "committed_mrr", "committed_mrr"))
         churn = csm.churn_rates(subs, period=period, as_of=as_of)
+        if "cancellations" in churn.columns:
+            parts.append(_rows(churn, "cancellations", "cancellations"))
+        if "paused_customers" in churn.columns:
+            parts.append(_rows(churn, "paused_customers", "paused_customers"))
+        if "churned_involuntary" in churn.columns:
+            share = churn.with_columns(
+                pl.when(pl.col("churned") > 0)
+                .then(pl.col("churned_involuntary") / pl.col("churned"))
+                .otherwise(None)
+                .alias("involuntary_churn_share")
+            )
+            parts.append(
+                _rows(
+                    share,
+                    "involuntary_churn_share",
+                    "involuntary_churn_share",
+                    "churned_involuntary",
+                    "churned",
+                )
+            )
         retained = pl.col("customers_end") - pl.col("new") - pl.col("reactivated")
         parts += [
             _rows(churn, "churn_rate", "churn_rate", "churned", "churn_denominator"),
