@@ -727,18 +727,43 @@ pub(crate) fn build(
         None => None,
     };
 
-    // First start of each subscription (or each customer), for discount anchors.
-    let mut identity_first: HashMap<u32, i64> = HashMap::new();
-    for (key, start) in identity.iter().zip(&rows.start) {
-        let e = identity_first.entry(*key).or_insert(i64::MAX);
-        *e = (*e).min(*start);
+    // Rows grouped by identity (a counting sort), each group in start order: identity k's rows
+    // are `grouped[group_at[k]..group_at[k + 1]]`.
+    let identities = identity.iter().map(|k| *k as usize + 1).max().unwrap_or(0);
+    let mut group_at = vec![0usize; identities + 1];
+    for k in &identity {
+        group_at[*k as usize + 1] += 1;
     }
-    let mut customer_first: HashMap<u32, i64> = HashMap::new();
-    for row in 0..n {
-        let e = customer_first
-            .entry(customers.codes[row])
-            .or_insert(i64::MAX);
-        *e = (*e).min(rows.start[row]);
+    for k in 0..identities {
+        group_at[k + 1] += group_at[k];
+    }
+    let mut grouped = vec![0u32; n];
+    {
+        let mut cursor = group_at.clone();
+        for (row, k) in identity.iter().enumerate() {
+            grouped[cursor[*k as usize]] = row as u32;
+            cursor[*k as usize] += 1;
+        }
+    }
+    for k in 0..identities {
+        let group = &mut grouped[group_at[k]..group_at[k + 1]];
+        if group.len() > 1 {
+            group.sort_unstable_by_key(|r| (rows.start[*r as usize], *r));
+        }
+    }
+    let group_of = |k: usize| &grouped[group_at[k]..group_at[k + 1]];
+    // First start of each subscription (or customer), and of each customer: discount anchors.
+    let identity_first: Vec<i64> = (0..identities)
+        .map(|k| {
+            group_of(k)
+                .first()
+                .map_or(i64::MAX, |r| rows.start[*r as usize])
+        })
+        .collect();
+    let mut customer_first = vec![i64::MAX; customers.labels.len()];
+    for (code, start) in customers.codes.iter().zip(&rows.start) {
+        let e = &mut customer_first[*code as usize];
+        *e = (*e).min(*start);
     }
 
     // Discounts: row columns, then the discounts table.
@@ -849,46 +874,45 @@ pub(crate) fn build(
             n,
         )?);
     }
-    // Discounts by row, by subscription and by customer.
-    let mut by_row: HashMap<usize, Vec<usize>> = HashMap::new();
+    // Discounts by row (the row columns hold at most one), by subscription and by customer.
+    let mut row_discount = vec![
+        u32::MAX;
+        if percent_col.is_some() || amount_col.is_some() {
+            n
+        } else {
+            0
+        }
+    ];
     let mut by_sub: HashMap<u32, Vec<usize>> = HashMap::new();
     let mut by_customer: HashMap<u32, Vec<usize>> = HashMap::new();
     for (i, disc) in discounts.iter().enumerate() {
         match disc.target {
-            Target::Row(r) => by_row.entry(r).or_default().push(i),
+            Target::Row(r) => row_discount[r] = i as u32,
             Target::Subscription(s) => by_sub.entry(s).or_default().push(i),
             Target::Customer(c) => by_customer.entry(c).or_default().push(i),
         }
     }
 
     // A row's own discounts, as compared between rows.
-    let discount_of = |row: usize| -> Vec<(i64, u64, Duration, Option<i64>)> {
-        by_row
-            .get(&row)
-            .map(|list| {
-                list.iter()
-                    .map(|i| {
-                        let d = &discounts[*i];
-                        (d.ppm, d.amount_off.to_bits(), d.duration, d.start)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+    let discount_of = |row: usize| -> Option<(i64, u64, Duration, Option<i64>)> {
+        let i = *row_discount.get(row)?;
+        let d = discounts.get(i as usize)?;
+        Some((d.ppm, d.amount_off.to_bits(), d.duration, d.start))
     };
     // Where a row's own discount begins by default: the start of the run of contiguous rows of
     // its subscription carrying the same discount (a coupon repeated on every status spell
     // starts once), or the row's start without subscription ids.
     let mut run_start = rows.start.clone();
-    if sub_key.is_some() && !by_row.is_empty() {
-        let mut order: Vec<usize> = (0..n).filter(|r| by_row.contains_key(r)).collect();
-        order.sort_by_key(|r| (identity[*r], rows.start[*r], *r));
-        for w in 1..order.len() {
-            let (q, r) = (order[w - 1], order[w]);
-            if identity[q] == identity[r]
-                && rows.end[q] == rows.start[r]
-                && discount_of(q) == discount_of(r)
-            {
-                run_start[r] = run_start[q];
+    if sub_key.is_some() && !row_discount.is_empty() {
+        for k in 0..identities {
+            for w in group_of(k).windows(2) {
+                let (q, r) = (w[0] as usize, w[1] as usize);
+                if discount_of(r).is_some()
+                    && rows.end[q] == rows.start[r]
+                    && discount_of(q) == discount_of(r)
+                {
+                    run_start[r] = run_start[q];
+                }
             }
         }
     }
@@ -897,27 +921,52 @@ pub(crate) fn build(
     let mut start_cause = vec![Cause::Plan as u8; n];
     let mut end_cause = vec![Cause::Plan as u8; n];
     {
-        let mut ends: HashMap<(u32, i64), Vec<usize>> = HashMap::new();
-        for (row, (key, end)) in identity.iter().zip(&rows.end).enumerate() {
-            if *end != i64::MAX {
-                ends.entry((*key, *end)).or_default().push(row);
-            }
-        }
         let amounts = input::optional_numbers(frame, &c.amount, Role::Number, "the billed amount")?;
         let currency = match present(frame, &c.currency) {
             Some(name) => Some(input::text(frame, name, "the currency of each amount")?),
             None => None,
         };
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by_key(|r| (rows.start[*r], *r));
-        for row in order {
-            let Some(candidates) = ends.get_mut(&(identity[row], rows.start[row])) else {
+        // Each row's predecessor: an unmatched row of its group ending where it starts (groups
+        // are small; a large one is matched through a map of its ends).
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        let mut matched: Vec<bool> = Vec::new();
+        let mut ends: HashMap<i64, Vec<usize>> = HashMap::new();
+        for k in 0..identities {
+            let group = group_of(k);
+            if group.len() < 2 {
                 continue;
-            };
-            let Some(pos) = candidates.iter().position(|q| *q != row) else {
-                continue;
-            };
-            let q = candidates.swap_remove(pos);
+            }
+            if group.len() <= 32 {
+                matched.clear();
+                matched.resize(group.len(), false);
+                for (w, r) in group.iter().enumerate() {
+                    let r = *r as usize;
+                    if let Some(v) = (0..group.len()).find(|v| {
+                        *v != w && !matched[*v] && rows.end[group[*v] as usize] == rows.start[r]
+                    }) {
+                        matched[v] = true;
+                        pairs.push((group[v] as usize, r));
+                    }
+                }
+            } else {
+                ends.clear();
+                for q in group.iter().rev() {
+                    let q = *q as usize;
+                    if rows.end[q] != i64::MAX {
+                        ends.entry(rows.end[q]).or_default().push(q);
+                    }
+                }
+                for r in group {
+                    let r = *r as usize;
+                    if let Some(list) = ends.get_mut(&rows.start[r]) {
+                        if let Some(pos) = list.iter().rposition(|q| *q != r) {
+                            pairs.push((list.remove(pos), r));
+                        }
+                    }
+                }
+            }
+        }
+        for (q, row) in pairs {
             let same_status = status.as_ref().is_none_or(|s| s[q] == s[row]);
             let same_currency = currency
                 .as_ref()
@@ -948,17 +997,13 @@ pub(crate) fn build(
         (Some(s), PastDue::ChurnAfter) => {
             let mut out = rows.start.clone();
             if sub_key.is_some() {
-                let mut order: Vec<usize> = (0..n).filter(|r| s[*r] == PAST_DUE).collect();
-                order.sort_by_key(|r| (identity[*r], rows.start[*r]));
-                let mut spell_end: HashMap<u32, (i64, i64)> = HashMap::new(); // identity -> (end, spell start)
-                for r in order {
-                    let key = identity[r];
-                    if let Some((end, first)) = spell_end.get(&key).copied() {
-                        if end == rows.start[r] {
-                            out[r] = first;
+                for k in 0..identities {
+                    for w in group_of(k).windows(2) {
+                        let (q, r) = (w[0] as usize, w[1] as usize);
+                        if s[q] == PAST_DUE && s[r] == PAST_DUE && rows.end[q] == rows.start[r] {
+                            out[r] = out[q];
                         }
                     }
-                    spell_end.insert(key, (rows.end[r], out[r]));
                 }
             }
             Some(out)
@@ -996,163 +1041,175 @@ pub(crate) fn build(
         }
     };
 
-    let mut segments: Vec<Segment> = Vec::with_capacity(n);
-    let mut cancel_candidates: HashMap<(u32, i64), Vec<usize>> = HashMap::new();
-    // Segment range of each row.
-    let mut row_segments: Vec<(u32, u32)> = vec![(0, 0); n];
-    let mut cuts: Vec<i64> = Vec::new();
-    let mut active: Vec<(i64, usize, bool, i64)> = Vec::new(); // (start, order, forever, ppm/amount)
-    for row in 0..n {
-        let first_segment = segments.len() as u32;
-        let start = rows.start[row];
-        let mut end = rows.end[row];
-        let mut end_cause_row = end_cause[row];
-        let mut reason = reasons
-            .as_ref()
-            .map_or(ChurnKind::Unknown as u8, |r| r[row]);
-        let mut held = false;
-        let mut drop = false;
-        if let Some(s) = &status {
-            match s[row] {
-                TRIALING => drop = b.trials == Trials::Exclude,
-                UNPAID | 6 | 7 => drop = true,
-                PAUSED => match b.paused {
-                    Paused::Zero => held = true,
-                    Paused::Active => {}
-                    Paused::Churn => drop = true,
-                },
-                PAST_DUE => {
-                    if let Some(ds) = &delinquency_start {
-                        let cut = ds[row].saturating_add(delinquency);
-                        if cut < end {
-                            end = cut.max(start);
-                            end_cause_row = Cause::Status as u8;
-                            reason = ChurnKind::Involuntary as u8;
+    // Rows are independent: ranges of them become segments in parallel, in row order.
+    let parts = crate::parallel::parallel(crate::parallel::work_ranges(n), |range| {
+        let mut segments: Vec<Segment> = Vec::with_capacity(range.len());
+        let mut cancels: Vec<((u32, i64), usize)> = Vec::new();
+        // Segment range of each row.
+        let mut row_segments: Vec<(u32, u32)> = vec![(0, 0); range.len()];
+        let mut cuts: Vec<i64> = Vec::new();
+        let mut own: Vec<(usize, i64, i64)> = Vec::new();
+        let mut active: Vec<(i64, usize, bool, i64)> = Vec::new(); // (start, order, forever, index)
+        for row in range.clone() {
+            let first_segment = segments.len() as u32;
+            let start = rows.start[row];
+            let mut end = rows.end[row];
+            let mut end_cause_row = end_cause[row];
+            let mut reason = reasons
+                .as_ref()
+                .map_or(ChurnKind::Unknown as u8, |r| r[row]);
+            let mut held = false;
+            let mut drop = false;
+            if let Some(s) = &status {
+                match s[row] {
+                    TRIALING => drop = b.trials == Trials::Exclude,
+                    UNPAID | 6 | 7 => drop = true,
+                    PAUSED => match b.paused {
+                        Paused::Zero => held = true,
+                        Paused::Active => {}
+                        Paused::Churn => drop = true,
+                    },
+                    PAST_DUE => {
+                        if let Some(ds) = &delinquency_start {
+                            let cut = ds[row].saturating_add(delinquency);
+                            if cut < end {
+                                end = cut.max(start);
+                                end_cause_row = Cause::Status as u8;
+                                reason = ChurnKind::Involuntary as u8;
+                            }
                         }
                     }
-                }
-                _ => {}
-            }
-        }
-        let cancel = canceled_at.as_ref().and_then(|c| c[row]);
-        if let (Some(cx), ChurnAt::Cancel) = (cancel, b.churn_at) {
-            if cx < end {
-                end = cx.max(start);
-            }
-        }
-        if let Some(cx) = cancel {
-            cancel_candidates
-                .entry((identity[row], cx))
-                .or_default()
-                .push(row);
-        }
-        if drop || end <= start {
-            row_segments[row] = (first_segment, first_segment);
-            continue;
-        }
-        let committed_before = |t: i64| cancel.is_none_or(|cx| t < cx);
-        if held {
-            segments.push(Segment {
-                customer: customers.codes[row],
-                start,
-                end,
-                net: 0,
-                forever: 0,
-                contract: 0,
-                held: true,
-                committed: committed_before(start),
-                reason,
-                start_cause: start_cause[row],
-                end_cause: end_cause_row,
-                row,
-            });
-            row_segments[row] = (first_segment, segments.len() as u32);
-            continue;
-        }
-        // The discounts on this row, with their windows.
-        let anchor = identity_first.get(&identity[row]).copied().unwrap_or(start);
-        let step = step_of(row);
-        let mut own: Vec<(usize, i64, i64)> = Vec::new();
-        let fallback = run_start[row];
-        if let Some(list) = by_row.get(&row) {
-            for i in list {
-                let (f, u) = window(&discounts[*i], anchor, step, fallback);
-                own.push((*i, f, u));
-            }
-        }
-        if let Some(list) = sub_key.as_ref().and_then(|k| by_sub.get(&k.codes[row])) {
-            for i in list {
-                let (f, u) = window(&discounts[*i], anchor, step, anchor);
-                own.push((*i, f, u));
-            }
-        }
-        cuts.clear();
-        cuts.push(start);
-        cuts.push(end);
-        for (_, f, u) in &own {
-            for t in [*f, *u] {
-                if t > start && t < end {
-                    cuts.push(t);
+                    _ => {}
                 }
             }
-        }
-        if let Some(cx) = cancel {
-            if cx > start && cx < end {
-                cuts.push(cx);
-            }
-        }
-        cuts.sort_unstable();
-        cuts.dedup();
-        let gross = rows.units[row];
-        for w in 0..cuts.len() - 1 {
-            let (a, z) = (cuts[w], cuts[w + 1]);
-            active.clear();
-            for (i, f, u) in &own {
-                if *f <= a && a < *u {
-                    let d = &discounts[*i];
-                    active.push((
-                        d.start.unwrap_or(*f),
-                        d.order,
-                        d.duration == Duration::Forever,
-                        *i as i64,
-                    ));
+            let cancel = canceled_at.as_ref().and_then(|c| c[row]);
+            if let (Some(cx), ChurnAt::Cancel) = (cancel, b.churn_at) {
+                if cx < end {
+                    end = cx.max(start);
                 }
             }
-            active.sort_unstable_by_key(|x| (x.0, x.1));
-            let (net, forever) = discounted(gross, &active, &discounts, b.stacking, |a| {
-                amount_units(row, a)
-            });
-            let boundary_cause = |t: i64, fallback: u8| -> u8 {
-                if own.iter().any(|(_, f, u)| *f == t || *u == t) {
-                    Cause::Discount as u8
-                } else {
-                    fallback
+            if let Some(cx) = cancel {
+                cancels.push(((identity[row], cx), row));
+            }
+            if drop || end <= start {
+                row_segments[row - range.start] = (first_segment, first_segment);
+                continue;
+            }
+            let committed_before = |t: i64| cancel.is_none_or(|cx| t < cx);
+            if held {
+                segments.push(Segment {
+                    customer: customers.codes[row],
+                    start,
+                    end,
+                    net: 0,
+                    forever: 0,
+                    contract: 0,
+                    held: true,
+                    committed: committed_before(start),
+                    reason,
+                    start_cause: start_cause[row],
+                    end_cause: end_cause_row,
+                    row,
+                });
+                row_segments[row - range.start] = (first_segment, segments.len() as u32);
+                continue;
+            }
+            // The discounts on this row, with their windows.
+            let anchor = identity_first[identity[row] as usize].min(start);
+            let step = step_of(row);
+            own.clear();
+            let fallback = run_start[row];
+            if let Some(i) = row_discount.get(row).filter(|i| **i != u32::MAX) {
+                let i = *i as usize;
+                let (f, u) = window(&discounts[i], anchor, step, fallback);
+                own.push((i, f, u));
+            }
+            if let Some(list) = sub_key.as_ref().and_then(|k| by_sub.get(&k.codes[row])) {
+                for i in list {
+                    let (f, u) = window(&discounts[*i], anchor, step, anchor);
+                    own.push((*i, f, u));
                 }
-            };
-            segments.push(Segment {
-                customer: customers.codes[row],
-                start: a,
-                end: z,
-                net,
-                forever,
-                contract: gross,
-                held: false,
-                committed: committed_before(a),
-                reason,
-                start_cause: if w == 0 {
-                    start_cause[row]
-                } else {
-                    boundary_cause(a, Cause::Plan as u8)
-                },
-                end_cause: if w + 2 == cuts.len() {
-                    end_cause_row
-                } else {
-                    boundary_cause(z, Cause::Plan as u8)
-                },
-                row,
-            });
+            }
+            cuts.clear();
+            cuts.push(start);
+            cuts.push(end);
+            for (_, f, u) in &own {
+                for t in [*f, *u] {
+                    if t > start && t < end {
+                        cuts.push(t);
+                    }
+                }
+            }
+            if let Some(cx) = cancel {
+                if cx > start && cx < end {
+                    cuts.push(cx);
+                }
+            }
+            cuts.sort_unstable();
+            cuts.dedup();
+            let gross = rows.units[row];
+            for w in 0..cuts.len() - 1 {
+                let (a, z) = (cuts[w], cuts[w + 1]);
+                active.clear();
+                for (i, f, u) in &own {
+                    if *f <= a && a < *u {
+                        let d = &discounts[*i];
+                        active.push((
+                            d.start.unwrap_or(*f),
+                            d.order,
+                            d.duration == Duration::Forever,
+                            *i as i64,
+                        ));
+                    }
+                }
+                active.sort_unstable_by_key(|x| (x.0, x.1));
+                let (net, forever) = discounted(gross, &active, &discounts, b.stacking, |a| {
+                    amount_units(row, a)
+                });
+                let boundary_cause = |t: i64, fallback: u8| -> u8 {
+                    if own.iter().any(|(_, f, u)| *f == t || *u == t) {
+                        Cause::Discount as u8
+                    } else {
+                        fallback
+                    }
+                };
+                segments.push(Segment {
+                    customer: customers.codes[row],
+                    start: a,
+                    end: z,
+                    net,
+                    forever,
+                    contract: gross,
+                    held: false,
+                    committed: committed_before(a),
+                    reason,
+                    start_cause: if w == 0 {
+                        start_cause[row]
+                    } else {
+                        boundary_cause(a, Cause::Plan as u8)
+                    },
+                    end_cause: if w + 2 == cuts.len() {
+                        end_cause_row
+                    } else {
+                        boundary_cause(z, Cause::Plan as u8)
+                    },
+                    row,
+                });
+            }
+            row_segments[row - range.start] = (first_segment, segments.len() as u32);
         }
-        row_segments[row] = (first_segment, segments.len() as u32);
+        (segments, row_segments, cancels)
+    });
+    let mut segments: Vec<Segment> = Vec::with_capacity(n);
+    let mut row_segments: Vec<(u32, u32)> = Vec::with_capacity(n);
+    let mut cancel_candidates: HashMap<(u32, i64), Vec<usize>> = HashMap::new();
+    for (part, ranges, cancels) in parts {
+        let base = segments.len() as u32;
+        segments.extend(part);
+        row_segments.extend(ranges.into_iter().map(|(a, z)| (a + base, z + base)));
+        for (key, row) in cancels {
+            cancel_candidates.entry(key).or_default().push(row);
+        }
     }
 
     // Customer-level discounts, allocated over the customer's segments.
@@ -1172,7 +1229,7 @@ pub(crate) fn build(
             let own = of_customer.remove(&customer).unwrap_or_default();
             let list = &by_customer[&customer];
             let first_row = own.iter().map(|s| s.row).min().unwrap_or(0);
-            let anchor = customer_first.get(&customer).copied().unwrap_or(0);
+            let anchor = customer_first[customer as usize];
             let step = step_of(first_row);
             let windows: Vec<(usize, i64, i64)> = list
                 .iter()
