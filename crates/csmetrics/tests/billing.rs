@@ -1,6 +1,8 @@
 //! Billing detail (docs/metrics/billing.md): seats, discounts, statuses, cancellations and churn
 //! reasons, on hand-computed bridges, and the bridge identities under every policy.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{dates, f, i, micros, strs, Date};
