@@ -6,6 +6,7 @@
 //! expanded to strings only when the frame is built.
 
 use polars::prelude::*;
+use polars_arrow::bitmap::Bitmap;
 
 use super::SEGMENTS;
 use crate::error::{CsError, Result};
@@ -89,19 +90,25 @@ fn money(name: &str, values: Vec<f64>) -> Column {
         .into()
 }
 
+/// The values, moved without a copy, with a validity mask where `is_null` says so (none when
+/// no value is null).
+fn with_nulls<T: PolarsNumericType>(
+    name: &str,
+    values: Vec<T::Native>,
+    is_null: impl Fn(&T::Native) -> bool,
+) -> ChunkedArray<T> {
+    let validity = values
+        .iter()
+        .any(&is_null)
+        .then(|| Bitmap::from_iter(values.iter().map(|v| !is_null(v))));
+    ChunkedArray::from_vec_validity(name.into(), values, validity)
+}
+
 fn dates(name: &str, values: Vec<i32>) -> Column {
-    if values.contains(&NULL_DAY) {
-        let days = values.iter().map(|&d| (d != NULL_DAY).then_some(d));
-        Int32Chunked::from_iter_options(name.into(), days)
-            .into_date()
-            .into_series()
-            .into()
-    } else {
-        Int32Chunked::from_vec(name.into(), values)
-            .into_date()
-            .into_series()
-            .into()
-    }
+    with_nulls::<Int32Type>(name, values, |&d| d == NULL_DAY)
+        .into_date()
+        .into_series()
+        .into()
 }
 
 fn timestamps(name: &str, values: Vec<i64>) -> Column {
@@ -119,20 +126,14 @@ fn timestamps(name: &str, values: Vec<i64>) -> Column {
 
 /// Floats with NaN as null.
 fn optional_money(name: &str, values: Vec<f64>) -> Column {
-    if values.iter().any(|v| v.is_nan()) {
-        let options = values.iter().map(|&v| (!v.is_nan()).then_some(v));
-        Float64Chunked::from_iter_options(name.into(), options)
-            .into_series()
-            .into()
-    } else {
-        money(name, values)
-    }
+    with_nulls::<Float64Type>(name, values, |v| v.is_nan())
+        .into_series()
+        .into()
 }
 
 /// Whole numbers with 0 as null.
 fn optional_ints(name: &str, values: Vec<i32>) -> Column {
-    let options = values.iter().map(|&v| (v != 0).then_some(v));
-    Int32Chunked::from_iter_options(name.into(), options)
+    with_nulls::<Int32Type>(name, values, |&v| v == 0)
         .into_series()
         .into()
 }
