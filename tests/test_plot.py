@@ -199,6 +199,154 @@ def test_clv_distribution(cdnow_fit):
     _labelled(plot.clv_distribution(grouped, by="group"), legend=True)
 
 
+def _billing_subscriptions() -> pl.DataFrame:
+    """Five monthly customers from 1 January 2024, in two segments, with seats, a discount,
+    statuses, cancellation requests and churn reasons."""
+    d = dt.date
+    return pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e"],
+            "segment": ["smb", "smb", "enterprise", "enterprise", "smb"],
+            "start": [d(2024, 1, 1)] * 5,
+            "end": [None, d(2024, 3, 20), d(2024, 3, 5), d(2024, 4, 10), None],
+            "amount": [100.0, 50.0, 30.0, 20.0, 40.0],
+            "interval": ["month"] * 5,
+            "quantity": [2, 1, 1, 1, 1],
+            "status": ["active", "canceled", "canceled", "canceled", "active"],
+            "canceled_at": [None, d(2024, 2, 10), None, d(2024, 3, 15), None],
+            "churn_reason": [None, "cancellation_requested", "payment_failed", None, None],
+            "percent_off": [10.0, None, None, None, None],
+        }
+    )
+
+
+BILLING_CUT = {"as_of": dt.date(2024, 4, 20), "with_contract": True}
+
+
+def _ydata(line) -> list[float]:
+    return [float(v) for v in line.get_ydata()]
+
+
+def test_net_contract_trend_draws_the_bridge_values():
+    bridge = csm.mrr_bridge(_billing_subscriptions(), **BILLING_CUT)
+    ax = plot.net_contract_trend(bridge)
+    _labelled(ax, legend=True)
+    contract, net, committed = ax.get_lines()
+    assert _ydata(contract) == bridge["contract_mrr"].to_list()
+    assert _ydata(net) == bridge["net_mrr"].to_list()
+    assert _ydata(committed) == bridge["committed_mrr"].to_list()
+    # By hand: contract 2 x 100 + 50 + 30 + 20 + 40 = 340 until c and b leave in March (260)
+    # and d in April (240); net takes a's 10% (20) off; committed also leaves out b from its
+    # February request and d from its March one.
+    assert _ydata(contract) == [340.0, 340.0, 260.0, 240.0]
+    assert _ydata(net) == [320.0, 320.0, 240.0, 220.0]
+    assert _ydata(committed) == [320.0, 270.0, 220.0, 220.0]
+    assert len(ax.collections) == 1, "the discount gap is shaded"
+    assert ax.get_title() == "Net, contract and committed MRR"
+
+
+def test_net_contract_trend_sums_groups_and_takes_pandas():
+    pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    subs = _billing_subscriptions().drop("canceled_at")
+    whole = csm.mrr_bridge(subs, **BILLING_CUT)
+    by_segment = csm.mrr_bridge(subs, by="segment", **BILLING_CUT)
+    _fig, given = plt.subplots()
+    ax = plot.net_contract_trend(by_segment.to_pandas(), title="Discounts", ax=given)
+    assert ax is given and ax.get_title() == "Discounts"
+    # No canceled_at: no committed line.
+    contract, net = ax.get_lines()
+    assert _ydata(contract) == whole["contract_mrr"].to_list()
+    assert _ydata(net) == whole["net_mrr"].to_list()
+
+
+def test_net_contract_trend_needs_with_contract():
+    bridge = csm.mrr_bridge(_billing_subscriptions(), as_of=dt.date(2024, 4, 20))
+    with pytest.raises(csm.MissingColumnError, match=r"'net_mrr'.*with_contract=True"):
+        plot.net_contract_trend(bridge)
+
+
+def test_churn_split_bars_stack_the_reasons_under_the_cancellations():
+    bridge = csm.mrr_bridge(_billing_subscriptions(), by="segment", **BILLING_CUT)
+    totals = (
+        bridge.group_by("period")
+        .agg(pl.col("^churned.*customers$", "cancellations").sum())
+        .sort("period")
+    )
+    ax = plot.churn_split_bars(bridge)
+    _labelled(ax, legend=True)
+    voluntary, involuntary, unknown = ax.containers
+    heights = {
+        reason: [bar.get_height() for bar in bars]
+        for reason, bars in [
+            ("voluntary", voluntary),
+            ("involuntary", involuntary),
+            ("unknown", unknown),
+        ]
+    }
+    for reason, drawn in heights.items():
+        assert drawn == totals[f"churned_{reason}_customers"].to_list()
+    # By hand: March loses b (asked to cancel) and c (payment failed); April d (no reason).
+    assert heights == {
+        "voluntary": [0, 0, 1, 0],
+        "involuntary": [0, 0, 1, 0],
+        "unknown": [0, 0, 0, 1],
+    }
+    # Stacked: each reason starts where the one below ends, and the stack is the churn.
+    for low, high in [(voluntary, involuntary), (involuntary, unknown)]:
+        for below, above in zip(low, high, strict=True):
+            assert above.get_y() == pytest.approx(below.get_y() + below.get_height())
+    tops = [bar.get_y() + bar.get_height() for bar in unknown]
+    assert tops == totals["churned_customers"].to_list() == [0, 0, 2, 1]
+    (requests,) = ax.get_lines()
+    # b asks in February, d in March.
+    assert _ydata(requests) == totals["cancellations"].to_list() == [0, 1, 1, 0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[-1] == "cancellation requests" and labels[0].startswith("voluntary")
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "2024-01",
+        "2024-02",
+        "2024-03",
+        "2024-04",
+    ]
+
+
+def test_churn_split_bars_with_cancellations_alone():
+    bridge = csm.mrr_bridge(_billing_subscriptions().drop("churn_reason"), **BILLING_CUT)
+    ax = plot.churn_split_bars(bridge)
+    _labelled(ax, legend=True)
+    (churned,) = ax.containers
+    assert [bar.get_height() for bar in churned] == bridge["churned_customers"].to_list()
+    assert _ydata(ax.get_lines()[0]) == bridge["cancellations"].to_list()
+    assert ax.get_title() == "Churned customers and cancellation requests"
+
+
+def test_churn_split_bars_needs_reasons_or_cancellations():
+    plain = csm.mrr_bridge(_billing_subscriptions().drop("churn_reason", "canceled_at"))
+    with pytest.raises(csm.MissingColumnError, match="churn_reason column") as info:
+        plot.churn_split_bars(plain)
+    assert info.value.column == "churned_voluntary_customers"
+    half = csm.mrr_bridge(_billing_subscriptions()).drop("churned_unknown_customers")
+    with pytest.raises(csm.MissingColumnError, match="'churned_unknown_customers'"):
+        plot.churn_split_bars(half)
+
+
+def test_billing_columns_are_not_taken_for_groups():
+    # churn_rates and revenue_kpis gain paused_customers, cancellations, committed_mrr, ... with
+    # billing detail: values, not by= keys, so one line per metric still.
+    subs = _billing_subscriptions()
+    rates = csm.churn_rates(subs, as_of=dt.date(2024, 4, 20))
+    assert {"cancellations", "churned_voluntary", "paused_customers"} <= set(rates.columns)
+    ax = plot.churn_trend(rates)
+    (line,) = ax.get_lines()
+    expected = rates["churn_rate"].fill_null(float("nan")).to_list()
+    assert _ydata(line) == pytest.approx(expected, nan_ok=True)
+    kpis = csm.revenue_kpis(subs, **BILLING_CUT)
+    assert {"committed_mrr", "net_mrr", "cancellation_mrr"} <= set(kpis.columns)
+    ax = plot.nrr_trend(kpis)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["NRR (month)", "GRR (month)"]
+
+
 @pytest.mark.parametrize(
     ("helper", "column"),
     [
@@ -206,6 +354,8 @@ def test_clv_distribution(cdnow_fit):
         (plot.mrr_bridge_bars, "starting_mrr"),
         (plot.churn_trend, "churn_rate"),
         (plot.nrr_trend, "nrr"),
+        (plot.net_contract_trend, "net_mrr"),
+        (plot.churn_split_bars, "churned_customers"),
         (plot.nps_trend, "nps"),
         (plot.survival_curve, "survival"),
         (plot.cohort_heatmap, "cohort"),

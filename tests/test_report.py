@@ -383,6 +383,127 @@ def test_headline_is_the_last_complete_period(tmp_path: Path):
     assert early["partial"] == "January 2026 (data to 2026-01-31)"
 
 
+def _billing_subscriptions() -> pl.DataFrame:
+    """Five monthly customers from 1 January 2026 with billing detail: ``a`` 2 seats of 100 at
+    10% off for ever; ``b`` (50) asks to cancel on 10 February and leaves on 20 March; ``c`` (30)
+    leaves on 5 March after a failed payment; ``d`` (20) asks on 15 March and leaves on 10 April,
+    no reason given; ``e`` (40, 5 off for ever) pauses for March."""
+    d = dt.date
+    return pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e", "e", "e"],
+            "subscription_id": ["sa", "sb", "sc", "sd", "se", "se", "se"],
+            "start": [d(2026, 1, 1)] * 5 + [d(2026, 3, 1), d(2026, 4, 1)],
+            "end": [
+                None,
+                d(2026, 3, 20),
+                d(2026, 3, 5),
+                d(2026, 4, 10),
+                d(2026, 3, 1),
+                d(2026, 4, 1),
+                None,
+            ],
+            "amount": [100.0, 50.0, 30.0, 20.0, 40.0, 40.0, 40.0],
+            "interval": ["month"] * 7,
+            "quantity": [2, 1, 1, 1, 1, 1, 1],
+            "status": ["active", "canceled", "canceled", "canceled", "active", "paused", "active"],
+            "canceled_at": [None, d(2026, 2, 10), None, d(2026, 3, 15), None, None, None],
+            "churn_reason": [None, "cancellation_requested", "payment_failed"] + [None] * 4,
+            "percent_off": [10.0] + [None] * 6,
+            "amount_off": [None] * 4 + [5.0] * 3,
+        }
+    )
+
+
+def _table_rows(text: str, table_id: str) -> list[dict[str, str]]:
+    table = text.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    head = re.findall(r"<th>(.*?)</th>", table)
+    rows = re.findall(r"<tr>(<td.*?)</tr>", table)
+    return [dict(zip(head, re.findall(r"<td[^>]*>(.*?)</td>", row), strict=True)) for row in rows]
+
+
+def test_billing_detail_section(tmp_path: Path):
+    subs = _billing_subscriptions()
+    as_of = dt.date(2026, 4, 20)
+    text = csm.report(subscriptions=subs, as_of=as_of, out=tmp_path / "b.html").read_text(
+        encoding="utf-8"
+    )
+    # Right after the MRR bridge, with its two charts (net against contract MRR; churn by reason
+    # against cancellation requests).
+    sections = _sections(text)
+    assert sections[sections.index("mrr-bridge") + 1] == "billing"
+    section = text.split('<section id="billing">', 1)[1].split("</section>", 1)[0]
+    assert section.count("data:image/png;base64,") == 2
+    assert 'alt="Net, contract and committed MRR"' in section
+    assert 'alt="Churned customers by reason and cancellation requests"' in section
+    assert text.count("data:image/png;base64,") == 5 + 2
+    # By hand, newest first (April is partial: MRR at the cut-off, 20 April).
+    # Contract: a 2 x 100 = 200, b 50, c 30, d 20, e 40: 340 in January and February. Net: a
+    # 10% off (180) and e 5 off (35): 315. March: b (20 March) and c (5 March) have left, e is
+    # paused at $0: contract 200 + 20 = 220, net 180 + 20 = 200. April: d left on 10 April, e is
+    # back: contract 200 + 40 = 240, net 180 + 35 = 215.
+    # Committed: without b from its request (February: 315 - 50 = 265), without d from its
+    # (March: 200 - 20 = 180); April has no request left running: 215.
+    # Churned customers: March b (asked: voluntary) and c (payment failed: involuntary); April d
+    # (no reason: unknown). Cancellations: b in February, d in March. Paused: e at March's end.
+    money = ["net MRR", "contract MRR", "committed MRR"]
+    counts = ["cancellations", "churned customers", "voluntary", "involuntary", "unknown"]
+    expected = [
+        ("April 2026 (partial)", 215, 240, 215, 0, 1, 0, 0, 1, 0),
+        ("March 2026", 200, 220, 180, 1, 2, 1, 1, 0, 1),
+        ("February 2026", 315, 340, 265, 1, 0, 0, 0, 0, 0),
+        ("January 2026", 315, 340, 315, 0, 0, 0, 0, 0, 0),
+    ]
+    rows = _table_rows(section, "billing-table")
+    assert list(rows[0]) == ["period", *money, *counts, "paused"]
+    assert rows == [
+        {
+            "period": row[0],
+            **{m: f"{v:,.2f}" for m, v in zip(money, row[1:4], strict=True)},
+            **{c: str(v) for c, v in zip([*counts, "paused"], row[4:], strict=True)},
+        }
+        for row in expected
+    ]
+    # Against the core: the voluntary / involuntary / unknown split sums to the churned
+    # customers, and net MRR is the MRR of the bridge.
+    for row in rows:
+        assert int(row["voluntary"]) + int(row["involuntary"]) + int(row["unknown"]) == int(
+            row["churned customers"]
+        )
+    bridge = csm.mrr_bridge(subs, as_of=as_of)
+    assert [r["net MRR"] for r in reversed(rows)] == [f"{v:,.2f}" for v in bridge["ending_mrr"]]
+
+    # Seats alone are billing detail too: net and contract MRR, no churn chart.
+    seats = csm.report(
+        subscriptions=_hand_subscriptions().with_columns(quantity=pl.lit(1)),
+        as_of=dt.date(2026, 3, 20),
+        out=tmp_path / "s.html",
+    ).read_text(encoding="utf-8")
+    section = seats.split('<section id="billing">', 1)[1].split("</section>", 1)[0]
+    assert section.count("data:image/png;base64,") == 1
+    assert list(_table_rows(section, "billing-table")[0]) == [
+        "period",
+        "net MRR",
+        "contract MRR",
+        "churned customers",
+    ]
+    # Without any billing column: no section.
+    plain = csm.report(
+        subscriptions=subs.drop(
+            "quantity", "status", "canceled_at", "churn_reason", "percent_off", "amount_off"
+        ),
+        as_of=as_of,
+        out=tmp_path / "p.html",
+    ).read_text(encoding="utf-8")
+    assert "billing" not in _sections(plain) and "Billing detail" not in plain
+
+
+@pytest.fixture(scope="module")
+def billing_report(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("billing") / "report.html"
+    return csm.report(subscriptions=_billing_subscriptions(), as_of=dt.date(2026, 4, 20), out=out)
+
+
 @pytest.mark.skipif(
     _chromium() is None, reason="no chromium binary on PATH (apt-get install chromium)"
 )
@@ -391,6 +512,14 @@ def test_report_renders_in_chromium(full_report: Path, tmp_path: Path):
     assert png.exists() and png.stat().st_size > 50_000
     # A blank or broken page has a handful of colours; the charts bring thousands.
     assert distinct_colours(png) > 500
+
+
+@pytest.mark.skipif(
+    _chromium() is None, reason="no chromium binary on PATH (apt-get install chromium)"
+)
+def test_billing_report_renders_in_chromium(billing_report: Path, tmp_path: Path):
+    png = render(billing_report, tmp_path / "billing.png")
+    assert png.exists() and distinct_colours(png) > 500
 
 
 if __name__ == "__main__":

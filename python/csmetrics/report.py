@@ -88,6 +88,7 @@ PERCENT_METRICS = {
     "expansion_rate",
     "growth_rate",
     "stickiness",
+    "involuntary_churn_share",
 }
 
 
@@ -218,6 +219,79 @@ def _to_polars_frame(data: Any) -> pl.DataFrame:
 
 def _subscription_options(subs: pl.DataFrame) -> dict[str, Any]:
     return {"interval_count": "interval_count"} if "interval_count" in subs.columns else {}
+
+
+#: Subscription columns of billing detail (docs/metrics/billing.md): a table with any of them
+#: gets the "Billing detail" section.
+BILLING_COLUMNS = ("quantity", "status", "canceled_at", "churn_reason", "percent_off", "amount_off")
+
+#: The billing table's columns: bridge column -> heading, in order (each shown when the bridge has
+#: it; the churn split counts customers).
+_BILLING_TABLE: dict[str, str] = {
+    "net_mrr": "net MRR",
+    "contract_mrr": "contract MRR",
+    "committed_mrr": "committed MRR",
+    "cancellations": "cancellations",
+    "churned_customers": "churned customers",
+    "churned_voluntary_customers": "voluntary",
+    "churned_involuntary_customers": "involuntary",
+    "churned_unknown_customers": "unknown",
+    "paused_customers": "paused",
+}
+_BILLING_MONEY = {"net MRR", "contract MRR", "committed MRR"}
+
+
+def _has_billing(subs: pl.DataFrame) -> bool:
+    return any(column in subs.columns for column in BILLING_COLUMNS)
+
+
+def _billing_section(
+    bridge: pl.DataFrame, period: Period, partial: dt.date | None, periods: int = 6
+) -> str:
+    """Net against contract MRR, churn by reason against cancellation requests, and a table of
+    the last ``periods`` periods, newest first, from a bridge computed with
+    ``with_contract=True``."""
+    from csmetrics import plot
+
+    body = _png(plot.net_contract_trend(bridge, ax=_axes(10, 3.5)))
+    split = "churned_voluntary_customers" in bridge.columns
+    requests = "cancellations" in bridge.columns
+    if split or requests:
+        bars = plot.churn_split_bars(bridge, ax=_axes(10, 3.5))
+        bars.set_xlabel("")  # the dates say it; the legend sits below the axis
+        body += _png(bars)
+    shown = [c for c in _BILLING_TABLE if c in bridge.columns]
+    recent = bridge.sort("period", descending=True).head(periods)
+    labels = [
+        _period_label(p, period) + (" (partial)" if p == partial else "")
+        for p in recent["period"].to_list()
+    ]
+    table = recent.select(pl.Series("period", labels, dtype=pl.String), *shown).rename(
+        _BILLING_TABLE, strict=False
+    )
+    body += _table(table, money=_BILLING_MONEY, table_id="billing-table")
+    note = [
+        "Net MRR is what customers pay after their discounts; contract MRR is the same "
+        "subscriptions at their undiscounted price: the gap is what discounts cost each month."
+    ]
+    if "committed_mrr" in bridge.columns:
+        note.append(
+            "Committed MRR leaves out the subscriptions whose customers have asked to cancel but "
+            "keep access to the end of their paid term."
+        )
+    if requests:
+        note.append(
+            "Cancellations are the requests to cancel made in the period; the customer churns "
+            "when access ends, often a period or more later."
+        )
+    if split:
+        note.append(
+            "Churned customers are split by reason: voluntary (they asked to cancel), "
+            "involuntary (a failed or disputed payment) and unknown "
+            "(no reason recorded)."
+        )
+    note.append(f"The table shows the last {periods} {period}s, newest first.")
+    return _section("billing", "Billing detail", body, " ".join(note))
 
 
 #: Per input table, the event columns whose latest instant is the data's end: the contract's
@@ -507,7 +581,12 @@ def report(
     ----------
     subscriptions, responses, tickets, usage, costs, trials, conversions
         The input tables of :func:`csmetrics.scorecard` (Polars or pandas); each may be None, and
-        the sections that need a missing table are left out.
+        the sections that need a missing table are left out. Subscriptions with any billing
+        column (:data:`BILLING_COLUMNS`: ``quantity``, ``status``, ``canceled_at``,
+        ``churn_reason``, ``percent_off``, ``amount_off``) add a "Billing detail" section after
+        the MRR bridge: net against contract MRR (and committed MRR with ``canceled_at``),
+        churned customers by reason against cancellation requests, and a table of the last six
+        periods.
     customers
         Optional ``customer_id`` and ``segment`` table, used to label customers who need attention.
     period
@@ -650,8 +729,9 @@ def report(
 
     if subs is not None:
         options = _subscription_options(subs)
+        billing = _has_billing(subs)
         step("revenue")
-        bridge = csm.mrr_bridge(subs, period=period, as_of=cutoff, **options)
+        bridge = csm.mrr_bridge(subs, period=period, as_of=cutoff, with_contract=billing, **options)
         revenue = csm.revenue_kpis(subs, period=period, as_of=cutoff, **options)
         bars = plot.mrr_bridge_bars(bridge, title="MRR bridge", ax=_axes())
         bars.set_xlabel("")  # the dates say it; the legend sits below the axis
@@ -665,6 +745,8 @@ def report(
                 "contraction and churn.",
             )
         )
+        if billing:
+            sections.append(_billing_section(bridge, period, partial))
         step("churn")
         churn = csm.churn_rates(subs, period=period, as_of=cutoff, **options)
         body = _png(plot.churn_trend(churn, title="Logo churn rate", ax=_axes(10, 3.5)))

@@ -24,17 +24,25 @@ from __future__ import annotations
 from csmetrics.plot._clv import calibration_holdout, clv_distribution, p_alive_matrix
 from csmetrics.plot._cohorts import cohort_heatmap
 from csmetrics.plot._retention import churn_trend
-from csmetrics.plot._revenue import mrr_bridge_bars, mrr_waterfall, nrr_trend
+from csmetrics.plot._revenue import (
+    churn_split_bars,
+    mrr_bridge_bars,
+    mrr_waterfall,
+    net_contract_trend,
+    nrr_trend,
+)
 from csmetrics.plot._survey import nps_trend
 from csmetrics.plot._survival import survival_curve
 
 __all__ = [
     "calibration_holdout",
+    "churn_split_bars",
     "churn_trend",
     "clv_distribution",
     "cohort_heatmap",
     "mrr_bridge_bars",
     "mrr_waterfall",
+    "net_contract_trend",
     "nps_trend",
     "nrr_trend",
     "p_alive_matrix",

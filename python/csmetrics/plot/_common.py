@@ -21,6 +21,23 @@ _TOTAL = "#264653"
 
 _BRIDGE_MOVES = ("new", "expansion", "reactivation", "contraction", "churned")
 
+# Value columns the billing detail adds to the period results (docs/metrics/billing.md): never
+# ``by`` keys.
+_BILLING_VALUES = (
+    "paused_customers",
+    "cancellations",
+    "cancellation_mrr",
+    "committed_mrr",
+    "net_mrr",
+    "contract_mrr",
+    "churned_voluntary",
+    "churned_involuntary",
+    "churned_unknown",
+    "churned_voluntary_customers",
+    "churned_involuntary_customers",
+    "churned_unknown_customers",
+)
+
 
 def _pyplot() -> Any:
     try:

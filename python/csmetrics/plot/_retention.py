@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
-from csmetrics.plot._common import _axes, _date_axis, _frame, _percent_axis, _require, _trend
+from csmetrics.plot._common import (
+    _BILLING_VALUES,
+    _axes,
+    _date_axis,
+    _frame,
+    _percent_axis,
+    _require,
+    _trend,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -29,6 +37,7 @@ _CHURN_KNOWN = (
     "churn_upper",
     "retention_rate",
     "growth_rate",
+    *_BILLING_VALUES,
 )
 
 

@@ -1,4 +1,5 @@
-"""MRR bridge charts and the NRR/GRR trend."""
+"""MRR bridge charts, the NRR/GRR trend and the billing detail of the bridge (net against
+contract MRR, churn by reason against cancellation requests)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import polars as pl
 
 from csmetrics.exceptions import InvalidInputError
 from csmetrics.plot._common import (
+    _BILLING_VALUES,
     _BRIDGE_MOVES,
     _DOWN,
     _DOWN2,
@@ -32,7 +34,13 @@ from csmetrics.plot._common import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["mrr_bridge_bars", "mrr_waterfall", "nrr_trend"]
+__all__ = [
+    "churn_split_bars",
+    "mrr_bridge_bars",
+    "mrr_waterfall",
+    "net_contract_trend",
+    "nrr_trend",
+]
 
 
 def _bridge_totals(bridge: Any, what: str) -> pl.DataFrame:
@@ -208,6 +216,7 @@ _KPI_KNOWN = (
     "window_base_mrr",
     "nrr_window",
     "grr_window",
+    *_BILLING_VALUES,
 )
 
 
@@ -266,4 +275,214 @@ def nrr_trend(
     ax.set_ylabel("share of the starting MRR kept")
     ax.set_title(title or "Net and gross revenue retention")
     ax.legend(fontsize=8)
+    return cast("Axes", ax)
+
+
+def _period_sums(data: Any, columns: Sequence[str], what: str) -> pl.DataFrame:
+    """``columns`` of a frame that already has them, per period, summed over its ``by`` groups."""
+    frame = _frame(data, what)
+    return (
+        frame.with_columns(pl.col(list(columns)).cast(pl.Float64))
+        .group_by("period", maintain_order=True)
+        .agg(pl.col(list(columns)).sum())
+        .sort("period")
+    )
+
+
+_CONTRACT = "#6c8ebf"
+_UNKNOWN = "#b8bec6"
+_REASONS = (
+    ("voluntary", "voluntary (asked to cancel)", _DOWN, None),
+    ("involuntary", "involuntary (failed payment)", _DOWN2, "//"),
+    ("unknown", "reason unknown", _UNKNOWN, None),
+)
+
+
+def net_contract_trend(bridge: Any, *, title: str | None = None, ax: Any = None) -> Axes:
+    """Net MRR against contract MRR per period; the gap between them is what discounts take.
+
+    Parameters
+    ----------
+    bridge
+        The result of ``csmetrics.mrr_bridge(subscriptions, with_contract=True)`` (or of
+        ``csmetrics.revenue_kpis(..., with_contract=True)``), Polars or pandas, with the columns
+        ``period``, ``net_mrr`` (ending MRR net of the discounts running at the period's end) and
+        ``contract_mrr`` (ending MRR before discounts). When it has ``committed_mrr`` (the
+        subscriptions had a ``canceled_at`` column) that is drawn too: the ending MRR without the
+        subscriptions already canceled but still running, on the bridge's ``mrr_basis``. A
+        frame with ``by=`` groups is summed over its groups.
+    title
+        Title of the chart; default "Net and contract MRR" (", committed" when drawn).
+    ax
+        The matplotlib ``Axes`` to draw on; default a new figure.
+
+    Returns
+    -------
+    Axes
+        Lines in order: contract, net, then committed MRR when present; the discount gap is
+        shaded between contract and net.
+
+    Raises
+    ------
+    MissingColumnError
+        When ``period``, ``net_mrr`` or ``contract_mrr`` is missing (a bridge computed without
+        ``with_contract=True``).
+    """
+    what = "net_contract_trend"
+    frame = _frame(bridge, what)
+    _require(
+        frame,
+        ["period", "net_mrr", "contract_mrr"],
+        what,
+        "csmetrics.mrr_bridge(..., with_contract=True)",
+    )
+    columns = ["contract_mrr", "net_mrr"]
+    committed = "committed_mrr" in frame.columns
+    if committed:
+        columns.append("committed_mrr")
+    totals = _period_sums(frame, columns, what)
+    ax = _axes(ax)
+    x = totals["period"].to_list()
+    contract = _as_float(totals["contract_mrr"])
+    net = _as_float(totals["net_mrr"])
+    ax.plot(x, contract, "--", color=_CONTRACT, marker="o", ms=3, lw=1.4, label="contract MRR")
+    ax.plot(x, net, color=_TOTAL, marker="o", ms=3, lw=1.6, label="net MRR")
+    if committed:
+        ax.plot(
+            x,
+            _as_float(totals["committed_mrr"]),
+            ":",
+            color=_DOWN,
+            marker="o",
+            ms=3,
+            lw=1.4,
+            label="committed MRR (canceled subscriptions left out)",
+        )
+    ax.fill_between(x, net, contract, color=_CONTRACT, alpha=0.18, lw=0, label="discounts")
+    ax.set_ylim(bottom=0)
+    _money_axis(ax)
+    _date_axis(ax)
+    ax.set_xlabel("period")
+    ax.set_ylabel("MRR at the period's end")
+    ax.set_title(
+        title or ("Net, contract and committed MRR" if committed else "Net and contract MRR")
+    )
+    ax.legend(fontsize=8)
+    return cast("Axes", ax)
+
+
+def churn_split_bars(bridge: Any, *, title: str | None = None, ax: Any = None) -> Axes:
+    """Churned customers per period as bars stacked by reason (voluntary, involuntary,
+    unknown), with the cancellation requests of each period as a line.
+
+    Parameters
+    ----------
+    bridge
+        The result of ``csmetrics.mrr_bridge`` on subscriptions with billing detail, Polars or
+        pandas, with the columns ``period`` and ``churned_customers`` and at least one of:
+
+        - ``churned_voluntary_customers``, ``churned_involuntary_customers`` and
+          ``churned_unknown_customers`` (the subscriptions had a ``churn_reason`` column, or
+          ``past_due="churn_after"``): the bars are split by reason; without them one bar of
+          churned customers per period;
+        - ``cancellations`` (the subscriptions had a ``canceled_at`` column): the requests to
+          cancel dated in the period, drawn as a line. A request usually churns later, when the
+          paid term runs out, so the line leads the bars.
+
+        A bridge with ``by=`` groups is summed over its groups.
+    title
+        Title of the chart; default "Churned customers by reason" ("and cancellation
+        requests" when drawn).
+    ax
+        The matplotlib ``Axes`` to draw on; default a new figure.
+
+    Returns
+    -------
+    Axes
+        One bar container per reason (voluntary, involuntary, unknown; or one for all churned
+        customers), then the cancellations line when present.
+
+    Raises
+    ------
+    MissingColumnError
+        When ``period`` or ``churned_customers`` is missing, when only some of the three reason
+        columns are there, or when the bridge has neither the reason columns nor
+        ``cancellations`` (it was computed on subscriptions without ``churn_reason`` and
+        ``canceled_at``).
+    """
+    what = "churn_split_bars"
+    frame = _frame(bridge, what)
+    source = "csmetrics.mrr_bridge"
+    _require(frame, ["period", "churned_customers"], what, source)
+    reasons = [f"churned_{reason}_customers" for reason, *_ in _REASONS]
+    split = any(c in frame.columns for c in reasons)
+    cancellations = "cancellations" in frame.columns
+    if split or not cancellations:
+        _require(
+            frame,
+            reasons,
+            what,
+            "csmetrics.mrr_bridge on subscriptions with a churn_reason column (or a canceled_at "
+            "column, for the cancellation requests alone)",
+        )
+    columns = ["churned_customers", *(reasons if split else [])]
+    if cancellations:
+        columns.append("cancellations")
+    totals = _period_sums(frame, columns, what)
+    x = list(range(totals.height))
+    ax = _axes(ax, figsize=(max(8.0, 0.35 * len(x) + 3), 4.5))
+    if split:
+        bottom = [0.0] * len(x)
+        for (_reason, label, colour, hatch), column in zip(_REASONS, reasons, strict=True):
+            values = _as_float(totals[column])
+            ax.bar(
+                x,
+                values,
+                bottom=bottom,
+                color=colour,
+                hatch=hatch,
+                edgecolor="white",
+                lw=0.4,
+                width=0.8,
+                label=label,
+            )
+            bottom = [a + b for a, b in zip(bottom, values, strict=True)]
+    else:
+        ax.bar(x, _as_float(totals["churned_customers"]), color=_DOWN, width=0.8, label="churned")
+    if cancellations:
+        ax.plot(
+            x,
+            _as_float(totals["cancellations"]),
+            color=_TOTAL,
+            marker="o",
+            ms=4,
+            lw=1.4,
+            label="cancellation requests",
+        )
+    labels = [_period_label(p) for p in totals["period"].to_list()]
+    step = max(1, len(x) // 12)
+    ax.set_xticks(x[::step])
+    ax.set_xticklabels(labels[::step], rotation=45, ha="right", fontsize=8)
+    ax.set_ylim(bottom=0)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("period")
+    ax.set_ylabel("churned customers" + (" / cancellation requests" if cancellations else ""))
+    default = "Churned customers" + (" by reason" if split else "")
+    if cancellations:
+        default += " and cancellation requests"
+    ax.set_title(title or default)
+    # The bars first in the legend, in their stacking order, then the line.
+    handles, names = ax.get_legend_handles_labels()
+    order = sorted(range(len(names)), key=lambda i: names[i] == "cancellation requests")
+    ax.legend(
+        [handles[i] for i in order],
+        [names[i] for i in order],
+        fontsize=8,
+        ncol=4,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.22),
+        frameon=False,
+    )
     return cast("Axes", ax)
