@@ -51,18 +51,7 @@ def polars_bridge(subs, as_of):  # type: ignore[no-untyped-def]
         .group_by("customer_id", "month")
         .agg(pl.col("mrr").sum())
     )
-    spine = (
-        active.group_by("customer_id")
-        .agg(first=pl.col("month").min(), last=pl.col("month").max())
-        .with_columns(
-            last=pl.when(pl.col("last") < last_month)
-            .then(pl.col("last").dt.offset_by("1mo"))
-            .otherwise(pl.col("last"))
-        )
-        .with_columns(month=pl.date_ranges("first", "last", interval="1mo"))
-        .explode("month")
-        .select("customer_id", "month")
-    )
+    spine = harness.month_spine(active, last_month)
     panel = (
         spine.join(active, on=["customer_id", "month"], how="left")
         .with_columns(pl.col("mrr").fill_null(0.0))

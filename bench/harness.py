@@ -441,3 +441,23 @@ def sweep(
                     runs.problem(" ".join(label), check(figures))
             del frame
     return runs
+
+
+def month_spine(active: Any, last_month: Any) -> Any:
+    """Every month of each customer from its first active month to the month after its last
+    (when that is before ``last_month``): the customer-month grid a hand-written bridge joins
+    its monthly MRR onto. ``active`` is a LazyFrame of customer_id and month."""
+    import polars as pl
+
+    return (
+        active.group_by("customer_id")
+        .agg(first=pl.col("month").min(), last=pl.col("month").max())
+        .with_columns(
+            last=pl.when(pl.col("last") < last_month)
+            .then(pl.col("last").dt.offset_by("1mo"))
+            .otherwise(pl.col("last"))
+        )
+        .with_columns(month=pl.date_ranges("first", "last", interval="1mo"))
+        .explode("month")
+        .select("customer_id", "month")
+    )

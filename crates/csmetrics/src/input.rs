@@ -50,7 +50,10 @@ impl Role {
             }
             Role::Number => "Int8 to UInt64, Float32, Float64 or Decimal",
             Role::NumberOrFlag => "Boolean, Int8 to UInt64, Float32, Float64 or Decimal",
-            Role::Count => "Int8 to UInt64 (whole numbers)",
+            Role::Count => {
+                "Int8 to UInt64, or Float32, Float64 or Decimal holding whole numbers (as pandas \
+                 holds an integer column with missing values)"
+            }
             Role::Instant => "Date or Datetime (ns, us or ms; naive or with a time zone)",
             Role::Text => "String, Categorical or Enum",
         }
@@ -130,7 +133,7 @@ pub(crate) fn accepts(role: Role, dtype: &DataType) -> bool {
         }
         Role::Number => is_number(dtype) || dtype.is_null(),
         Role::NumberOrFlag => is_number(dtype) || dtype.is_bool() || dtype.is_null(),
-        Role::Count => (dtype.is_integer() && !is_wide(dtype)) || dtype.is_null(),
+        Role::Count => is_number(dtype) || dtype.is_null(),
         Role::Instant => matches!(
             dtype,
             DataType::Date | DataType::Datetime(_, _) | DataType::Null
@@ -199,6 +202,34 @@ pub(crate) fn optional_numbers(
 /// Whole numbers of column `name` (interval counts); nulls stay null.
 pub(crate) fn whole_numbers(frame: &DataFrame, name: &str, what: &str) -> Result<Vec<Option<i64>>> {
     let series = checked(frame, name, Role::Count, what)?;
+    if series.dtype().is_float() || series.dtype().is_decimal() {
+        // Whole-valued floats (pandas' integers with NaN) and decimals read exactly; a fraction,
+        // NaN, an infinity or a value past Int64 is an error naming it.
+        let floats = series.cast(&DataType::Float64)?;
+        let mut out = Vec::with_capacity(floats.len());
+        for (row, value) in floats.f64()?.iter().enumerate() {
+            match value {
+                None => out.push(None),
+                // 2^63 is the first double past i64::MAX.
+                Some(v) if v.fract() == 0.0 && v.abs() < 9_223_372_036_854_775_808.0 => {
+                    out.push(Some(v as i64));
+                }
+                Some(v) => {
+                    let shown = match series.dtype() {
+                        DataType::Decimal(_, _) => plain(series.get(row)?),
+                        _ => v.to_string(),
+                    };
+                    return Err(invalid(
+                        name,
+                        row,
+                        shown,
+                        &format!("{what} must be a whole number"),
+                    ));
+                }
+            }
+        }
+        return Ok(out);
+    }
     let wide = series.cast(&DataType::Int64)?;
     // UInt64 values past Int64 become null in the cast: report them as they were.
     if series.dtype() == &DataType::UInt64 {

@@ -308,6 +308,8 @@ pub struct Billing {
     pub committed: Vec<bool>,
     /// The churn kind (ChurnKind as u8) the segment's end carries.
     pub reason: Vec<u8>,
+    /// The segment ends where its row stops (not at a split inside the row).
+    pub closes: Vec<bool>,
     /// Cause (as u8) of the change at the segment's start.
     pub start_cause: Vec<u8>,
     /// Cause of the change at the segment's end.
@@ -629,6 +631,8 @@ struct Segment {
     reason: u8,
     start_cause: u8,
     end_cause: u8,
+    /// The segment ends where its row stops (not at a split inside the row).
+    closes: bool,
     /// Row of the input (for customer-level allocation: its factor and rate).
     row: usize,
 }
@@ -894,10 +898,11 @@ pub(crate) fn build(
     }
 
     // A row's own discounts, as compared between rows.
-    let discount_of = |row: usize| -> Option<(i64, u64, Duration, Option<i64>)> {
+    type Terms = (i64, u64, Duration, Option<i64>, Option<i64>);
+    let discount_of = |row: usize| -> Option<Terms> {
         let i = *row_discount.get(row)?;
         let d = discounts.get(i as usize)?;
-        Some((d.ppm, d.amount_off.to_bits(), d.duration, d.start))
+        Some((d.ppm, d.amount_off.to_bits(), d.duration, d.start, d.end))
     };
     // Where a row's own discount begins by default: the start of the run of contiguous rows of
     // its subscription carrying the same discount (a coupon repeated on every status spell
@@ -1044,7 +1049,7 @@ pub(crate) fn build(
     // Rows are independent: ranges of them become segments in parallel, in row order.
     let parts = crate::parallel::parallel(crate::parallel::work_ranges(n), |range| {
         let mut segments: Vec<Segment> = Vec::with_capacity(range.len());
-        let mut cancels: Vec<((u32, i64), usize)> = Vec::new();
+        let mut cancels: Vec<((u32, i64), usize, bool)> = Vec::new();
         // Segment range of each row.
         let mut row_segments: Vec<(u32, u32)> = vec![(0, 0); range.len()];
         let mut cuts: Vec<i64> = Vec::new();
@@ -1083,13 +1088,28 @@ pub(crate) fn build(
                 }
             }
             let cancel = canceled_at.as_ref().and_then(|c| c[row]);
+            // Whether the request itself ends the row (its MRR at risk is then the MRR just
+            // before the cut).
+            let mut cut_by_request = false;
             if let (Some(cx), ChurnAt::Cancel) = (cancel, b.churn_at) {
                 if cx < end {
+                    // The request ends the row before any delinquency cut: its own reason.
                     end = cx.max(start);
+                    cut_by_request = true;
+                    end_cause_row = end_cause[row];
+                    reason = reasons
+                        .as_ref()
+                        .map_or(ChurnKind::Unknown as u8, |r| r[row]);
                 }
             }
             if let Some(cx) = cancel {
-                cancels.push(((identity[row], cx), row));
+                // Without subscription ids each row is its own subscription.
+                let key = if sub_key.is_some() {
+                    identity[row]
+                } else {
+                    row as u32
+                };
+                cancels.push(((key, cx), row, cut_by_request));
             }
             if drop || end <= start {
                 row_segments[row - range.start] = (first_segment, first_segment);
@@ -1109,13 +1129,20 @@ pub(crate) fn build(
                     reason,
                     start_cause: start_cause[row],
                     end_cause: end_cause_row,
+                    closes: true,
                     row,
                 });
                 row_segments[row - range.start] = (first_segment, segments.len() as u32);
                 continue;
             }
             // The discounts on this row, with their windows.
-            let anchor = identity_first[identity[row] as usize].min(start);
+            // Billing periods step from the subscription's first start (the row's own without
+            // subscription ids).
+            let anchor = if sub_key.is_some() {
+                identity_first[identity[row] as usize].min(start)
+            } else {
+                start
+            };
             let step = step_of(row);
             own.clear();
             let fallback = run_start[row];
@@ -1193,6 +1220,7 @@ pub(crate) fn build(
                     } else {
                         boundary_cause(z, Cause::Plan as u8)
                     },
+                    closes: w + 2 == cuts.len(),
                     row,
                 });
             }
@@ -1202,13 +1230,13 @@ pub(crate) fn build(
     });
     let mut segments: Vec<Segment> = Vec::with_capacity(n);
     let mut row_segments: Vec<(u32, u32)> = Vec::with_capacity(n);
-    let mut cancel_candidates: HashMap<(u32, i64), Vec<usize>> = HashMap::new();
+    let mut cancel_candidates: HashMap<(u32, i64), Vec<(usize, bool)>> = HashMap::new();
     for (part, ranges, cancels) in parts {
         let base = segments.len() as u32;
         segments.extend(part);
         row_segments.extend(ranges.into_iter().map(|(a, z)| (a + base, z + base)));
-        for (key, row) in cancels {
-            cancel_candidates.entry(key).or_default().push(row);
+        for (key, row, cut) in cancels {
+            cancel_candidates.entry(key).or_default().push((row, cut));
         }
     }
 
@@ -1278,25 +1306,30 @@ pub(crate) fn build(
             let chosen = candidates
                 .iter()
                 .copied()
-                .find(|r| rows.start[*r] <= instant && instant < rows.end[*r])
+                .find(|(r, _)| rows.start[*r] <= instant && instant < rows.end[*r])
                 .or_else(|| {
                     candidates
                         .iter()
                         .copied()
-                        .filter(|r| rows.start[*r] > instant)
-                        .min_by_key(|r| rows.start[*r])
+                        .filter(|(r, _)| rows.start[*r] > instant)
+                        .min_by_key(|(r, _)| rows.start[*r])
                 })
-                .or_else(|| candidates.iter().copied().max_by_key(|r| rows.end[*r]));
-            let Some(row) = chosen else { continue };
+                .or_else(|| candidates.iter().copied().max_by_key(|(r, _)| rows.end[*r]));
+            let Some((row, cut_by_request)) = chosen else {
+                continue;
+            };
             let own = segments_of(row);
             if own.is_empty() {
                 continue; // a row without MRR or activity (a trial, unpaid): no customer to lose
             }
+            // The MRR at risk: the subscription's at the request instant, as if the request cut
+            // nothing; 0 when it carries none then (not yet started, or already cut off).
             let at = own
                 .iter()
                 .map(|i| &segments[*i])
-                .find(|s| s.start <= instant && instant < s.end)
-                .or_else(|| own.first().map(|i| &segments[*i]))
+                .find(|s| {
+                    (s.start <= instant && instant < s.end) || (cut_by_request && s.end == instant)
+                })
                 .map_or(0, basis_units);
             cancellations.push((customers.codes[row], instant, at));
         }
@@ -1336,6 +1369,7 @@ pub(crate) fn build(
         billing.contract.push(s.contract);
         billing.committed.push(s.committed);
         billing.reason.push(s.reason);
+        billing.closes.push(s.closes);
         billing.start_cause.push(s.start_cause);
         billing.end_cause.push(s.end_cause);
     }
@@ -1478,6 +1512,7 @@ fn allocate(
                 forever: forever[k],
                 start_cause: boundary(a, s.start_cause, a == s.start),
                 end_cause: boundary(z, s.end_cause, z == s.end),
+                closes: s.closes && z == s.end,
                 committed: s.committed,
                 ..s
             });

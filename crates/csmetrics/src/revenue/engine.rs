@@ -55,7 +55,9 @@ impl Movement {
         held: (bool, bool),
     ) -> Option<Movement> {
         match (previous > 0, current > 0) {
-            (false, true) if held.0 => Some(Movement::Expansion),
+            // A resume is an expansion for a customer who paid before; a first payment after a
+            // pause of a free subscription is new.
+            (false, true) if held.0 && was_active => Some(Movement::Expansion),
             (false, true) => Some(if was_active {
                 Movement::Reactivation
             } else {
@@ -63,7 +65,7 @@ impl Movement {
             }),
             (true, false) if held.1 => Some(Movement::Contraction),
             (true, false) => Some(Movement::Churned),
-            (false, false) if held.0 && !held.1 => Some(Movement::Churned),
+            (false, false) if held.0 && !held.1 && was_active => Some(Movement::Churned),
             (true, true) if current > previous => Some(Movement::Expansion),
             (true, true) if current < previous => Some(Movement::Contraction),
             _ => None,
@@ -361,7 +363,12 @@ pub fn churn_reason(data: &Normalised, rows: &[u32], t0: i64, t1: i64) -> u8 {
     };
     rows.iter()
         .map(|r| *r as usize)
-        .filter(|r| data.start[*r] < data.end[*r] && t0 < data.end[*r] && data.end[*r] <= t1)
+        .filter(|r| {
+            billing.closes[*r]
+                && data.start[*r] < data.end[*r]
+                && t0 < data.end[*r]
+                && data.end[*r] <= t1
+        })
         .max_by_key(|r| (data.end[*r], *r))
         .map_or(super::billing::ChurnKind::Unknown as u8, |r| {
             billing.reason[r]
