@@ -1567,3 +1567,37 @@ def test_pandas_integer_columns_with_missing_values_read_as_whole_numbers() -> N
         csm.mrr_bridge(subs, as_of=D(2024, 3, 10))
     assert (err.value.column, err.value.row, err.value.value) == ("quantity", 0, "2.5")
     assert "whole number" in err.value.rule
+
+
+@pytest.mark.parametrize("dtype", [pl.String, pl.Categorical, pl.Int64, pl.UInt8, pl.Float64])
+def test_a_subscription_id_names_a_subscription_within_its_customer(dtype: Any) -> None:
+    # Subscription ids 1 and 2 under customer a, and id 1 again under customer b: three
+    # subscriptions. a's sub 1 runs two contiguous spells (active, then past due) carrying one
+    # 50% once coupon: the coupon starts with the first spell (Jan 1), so it covers January only.
+    # The discounts table gives sub 1 10% forever from Mar 1: a's sub 1 and b's sub 1 both.
+    # a: Jan 50 + 20 = 70, Feb 100 + 20 = 120, Mar 90 + 20 = 110. b: 40, 40, 36.
+    rows = [
+        sub("a", D(2024, 1, 1), D(2024, 2, 10), 100.0, subscription_id=1, status="active"),
+        sub("a", D(2024, 2, 10), None, 100.0, subscription_id=1, status="past_due"),
+        sub("a", D(2024, 1, 1), None, 20.0, subscription_id=2, status="active"),
+        sub("b", D(2024, 1, 1), None, 40.0, subscription_id=1, status="active"),
+    ]
+    for r in rows[:2]:
+        r.update(percent_off=50.0, discount_duration="once")
+    via = pl.String if dtype == pl.Categorical else pl.Int64
+    ids = pl.col("subscription_id").cast(via).cast(dtype)
+    data = frame([{**r, "subscription_id": str(r["subscription_id"])} for r in rows]).with_columns(
+        ids
+    )
+    table = pl.DataFrame(
+        {"subscription_id": ["1"], "percent_off": [10.0], "duration": ["forever"]}
+    ).with_columns(ids, start=pl.lit(D(2024, 3, 1)))
+    listed = csm.mrr(data, discounts=table, as_of=D(2024, 3, 10))
+    assert listed.select("customer_id", "mrr").rows() == [
+        ("a", 70.0),
+        ("a", 120.0),
+        ("a", 110.0),
+        ("b", 40.0),
+        ("b", 40.0),
+        ("b", 36.0),
+    ]

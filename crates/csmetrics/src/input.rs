@@ -250,6 +250,23 @@ pub(crate) fn whole_numbers(frame: &DataFrame, name: &str, what: &str) -> Result
     Ok(wide.i64()?.iter().collect())
 }
 
+/// The first null row of `series` (None when it has none).
+pub(crate) fn first_null(series: &Series) -> Option<usize> {
+    if series.null_count() == 0 {
+        return None;
+    }
+    let mut offset = 0;
+    for array in series.chunks() {
+        if let Some(validity) = array.validity() {
+            if let Some(i) = (0..array.len()).find(|&i| !validity.get_bit(i)) {
+                return Some(offset + i);
+            }
+        }
+        offset += array.len();
+    }
+    None
+}
+
 /// Labels of column `name` as strings (Categorical and Enum read through their categories).
 pub(crate) fn text(frame: &DataFrame, name: &str, what: &str) -> Result<StringChunked> {
     let series = checked(frame, name, Role::Text, what)?;
