@@ -1055,9 +1055,10 @@ def test_a_negative_amount_off_is_an_error() -> None:
     check_error(lambda: csm.mrr(data), "amount_off", 1, "-3")
 
 
+@pytest.mark.parametrize("dtype", [pl.String, pl.Categorical])
 @pytest.mark.parametrize("status", ["paused_forever", None])
-def test_an_unknown_or_null_status_is_an_error(status: str | None) -> None:
-    data = with_row({"status": status})
+def test_an_unknown_or_null_status_is_an_error(status: str | None, dtype: Any) -> None:
+    data = with_row({"status": status}).with_columns(pl.col("status").cast(dtype))
     error = check_error(
         lambda: csm.mrr_bridge(data), "status", 1, "paused_forever" if status else None
     )

@@ -93,7 +93,9 @@ pub(crate) fn encode_within(
             strings.key(r)
         })));
     }
-    if fits_i64(series.dtype()) {
+    // Categorical and Enum read through their physical codes (one per category).
+    let categories = series.dtype().is_categorical() || series.dtype().is_enum();
+    if fits_i64(series.dtype()) || categories {
         let values = series.to_physical_repr().cast(&DataType::Int64)?.rechunk();
         let values = values.i64()?;
         let Some(values) = values.cont_slice().ok() else {

@@ -731,10 +731,7 @@ fn subscriptions_within_customers(
     let (codes, first_rows) = crate::groups::encode_rows(customer_codes.len(), |row| {
         (customer_codes[row], ids.codes[row])
     });
-    Ok(SubscriptionKey {
-        codes,
-        first_rows,
-    })
+    Ok(SubscriptionKey { codes, first_rows })
 }
 
 /// Builds the engine's rows from a subscriptions table with billing detail.
