@@ -1696,3 +1696,19 @@ def test_billing_columns_of_every_type_and_frame_library_agree(variant: str) -> 
         ("b", P(2), "new", "new"),
         ("b", P(4), "expansion", "discount"),
     ]
+
+
+def test_the_default_as_of_is_the_latest_start_of_a_row_not_of_a_discount_window() -> None:
+    # The latest start is b's, Feb 10; a's coupon (Jan 1 + 3 months) ends on Apr 1, after it.
+    # Without as_of the bridge stops in February, as it would without the coupon.
+    data = frame(
+        [
+            sub("a", D(2024, 1, 1), None, 100.0)
+            | {"percent_off": 10.0, "discount_duration": "repeating", "duration_in_months": 3},
+            sub("b", D(2024, 2, 10), None, 50.0),
+        ]
+    )
+    bridge = csm.mrr_bridge(data)
+    assert column(bridge, "period") == [P(1), P(2)]
+    # February ends at the snapshot of Feb 10: a still at 90, b new at 50.
+    assert column(bridge, "ending_mrr") == [90.0, 140.0]

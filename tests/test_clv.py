@@ -361,6 +361,28 @@ def test_properties_bg_bb_pmf_is_complete(
     assert math.fsum(k * p for k, p in enumerate(probs)) == pytest.approx(mean, abs=1e-9)
 
 
+def test_bg_bb_expectations_hold_at_gamma_one() -> None:
+    # gamma = 1 is a removable singularity of delta / (gamma - 1) in the BG/BB expectations: the
+    # values there are the limits, equal to the mean of the purchase distribution and between
+    # the values just either side.
+    one = pl.DataFrame({"frequency": [1], "recency": [2], "T": [5]})
+
+    def expected(gamma: float) -> float:
+        model = clv.BetaGeoBetaBinom.from_params(
+            {"alpha": 1.0, "beta": 1.0, "gamma": gamma, "delta": 1.0}
+        )
+        return model.conditional_expected_purchases(one, t=4)["expected_purchases"][0]
+
+    model = clv.BetaGeoBetaBinom.from_params(
+        {"alpha": 1.0, "beta": 1.0, "gamma": 1.0, "delta": 1.0}
+    )
+    probs = [model.probability_of_purchases(one, n=k, t=4)["probability"][0] for k in range(5)]
+    at_one = expected(1.0)
+    assert at_one == pytest.approx(math.fsum(k * p for k, p in enumerate(probs)), abs=1e-12)
+    below, above = expected(1.0 - 1e-7), expected(1.0 + 1e-7)
+    assert min(below, above) - 1e-9 <= at_one <= max(below, above) + 1e-9
+
+
 def _small_log() -> pl.DataFrame:
     return pl.DataFrame(
         {

@@ -280,6 +280,8 @@
 #[cfg(test)]
 extern crate self as csmetrics;
 
+#[macro_use]
+mod named;
 pub(crate) mod alloc;
 pub(crate) mod cells;
 pub mod churn;

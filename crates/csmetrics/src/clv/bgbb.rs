@@ -89,14 +89,15 @@ impl Params {
             gamma,
             delta,
         } = *self;
+        // delta / (gamma - 1) x [G(1+d+n)/G(g+d+n) - G(1+d+n+n*)/G(g+d+n+n*)] has a removable
+        // singularity at gamma = 1: the bracket over (gamma - 1) is computed stably there.
         let lead = ln_beta(alpha + x + 1.0, beta + n - x)
             - ln_beta(alpha, beta)
             - self.log_likelihood(x, recency, n)
             + ln_gamma(gamma + delta)
             - ln_gamma(1.0 + delta);
-        let now = ln_gamma(1.0 + delta + n) - ln_gamma(gamma + delta + n);
-        let later = ln_gamma(1.0 + delta + n + future) - ln_gamma(gamma + delta + n + future);
-        delta / (gamma - 1.0) * ((lead + now).exp() - (lead + later).exp())
+        let a = 1.0 + delta + n;
+        delta * lead.exp() * gamma_ratio_gap(gamma - 1.0, a, a + future)
     }
 
     /// P(exactly `count` transactions in the next `future` opportunities | x, t_x, n).
@@ -200,16 +201,79 @@ impl Params {
             gamma,
             delta,
         } = *self;
-        let ratio = (ln_gamma(gamma + delta) - ln_gamma(1.0 + delta) + ln_gamma(1.0 + delta + n)
-            - ln_gamma(gamma + delta + n))
-        .exp();
-        alpha / (alpha + beta) * delta / (gamma - 1.0) * (1.0 - ratio)
+        // 1 - ratio = G(g+d)/G(1+d) x [G(1+d)/G(g+d) - G(1+d+n)/G(g+d+n)]: stable at gamma = 1.
+        let c = 1.0 + delta;
+        let lead = (ln_gamma(gamma + delta) - ln_gamma(c)).exp();
+        alpha / (alpha + beta) * delta * lead * gamma_ratio_gap(gamma - 1.0, c, c + n)
     }
+}
+
+/// [G(a)/G(a+e) - G(b)/G(b+e)] / e, also near and at e = 0 (gamma = 1 in the BG/BB formulas),
+/// where it tends to psi(b) - psi(a). When b - a is a whole number m (opportunities), G(b)/G(b+e)
+/// is G(a)/G(a+e) times the product of (a+k)/(a+k+e) over k < m, so the gap is G(a)/G(a+e) x
+/// (1 - product) / e with the product's complement taken through ln_1p and exp_m1: no digits
+/// lost however small e is. Otherwise the ratios are subtracted directly.
+fn gamma_ratio_gap(e: f64, a: f64, b: f64) -> f64 {
+    let m = b - a;
+    if m.fract() == 0.0 && (0.0..=1e6).contains(&m) {
+        let terms = (0..m as u64).map(|k| a + k as f64);
+        if e == 0.0 {
+            return terms.map(|t| 1.0 / t).sum();
+        }
+        let log_product: f64 = terms.map(|t| (e / t).ln_1p()).sum();
+        let head = (ln_gamma(a) - ln_gamma(a + e)).exp();
+        return head * -(-log_product).exp_m1() / e;
+    }
+    if e == 0.0 {
+        return super::special::digamma(b) - super::special::digamma(a);
+    }
+    ((ln_gamma(a) - ln_gamma(a + e)).exp() - (ln_gamma(b) - ln_gamma(b + e)).exp()) / e
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use super::ln_gamma;
+
+    #[test]
+    fn the_gamma_ratio_gap_is_continuous_through_zero() {
+        // At e = 0 the gap is psi(7.5) - psi(3.5) = 1/3.5 + 1/4.5 + 1/5.5 + 1/6.5. Near 0 it
+        // moves by about e x (psi(a)^2 - psi'(a) - psi(b)^2 + psi'(b)) / 2.
+        let (a, b) = (3.5, 7.5);
+        let exact = 1.0 / 3.5 + 1.0 / 4.5 + 1.0 / 5.5 + 1.0 / 6.5;
+        assert!((super::gamma_ratio_gap(0.0, a, b) - exact).abs() < 1e-15);
+        let (pa, pb) = (1.103_156_640_645_244, 1.946_757_484_246_088); // psi(3.5), psi(7.5)
+        let (ta, tb) = (0.330_357_756_100_234_6, 0.142_615_896_696_703_5); // psi'(3.5), psi'(7.5)
+        let slope = (pa * pa - ta - pb * pb + tb) / 2.0;
+        for e in [1e-12_f64, 1e-9, 1e-6, -1e-6, 1e-4] {
+            let gap = super::gamma_ratio_gap(e, a, b);
+            let linear = exact + slope * e;
+            assert!(
+                (gap - linear).abs() < 10.0 * e * e + 1e-15,
+                "{e}: {gap} vs {linear}"
+            );
+        }
+        // A new customer's expectation at gamma = 1 lies between its values either side.
+        let at = |gamma: f64| {
+            Params {
+                alpha: 1.2,
+                beta: 0.8,
+                gamma,
+                delta: 1.5,
+            }
+            .expected_new(6.0)
+        };
+        let (below, one, above) = (at(1.0 - 1e-7), at(1.0), at(1.0 + 1e-7));
+        assert!(
+            one.is_finite() && below.min(above) - 1e-9 <= one && one <= below.max(above) + 1e-9
+        );
+        // Far from 0 the product form agrees with the ratios subtracted directly.
+        let e = 0.5;
+        let direct =
+            ((ln_gamma(a) - ln_gamma(a + e)).exp() - (ln_gamma(b) - ln_gamma(b + e)).exp()) / e;
+        assert!((super::gamma_ratio_gap(e, a, b) - direct).abs() < 1e-13);
+    }
+
     use super::*;
 
     fn donations() -> Params {

@@ -12,7 +12,6 @@
 use std::collections::HashMap;
 
 use crate::alloc::zeroed_buffer;
-use std::str::FromStr;
 
 use polars::prelude::*;
 
@@ -22,39 +21,6 @@ use crate::error::{CsError, Result};
 use crate::groups::encode_column;
 use crate::input::{self, invalid, optional_instants, Role};
 use crate::period::{civil_from_days, days_from_civil};
-
-macro_rules! named_options {
-    ($(#[$doc:meta])* $name:ident, $option:literal, $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)?) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-        pub enum $name {
-            $($(#[$vdoc])* $variant),+
-        }
-
-        impl $name {
-            /// The option's name in outputs and errors.
-            pub fn name(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = CsError;
-            fn from_str(s: &str) -> Result<Self> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(CsError::option(
-                        $option,
-                        format!("'{other}'"),
-                        concat!("expected one of", $(" '", $text, "'"),+),
-                    )),
-                }
-            }
-        }
-    };
-}
 
 named_options!(
     /// How several percent-off discounts on one subscription combine.
@@ -318,6 +284,9 @@ pub struct Billing {
     pub end_cause: Vec<u8>,
     /// Cancellation requests: (customer code, instant, units at risk).
     pub cancellations: Vec<(u32, i64, i64)>,
+    /// The latest start of the input's rows (segments also start where a discount window or a
+    /// cancellation request splits a row): the default `as_of`.
+    pub last_start: i64,
     /// The input has a status column.
     pub has_status: bool,
     /// The input has a canceled_at column.
@@ -1494,6 +1463,7 @@ pub(crate) fn build(
         closes: zeroed_buffer(count),
         start_cause: zeroed_buffer(count),
         end_cause: zeroed_buffer(count),
+        last_start: rows.start.iter().copied().max().unwrap_or(0),
         has_status: status.is_some(),
         has_cancel: canceled_at.is_some(),
         has_reasons: reasons.is_some() || delinquency_start.is_some(),

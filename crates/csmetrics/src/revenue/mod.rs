@@ -11,8 +11,6 @@ pub mod billing;
 pub(crate) mod engine;
 pub(crate) mod input;
 
-use std::str::FromStr;
-
 use polars::prelude::*;
 
 pub use billing::{
@@ -28,62 +26,31 @@ pub(crate) use input::{normalise, period_grid, Normalised, DAY};
 use crate::error::{CsError, Result};
 use crate::period::Period;
 
-/// How movements are found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
+named_options!(
+    /// How movements are found.
+    Mode, "mode",
     /// Compare each customer's MRR at the end of consecutive periods (dbt mrr-playbook) (default).
     #[default]
-    Snapshot,
+    Snapshot = "snapshot",
     /// Every change is a movement in the period it happens, after netting a customer's changes
     /// at the same instant (ChartMogul, Stripe).
-    Events,
-}
-
-impl FromStr for Mode {
-    type Err = CsError;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "snapshot" => Ok(Mode::Snapshot),
-            "events" => Ok(Mode::Events),
-            other => Err(CsError::option(
-                "mode",
-                format!("'{other}'"),
-                "expected 'snapshot' or 'events'",
-            )),
-        }
-    }
-}
+    Events = "events",
+);
 
 /// The most periods a panel may have (daily over about 550 years).
 pub const MAX_PERIODS: i64 = 200_000;
 
-/// How money columns are returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Money {
+named_options!(
+    /// How money columns are returned.
+    Money, "money",
     /// Float64 currency amounts (default); identities hold to about 1e-15 relative.
     #[default]
-    Float,
+    Float = "float",
     /// Int64 integer units of 10^-precision: identities hold exactly.
-    Units,
+    Units = "units",
     /// Decimal(38, precision) amounts built from the integer units: exact, in currency.
-    Decimal,
-}
-
-impl FromStr for Money {
-    type Err = CsError;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "float" => Ok(Money::Float),
-            "units" => Ok(Money::Units),
-            "decimal" => Ok(Money::Decimal),
-            other => Err(CsError::option(
-                "money",
-                format!("'{other}'"),
-                "expected 'float', 'units' or 'decimal'",
-            )),
-        }
-    }
-}
+    Decimal = "decimal",
+);
 
 /// Columns of a subscriptions table.
 #[derive(Debug, Clone)]
@@ -248,7 +215,11 @@ pub(crate) fn check_options(options: &RevenueOptions) -> Result<()> {
 pub(crate) fn build_grid(data: &Normalised, options: &RevenueOptions) -> Result<Grid> {
     let as_of = match options.as_of {
         Some(t) => t,
-        None => data.start.iter().copied().max().unwrap_or(0),
+        // The latest start of the input's rows (with billing detail, not of its segments).
+        None => data.billing.as_ref().map_or_else(
+            || data.start.iter().copied().max().unwrap_or(0),
+            |b| b.last_start,
+        ),
     };
     let first_activity = data.start.iter().copied().filter(|s| *s <= as_of).min();
     let Some(first_activity) = first_activity.or(options.first_period) else {
