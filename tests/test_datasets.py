@@ -63,6 +63,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "amount": pl.Float64,
         "interval": pl.String,
         "interval_count": pl.Int32,
+        "quantity": pl.Int32,
+        "status": pl.String,
+        "percent_off": pl.Float64,
+        "amount_off": pl.Float64,
+        "discount_duration": pl.String,
+        "duration_in_months": pl.Int32,
+        "discount_start": pl.Date,
+        "discount_end": pl.Date,
+        "canceled_at": pl.Date,
+        "churn_reason": pl.String,
     },
     "transactions": {"customer_id": pl.Int64, "timestamp": US, "amount": pl.Float64},
     "surveys": {
@@ -187,7 +197,20 @@ def test_referential_integrity(business: datasets.SaasData) -> None:
 
     subs = business.subscriptions
     assert subs.filter(pl.col("end") <= pl.col("start")).height == 0
-    assert subs["subscription_id"].n_unique() == subs.height
+    # One row per status spell: a subscription's rows start on distinct days, each the day the
+    # previous one ends.
+    assert subs.select("subscription_id", "start").n_unique() == subs.height
+    chained = subs.sort("subscription_id", "start").with_columns(
+        next_start=pl.col("start").shift(-1).over("subscription_id")
+    )
+    assert chained.filter(
+        pl.col("next_start").is_not_null() & (pl.col("next_start") != pl.col("end"))
+    ).is_empty()
+    assert set(subs["status"]) == {"trialing", "active", "past_due", "paused"}
+    assert (subs.filter(pl.col("plan") == "trial")["status"] == "trialing").all()
+    assert subs["quantity"].min() >= 1
+    asked = subs.filter(pl.col("canceled_at").is_not_null() & pl.col("end").is_not_null())
+    assert asked.height > 0 and (asked["canceled_at"] < asked["end"]).all()
     assert (subs["subscription_id"] // 1000 == subs["customer_id"]).all()
     # $0 only on the trial and free plans.
     free = subs.filter(pl.col("amount") == 0)["plan"].unique().sort().to_list()
