@@ -515,3 +515,40 @@ def test_donations_and_sbg_retention() -> None:
     # Survival curves never rise.
     for column in ("regular_alive_pct", "highend_alive_pct"):
         assert (retention[column].diff().drop_nulls() < 0).all()
+
+
+def test_seats_keep_the_scale_of_flat_plans() -> None:
+    """Flat plans have quantity 1 (their units are in the amount); per-seat plans price a seat at
+    the plan's price over mean_seats and start with 1 + Poisson(u * mean_seats - 1) seats, so the
+    same business (same seed: the same lifecycle) sold per seat has about the flat MRR: the seat
+    changes drift it up by about 1% a year, and the seat draws add noise (here a standard error
+    of about 1% of the MRR). Contract MRR, so that the discounts do not enter."""
+    kwargs: dict[str, Any] = {"months": 18, "usage_days": 0, "seed": 11}
+    flat = datasets.saas(15_000, seat_share=0.0, **kwargs).subscriptions
+    seats = datasets.saas(15_000, seat_share=1.0, **kwargs).subscriptions
+    assert (flat["quantity"] == 1).all()
+    paid = seats.filter(pl.col("plan").is_in(["starter", "growth", "business", "enterprise"]))
+    assert paid["quantity"].mean() > 4  # mean_seats 5 a unit, units 1 to 5
+    # The flat rows' amounts are whole numbers of units of the list prices (billed monthly, 3
+    # months at 5% off, or 10 months a year).
+    list_price = {"starter": 49.0, "growth": 149.0, "business": 499.0, "enterprise": 1999.0}
+    flat_paid = flat.filter(pl.col("plan").is_in(list(list_price)))
+    months = (
+        pl.when(pl.col("interval") == "year")
+        .then(10.0)
+        .otherwise(
+            pl.col("interval_count")
+            * pl.when(pl.col("interval_count") == 3).then(0.95).otherwise(1.0)
+        )
+    )
+    units = pl.col("amount") / (pl.col("plan").replace_strict(list_price) * months)
+    assert flat_paid.select(((units - units.round()).abs() < 1e-6).all()).item()
+
+    def contract(subs: pl.DataFrame) -> pl.DataFrame:
+        return csm.mrr_bridge(
+            subs, mrr_basis="contract", interval_count="interval_count", as_of=flat["start"].max()
+        )
+
+    ratio = contract(seats)["ending_mrr"] / contract(flat)["ending_mrr"]
+    assert ratio.len() == 18
+    assert ((ratio[6:] - 1).abs() < 0.05).all(), ratio.to_list()

@@ -85,6 +85,8 @@ def test_cohort_heatmap_pandas_and_given_axes(subs):
     _fig, ax = plt.subplots()
     long = csm.cohort_retention(subs.to_pandas(), **IC)
     assert plot.cohort_heatmap(long, ax=ax) is ax
+    # Through pandas (its nullable whole numbers become floats) the same cohorts.
+    assert pl.from_pandas(long).equals(csm.cohort_retention(subs, **IC))
 
 
 def test_cohort_heatmap_rejects_several_groups(subs):

@@ -288,10 +288,14 @@ def saas(
     seat_share
         Share of customers whose paid plans are sold per seat: ``quantity`` is their seats and
         ``amount`` the price of one seat (the plan's price divided by ``mean_seats``). The other
-        plans are flat: ``quantity`` is 1 for smb, 1-3 mid-market, 1-5 enterprise units.
+        plans are flat: ``quantity`` 1 and ``amount`` the plan's price times its units (1 for
+        smb, 1-3 mid-market, 1-5 enterprise), so the business's MRR has the same scale either
+        way.
     mean_seats
         Mean seats per unit of a per-seat customer, 1 to 1,000: ``u`` units start with
-        ``1 + Poisson(u * mean_seats - 1)`` seats, so the expected MRR is the flat plan's.
+        ``1 + Poisson(u * mean_seats - 1)`` seats, ``u * mean_seats`` on average, at the plan's
+        price divided by ``mean_seats`` a seat, so the expected MRR of a customer's first paid
+        plan is the flat plan's.
     seat_change_rate
         Monthly probability that a per-seat subscription changes its seats at a renewal (a new
         row of the same ``subscription_id``; 60% add, 40% remove 1 to a fifth of the seats,
@@ -328,15 +332,16 @@ def saas(
           (``smb`` 60% / ``mid_market`` 30% / ``enterprise`` 10%), ``country`` (ISO code).
         - ``subscriptions`` [1.9; at most 3 per month + 3]: ``customer_id``,
           ``subscription_id`` (Int64), ``plan`` (``trial``, ``free``, ``starter`` $49,
-          ``growth`` $149, ``business`` $499, ``enterprise`` $1,999 a month times a quantity;
+          ``growth`` $149, ``business`` $499, ``enterprise`` $1,999 a month times 1-5 units;
           add-ons ``addon_analytics`` $29 and ``addon_support`` $99), ``start``, ``end`` (Date,
-          null while running; half-open ``[start, end)``), ``amount`` (Float64, per unit and
-          billing interval), ``interval`` (``month`` / ``year``), ``interval_count`` (Int32: 3
-          for quarterly), ``quantity`` (Int32, >= 1; MRR = ``amount * quantity`` / months of the
-          interval, before discounts), ``status`` (``trialing`` on trial rows, ``active``,
-          ``past_due``, ``paused``: one row per status spell, the next starting the day the
-          previous ends; no row is ``canceled``: an ended row keeps the status of its spell),
-          ``percent_off``, ``amount_off`` (Float64), ``discount_duration`` (``once`` /
+          null while running; half-open ``[start, end)``), ``amount`` (Float64, per billing
+          interval and unit of quantity: a flat plan's price times its units, or one seat's),
+          ``interval`` (``month`` / ``year``), ``interval_count`` (Int32: 3 for quarterly),
+          ``quantity`` (Int32: 1 on flat plans, the seats of a per-seat one; MRR = ``amount *
+          quantity`` / months of the interval, before discounts), ``status`` (``trialing`` on
+          trial rows, ``active``, ``past_due``, ``paused``: one row per status spell, the next
+          starting the day the previous ends; no row is ``canceled``: an ended row keeps the
+          status of its spell), ``percent_off``, ``amount_off`` (Float64), ``discount_duration`` (``once`` /
           ``repeating`` / ``forever``), ``duration_in_months`` (Int32, repeating only),
           ``discount_start`` (Date, the subscription's first start), ``discount_end`` (Date,
           always null): the discount columns are null without a discount and repeated on every

@@ -346,9 +346,11 @@ fn billing_detail_follows_its_parameters() {
     };
     let spells = spells(subs);
 
-    // Per-seat pricing: a customer's first paid row is per seat when its amount is not the
-    // flat price of its plan; smb customers (one unit) start with mean_seats seats on average,
-    // and the MRR (amount x quantity / months) of a per-seat starter plan is the flat one's.
+    // Per-seat pricing: a row is flat when its quantity is 1 and its amount the billed price of
+    // a whole number of units of its plan; a customer is per seat when its first paid row is
+    // not flat, and then every paid row of the other customers is flat. smb customers (one
+    // unit) start with mean_seats seats on average, and the MRR (amount x quantity / months) of
+    // a per-seat starter plan is the flat one's.
     let mut first_paid: HashMap<i64, usize> = HashMap::new();
     for i in 0..subs.height() {
         if list_price(&plan[i]).is_some() {
@@ -357,12 +359,12 @@ fn billing_detail_follows_its_parameters() {
     }
     let flat = |i: usize| {
         let price = list_price(&plan[i]).unwrap();
-        let flat_amount = match (interval[i].as_str(), count[i].unwrap()) {
-            ("month", 1) => price,
-            ("month", _) => (price * 3.0 * 0.95 * 100.0).round() / 100.0,
-            _ => price * 10.0,
+        let billed = |units: f64| match (interval[i].as_str(), count[i].unwrap()) {
+            ("month", 1) => price * units,
+            ("month", _) => (price * units * 3.0 * 0.95 * 100.0).round() / 100.0,
+            _ => price * units * 10.0,
         };
-        (amount[i] - flat_amount).abs() < 1e-9
+        quantity[i] == Some(1) && (1..=60).any(|u| (amount[i] - billed(f64::from(u))).abs() < 1e-9)
     };
     let per_seat: Vec<usize> = first_paid.values().copied().filter(|&i| !flat(i)).collect();
     assert_rate(
@@ -371,6 +373,16 @@ fn billing_detail_follows_its_parameters() {
         first_paid.len(),
         p.seat_share,
     );
+    let seated: HashSet<i64> = per_seat.iter().map(|&i| customer[i]).collect();
+    for i in 0..subs.height() {
+        if list_price(&plan[i]).is_some() && !seated.contains(&customer[i]) {
+            assert!(
+                flat(i),
+                "row {i}: a flat plan with quantity {:?}",
+                quantity[i]
+            );
+        }
+    }
     let smb: Vec<f64> = per_seat
         .iter()
         .filter(|&&i| segment[&customer[i]] == "smb")
@@ -527,4 +539,91 @@ fn billing_detail_follows_its_parameters() {
         voluntary,
         p.cancel_notice_share,
     );
+}
+
+/// Per-seat plans keep the scale of the business's MRR: with the same seed (the same lifecycle),
+/// every customer per seat against every customer flat, the first paid plan's MRR is the flat
+/// one's in expectation (`1 + Poisson(u * mean_seats - 1)` seats at the plan's price over
+/// `mean_seats`), and the MRR running at the end of the history differs by the seat changes'
+/// small upward drift only.
+#[test]
+fn per_seat_pricing_keeps_the_mrr_scale() {
+    let flat = SaasParams {
+        customers: 20_000,
+        usage_days: 0,
+        seat_share: 0.0,
+        seed: 43,
+        ..Default::default()
+    };
+    let seats = SaasParams {
+        seat_share: 1.0,
+        ..flat.clone()
+    };
+    let (last_day, mean_seats) = (flat.end() - 1, flat.mean_seats);
+    // Per customer: the MRR (amount x quantity / months) of the first paid row, and the MRR of
+    // the rows running on the last day of the history.
+    let mrr = |p: &SaasParams| {
+        let subs = saas(p).unwrap().subscriptions;
+        let (customer, start, stop) = (
+            ids(&subs, "customer_id"),
+            days(&subs, "start"),
+            days(&subs, "end"),
+        );
+        let (plan, interval, amount) = (
+            strings(&subs, "plan"),
+            strings(&subs, "interval"),
+            floats(&subs, "amount"),
+        );
+        let (count, quantity) = (
+            opt_ints(&subs, "interval_count"),
+            opt_ints(&subs, "quantity"),
+        );
+        // Per customer: (MRR, units of the plan at its list price).
+        let mut first: HashMap<i64, (f64, f64)> = HashMap::new();
+        let mut running = 0.0;
+        for i in 0..subs.height() {
+            let months = if interval[i] == "year" {
+                12.0
+            } else {
+                f64::from(count[i].unwrap())
+            };
+            let value = amount[i] * f64::from(quantity[i].unwrap()) / months;
+            if let Some(price) = list_price(&plan[i]) {
+                let list = match (interval[i].as_str(), count[i].unwrap()) {
+                    ("month", 1) => price,
+                    ("month", _) => price * 0.95,
+                    _ => price * 10.0 / 12.0,
+                };
+                first
+                    .entry(customer[i])
+                    .or_insert((value, (value / list).round()));
+            }
+            if start[i].unwrap() <= last_day && stop[i].is_none_or(|e| e > last_day) {
+                running += value;
+            }
+        }
+        (first, running)
+    };
+    let ((flat_first, flat_running), (seat_first, seat_running)) = (mrr(&flat), mrr(&seats));
+    assert_eq!(flat_first.len(), seat_first.len());
+    // The sum of the first paid plans' MRR: seats / (u * mean_seats) has mean 1 and variance
+    // (u * mean_seats - 1) / (u * mean_seats)^2, u the plan's units (its flat MRR over the list
+    // price); cents of rounding aside.
+    let (mut flat_sum, mut seat_sum, mut variance) = (0.0, 0.0, 0.0);
+    for (customer, &(f, units)) in &flat_first {
+        let mean = units * mean_seats;
+        flat_sum += f;
+        seat_sum += seat_first[customer].0;
+        variance += f * f * (mean - 1.0) / (mean * mean);
+    }
+    let se = variance.sqrt();
+    eprintln!("first paid MRR: per seat {seat_sum:.0}, flat {flat_sum:.0} (se {se:.0})");
+    assert!(
+        (seat_sum - flat_sum).abs() < 4.0 * se + 0.01 * flat_first.len() as f64,
+        "per seat {seat_sum:.0} vs flat {flat_sum:.0} (se {se:.0})"
+    );
+    // At the end of the history: within 5% (about 1% a year of drift, and the noise above).
+    let ratio = seat_running / flat_running;
+    eprintln!("MRR at the end: per seat / flat = {ratio:.4}");
+    assert!((0.97..1.05).contains(&ratio), "{ratio}");
 }

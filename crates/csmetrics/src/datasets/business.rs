@@ -87,8 +87,8 @@ pub struct SaasParams {
     pub purchases: PurchaseModel,
     /// Share of customers whose paid plans are sold per seat, 0 to 1. Default 0.3. Their
     /// `quantity` is a number of seats and `amount` the price of one seat (the plan's price
-    /// divided by `mean_seats`); the other customers' plans are flat (`quantity` 1 for smb, 1-3
-    /// mid-market, 1-5 enterprise units of the plan's price).
+    /// divided by `mean_seats`); the other customers' plans are flat: `quantity` 1 and `amount`
+    /// the plan's price times its units (1 for smb, 1-3 mid-market, 1-5 enterprise).
     pub seat_share: f64,
     /// Mean seats per unit of a per-seat customer, 1 to 1,000: a customer of `u` units starts
     /// with `1 + Poisson(u * mean_seats - 1)` seats, so the expected MRR is the flat plan's.

@@ -562,12 +562,13 @@ impl Customer<'_> {
         }
     }
 
-    /// The quantity of a paid plan: its seats for a per-seat customer, else its units.
-    fn quantity(&self, plan: Plan) -> u32 {
+    /// The quantity of a paid plan: its seats for a per-seat customer, else 1 (a flat plan's
+    /// units are in its amount).
+    fn quantity(&self) -> u32 {
         if self.per_seat {
             self.seats
         } else {
-            plan.quantity
+            1
         }
     }
 
@@ -578,12 +579,17 @@ impl Customer<'_> {
             let mean = f64::from(plan.quantity) * params.mean_seats;
             self.seats = 1 + self.billing.poisson(mean - 1.0);
         }
-        let mut price = PRICES[usize::from(plan.tier)];
-        if self.per_seat {
-            price /= params.mean_seats;
-        }
+        // Per seat: the price of one seat is the plan's over mean_seats, so that the expected
+        // MRR of a customer's first paid plan is the flat plan's; flat: the plan's price times
+        // its units, quantity 1.
+        let price = PRICES[usize::from(plan.tier)];
+        let price = if self.per_seat {
+            price / params.mean_seats
+        } else {
+            price * f64::from(plan.quantity)
+        };
         let (interval, count, amount) = plan.billing.terms(price);
-        let quantity = self.quantity(plan);
+        let quantity = self.quantity();
         let discount = if new && self.billing.chance(params.discount_share) {
             self.discount(amount * f64::from(quantity), start)
         } else {
@@ -636,17 +642,17 @@ impl Customer<'_> {
                 return row;
             }
             *paused_until = None;
-            return self.spell(row, renewal, self.quantity(plan), ACTIVE);
+            return self.spell(row, renewal, self.quantity(), ACTIVE);
         }
         if self.billing.chance(params.past_due_rate) {
             let days = RECOVERY_DAYS.0 + self.billing.below(RECOVERY_DAYS.1) as i32;
-            let quantity = self.quantity(plan);
+            let quantity = self.quantity();
             let due = self.spell(row, renewal, quantity, PAST_DUE);
             return self.spell(due, renewal + days, quantity, ACTIVE);
         }
         if plan.billing.0 == Billing::MONTHLY.0 && self.billing.chance(params.pause_rate) {
             *paused_until = Some(k + 1 + self.billing.below(3) as u32);
-            return self.spell(row, renewal, self.quantity(plan), PAUSED);
+            return self.spell(row, renewal, self.quantity(), PAUSED);
         }
         if self.per_seat && self.billing.chance(seat_change) {
             let step = 1 + self.billing.below(u64::from(self.seats / 5).max(1)) as u32;
@@ -663,12 +669,12 @@ impl Customer<'_> {
     /// Cancels the subscription of `row` at `renewal` (inside the history): a failed payment
     /// (past due, then the end) or a voluntary cancellation, maybe asked for in advance. Returns
     /// the churn reason.
-    fn cancel(&mut self, row: usize, renewal: i32, plan: Plan) -> u8 {
+    fn cancel(&mut self, row: usize, renewal: i32) -> u8 {
         let params = &self.ctx.params;
         let paused = self.out.subscriptions.status[row] == PAUSED;
         if !paused && self.billing.chance(params.failed_payment_share) {
             let days = DUNNING_DAYS.0 + self.billing.below(DUNNING_DAYS.1) as i32;
-            let due = self.spell(row, renewal, self.quantity(plan), PAST_DUE);
+            let due = self.spell(row, renewal, self.quantity(), PAST_DUE);
             let end = renewal + days;
             self.close(due, end);
             if end < self.ctx.end {
@@ -734,7 +740,7 @@ impl Customer<'_> {
                     break 'life;
                 }
                 if self.rng.chance(churn) {
-                    let reason = self.cancel(row, renewal, plan);
+                    let reason = self.cancel(row, renewal);
                     if let Some(addon) = addon {
                         self.close(addon, renewal);
                         self.out.subscriptions.churn_reason[addon] = reason;

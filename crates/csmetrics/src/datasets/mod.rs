@@ -30,8 +30,9 @@
 //! * the rest start a paid plan at signup.
 //!
 //! Paid plans are the tiers `starter` ($49 a month), `growth` ($149), `business` ($499) and
-//! `enterprise` ($1,999), times a number of units (1 for smb, 1-3 mid-market, 1-5 enterprise;
-//! the `quantity` of a flat plan, see [Billing detail](#billing-detail) for per-seat plans). Billing is
+//! `enterprise` ($1,999), times a number of units (1 for smb, 1-3 mid-market, 1-5 enterprise:
+//! a flat plan's `amount` is the price times the units and its `quantity` 1; see
+//! [Billing detail](#billing-detail) for per-seat plans). Billing is
 //! monthly (`interval = "month"`, `interval_count = 1`), quarterly (`"month"`, 3, at 5% off) or
 //! yearly (`"year"`, 1, at 10 months' price); the mix depends on the segment (85/5/10% for smb,
 //! 65/10/25% mid-market, 30/10/60% enterprise). Renewals fall on the same day of the month as the
@@ -66,13 +67,18 @@
 //! and plan changes, nor any other table: a paused customer still answers surveys, uses the
 //! product and counts in the costs).
 //!
-//! * `amount` is the price of one unit per billing interval and `quantity` the units, so the
-//!   MRR before discounts is `amount * quantity / months of the interval`. A share
-//!   `seat_share` of the customers buy per seat: `amount` is the plan's price divided by
-//!   `mean_seats`, and a customer of `u` units starts with `1 + Poisson(u * mean_seats - 1)`
-//!   seats (the expected MRR is the flat plan's); at the top tier an upgrade adds
-//!   `ceil(mean_seats)` seats. Seats carry over plan changes and reactivations. Trials, the free
-//!   plan and add-ons have quantity 1.
+//! * `amount` is the price of one unit of `quantity` per billing interval, so the MRR before
+//!   discounts is `amount * quantity / months of the interval`. Flat plans (the other
+//!   customers, trials, the free plan and add-ons) have quantity 1: their amount is the plan's
+//!   price times its units. A share `seat_share` of the customers buy per seat, priced so that
+//!   the business's MRR keeps the scale of flat plans: `amount` is the price of one seat, the
+//!   plan's price divided by `mean_seats` (then billed like the plan: 3 months at 5% off, or 10
+//!   months a year), and a customer of `u` units starts with `1 + Poisson(u * mean_seats - 1)`
+//!   seats, `u * mean_seats` on average, so the expected MRR of its first paid plan is the
+//!   flat plan's. At the top tier an upgrade adds `ceil(mean_seats)` seats (a flat plan, one
+//!   unit). Seats carry over plan changes and reactivations; seat changes add 0.2 seats per
+//!   change on average (see below), a drift of about 1% of a per-seat customer's MRR a year
+//!   with the defaults.
 //! * One row per status spell: `trialing` (the trial rows), `active`, `past_due`, `paused`. A
 //!   spell ends a row and starts the next row of the same `subscription_id` the same day (plan,
 //!   price, billing and discount unchanged); plan changes start a new subscription. No row is
