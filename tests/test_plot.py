@@ -300,6 +300,9 @@ def test_churn_split_bars_stack_the_reasons_under_the_cancellations():
             assert above.get_y() == pytest.approx(below.get_y() + below.get_height())
     tops = [bar.get_y() + bar.get_height() for bar in unknown]
     assert tops == totals["churned_customers"].to_list() == [0, 0, 2, 1]
+    # The axis from 0, with room above the tallest stack (whose top is a bar of height 0).
+    low, high = ax.get_ylim()
+    assert low == 0 and high > 2
     (requests,) = ax.get_lines()
     # b asks in February, d in March.
     assert _ydata(requests) == totals["cancellations"].to_list() == [0, 1, 1, 0]
