@@ -1055,9 +1055,10 @@ def test_a_negative_amount_off_is_an_error() -> None:
     check_error(lambda: csm.mrr(data), "amount_off", 1, "-3")
 
 
+@pytest.mark.parametrize("dtype", [pl.String, pl.Categorical])
 @pytest.mark.parametrize("status", ["paused_forever", None])
-def test_an_unknown_or_null_status_is_an_error(status: str | None) -> None:
-    data = with_row({"status": status})
+def test_an_unknown_or_null_status_is_an_error(status: str | None, dtype: Any) -> None:
+    data = with_row({"status": status}).with_columns(pl.col("status").cast(dtype))
     error = check_error(
         lambda: csm.mrr_bridge(data), "status", 1, "paused_forever" if status else None
     )
@@ -1567,3 +1568,131 @@ def test_pandas_integer_columns_with_missing_values_read_as_whole_numbers() -> N
         csm.mrr_bridge(subs, as_of=D(2024, 3, 10))
     assert (err.value.column, err.value.row, err.value.value) == ("quantity", 0, "2.5")
     assert "whole number" in err.value.rule
+
+
+@pytest.mark.parametrize("dtype", [pl.String, pl.Categorical, pl.Int64, pl.UInt8, pl.Float64])
+def test_a_subscription_id_names_a_subscription_within_its_customer(dtype: Any) -> None:
+    # Subscription ids 1 and 2 under customer a, and id 1 again under customer b: three
+    # subscriptions. a's sub 1 runs two contiguous spells (active, then past due) carrying one
+    # 50% once coupon: the coupon starts with the first spell (Jan 1), so it covers January only.
+    # The discounts table gives sub 1 10% forever from Mar 1: a's sub 1 and b's sub 1 both.
+    # a: Jan 50 + 20 = 70, Feb 100 + 20 = 120, Mar 90 + 20 = 110. b: 40, 40, 36.
+    rows = [
+        sub("a", D(2024, 1, 1), D(2024, 2, 10), 100.0, subscription_id=1, status="active"),
+        sub("a", D(2024, 2, 10), None, 100.0, subscription_id=1, status="past_due"),
+        sub("a", D(2024, 1, 1), None, 20.0, subscription_id=2, status="active"),
+        sub("b", D(2024, 1, 1), None, 40.0, subscription_id=1, status="active"),
+    ]
+    for r in rows[:2]:
+        r.update(percent_off=50.0, discount_duration="once")
+    via = pl.String if dtype == pl.Categorical else pl.Int64
+    ids = pl.col("subscription_id").cast(via).cast(dtype)
+    data = frame([{**r, "subscription_id": str(r["subscription_id"])} for r in rows]).with_columns(
+        ids
+    )
+    table = pl.DataFrame(
+        {"subscription_id": ["1"], "percent_off": [10.0], "duration": ["forever"]}
+    ).with_columns(ids, start=pl.lit(D(2024, 3, 1)))
+    listed = csm.mrr(data, discounts=table, as_of=D(2024, 3, 10))
+    assert listed.select("customer_id", "mrr").rows() == [
+        ("a", 70.0),
+        ("a", 120.0),
+        ("a", 110.0),
+        ("b", 40.0),
+        ("b", 40.0),
+        ("b", 36.0),
+    ]
+
+
+def typed_billing_table() -> pl.DataFrame:
+    # a: 2 seats x $100 with 10% off forever from Jan 1; asked to cancel on Mar 10, access to
+    # Apr 1: 180 in January to March, churned in April. b: a trial from Jan 15 (no MRR), then
+    # $30 from Feb 15 with $5 off for 2 months (Feb 15 to Apr 15): 25 in February and March, 30
+    # from April. Ending MRR: 180, 205, 205, 30, 30.
+    return frame(
+        [
+            sub("a", D(2024, 1, 1), D(2024, 4, 1), 100.0, subscription_id="s1", status="active")
+            | {"quantity": 2, "interval_count": 1, "canceled_at": D(2024, 3, 10)}
+            | {"churn_reason": "cancellation_requested", "percent_off": 10.0}
+            | {"discount_duration": "forever"},
+            sub("b", D(2024, 1, 15), D(2024, 2, 15), 30.0, subscription_id="s2")
+            | {"status": "trialing", "quantity": 1, "interval_count": 1},
+            sub("b", D(2024, 2, 15), None, 30.0, subscription_id="s2", status="active")
+            | {"quantity": 1, "interval_count": 1, "amount_off": 5.0}
+            | {"discount_duration": "repeating", "duration_in_months": 2},
+        ]
+    )
+
+
+def billing_dtype_variants() -> dict[str, Callable[[pl.DataFrame], Any]]:
+    import pyarrow as pa
+
+    text = ["subscription_id", "status", "interval", "discount_duration", "churn_reason"]
+    return {
+        "polars": lambda t: t,
+        "categorical": lambda t: t.with_columns(pl.col(text).cast(pl.Categorical)),
+        "enum status": lambda t: t.with_columns(
+            pl.col("status").cast(pl.Enum(["trialing", "active", "past_due", "paused"]))
+        ),
+        "decimal money": lambda t: t.with_columns(
+            pl.col("amount", "percent_off", "amount_off").cast(pl.Decimal(12, 2))
+        ),
+        "unsigned counts": lambda t: t.with_columns(
+            pl.col("quantity").cast(pl.UInt16),
+            pl.col("duration_in_months").cast(pl.UInt8),
+            pl.col("interval_count").cast(pl.UInt32),
+        ),
+        "float counts": lambda t: t.with_columns(
+            pl.col("quantity", "duration_in_months", "interval_count").cast(pl.Float64)
+        ),
+        "datetimes": lambda t: t.with_columns(
+            pl.col("start", "end", "canceled_at").cast(pl.Datetime("ms"))
+        ),
+        "pandas": lambda t: t.to_pandas(),
+        "pandas arrow dtypes": lambda t: t.to_pandas(types_mapper=pd_arrow_dtype),
+        "pyarrow": lambda t: t.to_arrow(),
+        "pyarrow dictionary": lambda t: t.to_arrow().cast(
+            pa.schema(
+                [
+                    pa.field(f.name, pa.dictionary(pa.int32(), pa.string()))
+                    if f.name in text
+                    else f
+                    for f in t.to_arrow().schema
+                ]
+            )
+        ),
+    }
+
+
+def as_polars(result: Any) -> pl.DataFrame:
+    """A result (returned in the input's library) as Polars, periods as dates."""
+    if not isinstance(result, pl.DataFrame):
+        result = pl.from_pandas(result) if hasattr(result, "iloc") else pl.from_arrow(result)
+    assert isinstance(result, pl.DataFrame)
+    return result.with_columns(pl.col("period").cast(pl.Date))
+
+
+def pd_arrow_dtype(dtype: Any) -> Any:
+    import pandas as pd
+
+    return pd.ArrowDtype(dtype)
+
+
+@pytest.mark.parametrize("variant", list(billing_dtype_variants()))
+def test_billing_columns_of_every_type_and_frame_library_agree(variant: str) -> None:
+    table = billing_dtype_variants()[variant](typed_billing_table())
+    cut = {"as_of": D(2024, 5, 10)}
+    bridge = as_polars(csm.mrr_bridge(table, **cut))
+    assert column(bridge, "ending_mrr") == [180.0, 205.0, 205.0, 30.0, 30.0]
+    assert column(bridge, "churned") == [0.0, 0.0, 0.0, 180.0, 0.0]
+    assert column(bridge, "churned_voluntary") == [0.0, 0.0, 0.0, 180.0, 0.0]
+    assert column(bridge, "cancellations") == [0, 0, 1, 0, 0]
+    assert column(bridge, "committed_mrr") == [180.0, 205.0, 25.0, 30.0, 30.0]
+    causes = as_polars(csm.mrr_movements(table, **cut))
+    causes = causes.select("customer_id", "period", "movement", "cause")
+    assert causes.rows() == [
+        ("a", P(1), "new", "new"),
+        ("a", P(4), "churned", "churn"),
+        ("b", P(2), "new", "new"),
+        ("b", P(4), "expansion", "discount"),
+    ]

@@ -250,6 +250,23 @@ pub(crate) fn whole_numbers(frame: &DataFrame, name: &str, what: &str) -> Result
     Ok(wide.i64()?.iter().collect())
 }
 
+/// The first null row of `series` (None when it has none).
+pub(crate) fn first_null(series: &Series) -> Option<usize> {
+    if series.null_count() == 0 {
+        return None;
+    }
+    let mut offset = 0;
+    for array in series.chunks() {
+        if let Some(validity) = array.validity() {
+            if let Some(i) = (0..array.len()).find(|&i| !validity.get_bit(i)) {
+                return Some(offset + i);
+            }
+        }
+        offset += array.len();
+    }
+    None
+}
+
 /// Labels of column `name` as strings (Categorical and Enum read through their categories).
 pub(crate) fn text(frame: &DataFrame, name: &str, what: &str) -> Result<StringChunked> {
     let series = checked(frame, name, Role::Text, what)?;
@@ -299,6 +316,9 @@ pub(crate) fn labels(
     rule: &str,
 ) -> Result<Vec<u8>> {
     let series = checked(frame, name, Role::Text, what)?;
+    if series.dtype().is_categorical() || series.dtype().is_enum() {
+        return category_labels(series, name, allowed, rule);
+    }
     let strings = if series.dtype().is_string() {
         series.rechunk()
     } else {
@@ -342,6 +362,50 @@ pub(crate) fn labels(
             .get(row)
             .map_or("null".to_string(), |v| format!("'{v}'"));
         return Err(invalid(name, row, value, rule));
+    }
+    Ok(out)
+}
+
+/// [`labels`] of a Categorical or Enum column: each category is looked up once, rows read
+/// through their physical codes (no string per row).
+fn category_labels(series: &Series, name: &str, allowed: &[&str], rule: &str) -> Result<Vec<u8>> {
+    const UNSEEN: u8 = u8::MAX;
+    const NOT_ALLOWED: u8 = u8::MAX - 1;
+    let physical = series.to_physical_repr().cast(&DataType::UInt32)?.rechunk();
+    let codes = physical.u32()?;
+    let rows = codes.len();
+    let mut out = crate::alloc::zeroed_buffer::<u8>(rows);
+    let largest = codes.max().unwrap_or(0) as usize;
+    // The allowed index of each code seen so far (codes are dense for a column's categories).
+    let mut index: Vec<u8> = vec![UNSEEN; (largest + 1).min(1 << 24)];
+    let label_at = |row: usize| -> Result<Option<String>> {
+        let one = series.slice(row as i64, 1).cast(&DataType::String)?;
+        Ok(one.str()?.get(0).map(str::to_string))
+    };
+    for (row, code) in codes.iter().enumerate() {
+        let Some(code) = code else {
+            return Err(invalid(name, row, "null", rule));
+        };
+        let slot = index.get(code as usize).copied();
+        let found = match slot {
+            Some(i) if i != UNSEEN => i,
+            _ => {
+                let label = label_at(row)?;
+                let i = label
+                    .as_deref()
+                    .and_then(|v| allowed.iter().position(|a| *a == v))
+                    .map_or(NOT_ALLOWED, |i| i as u8);
+                if let Some(s) = index.get_mut(code as usize) {
+                    *s = i;
+                }
+                i
+            }
+        };
+        if found == NOT_ALLOWED {
+            let shown = label_at(row)?.map_or("null".to_string(), |v| format!("'{v}'"));
+            return Err(invalid(name, row, shown, rule));
+        }
+        out[row] = found;
     }
     Ok(out)
 }
@@ -657,6 +721,42 @@ mod tests {
         assert_eq!(decimal_units(10_000, 2, 2, 365, 84), Some(43_452));
         // Past the Int64 unit range: None, never a wrapped or capped value.
         assert_eq!(decimal_units(i128::MAX / 10, 0, 6, 1, 1), None);
+    }
+
+    #[test]
+    fn category_columns_read_their_labels_once_per_category() {
+        let allowed = ["trialing", "active", "paused"];
+        let frozen = FrozenCategories::new(["paused", "active", "trialing", "bogus"]).unwrap();
+        for dtype in [
+            DataType::from_categories(Categories::global()),
+            DataType::from_frozen_categories(frozen),
+        ] {
+            let good = df!("status" => ["active", "paused", "active", "trialing"])
+                .unwrap()
+                .lazy()
+                .with_column(col("status").cast(dtype.clone()))
+                .collect()
+                .unwrap();
+            let read = labels(&good, "status", "the status", &allowed, "a known status").unwrap();
+            assert_eq!(read, vec![1, 2, 1, 0]);
+            let bad = df!("status" => [Some("active"), Some("bogus")])
+                .unwrap()
+                .lazy()
+                .with_column(col("status").cast(dtype.clone()))
+                .collect()
+                .unwrap();
+            let err = labels(&bad, "status", "the status", &allowed, "a known status");
+            let text = format!("{}", err.unwrap_err());
+            assert!(text.contains("row 1") && text.contains("'bogus'"), "{text}");
+            let null = df!("status" => [Some("active"), None])
+                .unwrap()
+                .lazy()
+                .with_column(col("status").cast(dtype))
+                .collect()
+                .unwrap();
+            let err = labels(&null, "status", "the status", &allowed, "a known status");
+            assert!(format!("{}", err.unwrap_err()).contains("null"));
+        }
     }
 
     #[test]

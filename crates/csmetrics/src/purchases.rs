@@ -93,7 +93,7 @@ pub fn purchase_kpis(frame: &DataFrame, options: &PurchaseOptions) -> Result<Dat
         _ => (frame, days),
     };
     let customers = column(frame, &options.customer_id, "the customer of each purchase")?;
-    if let Some(row) = first_null(customers.as_materialized_series()) {
+    if let Some(row) = crate::input::first_null(customers.as_materialized_series()) {
         return Err(invalid(
             &options.customer_id,
             row,
@@ -181,13 +181,6 @@ pub fn purchase_kpis(frame: &DataFrame, options: &PurchaseOptions) -> Result<Dat
         Column::new("repeat_buyer_share".into(), share),
     ]);
     Ok(DataFrame::new(order.len(), columns)?)
-}
-
-fn first_null(series: &Series) -> Option<usize> {
-    if series.null_count() == 0 {
-        return None;
-    }
-    series.is_null().iter().position(|v| v == Some(true))
 }
 
 /// The purchase family in one import (`use csmetrics::purchases::prelude::*;`): its functions,

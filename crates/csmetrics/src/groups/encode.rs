@@ -75,6 +75,92 @@ where
     (codes, first_rows)
 }
 
+/// Codes of a key column within groups: group `g`'s rows are `order[offsets[g]..offsets[g + 1]]`,
+/// and a key is numbered once per group it appears in (group by group, each group's keys in order
+/// of appearance), so the same key in two groups has two codes. Groups are small (a customer's
+/// subscriptions): a comparison or two per row replaces hashing every row. Also the first row of
+/// each code. `None` for key types read only through [`encode_column`].
+pub(crate) fn encode_within(
+    column: &Column,
+    offsets: &[usize],
+    order: &[u32],
+) -> Result<Option<(Vec<u32>, Vec<u32>)>> {
+    let series = column.as_materialized_series();
+    let rows = series.len();
+    if series.dtype().is_string() {
+        let strings = StringRows::new(series.str()?);
+        return Ok(Some(within_groups(rows, offsets, order, |r| {
+            strings.key(r)
+        })));
+    }
+    // Categorical and Enum read through their physical codes (one per category).
+    let categories = series.dtype().is_categorical() || series.dtype().is_enum();
+    if fits_i64(series.dtype()) || categories {
+        let values = series.to_physical_repr().cast(&DataType::Int64)?.rechunk();
+        let values = values.i64()?;
+        let Some(values) = values.cont_slice().ok() else {
+            return Ok(None);
+        };
+        return Ok(Some(within_groups(rows, offsets, order, |r| values[r])));
+    }
+    Ok(None)
+}
+
+fn within_groups<K, G>(
+    rows: usize,
+    offsets: &[usize],
+    order: &[u32],
+    get: G,
+) -> (Vec<u32>, Vec<u32>)
+where
+    K: Hash + Eq + Send + Clone,
+    G: Fn(usize) -> K + Sync,
+{
+    let groups = offsets.len().saturating_sub(1);
+    // Per range of groups: each row's local code (by position in `order`) and each group's
+    // count of keys.
+    let parts = parallel(work_ranges(groups), |range| {
+        let (a, z) = (offsets[range.start], offsets[range.end]);
+        let mut local = Vec::with_capacity(z - a);
+        let mut counts = Vec::with_capacity(range.len());
+        for g in range {
+            let members = &order[offsets[g]..offsets[g + 1]];
+            let mut codes = LocalCodes::<K>::with_room(members.len());
+            let mut distinct = 0u32;
+            for row in members {
+                let (code, new) = codes.code(get(*row as usize));
+                distinct += u32::from(new);
+                local.push(code);
+            }
+            counts.push(distinct);
+        }
+        (local, counts)
+    });
+    let mut codes = vec![0u32; rows];
+    let mut first_rows = Vec::new();
+    let mut position = 0usize;
+    let mut g = 0usize;
+    for (local, counts) in parts {
+        let mut i = 0usize;
+        for count in counts {
+            let base = first_rows.len() as u32;
+            first_rows.resize(first_rows.len() + count as usize, u32::MAX);
+            for _ in offsets[g]..offsets[g + 1] {
+                let row = order[position] as usize;
+                let code = base + local[i];
+                codes[row] = code;
+                if first_rows[code as usize] == u32::MAX {
+                    first_rows[code as usize] = row as u32;
+                }
+                position += 1;
+                i += 1;
+            }
+            g += 1;
+        }
+    }
+    (codes, first_rows)
+}
+
 /// Codes of keys in order of first appearance: a short list searched in turn while the keys
 /// are few (segments, plans, countries: a comparison or two beats hashing), a hash map after.
 struct LocalCodes<K> {

@@ -12,6 +12,7 @@ mod strings;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use encode::encode_within;
 pub use encode::{encode_column, encode_rows};
 pub use ranked::key_in_value_order;
 pub use strings::dictionary_by_label;

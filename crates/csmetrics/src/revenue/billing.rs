@@ -10,6 +10,8 @@
 //! sweep then reads segments exactly as it reads plain subscriptions.
 
 use std::collections::HashMap;
+
+use crate::alloc::zeroed_buffer;
 use std::str::FromStr;
 
 use polars::prelude::*;
@@ -358,10 +360,11 @@ enum Duration {
     Forever,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Target {
     Row(usize),
-    Subscription(u32),
+    /// The subscriptions (of each customer) carrying the id.
+    Subscription(Vec<u32>),
     Customer(u32),
 }
 
@@ -379,6 +382,36 @@ struct Discount {
     order: usize,
 }
 
+/// The rows where any of the columns `names` holds a value, read from the validity masks.
+fn rows_with_any(frame: &DataFrame, names: &[Option<&str>]) -> Result<Vec<IdxSize>> {
+    let n = frame.height();
+    let mut any = vec![false; n];
+    for name in names.iter().flatten() {
+        let series = frame.column(name)?.as_materialized_series();
+        if series.null_count() == series.len() {
+            continue;
+        }
+        let mut offset = 0;
+        for array in series.chunks() {
+            let here = &mut any[offset..offset + array.len()];
+            match array.validity() {
+                None => here.fill(true),
+                Some(valid) => {
+                    for (slot, v) in here.iter_mut().zip(valid.iter()) {
+                        *slot |= v;
+                    }
+                }
+            }
+            offset += array.len();
+        }
+    }
+    Ok(any
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.then_some(i as IdxSize))
+        .collect())
+}
+
 /// Reads the discount columns of `frame` (rows `0..height`), each discount targeted by
 /// `target(row)`; `start`/`end`/`duration` are the columns' names.
 #[allow(clippy::too_many_arguments)]
@@ -391,6 +424,7 @@ fn read_discounts(
     start_name: Option<&str>,
     end_name: Option<&str>,
     target: &dyn Fn(usize) -> Result<Option<Target>>,
+    row_of: &dyn Fn(usize) -> usize,
     first_order: usize,
 ) -> Result<Vec<Discount>> {
     let rows = frame.height();
@@ -428,7 +462,7 @@ fn read_discounts(
         Some(n) => optional_instants(frame, n, "the end of a discount")?.0,
         None => vec![None; rows],
     };
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(rows);
     for row in 0..rows {
         if percent[row].is_none() && amount[row].is_none() {
             continue;
@@ -442,7 +476,7 @@ fn read_discounts(
             Some(p) => {
                 return Err(invalid(
                     percent_name.unwrap_or_default(),
-                    row,
+                    row_of(row),
                     crate::frame::format_number(p),
                     "percent_off must be a number from 0 to 100",
                 ))
@@ -454,7 +488,7 @@ fn read_discounts(
             Some(a) => {
                 return Err(invalid(
                     amount_name.unwrap_or_default(),
-                    row,
+                    row_of(row),
                     crate::frame::format_number(a),
                     "amount_off must be a non-negative number",
                 ))
@@ -471,7 +505,7 @@ fn read_discounts(
                 other => {
                     return Err(invalid(
                         months_name.unwrap_or("duration_in_months"),
-                        row,
+                        row_of(row),
                         other.map_or("null".to_string(), |v| v.to_string()),
                         "a repeating discount needs duration_in_months, a whole number >= 1",
                     ))
@@ -480,7 +514,7 @@ fn read_discounts(
             Some(other) => {
                 return Err(invalid(
                     duration_name.unwrap_or_default(),
-                    row,
+                    row_of(row),
                     format!("'{other}'"),
                     &format!(
                         "a discount's duration must be one of {}",
@@ -493,7 +527,7 @@ fn read_discounts(
             if e < s {
                 return Err(invalid(
                     end_name.unwrap_or_default(),
-                    row,
+                    row_of(row),
                     super::input::format_instant(e),
                     "a discount cannot end before it starts",
                 ));
@@ -506,7 +540,7 @@ fn read_discounts(
             duration,
             start: starts[row],
             end: ends[row],
-            order: first_order + row,
+            order: first_order + row_of(row),
         });
     }
     Ok(out)
@@ -637,6 +671,69 @@ struct Segment {
     row: usize,
 }
 
+/// Ranges of groups (`group_at` holds each group's first position, and the total last) of
+/// about equal rows, one per thread.
+fn group_ranges(group_at: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let groups = group_at.len().saturating_sub(1);
+    let rows = group_at.last().copied().unwrap_or(0);
+    let parts = crate::parallel::work_ranges(rows).len().max(1);
+    let mut out = Vec::with_capacity(parts);
+    let mut first = 0usize;
+    for part in 1..=parts {
+        let target = rows * part / parts;
+        let mut last = if part == parts {
+            groups
+        } else {
+            group_at.partition_point(|p| *p < target).min(groups)
+        };
+        last = last.max(first);
+        if last > first || (part == parts && out.is_empty()) {
+            out.push(first..last);
+        }
+        first = last;
+    }
+    out
+}
+
+/// Subscription identities: a subscription id names a subscription within its customer.
+struct SubscriptionKey {
+    /// Identity code of each row.
+    codes: Vec<u32>,
+    /// First row of each identity.
+    first_rows: Vec<u32>,
+}
+
+/// Codes the subscription ids within each customer (a customer has few subscriptions: no
+/// hashing of every row), or through the general key encoding for other key types.
+fn subscriptions_within_customers(
+    column: &Column,
+    customer_codes: &[u32],
+    customers: usize,
+) -> Result<SubscriptionKey> {
+    let mut offsets = vec![0usize; customers + 1];
+    for c in customer_codes {
+        offsets[*c as usize + 1] += 1;
+    }
+    for c in 0..customers {
+        offsets[c + 1] += offsets[c];
+    }
+    let mut cursor = offsets.clone();
+    let mut order = vec![0u32; customer_codes.len()];
+    for (row, c) in customer_codes.iter().enumerate() {
+        order[cursor[*c as usize]] = row as u32;
+        cursor[*c as usize] += 1;
+    }
+    if let Some((codes, first_rows)) = crate::groups::encode_within(column, &offsets, &order)? {
+        return Ok(SubscriptionKey { codes, first_rows });
+    }
+    // Other key types: one code per (customer, id).
+    let ids = encode_column(column)?;
+    let (codes, first_rows) = crate::groups::encode_rows(customer_codes.len(), |row| {
+        (customer_codes[row], ids.codes[row])
+    });
+    Ok(SubscriptionKey { codes, first_rows })
+}
+
 /// Builds the engine's rows from a subscriptions table with billing detail.
 pub(crate) fn build(
     frame: &DataFrame,
@@ -668,7 +765,7 @@ pub(crate) fn build(
     let sub_key = match sub_name {
         Some(name) => {
             let column = frame.column(name)?;
-            if let Some(row) = first_null_row(column) {
+            if let Some(row) = input::first_null(column.as_materialized_series()) {
                 return Err(invalid(
                     name,
                     row,
@@ -676,7 +773,11 @@ pub(crate) fn build(
                     "every row needs a subscription id (pass subscription_id=None to ignore the column)",
                 ));
             }
-            Some(encode_column(column)?)
+            Some(subscriptions_within_customers(
+                column,
+                &customers.codes,
+                customers.labels.len(),
+            )?)
         }
         None => None,
     };
@@ -749,11 +850,30 @@ pub(crate) fn build(
             cursor[*k as usize] += 1;
         }
     }
-    for k in 0..identities {
-        let group = &mut grouped[group_at[k]..group_at[k + 1]];
-        if group.len() > 1 {
-            group.sort_unstable_by_key(|r| (rows.start[*r as usize], *r));
-        }
+    // Ranges of identities of about equal rows, for the loops over groups below.
+    let identity_ranges = group_ranges(&group_at);
+    {
+        // Each group in start order (most already are), ranges of groups in parallel.
+        let sort = |ks: std::ops::Range<usize>, slice: &mut [u32]| {
+            let base = group_at[ks.start];
+            for k in ks {
+                let group = &mut slice[group_at[k] - base..group_at[k + 1] - base];
+                let key = |r: &u32| (rows.start[*r as usize], *r);
+                if group.len() > 1 && !group.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+                    group.sort_unstable_by_key(key);
+                }
+            }
+        };
+        std::thread::scope(|scope| {
+            let mut rest: &mut [u32] = &mut grouped;
+            for ks in identity_ranges.iter().cloned() {
+                let (head, tail) =
+                    std::mem::take(&mut rest).split_at_mut(group_at[ks.end] - group_at[ks.start]);
+                rest = tail;
+                let sort = &sort;
+                scope.spawn(move || sort(ks, head));
+            }
+        });
     }
     let group_of = |k: usize| &grouped[group_at[k]..group_at[k + 1]];
     // First start of each subscription (or customer), and of each customer: discount anchors.
@@ -776,17 +896,38 @@ pub(crate) fn build(
     let percent_col = present(frame, &d.percent_off);
     let amount_col = present(frame, &d.amount_off);
     if percent_col.is_some() || amount_col.is_some() {
-        discounts.extend(read_discounts(
-            frame,
+        // Only the rows carrying a discount are read (most rows carry none).
+        let carrying = rows_with_any(frame, &[percent_col, amount_col])?;
+        let names = [
             percent_col,
             amount_col,
             present(frame, &d.duration),
             present(frame, &d.duration_in_months),
             present(frame, &d.start),
             present(frame, &d.end),
-            &|row| Ok(Some(Target::Row(row))),
+        ];
+        let mut selected: Vec<&str> = Vec::new();
+        for name in names.iter().flatten() {
+            if !selected.contains(name) {
+                selected.push(name);
+            }
+        }
+        let rows_carrying = frame
+            .select(selected)?
+            .take(&IdxCa::from_vec("".into(), carrying.clone()))?;
+        let row_of = |r: usize| carrying[r] as usize;
+        discounts = read_discounts(
+            &rows_carrying,
+            names[0],
+            names[1],
+            names[2],
+            names[3],
+            names[4],
+            names[5],
+            &|r| Ok(Some(Target::Row(row_of(r)))),
+            &row_of,
             0,
-        )?);
+        )?;
     }
     if let Some(table) = &b.discounts {
         let sub_column = sub_name.and_then(|s| table.column(s).ok());
@@ -811,8 +952,19 @@ pub(crate) fn build(
                 .filter_map(|(i, v)| v.map(|v| (v.to_string(), i as u32)))
                 .collect())
         };
-        let sub_map = match (&sub_key, sub_column) {
-            (Some(k), Some(_)) => Some(labels_of(k)?),
+        // A subscription id names one subscription of each customer it appears under.
+        let sub_map: Option<HashMap<String, Vec<u32>>> = match (&sub_key, sub_column, sub_name) {
+            (Some(k), Some(_), Some(name)) => {
+                let strings = frame.column(name)?.cast(&DataType::String)?;
+                let strings = strings.str()?;
+                let mut map: HashMap<String, Vec<u32>> = HashMap::new();
+                for (code, row) in k.first_rows.iter().enumerate() {
+                    if let Some(v) = strings.get(*row as usize) {
+                        map.entry(v.to_string()).or_default().push(code as u32);
+                    }
+                }
+                Some(map)
+            }
             _ => None,
         };
         let customer_map = labels_of(&crate::groups::EncodedKey {
@@ -833,7 +985,7 @@ pub(crate) fn build(
             if let (Some(values), Some(map)) = (&sub_values, &sub_map) {
                 if let Some(v) = values.get(row) {
                     return match map.get(v) {
-                        Some(code) => Ok(Some(Target::Subscription(*code))),
+                        Some(codes) => Ok(Some(Target::Subscription(codes.clone()))),
                         None => Err(invalid(
                             &sub_label,
                             row,
@@ -875,6 +1027,7 @@ pub(crate) fn build(
             has(table, "start"),
             has(table, "end"),
             &target,
+            &|r| r,
             n,
         )?);
     }
@@ -892,7 +1045,11 @@ pub(crate) fn build(
     for (i, disc) in discounts.iter().enumerate() {
         match disc.target {
             Target::Row(r) => row_discount[r] = i as u32,
-            Target::Subscription(s) => by_sub.entry(s).or_default().push(i),
+            Target::Subscription(ref codes) => {
+                for s in codes {
+                    by_sub.entry(*s).or_default().push(i);
+                }
+            }
             Target::Customer(c) => by_customer.entry(c).or_default().push(i),
         }
     }
@@ -909,16 +1066,31 @@ pub(crate) fn build(
     // starts once), or the row's start without subscription ids.
     let mut run_start = rows.start.clone();
     if sub_key.is_some() && !row_discount.is_empty() {
-        for k in 0..identities {
-            for w in group_of(k).windows(2) {
-                let (q, r) = (w[0] as usize, w[1] as usize);
-                if discount_of(r).is_some()
-                    && rows.end[q] == rows.start[r]
-                    && discount_of(q) == discount_of(r)
-                {
-                    run_start[r] = run_start[q];
+        let moved = crate::parallel::parallel(identity_ranges.clone(), |ks| {
+            let mut moved: Vec<(u32, i64)> = Vec::new();
+            for k in ks {
+                // (row, run start) of the group's rows so far.
+                let mut last: Option<(usize, i64)> = None;
+                for w in group_of(k).windows(2) {
+                    let (q, r) = (w[0] as usize, w[1] as usize);
+                    let q_start = match last {
+                        Some((row, start)) if row == q => start,
+                        _ => rows.start[q],
+                    };
+                    last = None;
+                    if discount_of(r).is_some()
+                        && rows.end[q] == rows.start[r]
+                        && discount_of(q) == discount_of(r)
+                    {
+                        moved.push((r as u32, q_start));
+                        last = Some((r, q_start));
+                    }
                 }
             }
+            moved
+        });
+        for (r, start) in moved.into_iter().flatten() {
+            run_start[r as usize] = start;
         }
     }
 
@@ -933,52 +1105,14 @@ pub(crate) fn build(
         };
         // Each row's predecessor: an unmatched row of its group ending where it starts (groups
         // are small; a large one is matched through a map of its ends).
-        let mut pairs: Vec<(usize, usize)> = Vec::new();
-        let mut matched: Vec<bool> = Vec::new();
-        let mut ends: HashMap<i64, Vec<usize>> = HashMap::new();
-        for k in 0..identities {
-            let group = group_of(k);
-            if group.len() < 2 {
-                continue;
-            }
-            if group.len() <= 32 {
-                matched.clear();
-                matched.resize(group.len(), false);
-                for (w, r) in group.iter().enumerate() {
-                    let r = *r as usize;
-                    if let Some(v) = (0..group.len()).find(|v| {
-                        *v != w && !matched[*v] && rows.end[group[*v] as usize] == rows.start[r]
-                    }) {
-                        matched[v] = true;
-                        pairs.push((group[v] as usize, r));
-                    }
-                }
-            } else {
-                ends.clear();
-                for q in group.iter().rev() {
-                    let q = *q as usize;
-                    if rows.end[q] != i64::MAX {
-                        ends.entry(rows.end[q]).or_default().push(q);
-                    }
-                }
-                for r in group {
-                    let r = *r as usize;
-                    if let Some(list) = ends.get_mut(&rows.start[r]) {
-                        if let Some(pos) = list.iter().rposition(|q| *q != r) {
-                            pairs.push((list.remove(pos), r));
-                        }
-                    }
-                }
-            }
-        }
-        for (q, row) in pairs {
+        let cause_of = |q: usize, row: usize| -> u8 {
             let same_status = status.as_ref().is_none_or(|s| s[q] == s[row]);
             let same_currency = currency
                 .as_ref()
                 .is_none_or(|cur| cur.get(q) == cur.get(row));
             let same_price = amounts[q] == amounts[row] && rows.factors[q] == rows.factors[row];
             let same_quantity = rows.quantity.as_ref().is_none_or(|qs| qs[q] == qs[row]);
-            let cause = if !same_status {
+            (if !same_status {
                 Cause::Status
             } else if !same_currency {
                 Cause::Fx
@@ -990,9 +1124,55 @@ pub(crate) fn build(
                 Cause::Discount
             } else {
                 Cause::Plan
-            };
-            end_cause[q] = cause as u8;
-            start_cause[row] = cause as u8;
+            }) as u8
+        };
+        let parts = crate::parallel::parallel(identity_ranges.clone(), |ks| {
+            let mut pairs: Vec<(usize, usize)> = Vec::new();
+            let mut matched: Vec<bool> = Vec::new();
+            let mut ends: HashMap<i64, Vec<usize>> = HashMap::new();
+            for k in ks {
+                let group = group_of(k);
+                if group.len() < 2 {
+                    continue;
+                }
+                if group.len() <= 32 {
+                    matched.clear();
+                    matched.resize(group.len(), false);
+                    for (w, r) in group.iter().enumerate() {
+                        let r = *r as usize;
+                        if let Some(v) = (0..group.len()).find(|v| {
+                            *v != w && !matched[*v] && rows.end[group[*v] as usize] == rows.start[r]
+                        }) {
+                            matched[v] = true;
+                            pairs.push((group[v] as usize, r));
+                        }
+                    }
+                } else {
+                    ends.clear();
+                    for q in group.iter().rev() {
+                        let q = *q as usize;
+                        if rows.end[q] != i64::MAX {
+                            ends.entry(rows.end[q]).or_default().push(q);
+                        }
+                    }
+                    for r in group {
+                        let r = *r as usize;
+                        if let Some(list) = ends.get_mut(&rows.start[r]) {
+                            if let Some(pos) = list.iter().rposition(|q| *q != r) {
+                                pairs.push((list.remove(pos), r));
+                            }
+                        }
+                    }
+                }
+            }
+            pairs
+                .into_iter()
+                .map(|(q, row)| (q as u32, row as u32, cause_of(q, row)))
+                .collect::<Vec<_>>()
+        });
+        for (q, row, cause) in parts.into_iter().flatten() {
+            end_cause[q as usize] = cause;
+            start_cause[row as usize] = cause;
         }
     }
 
@@ -1228,23 +1408,29 @@ pub(crate) fn build(
         }
         (segments, row_segments, cancels)
     });
-    let mut segments: Vec<Segment> = Vec::with_capacity(n);
+    // Segments stay in their parts (input-row order); row ranges index them as one list.
+    let mut parts_out: Vec<Vec<Segment>> = Vec::with_capacity(parts.len());
     let mut row_segments: Vec<(u32, u32)> = Vec::with_capacity(n);
     let mut cancel_candidates: HashMap<(u32, i64), Vec<(usize, bool)>> = HashMap::new();
+    let mut base = 0u32;
     for (part, ranges, cancels) in parts {
-        let base = segments.len() as u32;
-        segments.extend(part);
         row_segments.extend(ranges.into_iter().map(|(a, z)| (a + base, z + base)));
+        base += part.len() as u32;
+        parts_out.push(part);
         for (key, row, cut) in cancels {
             cancel_candidates.entry(key).or_default().push((row, cut));
         }
     }
+    let mut parts = parts_out;
+    // The row of each segment, once customer discounts have reordered them.
+    let mut segment_rows: Option<Vec<usize>> = None;
 
     // Customer-level discounts, allocated over the customer's segments.
     if !by_customer.is_empty() {
+        let segments: Vec<Segment> = parts.drain(..).flatten().collect();
         let mut keep: Vec<Segment> = Vec::with_capacity(segments.len());
         let mut of_customer: HashMap<u32, Vec<Segment>> = HashMap::new();
-        for s in segments.drain(..) {
+        for s in segments {
             if by_customer.contains_key(&s.customer) {
                 of_customer.entry(s.customer).or_default().push(s);
             } else {
@@ -1270,32 +1456,69 @@ pub(crate) fn build(
                 amount_units(first_row, a)
             }));
         }
-        segments = keep;
         // Row ranges are no longer contiguous: cancellations look segments up by row below.
+        segment_rows = Some(keep.iter().map(|s| s.row).collect());
         row_segments.clear();
+        parts = vec![keep];
     }
+
+    // The engine's rows and the billing detail, column by column, each part filling its slice
+    // in parallel.
+    let count: usize = parts.iter().map(Vec::len).sum();
+    let mut out = Normalised {
+        customer: zeroed_buffer(count),
+        customer_labels: customers.labels,
+        start: zeroed_buffer(count),
+        end: zeroed_buffer(count),
+        units: zeroed_buffer(count),
+        customer_group: customers.group,
+        group_keys: customers.group_keys,
+        group_rank: customers.group_rank,
+        billing: None,
+    };
+    let mut billing = Billing {
+        held: zeroed_buffer(count),
+        // Net and contract units apart from the basis only when both are asked for.
+        net: if b.with_contract {
+            zeroed_buffer(count)
+        } else {
+            Vec::new()
+        },
+        contract: if b.with_contract {
+            zeroed_buffer(count)
+        } else {
+            Vec::new()
+        },
+        committed: zeroed_buffer(count),
+        reason: zeroed_buffer(count),
+        closes: zeroed_buffer(count),
+        start_cause: zeroed_buffer(count),
+        end_cause: zeroed_buffer(count),
+        has_status: status.is_some(),
+        has_cancel: canceled_at.is_some(),
+        has_reasons: reasons.is_some() || delinquency_start.is_some(),
+        with_contract: b.with_contract,
+        ..Billing::default()
+    };
+    fill_columns(&parts, b.basis, &mut out, &mut billing);
+    drop(parts);
 
     // Cancellation requests: one per (subscription, instant), at the MRR of the row holding it.
     let mut cancellations = Vec::new();
     if canceled_at.is_some() {
         let mut by_row_segments: HashMap<usize, Vec<usize>> = HashMap::new();
-        if row_segments.is_empty() {
-            for (i, s) in segments.iter().enumerate() {
-                by_row_segments.entry(s.row).or_default().push(i);
+        if let Some(rows_of) = &segment_rows {
+            for (i, r) in rows_of.iter().enumerate() {
+                by_row_segments.entry(*r).or_default().push(i);
             }
         }
         let segments_of = |row: usize| -> Vec<usize> {
-            if row_segments.is_empty() {
+            if segment_rows.is_some() {
                 by_row_segments.get(&row).cloned().unwrap_or_default()
             } else {
                 let (a, z) = row_segments[row];
                 (a as usize..z as usize).collect()
             }
-        };
-        let basis_units = |s: &Segment| match b.basis {
-            MrrBasis::Net => s.net,
-            MrrBasis::Contract => s.contract,
-            MrrBasis::ForeverOnly => s.forever,
         };
         let mut keys: Vec<(u32, i64)> = cancel_candidates.keys().copied().collect();
         keys.sort_unstable();
@@ -1326,55 +1549,119 @@ pub(crate) fn build(
             // nothing; 0 when it carries none then (not yet started, or already cut off).
             let at = own
                 .iter()
-                .map(|i| &segments[*i])
-                .find(|s| {
-                    (s.start <= instant && instant < s.end) || (cut_by_request && s.end == instant)
+                .find(|i| {
+                    let (a, z) = (out.start[**i], out.end[**i]);
+                    (a <= instant && instant < z) || (cut_by_request && z == instant)
                 })
-                .map_or(0, basis_units);
+                .map_or(0, |i| out.units[*i]);
             cancellations.push((customers.codes[row], instant, at));
         }
     }
-
-    let count = segments.len();
-    let mut out = Normalised {
-        customer: Vec::with_capacity(count),
-        customer_labels: customers.labels,
-        start: Vec::with_capacity(count),
-        end: Vec::with_capacity(count),
-        units: Vec::with_capacity(count),
-        customer_group: customers.group,
-        group_keys: customers.group_keys,
-        group_rank: customers.group_rank,
-        billing: None,
-    };
-    let mut billing = Billing {
-        has_status: status.is_some(),
-        has_cancel: canceled_at.is_some(),
-        has_reasons: reasons.is_some() || delinquency_start.is_some(),
-        with_contract: b.with_contract,
-        cancellations,
-        ..Billing::default()
-    };
-    for s in segments {
-        out.customer.push(s.customer);
-        out.start.push(s.start);
-        out.end.push(s.end);
-        out.units.push(match b.basis {
-            MrrBasis::Net => s.net,
-            MrrBasis::Contract => s.contract,
-            MrrBasis::ForeverOnly => s.forever,
-        });
-        billing.held.push(s.held);
-        billing.net.push(s.net);
-        billing.contract.push(s.contract);
-        billing.committed.push(s.committed);
-        billing.reason.push(s.reason);
-        billing.closes.push(s.closes);
-        billing.start_cause.push(s.start_cause);
-        billing.end_cause.push(s.end_cause);
-    }
+    billing.cancellations = cancellations;
     out.billing = Some(billing);
     Ok(out)
+}
+
+/// Writes the segments of `parts` (one after the other) into the engine's columns of `out` and
+/// the billing detail, one thread per part.
+fn fill_columns(
+    parts: &[Vec<Segment>],
+    basis: MrrBasis,
+    out: &mut Normalised,
+    billing: &mut Billing,
+) {
+    struct Slices<'a> {
+        customer: &'a mut [u32],
+        start: &'a mut [i64],
+        end: &'a mut [i64],
+        units: &'a mut [i64],
+        held: &'a mut [bool],
+        net: &'a mut [i64],
+        contract: &'a mut [i64],
+        committed: &'a mut [bool],
+        reason: &'a mut [u8],
+        closes: &'a mut [bool],
+        start_cause: &'a mut [u8],
+        end_cause: &'a mut [u8],
+    }
+    fn split<'a, T>(rest: &mut &'a mut [T], at: usize) -> &'a mut [T] {
+        let (head, tail) = std::mem::take(rest).split_at_mut(at);
+        *rest = tail;
+        head
+    }
+    let with_contract = billing.with_contract;
+    let fill = |part: &[Segment], o: Slices<'_>| {
+        for (i, s) in part.iter().enumerate() {
+            o.customer[i] = s.customer;
+            o.start[i] = s.start;
+            o.end[i] = s.end;
+            o.units[i] = match basis {
+                MrrBasis::Net => s.net,
+                MrrBasis::Contract => s.contract,
+                MrrBasis::ForeverOnly => s.forever,
+            };
+            o.held[i] = s.held;
+            if let (Some(net), Some(contract)) = (o.net.get_mut(i), o.contract.get_mut(i)) {
+                *net = s.net;
+                *contract = s.contract;
+            }
+            o.committed[i] = s.committed;
+            o.reason[i] = s.reason;
+            o.closes[i] = s.closes;
+            o.start_cause[i] = s.start_cause;
+            o.end_cause[i] = s.end_cause;
+        }
+    };
+    let mut rest = Slices {
+        customer: &mut out.customer,
+        start: &mut out.start,
+        end: &mut out.end,
+        units: &mut out.units,
+        held: &mut billing.held,
+        net: &mut billing.net,
+        contract: &mut billing.contract,
+        committed: &mut billing.committed,
+        reason: &mut billing.reason,
+        closes: &mut billing.closes,
+        start_cause: &mut billing.start_cause,
+        end_cause: &mut billing.end_cause,
+    };
+    let mut slices = Vec::with_capacity(parts.len());
+    for part in parts {
+        let k = part.len();
+        slices.push(Slices {
+            customer: split(&mut rest.customer, k),
+            start: split(&mut rest.start, k),
+            end: split(&mut rest.end, k),
+            units: split(&mut rest.units, k),
+            held: split(&mut rest.held, k),
+            net: split(&mut rest.net, if with_contract { k } else { 0 }),
+            contract: split(&mut rest.contract, if with_contract { k } else { 0 }),
+            committed: split(&mut rest.committed, k),
+            reason: split(&mut rest.reason, k),
+            closes: split(&mut rest.closes, k),
+            start_cause: split(&mut rest.start_cause, k),
+            end_cause: split(&mut rest.end_cause, k),
+        });
+    }
+    if parts.len() <= 1 {
+        for (part, o) in parts.iter().zip(slices) {
+            fill(part, o);
+        }
+        return;
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .iter()
+            .zip(slices)
+            .map(|(part, o)| scope.spawn(move || fill(part, o)))
+            .collect();
+        for h in handles {
+            if let Err(e) = h.join() {
+                std::panic::resume_unwind(e);
+            }
+        }
+    });
 }
 
 /// The net and forever-only values of `gross` under the `active` discounts (sorted in start
@@ -1386,25 +1673,36 @@ fn discounted(
     stacking: Stacking,
     amount_units: impl Fn(f64) -> i64,
 ) -> (i64, i64) {
-    let mut all = Vec::with_capacity(active.len());
-    let mut forever = Vec::new();
+    if active.is_empty() {
+        return (gross, gross);
+    }
+    // Percents in start order (no allocation: a segment has a discount or two).
+    let percents = |forever_only: bool| {
+        active
+            .iter()
+            .filter(move |x| !forever_only || x.2)
+            .map(|x| discounts[x.3 as usize].ppm)
+            .filter(|p| *p > 0)
+    };
+    let percent_off = |forever_only: bool| match stacking {
+        Stacking::Sequential => {
+            percents(forever_only).fold(gross, |v, p| scale_half_even(v, 1_000_000 - p, 1_000_000))
+        }
+        Stacking::Sum => match percents(forever_only).sum::<i64>() {
+            0 => gross,
+            total => scale_half_even(gross, 1_000_000 - total.min(1_000_000), 1_000_000),
+        },
+    };
     let (mut off_all, mut off_forever) = (0i64, 0i64);
     for (_, _, is_forever, i) in active {
-        let d = &discounts[*i as usize];
-        if d.ppm > 0 {
-            all.push(d.ppm);
-            if *is_forever {
-                forever.push(d.ppm);
-            }
-        }
-        let a = amount_units(d.amount_off);
+        let a = amount_units(discounts[*i as usize].amount_off);
         off_all = off_all.saturating_add(a);
         if *is_forever {
             off_forever = off_forever.saturating_add(a);
         }
     }
-    let net = (apply_percents(gross, &all, stacking) - off_all).max(0);
-    let fo = (apply_percents(gross, &forever, stacking) - off_forever).max(0);
+    let net = (percent_off(false) - off_all).max(0);
+    let fo = (percent_off(true) - off_forever).max(0);
     (net, fo)
 }
 
@@ -1554,17 +1852,6 @@ fn share_off(values: &[i64], off: i64) -> Vec<i64> {
         .zip(shares)
         .map(|(v, s)| (v - s.0).max(0))
         .collect()
-}
-
-fn first_null_row(column: &Column) -> Option<usize> {
-    if column.null_count() == 0 {
-        return None;
-    }
-    column
-        .as_materialized_series()
-        .is_null()
-        .iter()
-        .position(|v| v == Some(true))
 }
 
 #[cfg(test)]

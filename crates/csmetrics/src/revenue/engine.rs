@@ -308,10 +308,14 @@ pub fn panel_values(
     }
     for &r in rows {
         let r = r as usize;
+        // Most rows carry nothing here (no pause, no cancellation): no search for them.
+        let v = value(r);
+        if v == 0 {
+            continue;
+        }
         let first = grid.snapshots.partition_point(|t| *t < data.start[r]);
         let past = grid.snapshots.partition_point(|t| *t < data.end[r]);
         if first < past {
-            let v = value(r);
             out[first - lo] += v;
             out[past - lo] -= v;
         }

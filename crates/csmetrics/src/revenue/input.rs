@@ -404,7 +404,7 @@ pub fn customers_coded(
 ) -> Result<Customers> {
     let rows = frame.height();
     let customers = column(frame, customer_name, "the customer of each subscription")?;
-    if let Some(row) = first_null(customers) {
+    if let Some(row) = crate::input::first_null(customers.as_materialized_series()) {
         return Err(invalid(
             customer_name,
             row,
@@ -679,23 +679,6 @@ pub(crate) fn check_customer_sums(
         })?;
     }
     Ok(())
-}
-
-fn first_null(column: &Column) -> Option<usize> {
-    let series = column.as_materialized_series();
-    if series.null_count() == 0 {
-        return None;
-    }
-    let mut offset = 0;
-    for array in series.chunks() {
-        if let Some(validity) = array.validity() {
-            if let Some(i) = (0..array.len()).find(|&i| !validity.get_bit(i)) {
-                return Some(offset + i);
-            }
-        }
-        offset += array.len();
-    }
-    None
 }
 
 /// An instant (µs since the epoch, UTC) as an ISO date, with the time when not midnight.
