@@ -17,12 +17,16 @@ def test_demo_prints_the_main_metrics(capsys: pytest.CaptureFixture[str]) -> Non
     out = capsys.readouterr().out
     for heading in (
         "MRR bridge",
+        "Billing detail",
         "Revenue KPIs",
         "Logo churn by segment",
         "NPS by segment and quarter",
     ):
         assert heading in out
-    assert "enterprise" in out and "2023-12-01" in out
+    for column in ("net_mrr", "contract_mrr", "committed_mrr", "cancellations", "involuntary"):
+        assert column in out
+    # Twelve months from January 2023: the tables end in December 2023, never after it.
+    assert "enterprise" in out and "2023-12-01" in out and "2024-" not in out
 
 
 def _health_tables(folder: Path) -> list[str]:

@@ -63,6 +63,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "amount": pl.Float64,
         "interval": pl.String,
         "interval_count": pl.Int32,
+        "quantity": pl.Int32,
+        "status": pl.String,
+        "percent_off": pl.Float64,
+        "amount_off": pl.Float64,
+        "discount_duration": pl.String,
+        "duration_in_months": pl.Int32,
+        "discount_start": pl.Date,
+        "discount_end": pl.Date,
+        "canceled_at": pl.Date,
+        "churn_reason": pl.String,
     },
     "transactions": {"customer_id": pl.Int64, "timestamp": US, "amount": pl.Float64},
     "surveys": {
@@ -187,7 +197,20 @@ def test_referential_integrity(business: datasets.SaasData) -> None:
 
     subs = business.subscriptions
     assert subs.filter(pl.col("end") <= pl.col("start")).height == 0
-    assert subs["subscription_id"].n_unique() == subs.height
+    # One row per status spell: a subscription's rows start on distinct days, each the day the
+    # previous one ends.
+    assert subs.select("subscription_id", "start").n_unique() == subs.height
+    chained = subs.sort("subscription_id", "start").with_columns(
+        next_start=pl.col("start").shift(-1).over("subscription_id")
+    )
+    assert chained.filter(
+        pl.col("next_start").is_not_null() & (pl.col("next_start") != pl.col("end"))
+    ).is_empty()
+    assert set(subs["status"]) == {"trialing", "active", "past_due", "paused"}
+    assert (subs.filter(pl.col("plan") == "trial")["status"] == "trialing").all()
+    assert subs["quantity"].min() >= 1
+    asked = subs.filter(pl.col("canceled_at").is_not_null() & pl.col("end").is_not_null())
+    assert asked.height > 0 and (asked["canceled_at"] < asked["end"]).all()
     assert (subs["subscription_id"] // 1000 == subs["customer_id"]).all()
     # $0 only on the trial and free plans.
     free = subs.filter(pl.col("amount") == 0)["plan"].unique().sort().to_list()
@@ -492,3 +515,40 @@ def test_donations_and_sbg_retention() -> None:
     # Survival curves never rise.
     for column in ("regular_alive_pct", "highend_alive_pct"):
         assert (retention[column].diff().drop_nulls() < 0).all()
+
+
+def test_seats_keep_the_scale_of_flat_plans() -> None:
+    """Flat plans have quantity 1 (their units are in the amount); per-seat plans price a seat at
+    the plan's price over mean_seats and start with 1 + Poisson(u * mean_seats - 1) seats, so the
+    same business (same seed: the same lifecycle) sold per seat has about the flat MRR: the seat
+    changes drift it up by about 1% a year, and the seat draws add noise (here a standard error
+    of about 1% of the MRR). Contract MRR, so that the discounts do not enter."""
+    kwargs: dict[str, Any] = {"months": 18, "usage_days": 0, "seed": 11}
+    flat = datasets.saas(15_000, seat_share=0.0, **kwargs).subscriptions
+    seats = datasets.saas(15_000, seat_share=1.0, **kwargs).subscriptions
+    assert (flat["quantity"] == 1).all()
+    paid = seats.filter(pl.col("plan").is_in(["starter", "growth", "business", "enterprise"]))
+    assert paid["quantity"].mean() > 4  # mean_seats 5 a unit, units 1 to 5
+    # The flat rows' amounts are whole numbers of units of the list prices (billed monthly, 3
+    # months at 5% off, or 10 months a year).
+    list_price = {"starter": 49.0, "growth": 149.0, "business": 499.0, "enterprise": 1999.0}
+    flat_paid = flat.filter(pl.col("plan").is_in(list(list_price)))
+    months = (
+        pl.when(pl.col("interval") == "year")
+        .then(10.0)
+        .otherwise(
+            pl.col("interval_count")
+            * pl.when(pl.col("interval_count") == 3).then(0.95).otherwise(1.0)
+        )
+    )
+    units = pl.col("amount") / (pl.col("plan").replace_strict(list_price) * months)
+    assert flat_paid.select(((units - units.round()).abs() < 1e-6).all()).item()
+
+    def contract(subs: pl.DataFrame) -> pl.DataFrame:
+        return csm.mrr_bridge(
+            subs, mrr_basis="contract", interval_count="interval_count", as_of=flat["start"].max()
+        )
+
+    ratio = contract(seats)["ending_mrr"] / contract(flat)["ending_mrr"]
+    assert ratio.len() == 18
+    assert ((ratio[6:] - 1).abs() < 0.05).all(), ratio.to_list()

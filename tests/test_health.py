@@ -211,6 +211,49 @@ def test_churn_labels_by_hand():
         )
 
 
+def test_churn_labels_keep_paused_customers():
+    """A pause holds a customer at $0 but keeps it a customer (paused="zero", as the churn rates
+    count it): by hand, a pauses for February and resumes in March, b's subscription ends while
+    paused in March, c stays active throughout."""
+    d = dt.date
+    subs = pl.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b", "c"],
+            "subscription_id": ["sa", "sa", "sa", "sb", "sb", "sc"],
+            "start": [
+                d(2024, 1, 1),
+                d(2024, 2, 1),
+                d(2024, 3, 1),
+                d(2024, 1, 1),
+                d(2024, 2, 1),
+                d(2024, 1, 1),
+            ],
+            "end": [d(2024, 2, 1), d(2024, 3, 1), None, d(2024, 2, 1), d(2024, 3, 10), None],
+            "amount": [10.0] * 6,
+            "interval": ["month"] * 6,
+            "status": ["active", "paused", "active", "active", "paused", "active"],
+        }
+    )
+    scores = pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "a", "b"],
+            "period": [d(2024, 1, 1)] * 3 + [d(2024, 2, 1)] * 2,
+        }
+    )
+    labels = csm.churn_labels(scores, subs, as_of=d(2024, 3, 31))["churned"].to_list()
+    # January's scores: a and b are paused at the end of February, still customers: not
+    # churned; c neither. February's: a and b are paused then, paying no longer: not at risk.
+    assert labels == [False, False, False, None, None]
+    # Two periods from January: b is gone at the end of March, a is back.
+    two = csm.churn_labels(scores, subs, periods=2, as_of=d(2024, 3, 31))["churned"].to_list()
+    assert two == [False, True, False, None, None]
+    # The same as the churn rates: b is the one customer lost in March (a paused customer
+    # counts in customers_start).
+    rates = csm.churn_rates(subs, as_of=d(2024, 3, 31))
+    march = rates.filter(pl.col("period") == d(2024, 3, 1)).row(0, named=True)
+    assert (march["customers_start"], march["churned"]) == (3, 1)
+
+
 def test_monthly_backtest_with_churn_labels():
     # Scores per customer and month from that month's answers, tickets and usage; churn in the
     # next month from the revenue panel.

@@ -85,6 +85,8 @@ def test_cohort_heatmap_pandas_and_given_axes(subs):
     _fig, ax = plt.subplots()
     long = csm.cohort_retention(subs.to_pandas(), **IC)
     assert plot.cohort_heatmap(long, ax=ax) is ax
+    # Through pandas (its nullable whole numbers become floats) the same cohorts.
+    assert pl.from_pandas(long).equals(csm.cohort_retention(subs, **IC))
 
 
 def test_cohort_heatmap_rejects_several_groups(subs):
@@ -298,6 +300,9 @@ def test_churn_split_bars_stack_the_reasons_under_the_cancellations():
             assert above.get_y() == pytest.approx(below.get_y() + below.get_height())
     tops = [bar.get_y() + bar.get_height() for bar in unknown]
     assert tops == totals["churned_customers"].to_list() == [0, 0, 2, 1]
+    # The axis from 0, with room above the tallest stack (whose top is a bar of height 0).
+    low, high = ax.get_ylim()
+    assert low == 0 and high > 2
     (requests,) = ax.get_lines()
     # b asks in February, d in March.
     assert _ydata(requests) == totals["cancellations"].to_list() == [0, 1, 1, 0]

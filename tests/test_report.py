@@ -28,7 +28,21 @@ from csmetrics import datasets  # noqa: E402
 from csmetrics.cli import REPORT_TABLES as TABLES  # noqa: E402
 from csmetrics.cli import main  # noqa: E402
 
-SECTIONS = ["kpis", "mrr-bridge", "churn-nrr", "cohorts", "survival", "nps", "health", "scorecard"]
+#: The sections of a report of the generated business (its subscriptions carry billing detail).
+SECTIONS = [
+    "kpis",
+    "mrr-bridge",
+    "billing",
+    "churn-nrr",
+    "cohorts",
+    "survival",
+    "nps",
+    "health",
+    "scorecard",
+]
+#: Its charts: MRR bridge, net against contract MRR, churn by reason against cancellation
+#: requests, churn, NRR, cohorts, survival, NPS, health bands.
+CHARTS = 9
 
 
 def _chromium() -> str | None:
@@ -91,13 +105,17 @@ def _sections(text: str) -> list[str]:
     return re.findall(r'<(?:section|div class="kpis") id="([a-z-]+)"', text)
 
 
+def _billing_rows(text: str) -> list[dict[str, str]]:
+    section = text.split('<section id="billing">', 1)[1].split("</section>", 1)[0]
+    return _table_rows(section, "billing-table")
+
+
 def test_report_has_every_section_and_embedded_chart(full_report: Path):
     text = full_report.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "<title>Test business</title>" in text
     assert sorted(_sections(text)) == sorted(SECTIONS)
-    # MRR bridge, churn, NRR, cohorts, survival, NPS, health bands.
-    assert text.count("<img") == 7
-    assert text.count("data:image/png;base64,") == 7
+    assert text.count("<img") == CHARTS
+    assert text.count("data:image/png;base64,") == CHARTS
     # Self-contained: nothing fetched from elsewhere.
     assert not re.search(r'(?:src|href)="(?:https?:)?//', text)
     assert "Customers who need attention" in text and 'class="band-red"' in text
@@ -112,13 +130,67 @@ def test_report_has_every_section_and_embedded_chart(full_report: Path):
     assert not re.search(r"<td>[a-z]+_[a-z_]+</td>", scorecard)
 
 
+def test_generated_business_has_the_billing_section(business, full_report: Path):
+    """The generated subscriptions carry billing detail: the section right after the MRR bridge,
+    its two charts, and a table whose figures follow from the subscriptions."""
+    text = full_report.read_text(encoding="utf-8")
+    sections = _sections(text)
+    assert sections[sections.index("mrr-bridge") + 1] == "billing"
+    section = text.split('<section id="billing">', 1)[1].split("</section>", 1)[0]
+    assert section.count("data:image/png;base64,") == 2
+    rows = _billing_rows(text)
+    assert list(rows[0]) == [
+        "period",
+        "net MRR",
+        "contract MRR",
+        "committed MRR",
+        "cancellations",
+        "churned customers",
+        "voluntary",
+        "involuntary",
+        "unknown",
+        "paused",
+    ]
+    # The business runs from January 2023 for 15 months: the last six months, newest first, the
+    # last cut at the data's last day.
+    assert [r["period"] for r in rows] == [
+        "March 2024 (partial)",
+        "February 2024",
+        "January 2024",
+        "December 2023",
+        "November 2023",
+        "October 2023",
+    ]
+    # Cancellation requests in plain Polars: the generator dates one on the last row of a paid
+    # subscription (base plans only), so the requests of a month are its canceled_at dates.
+    requests = (
+        business.subscriptions.drop_nulls("canceled_at")
+        .group_by(month=pl.col("canceled_at").dt.strftime("%B %Y"))
+        .len()
+    )
+    by_month = dict(requests.iter_rows())
+    for row in rows:
+        month = row["period"].removesuffix(" (partial)")
+        assert int(row["cancellations"]) == by_month.get(month, 0), month
+        # Every churned customer has a reason: the generator gives one to every paid end.
+        assert int(row["voluntary"]) + int(row["involuntary"]) == int(row["churned customers"])
+        assert row["unknown"] == "0"
+
+        def money(name: str, row: dict[str, str] = row) -> float:
+            return float(row[name].replace(",", ""))
+
+        assert money("committed MRR") <= money("net MRR") < money("contract MRR")
+    assert sum(int(r["involuntary"]) for r in rows) > 0
+    assert sum(int(r["paused"]) for r in rows) > 0
+
+
 def test_missing_tables_leave_their_sections_out(business, tmp_path: Path):
     only_subs = csm.report(subscriptions=business.subscriptions, out=tmp_path / "subs.html")
     text = only_subs.read_text(encoding="utf-8")
     assert sorted(_sections(text)) == sorted(
-        ["kpis", "mrr-bridge", "churn-nrr", "cohorts", "survival", "scorecard"]
+        ["kpis", "mrr-bridge", "billing", "churn-nrr", "cohorts", "survival", "scorecard"]
     )
-    assert text.count("data:image/png;base64,") == 5
+    assert text.count("data:image/png;base64,") == 7
     assert '<div class="label">NPS</div>' not in text
 
     surveys_only = csm.report(responses=business.surveys, out=tmp_path / "nps.html")
@@ -136,18 +208,21 @@ def test_missing_tables_leave_their_sections_out(business, tmp_path: Path):
     assert "data:image/png;base64," not in text
 
 
-def test_report_accepts_pandas(business, tmp_path: Path):
+def test_report_accepts_pandas(business, full_report: Path, tmp_path: Path):
     pytest.importorskip("pandas")
     pytest.importorskip("pyarrow")
+    subs = business.subscriptions.to_pandas()
+    # pandas holds the nullable whole numbers (duration_in_months) as floats.
+    assert subs["duration_in_months"].dtype == "float64"
     path = csm.report(
-        subscriptions=business.subscriptions.to_pandas(),
-        responses=business.surveys.to_pandas(),
-        out=tmp_path / "pandas.html",
+        subscriptions=subs, responses=business.surveys.to_pandas(), out=tmp_path / "pandas.html"
     )
     text = path.read_text(encoding="utf-8")
     # Health from the NPS answers alone: every chart is there.
     assert sorted(_sections(text)) == sorted(SECTIONS)
-    assert text.count("data:image/png;base64,") == 7
+    assert text.count("data:image/png;base64,") == CHARTS
+    # The same billing figures as from the Polars frames.
+    assert _billing_rows(text) == _billing_rows(full_report.read_text(encoding="utf-8"))
 
 
 def _write(business, folder: Path, suffix: str) -> list[str]:
@@ -163,7 +238,7 @@ def _write(business, folder: Path, suffix: str) -> list[str]:
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
-def test_cli_writes_the_report(business, tmp_path: Path, suffix: str, capsys):
+def test_cli_writes_the_report(business, full_report: Path, tmp_path: Path, suffix: str, capsys):
     args = _write(business, tmp_path, suffix)
     out = tmp_path / "nested" / "report.html"
     assert main(["report", *args, "--period", "month", "--out", str(out)]) == 0
@@ -176,7 +251,10 @@ def test_cli_writes_the_report(business, tmp_path: Path, suffix: str, capsys):
     assert "[1/8] scorecard" in captured.err and "[8/8] writing" in captured.err
     text = out.read_text(encoding="utf-8")
     assert sorted(_sections(text)) == sorted(SECTIONS)
-    assert text.count("data:image/png;base64,") == 7
+    assert text.count("data:image/png;base64,") == CHARTS
+    # The billing columns survive the file (in a CSV, the mostly null dates and numbers too):
+    # the same figures as from the frames themselves.
+    assert _billing_rows(text) == _billing_rows(full_report.read_text(encoding="utf-8"))
 
 
 def _fails(argv: list[str], capsys) -> str:

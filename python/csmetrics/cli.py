@@ -1,6 +1,7 @@
 """The ``csmetrics`` command line.
 
-``csmetrics demo`` generates a synthetic subscription business and prints its MRR bridge, revenue
+``csmetrics demo`` generates a synthetic subscription business and prints its MRR bridge, its
+billing detail (net against contract MRR, cancellations against churn, churn by reason), revenue
 KPIs, logo churn by segment and survey metrics by segment and period; with ``--out DIR`` it also
 writes the business's tables to Parquet files there. ``csmetrics report --subscriptions
 subs.parquet [--responses ...] --out report.html`` reads Parquet or CSV tables and writes the
@@ -38,10 +39,11 @@ def _demo(args: argparse.Namespace) -> int:
         f"Generated a business of {args.customers:,} customers over {args.months} months "
         f"(seed {args.seed}): {subs.height:,} subscriptions, {answers.height:,} survey answers."
     )
-    options: dict[str, Any] = {"interval_count": "interval_count"}
+    # The report's cut-off: the latest start (the history's last day).
+    options: dict[str, Any] = {"interval_count": "interval_count", "as_of": subs["start"].max()}
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, float_precision=2):
         print("\nMRR bridge, last six months (the last one is cut at as_of):")
-        bridge = csm.mrr_bridge(subs, **options)
+        bridge = csm.mrr_bridge(subs, with_contract=True, **options)
         print(
             bridge.tail(6).select(
                 "period",
@@ -53,6 +55,24 @@ def _demo(args: argparse.Namespace) -> int:
                 "churned",
                 "reactivation",
                 "ending_mrr",
+            )
+        )
+        print(
+            "\nBilling detail, last six months: MRR net of discounts against the contract"
+            " (list) MRR and the committed MRR (without the subscriptions asked to cancel),"
+            " cancellation requests against churned customers, and churn by reason:"
+        )
+        print(
+            bridge.tail(6).select(
+                "period",
+                "net_mrr",
+                "contract_mrr",
+                "committed_mrr",
+                "cancellations",
+                "churned_customers",
+                pl.col("churned_voluntary_customers").alias("voluntary"),
+                pl.col("churned_involuntary_customers").alias("involuntary"),
+                pl.col("paused_customers").alias("paused"),
             )
         )
         print("\nRevenue KPIs, last six months:")
@@ -135,7 +155,10 @@ def _read_csv(path: str) -> pl.DataFrame:
         source = io.BytesIO(raw.decode("utf-16").encode("utf-8"))
     elif raw.startswith(b"\xef\xbb\xbf"):
         source = io.BytesIO(raw[3:])
-    frame = pl.read_csv(source, try_parse_dates=True)
+    # Every row decides a column's type: an optional column (a cancellation date, a discount)
+    # can be null in the first hundred rows (what Polars reads by default) and a date or a
+    # number further down.
+    frame = pl.read_csv(source, try_parse_dates=True, infer_schema_length=None)
     # A column empty in every row carries no type (a CSV says nothing): the Null dtype, which
     # every optional column accepts (an `end` no subscription has reached yet, say).
     empty = [c for c in frame.columns if frame.height and frame[c].null_count() == frame.height]

@@ -131,6 +131,14 @@ class _Settings:
     raw_events: bool | None
     bgnbd: tuple[float, float, float, float]
     gamma_gamma: tuple[float, float, float]
+    seat_share: float
+    mean_seats: float
+    seat_change_rate: float
+    discount_share: float
+    pause_rate: float
+    past_due_rate: float
+    failed_payment_share: float
+    cancel_notice_share: float
     seed: int
 
     def raw_events_limit(self) -> int:
@@ -158,6 +166,14 @@ class _Settings:
             self.raw_events_limit(),
             (float(r), float(alpha), float(a), float(b)),
             (float(p), float(q), float(gamma)),
+            float(self.seat_share),
+            float(self.mean_seats),
+            float(self.seat_change_rate),
+            float(self.discount_share),
+            float(self.pause_rate),
+            float(self.past_due_rate),
+            float(self.failed_payment_share),
+            float(self.cancel_notice_share),
             self.seed,
             first_customer,
             count,
@@ -182,6 +198,14 @@ class _Settings:
             "raw_events": self.customers <= self.raw_events_limit(),
             "bgnbd": {"r": r, "alpha": alpha, "a": a, "b": b, "time_unit": "week"},
             "gamma_gamma": {"p": p, "q": q, "gamma": gamma},
+            "seat_share": self.seat_share,
+            "mean_seats": self.mean_seats,
+            "seat_change_rate": self.seat_change_rate,
+            "discount_share": self.discount_share,
+            "pause_rate": self.pause_rate,
+            "past_due_rate": self.past_due_rate,
+            "failed_payment_share": self.failed_payment_share,
+            "cancel_notice_share": self.cancel_notice_share,
             "seed": self.seed,
         }
 
@@ -201,6 +225,14 @@ def saas(
     raw_events: bool | None = None,
     bgnbd: tuple[float, float, float, float] = (0.25, 4.0, 0.8, 2.5),
     gamma_gamma: tuple[float, float, float] = (6.0, 4.0, 15.0),
+    seat_share: float = 0.3,
+    mean_seats: float = 5.0,
+    seat_change_rate: float = 0.03,
+    discount_share: float = 0.2,
+    pause_rate: float = 0.01,
+    past_due_rate: float = 0.03,
+    failed_payment_share: float = 0.25,
+    cancel_notice_share: float = 0.4,
     seed: int = 0,
 ) -> SaasData:
     """A seeded synthetic subscription business, every table sharing the same customer ids.
@@ -253,6 +285,40 @@ def saas(
         ``(p, q, gamma)`` of the purchase amounts: ``Gamma(shape p, rate nu)`` with
         ``nu ~ Gamma(shape q, rate gamma)`` per customer; the mean amount is
         ``p * gamma / (q - 1)``.
+    seat_share
+        Share of customers whose paid plans are sold per seat: ``quantity`` is their seats and
+        ``amount`` the price of one seat (the plan's price divided by ``mean_seats``). The other
+        plans are flat: ``quantity`` 1 and ``amount`` the plan's price times its units (1 for
+        smb, 1-3 mid-market, 1-5 enterprise), so the business's MRR has the same scale either
+        way.
+    mean_seats
+        Mean seats per unit of a per-seat customer, 1 to 1,000: ``u`` units start with
+        ``1 + Poisson(u * mean_seats - 1)`` seats, ``u * mean_seats`` on average, at the plan's
+        price divided by ``mean_seats`` a seat, so the expected MRR of a customer's first paid
+        plan is the flat plan's.
+    seat_change_rate
+        Monthly probability that a per-seat subscription changes its seats at a renewal (a new
+        row of the same ``subscription_id``; 60% add, 40% remove 1 to a fifth of the seats,
+        never below 1).
+    discount_share
+        Share of paid subscriptions started at a signup, trial conversion, free-to-paid move or
+        reactivation that carry a discount: ``once`` 30%, ``repeating`` 50% (3, 6 or 12
+        months), ``forever`` 20%; 75% ``percent_off`` (10, 20, 25 or 50), else ``amount_off``
+        (20% of the first invoice, in whole currency units). Plan changes start subscriptions
+        without one.
+    pause_rate
+        Probability that a monthly-billed subscription pauses at a renewal: a ``paused`` spell of
+        1 to 3 months, then ``active`` again on the same ``subscription_id``.
+    past_due_rate
+        Probability that the payment of a renewal fails and is recovered: a ``past_due`` spell
+        of 3 to 21 days, then ``active``.
+    failed_payment_share
+        Share of the cancellations of paid subscriptions (not paused) that are failed payments:
+        a ``past_due`` spell of 7 to 28 days ends the subscription
+        (``churn_reason="payment_failed"``).
+    cancel_notice_share
+        Share of the voluntary cancellations of paid subscriptions asked for in advance:
+        ``canceled_at`` 1 to 42 days before the end of the paid term (``end``), else null.
     seed
         Seed of every random draw.
 
@@ -264,14 +330,28 @@ def saas(
 
         - ``customers`` [1]: ``customer_id`` (Int64), ``signup_date`` (Date), ``segment``
           (``smb`` 60% / ``mid_market`` 30% / ``enterprise`` 10%), ``country`` (ISO code).
-        - ``subscriptions`` [1.4; at most 2 per month + 2]: ``customer_id``,
+        - ``subscriptions`` [1.9; at most 3 per month + 3]: ``customer_id``,
           ``subscription_id`` (Int64), ``plan`` (``trial``, ``free``, ``starter`` $49,
-          ``growth`` $149, ``business`` $499, ``enterprise`` $1,999 a month times a quantity;
+          ``growth`` $149, ``business`` $499, ``enterprise`` $1,999 a month times 1-5 units;
           add-ons ``addon_analytics`` $29 and ``addon_support`` $99), ``start``, ``end`` (Date,
-          null while active; half-open ``[start, end)``), ``amount`` (Float64, per billing
-          interval), ``interval`` (``month`` / ``year``), ``interval_count`` (Int32: 3 for
-          quarterly). Plan changes end a row and start the next the same day; add-ons overlap
-          their base plan.
+          null while running; half-open ``[start, end)``), ``amount`` (Float64, per billing
+          interval and unit of quantity: a flat plan's price times its units, or one seat's),
+          ``interval`` (``month`` / ``year``), ``interval_count`` (Int32: 3 for quarterly),
+          ``quantity`` (Int32: 1 on flat plans, the seats of a per-seat one; MRR = ``amount *
+          quantity`` / months of the interval, before discounts), ``status`` (``trialing`` on
+          trial rows, ``active``, ``past_due``, ``paused``: one row per status spell, the next
+          starting the day the previous ends; no row is ``canceled``: an ended row keeps the
+          status of its spell), ``percent_off``, ``amount_off`` (Float64), ``discount_duration`` (``once`` /
+          ``repeating`` / ``forever``), ``duration_in_months`` (Int32, repeating only),
+          ``discount_start`` (Date, the subscription's first start), ``discount_end`` (Date,
+          always null): the discount columns are null without a discount and repeated on every
+          row of a discounted subscription; ``canceled_at`` (Date: the request of a cancellation
+          asked in advance, on the subscription's last row, before ``end``; null otherwise) and
+          ``churn_reason`` (``cancellation_requested`` / ``payment_failed`` on the last row of
+          a subscription that ended by churn, add-ons dropped included; null on running rows,
+          trials and rows replaced by a plan change). Plan changes end a subscription and start
+          the next the same day; seat changes, pauses and past-due spells are rows of the same
+          ``subscription_id``; add-ons overlap their base plan.
         - ``transactions`` [2.5; ``1 + (r/alpha) * weeks`` at most on average]: ``customer_id``,
           ``timestamp`` (Datetime[us]), ``amount`` (Float64, cents). The first purchase falls
           on the signup day.
@@ -318,7 +398,8 @@ def saas(
     (500, 6)
     >>> data.subscriptions.columns  # doctest: +NORMALIZE_WHITESPACE
     ['customer_id', 'subscription_id', 'plan', 'start', 'end', 'amount', 'interval',
-     'interval_count']
+     'interval_count', 'quantity', 'status', 'percent_off', 'amount_off', 'discount_duration',
+     'duration_in_months', 'discount_start', 'discount_end', 'canceled_at', 'churn_reason']
     >>> data.parameters["end"], data.parameters["bgnbd"]["r"]
     (datetime.date(2023, 7, 1), 0.25)
     >>> set(data.subscriptions["customer_id"]) <= set(data.customers["customer_id"])
@@ -340,6 +421,14 @@ def saas(
         raw_events,
         bgnbd,
         gamma_gamma,
+        seat_share,
+        mean_seats,
+        seat_change_rate,
+        discount_share,
+        pause_rate,
+        past_due_rate,
+        failed_payment_share,
+        cancel_notice_share,
         seed,
     )
     tables = dict(settings.generate(1, customers))
@@ -368,6 +457,14 @@ def write(
     raw_events: bool | None = None,
     bgnbd: tuple[float, float, float, float] = (0.25, 4.0, 0.8, 2.5),
     gamma_gamma: tuple[float, float, float] = (6.0, 4.0, 15.0),
+    seat_share: float = 0.3,
+    mean_seats: float = 5.0,
+    seat_change_rate: float = 0.03,
+    discount_share: float = 0.2,
+    pause_rate: float = 0.01,
+    past_due_rate: float = 0.03,
+    failed_payment_share: float = 0.25,
+    cancel_notice_share: float = 0.4,
     seed: int = 0,
 ) -> dict[str, int]:
     """Generate the business of :func:`saas` and write each table to ``<path>/<table>.parquet``.
@@ -388,7 +485,9 @@ def write(
     chunk_customers
         Customers generated at a time.
     months, start, churn_hazard, expansion_rate, contraction_rate, reactivation_probability, \
-trial_share, trial_conversion, usage_days, raw_events, bgnbd, gamma_gamma, seed
+trial_share, trial_conversion, usage_days, raw_events, bgnbd, gamma_gamma, seat_share, \
+mean_seats, seat_change_rate, discount_share, pause_rate, past_due_rate, failed_payment_share, \
+cancel_notice_share, seed
         As in :func:`saas`.
 
     Returns
@@ -424,6 +523,14 @@ trial_share, trial_conversion, usage_days, raw_events, bgnbd, gamma_gamma, seed
         raw_events,
         bgnbd,
         gamma_gamma,
+        seat_share,
+        mean_seats,
+        seat_change_rate,
+        discount_share,
+        pause_rate,
+        past_due_rate,
+        failed_payment_share,
+        cancel_notice_share,
         seed,
     )
     folder = Path(path)

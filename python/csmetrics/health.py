@@ -186,7 +186,8 @@ def churn_labels(
 
     A score labelled with period P is taken at the end of P. The customer is at risk when it pays
     at the end of P (the revenue panel of :func:`csmetrics.mrr`, same ``period`` and ``as_of``);
-    it ``churned`` when it does not pay at the end of at least one of P+1, ..., P+N. The label is
+    it ``churned`` when it does not pay at the end of at least one of P+1, ..., P+N (a customer
+    paused there under ``paused="zero"`` is still a customer, not churned). The label is
     null when the customer does not pay at the end of P, or when P+N is after the last period of
     the panel (the outcome is not known yet): :func:`health_backtest` leaves those rows out.
 

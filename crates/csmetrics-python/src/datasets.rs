@@ -26,7 +26,8 @@ fn survey_responses(
 #[pyo3(signature = (
     customers, months, start, churn_hazard, expansion_rate, contraction_rate,
     reactivation_probability, trial_share, trial_conversion, usage_days, raw_events_limit,
-    bgnbd, gamma_gamma, seed, first_customer, count
+    bgnbd, gamma_gamma, seat_share, mean_seats, seat_change_rate, discount_share, pause_rate,
+    past_due_rate, failed_payment_share, cancel_notice_share, seed, first_customer, count
 ))]
 #[allow(clippy::too_many_arguments)]
 fn saas(
@@ -44,6 +45,14 @@ fn saas(
     raw_events_limit: u64,
     bgnbd: (f64, f64, f64, f64),
     gamma_gamma: (f64, f64, f64),
+    seat_share: f64,
+    mean_seats: f64,
+    seat_change_rate: f64,
+    discount_share: f64,
+    pause_rate: f64,
+    past_due_rate: f64,
+    failed_payment_share: f64,
+    cancel_notice_share: f64,
     seed: u64,
     first_customer: u64,
     count: u64,
@@ -71,6 +80,14 @@ fn saas(
             q,
             gamma,
         },
+        seat_share,
+        mean_seats,
+        seat_change_rate,
+        discount_share,
+        pause_rate,
+        past_due_rate,
+        failed_payment_share,
+        cancel_notice_share,
         seed,
     };
     let tables = run(py, "saas", || {

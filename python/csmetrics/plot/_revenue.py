@@ -463,12 +463,16 @@ def churn_split_bars(bridge: Any, *, title: str | None = None, ax: Any = None) -
     step = max(1, len(x) // 12)
     ax.set_xticks(x[::step])
     ax.set_xticklabels(labels[::step], rotation=45, ha="right", fontsize=8)
+    # A bar of height 0 on top of the stack (no churn of unknown reason, say) would pin the
+    # top of the axis to the tallest stack: headroom above it, 0 at the bottom.
+    ax.use_sticky_edges = False
+    ax.autoscale_view()
     ax.set_ylim(bottom=0)
     from matplotlib.ticker import MaxNLocator
 
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("period")
-    ax.set_ylabel("churned customers" + (" / cancellation requests" if cancellations else ""))
+    ax.set_ylabel("churned customers" + (" / requests" if cancellations else ""))
     default = "Churned customers" + (" by reason" if split else "")
     if cancellations:
         default += " and cancellation requests"

@@ -85,6 +85,34 @@ pub struct SaasParams {
     pub raw_events_limit: u64,
     /// The purchase process of the transactions table.
     pub purchases: PurchaseModel,
+    /// Share of customers whose paid plans are sold per seat, 0 to 1. Default 0.3. Their
+    /// `quantity` is a number of seats and `amount` the price of one seat (the plan's price
+    /// divided by `mean_seats`); the other customers' plans are flat: `quantity` 1 and `amount`
+    /// the plan's price times its units (1 for smb, 1-3 mid-market, 1-5 enterprise).
+    pub seat_share: f64,
+    /// Mean seats per unit of a per-seat customer, 1 to 1,000: a customer of `u` units starts
+    /// with `1 + Poisson(u * mean_seats - 1)` seats, so the expected MRR is the flat plan's.
+    /// Default 5.
+    pub mean_seats: f64,
+    /// Monthly probability that a per-seat subscription changes its seats at a renewal, 0 to 1
+    /// (`1 - (1 - seat_change_rate)^m` for an m-month term). Default 0.03.
+    pub seat_change_rate: f64,
+    /// Share of paid subscriptions started at a signup, trial conversion, free-to-paid move or
+    /// reactivation that carry a discount, 0 to 1. Default 0.2.
+    pub discount_share: f64,
+    /// Probability that a monthly-billed subscription pauses (for 1 to 3 months) at a renewal,
+    /// 0 to 1. Default 0.01.
+    pub pause_rate: f64,
+    /// Probability that the payment of a renewal fails and is recovered after 3 to 21 days
+    /// `past_due`, 0 to 1. Default 0.03.
+    pub past_due_rate: f64,
+    /// Share of the cancellations of paid subscriptions (not paused) that are failed payments:
+    /// 7 to 28 days `past_due`, then the end (`churn_reason = "payment_failed"`), 0 to 1.
+    /// Default 0.25.
+    pub failed_payment_share: f64,
+    /// Share of the voluntary cancellations of paid subscriptions asked for in advance
+    /// (`canceled_at` 1 to 42 days before the end of the paid term), 0 to 1. Default 0.4.
+    pub cancel_notice_share: f64,
     /// Seed of every random draw. Default 0.
     pub seed: u64,
 }
@@ -104,6 +132,14 @@ impl Default for SaasParams {
             usage_days: 28,
             raw_events_limit: 10_000,
             purchases: PurchaseModel::default(),
+            seat_share: 0.3,
+            mean_seats: 5.0,
+            seat_change_rate: 0.03,
+            discount_share: 0.2,
+            pause_rate: 0.01,
+            past_due_rate: 0.03,
+            failed_payment_share: 0.25,
+            cancel_notice_share: 0.4,
             seed: 0,
         }
     }
@@ -172,6 +208,24 @@ impl SaasParams {
         )?;
         check_probability("trial_share", self.trial_share, 1.0)?;
         check_probability("trial_conversion", self.trial_conversion, 1.0)?;
+        check_probability("seat_share", self.seat_share, 1.0)?;
+        if !(self.mean_seats.is_finite() && (1.0..=1000.0).contains(&self.mean_seats)) {
+            return Err(CsError::option(
+                "mean_seats",
+                self.mean_seats,
+                "must be a number from 1 to 1000",
+            ));
+        }
+        for (option, value) in [
+            ("seat_change_rate", self.seat_change_rate),
+            ("discount_share", self.discount_share),
+            ("pause_rate", self.pause_rate),
+            ("past_due_rate", self.past_due_rate),
+            ("failed_payment_share", self.failed_payment_share),
+            ("cancel_notice_share", self.cancel_notice_share),
+        ] {
+            check_probability(option, value, 1.0)?;
+        }
         let history_days = self.history_days();
         if i64::from(self.usage_days) > history_days {
             return Err(CsError::option(
@@ -327,7 +381,7 @@ fn expected_rows(params: &SaasParams) -> Capacity {
     let purchases = 1.0 + 0.35 * m.r / m.alpha * weeks;
     let usage = f64::from(params.usage_days) * 0.5;
     Capacity {
-        subscriptions: 2.2,
+        subscriptions: 2.6,
         transactions: purchases,
         surveys: 0.11 * months,
         tickets: 0.1 * months,

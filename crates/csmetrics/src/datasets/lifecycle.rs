@@ -7,7 +7,10 @@
 
 use super::business::SaasParams;
 use super::random::{stream, Purpose};
-use super::tables::{Buffers, MICROS_PER_DAY, NULL_DAY, NULL_MICROS};
+use super::tables::{
+    Buffers, Discount, ACTIVE, CANCELLATION_REQUESTED, FOREVER, MICROS_PER_DAY, NULL_DAY,
+    NULL_MICROS, ONCE, PAST_DUE, PAUSED, PAYMENT_FAILED, REPEATING, TRIALING,
+};
 use super::{cumulative, draw, SplitMix64, SEGMENT_SHARES};
 use crate::period::{civil_from_days, days_from_civil};
 
@@ -32,6 +35,26 @@ const BILLING_SHARES: [[f64; 3]; 3] = [[0.85, 0.05, 0.10], [0.65, 0.10, 0.25], [
 /// Largest quantity of a paid plan by segment.
 const MAX_QUANTITY: [u64; 3] = [1, 3, 5];
 const FREE_SHARE_OF_NON_TRIALS: f64 = 0.04;
+
+// Billing detail (drawn from the billing stream).
+/// Cumulative shares of the discount durations once, repeating, forever.
+const DURATION_CDF: [f64; 3] = [0.3, 0.8, 1.0];
+/// Months of a repeating discount (equally likely).
+const REPEATING_MONTHS: [i32; 3] = [3, 6, 12];
+/// Share of discounts given as a percentage (the others as an amount).
+const PERCENT_SHARE: f64 = 0.75;
+/// Percentages of a percent-off discount (equally likely).
+const PERCENTS: [f64; 4] = [10.0, 20.0, 25.0, 50.0];
+/// An amount-off discount takes this share of the first invoice, in whole currency units.
+const AMOUNT_OFF_SHARE: f64 = 0.2;
+/// Probability that a seat change adds seats (else it removes some, never below one).
+const SEATS_UP: f64 = 0.6;
+/// Days past due of a recovered payment: 3 + [0, 19).
+const RECOVERY_DAYS: (i32, u64) = (3, 19);
+/// Days past due before a failed payment ends the subscription: 7 + [0, 22).
+const DUNNING_DAYS: (i32, u64) = (7, 22);
+/// Longest notice of a cancellation request, in days.
+const MAX_NOTICE_DAYS: i32 = 42;
 const TRIAL_DAYS: i32 = 14;
 
 // Moods (unhappy, neutral, happy): shares and what they multiply.
@@ -173,6 +196,7 @@ struct TermOdds {
     downgrade: f64,
     addon: f64,
     addon_cancel: f64,
+    seat_change: f64,
 }
 
 impl TermOdds {
@@ -185,6 +209,7 @@ impl TermOdds {
             downgrade: per_term(params.contraction_rate),
             addon: per_term(params.expansion_rate / 2.0),
             addon_cancel: per_term(0.05),
+            seat_change: per_term(params.seat_change_rate),
         }
     }
 }
@@ -238,10 +263,15 @@ impl Context {
     /// Appends every row of customer `id` to `out`.
     pub fn simulate(&self, id: u64, out: &mut Buffers, scratch: &mut Scratch) {
         scratch.spans.clear();
+        let mut billing = stream(self.params.seed, id, Purpose::Billing);
+        let per_seat = billing.chance(self.params.seat_share);
         let mut customer = Customer {
             ctx: self,
             id: id as i64,
             rng: stream(self.params.seed, id, Purpose::Lifecycle),
+            billing,
+            per_seat,
+            seats: 0,
             segment: 0,
             next_subscription: 0,
             next_ticket: 0,
@@ -373,6 +403,13 @@ struct Customer<'a> {
     ctx: &'a Context,
     id: i64,
     rng: SplitMix64,
+    /// The billing-detail stream: seats, discounts, pauses, past-due spells, failed payments
+    /// and cancellation requests, so that they leave every lifecycle draw unchanged.
+    billing: SplitMix64,
+    /// Whether the customer's paid plans are sold per seat.
+    per_seat: bool,
+    /// Seats of a per-seat customer (0 until its first paid plan).
+    seats: u32,
     segment: usize,
     next_subscription: i64,
     next_ticket: i64,
@@ -385,6 +422,7 @@ impl Customer<'_> {
     /// Draws the customer and its subscriptions; returns the signup day.
     fn lifecycle(&mut self) -> i32 {
         let ctx = self.ctx;
+        let first_row = self.out.subscriptions.start.len();
         let history_days = (ctx.end - ctx.start) as u64;
         let signup = ctx.start + self.rng.below(history_days) as i32;
         self.segment = draw(&mut self.rng, &ctx.segment_cdf);
@@ -411,15 +449,40 @@ impl Customer<'_> {
         } else {
             self.paid(signup, plan);
         }
+        // A recovery from a past-due spell can start after an add-on bought in the same term.
+        self.out.subscriptions.sort_since(first_row);
         signup
     }
 
-    fn open(&mut self, plan: u8, start: i32, amount: f64, interval: u8, count: i32) -> usize {
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        &mut self,
+        plan: u8,
+        start: i32,
+        amount: f64,
+        interval: u8,
+        count: i32,
+        quantity: u32,
+        status: u8,
+        discount: &Discount,
+    ) -> usize {
         let id = self.id * 1000 + self.next_subscription;
         self.next_subscription += 1;
+        self.out.subscriptions.push(
+            self.id, id, plan, start, amount, interval, count, quantity, status, discount,
+        )
+    }
+
+    /// Starts the next status spell of the subscription of `row` on `day` (nothing when the
+    /// day falls after the history): `row` ends that day. Returns the current row.
+    fn spell(&mut self, row: usize, day: i32, quantity: u32, status: u8) -> usize {
+        if day >= self.ctx.end {
+            return row;
+        }
+        self.close(row, day);
         self.out
             .subscriptions
-            .push(self.id, id, plan, start, amount, interval, count)
+            .push_spell(row, day, quantity, status)
     }
 
     /// Ends a row (left null when the end falls after the history).
@@ -439,7 +502,7 @@ impl Customer<'_> {
     fn trial(&mut self, signup: i32, plan: Plan) {
         let ctx = self.ctx;
         let trial_end = signup + TRIAL_DAYS;
-        let row = self.open(TRIAL, signup, 0.0, 0, 1);
+        let row = self.open(TRIAL, signup, 0.0, 0, 1, 1, TRIALING, &Discount::NONE);
         self.close(row, trial_end);
         self.scratch.spans.push(Span {
             start: signup,
@@ -467,7 +530,7 @@ impl Customer<'_> {
 
     fn free(&mut self, signup: i32) {
         let ctx = self.ctx;
-        let row = self.open(FREE, signup, 0.0, 0, 1);
+        let row = self.open(FREE, signup, 0.0, 0, 1, 1, ACTIVE, &Discount::NONE);
         let anchor = civil(signup);
         let mut term_start = signup;
         for k in 1.. {
@@ -482,6 +545,7 @@ impl Customer<'_> {
             }
             if self.rng.chance(ctx.params.churn_hazard) {
                 self.close(row, renewal);
+                self.out.subscriptions.churn_reason[row] = CANCELLATION_REQUESTED;
                 return;
             }
             if self.rng.chance(ctx.params.expansion_rate) {
@@ -498,10 +562,143 @@ impl Customer<'_> {
         }
     }
 
-    fn open_paid(&mut self, plan: Plan, start: i32) -> usize {
-        let price = PRICES[usize::from(plan.tier)] * f64::from(plan.quantity);
+    /// The quantity of a paid plan: its seats for a per-seat customer, else 1 (a flat plan's
+    /// units are in its amount).
+    fn quantity(&self) -> u32 {
+        if self.per_seat {
+            self.seats
+        } else {
+            1
+        }
+    }
+
+    /// Opens a paid subscription; a new one (not a plan change) may carry a discount.
+    fn open_paid(&mut self, plan: Plan, start: i32, new: bool) -> usize {
+        let params = &self.ctx.params;
+        if self.per_seat && self.seats == 0 {
+            let mean = f64::from(plan.quantity) * params.mean_seats;
+            self.seats = 1 + self.billing.poisson(mean - 1.0);
+        }
+        // Per seat: the price of one seat is the plan's over mean_seats, so that the expected
+        // MRR of a customer's first paid plan is the flat plan's; flat: the plan's price times
+        // its units, quantity 1.
+        let price = PRICES[usize::from(plan.tier)];
+        let price = if self.per_seat {
+            price / params.mean_seats
+        } else {
+            price * f64::from(plan.quantity)
+        };
         let (interval, count, amount) = plan.billing.terms(price);
-        self.open(plan.tier, start, amount, interval, count)
+        let quantity = self.quantity();
+        let discount = if new && self.billing.chance(params.discount_share) {
+            self.discount(amount * f64::from(quantity), start)
+        } else {
+            Discount::NONE
+        };
+        self.open(
+            plan.tier, start, amount, interval, count, quantity, ACTIVE, &discount,
+        )
+    }
+
+    /// A discount starting with a subscription whose first invoice is `invoice`.
+    fn discount(&mut self, invoice: f64, start: i32) -> Discount {
+        let rng = &mut self.billing;
+        let duration = 1 + draw(rng, &DURATION_CDF) as u8;
+        let months = if duration == REPEATING {
+            REPEATING_MONTHS[rng.below(3) as usize]
+        } else {
+            0
+        };
+        let (percent_off, amount_off) = if rng.chance(PERCENT_SHARE) {
+            (PERCENTS[rng.below(4) as usize], f64::NAN)
+        } else {
+            (f64::NAN, (invoice * AMOUNT_OFF_SHARE).round().max(1.0))
+        };
+        debug_assert!([ONCE, REPEATING, FOREVER].contains(&duration));
+        Discount {
+            percent_off,
+            amount_off,
+            duration,
+            months,
+            start,
+        }
+    }
+
+    /// What the billing stream adds at a renewal where the subscription of `row` goes on
+    /// unchanged in the lifecycle: a resume at the end of a pause, else a past-due spell, a pause
+    /// (monthly billing) or a seat change (per seat). Returns the current row.
+    fn renew(
+        &mut self,
+        row: usize,
+        renewal: i32,
+        k: u32,
+        plan: Plan,
+        paused_until: &mut Option<u32>,
+        seat_change: f64,
+    ) -> usize {
+        let params = &self.ctx.params;
+        if let Some(until) = *paused_until {
+            if k < until {
+                return row;
+            }
+            *paused_until = None;
+            return self.spell(row, renewal, self.quantity(), ACTIVE);
+        }
+        if self.billing.chance(params.past_due_rate) {
+            let days = RECOVERY_DAYS.0 + self.billing.below(RECOVERY_DAYS.1) as i32;
+            let quantity = self.quantity();
+            let due = self.spell(row, renewal, quantity, PAST_DUE);
+            return self.spell(due, renewal + days, quantity, ACTIVE);
+        }
+        if plan.billing.0 == Billing::MONTHLY.0 && self.billing.chance(params.pause_rate) {
+            *paused_until = Some(k + 1 + self.billing.below(3) as u32);
+            return self.spell(row, renewal, self.quantity(), PAUSED);
+        }
+        if self.per_seat && self.billing.chance(seat_change) {
+            let step = 1 + self.billing.below(u64::from(self.seats / 5).max(1)) as u32;
+            if self.seats > 1 && !self.billing.chance(SEATS_UP) {
+                self.seats -= step.min(self.seats - 1);
+            } else {
+                self.seats += step;
+            }
+            return self.spell(row, renewal, self.seats, ACTIVE);
+        }
+        row
+    }
+
+    /// Cancels the subscription of `row` at `renewal` (inside the history): a failed payment
+    /// (past due, then the end) or a voluntary cancellation, maybe asked for in advance. Returns
+    /// the churn reason.
+    fn cancel(&mut self, row: usize, renewal: i32) -> u8 {
+        let params = &self.ctx.params;
+        let paused = self.out.subscriptions.status[row] == PAUSED;
+        if !paused && self.billing.chance(params.failed_payment_share) {
+            let days = DUNNING_DAYS.0 + self.billing.below(DUNNING_DAYS.1) as i32;
+            let due = self.spell(row, renewal, self.quantity(), PAST_DUE);
+            let end = renewal + days;
+            self.close(due, end);
+            if end < self.ctx.end {
+                self.out.subscriptions.churn_reason[due] = PAYMENT_FAILED;
+            }
+            return PAYMENT_FAILED;
+        }
+        self.close(row, renewal);
+        self.out.subscriptions.churn_reason[row] = CANCELLATION_REQUESTED;
+        if self.billing.chance(params.cancel_notice_share) {
+            self.request(row, renewal);
+        }
+        CANCELLATION_REQUESTED
+    }
+
+    /// Dates the cancellation request of the subscription of `row`, ending at `renewal`: 1 to 42
+    /// days before it, after the row's start, inside the history.
+    fn request(&mut self, row: usize, renewal: i32) {
+        let subs = &mut self.out.subscriptions;
+        let room = (renewal - subs.start[row] - 1).clamp(1, MAX_NOTICE_DAYS);
+        let day = renewal - 1 - self.billing.below(room as u64) as i32;
+        if day > subs.start[row] && day < self.ctx.end {
+            subs.canceled_at[row] = day;
+        }
     }
 
     /// A paying life from `start`: renewals until churn (with possible reactivation) or the end.
@@ -514,8 +711,10 @@ impl Customer<'_> {
         'life: loop {
             self.convert(start, 0);
             let anchor = civil(start);
-            let mut row = self.open_paid(plan, start);
+            let mut row = self.open_paid(plan, start, true);
             let mut addon: Option<usize> = None;
+            // The renewal (in months from the anchor) at which a pause ends.
+            let mut paused_until: Option<u32> = None;
             let mut term_start = start;
             let mut k = 0;
             loop {
@@ -523,13 +722,28 @@ impl Customer<'_> {
                 let renewal = add_months(anchor, k);
                 let mood = draw(&mut self.rng, &ctx.mood_cdf) as u8;
                 self.paying_term(term_start, renewal, mood, plan.billing);
+                let churn = odds.churn[usize::from(mood)];
                 if renewal >= ctx.end {
+                    // A cancellation at the renewal after the history may already be asked for.
+                    let paused = self.out.subscriptions.status[row] == PAUSED;
+                    let voluntary = if paused {
+                        1.0
+                    } else {
+                        1.0 - params.failed_payment_share
+                    };
+                    if self
+                        .billing
+                        .chance(churn * voluntary * params.cancel_notice_share)
+                    {
+                        self.request(row, renewal);
+                    }
                     break 'life;
                 }
-                if self.rng.chance(odds.churn[usize::from(mood)]) {
-                    self.close(row, renewal);
+                if self.rng.chance(churn) {
+                    let reason = self.cancel(row, renewal);
                     if let Some(addon) = addon {
                         self.close(addon, renewal);
+                        self.out.subscriptions.churn_reason[addon] = reason;
                     }
                     if self.rng.chance(params.reactivation_probability) {
                         let gap = 2 + self.rng.below(11) as u32;
@@ -548,17 +762,25 @@ impl Customer<'_> {
                         plan.tier += 1;
                     } else {
                         plan.quantity += 1;
+                        if self.per_seat {
+                            self.seats += libm::ceil(params.mean_seats) as u32;
+                        }
                     }
-                    row = self.open_paid(plan, renewal);
+                    row = self.open_paid(plan, renewal, false);
+                    paused_until = None;
                     self.convert(renewal, 1);
                 } else if change < odds.upgrade + odds.downgrade && plan.tier > STARTER {
                     self.close(row, renewal);
                     plan.tier -= 1;
-                    row = self.open_paid(plan, renewal);
+                    row = self.open_paid(plan, renewal, false);
+                    paused_until = None;
+                } else {
+                    row = self.renew(row, renewal, k, plan, &mut paused_until, odds.seat_change);
                 }
                 match addon {
                     Some(open) if self.rng.chance(odds.addon_cancel) => {
                         self.close(open, renewal);
+                        self.out.subscriptions.churn_reason[open] = CANCELLATION_REQUESTED;
                         addon = None;
                     }
                     Some(_) => {}
@@ -569,7 +791,9 @@ impl Customer<'_> {
                             + self.rng.below((next_renewal - renewal - 1) as u64) as i32;
                         let code = ADDONS[self.rng.below(2) as usize];
                         if day < ctx.end {
-                            addon = Some(self.open(code, day, PRICES[usize::from(code)], 0, 1));
+                            let price = PRICES[usize::from(code)];
+                            addon =
+                                Some(self.open(code, day, price, 0, 1, 1, ACTIVE, &Discount::NONE));
                             self.convert(day, 2);
                         }
                     }

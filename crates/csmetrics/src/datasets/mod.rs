@@ -30,7 +30,9 @@
 //! * the rest start a paid plan at signup.
 //!
 //! Paid plans are the tiers `starter` ($49 a month), `growth` ($149), `business` ($499) and
-//! `enterprise` ($1,999), times a quantity (1 for smb, 1-3 mid-market, 1-5 enterprise). Billing is
+//! `enterprise` ($1,999), times a number of units (1 for smb, 1-3 mid-market, 1-5 enterprise:
+//! a flat plan's `amount` is the price times the units and its `quantity` 1; see
+//! [Billing detail](#billing-detail) for per-seat plans). Billing is
 //! monthly (`interval = "month"`, `interval_count = 1`), quarterly (`"month"`, 3, at 5% off) or
 //! yearly (`"year"`, 1, at 10 months' price); the mix depends on the segment (85/5/10% for smb,
 //! 65/10/25% mid-market, 30/10/60% enterprise). Renewals fall on the same day of the month as the
@@ -58,6 +60,52 @@
 //!
 //! Ends at or after `end` are null: the subscription is open at the end of the history.
 //!
+//! # Billing detail
+//!
+//! The subscriptions carry Stripe-like billing detail, drawn from a stream of its own: the
+//! billing parameters change only the subscriptions table (not the lifecycle's renewals, churn
+//! and plan changes, nor any other table: a paused customer still answers surveys, uses the
+//! product and counts in the costs).
+//!
+//! * `amount` is the price of one unit of `quantity` per billing interval, so the MRR before
+//!   discounts is `amount * quantity / months of the interval`. Flat plans (the other
+//!   customers, trials, the free plan and add-ons) have quantity 1: their amount is the plan's
+//!   price times its units. A share `seat_share` of the customers buy per seat, priced so that
+//!   the business's MRR keeps the scale of flat plans: `amount` is the price of one seat, the
+//!   plan's price divided by `mean_seats` (then billed like the plan: 3 months at 5% off, or 10
+//!   months a year), and a customer of `u` units starts with `1 + Poisson(u * mean_seats - 1)`
+//!   seats, `u * mean_seats` on average, so the expected MRR of its first paid plan is the
+//!   flat plan's. At the top tier an upgrade adds `ceil(mean_seats)` seats (a flat plan, one
+//!   unit). Seats carry over plan changes and reactivations; seat changes add 0.2 seats per
+//!   change on average (see below), a drift of about 1% of a per-seat customer's MRR a year
+//!   with the defaults.
+//! * One row per status spell: `trialing` (the trial rows), `active`, `past_due`, `paused`. A
+//!   spell ends a row and starts the next row of the same `subscription_id` the same day (plan,
+//!   price, billing and discount unchanged); plan changes start a new subscription. No row is
+//!   `canceled`: an ended row keeps the status of its spell. At each renewal that the lifecycle
+//!   continues on an active subscription, the billing stream draws, in order: a failed payment
+//!   that recovers (probability `past_due_rate`: 3 to 21 days `past_due`, then `active`); a
+//!   pause (monthly billing, probability `pause_rate`: `paused` for 1 to 3 months, then `active`
+//!   at that renewal, unless a plan change or churn comes first); a seat change (per seat,
+//!   probability `1 - (1 - seat_change_rate)^m`: 60% add, else remove, 1 to a fifth of the
+//!   seats, never below 1).
+//! * A share `failed_payment_share` of the cancellations of paid subscriptions not paused are
+//!   failed payments: 7 to 28 days `past_due` from the renewal, then the end, with
+//!   `churn_reason = "payment_failed"`. The others are voluntary (`cancellation_requested`,
+//!   ending at the renewal); a share `cancel_notice_share` of them were asked for 1 to 42 days
+//!   before (`canceled_at`, after the row's start), else `canceled_at` is null. A request for a
+//!   cancellation due after the history may already show on a running row (`canceled_at` set,
+//!   `end` null). The free plan's cancellations and dropped add-ons are `cancellation_requested`
+//!   too (add-ons ended by their base's churn take its reason); `churn_reason` and `canceled_at`
+//!   are on a subscription's last row only, and null on running rows, trials and rows replaced
+//!   by a plan change.
+//! * A share `discount_share` of the paid subscriptions started at a signup, trial conversion,
+//!   free-to-paid move or reactivation carry a discount, repeated on each of their rows: `once`
+//!   (30%), `repeating` (50%, `duration_in_months` 3, 6 or 12) or `forever` (20%); 75% are
+//!   `percent_off` (10, 20, 25 or 50), the others `amount_off` (20% of the first invoice,
+//!   `amount * quantity`, in whole currency units, at least 1). `discount_start` is the
+//!   subscription's first start; `discount_end` is always null.
+//!
 //! # Purchases (transactions)
 //!
 //! Transactions are a separate stream of one-off purchases, independent of the subscriptions, so
@@ -79,7 +127,7 @@
 //! | table | expected (defaults) | bound |
 //! |---|---|---|
 //! | customers | 1 | 1 |
-//! | subscriptions | 1.36 | at most 2 per month of history, plus 2 |
+//! | subscriptions | 1.85 | at most 3 per month of history, plus 3 |
 //! | transactions | 2.5 | `1 + (r / alpha) * weeks` on average at most (checked <= 500) |
 //! | surveys | 1.57 | at most 1 per renewal (so 1 per month) |
 //! | tickets | 1.67 | Poisson in the paying months; at most 999 |
@@ -112,7 +160,8 @@
 //!   when `customers <= raw_events_limit`; they aggregate exactly to the usage table (count =
 //!   `events`, distinct users = `active_users`).
 //! * costs: the retention programme's cost per calendar month: $1.50, $6 or $25 per smb,
-//!   mid-market or enterprise customer with a paid subscription active at any time in the month.
+//!   mid-market or enterprise customer with a paid subscription active at any time in the month
+//!   (paused included; the days past due of a failed payment before the end are not).
 //! * trials: one row per trial; `converted_at` is null unless it converted before `end`.
 //! * conversions: `new` when a paid subscription starts (first purchase, free-to-paid, trial
 //!   conversion or reactivation), `upsell` at each upgrade, `cross_sell` at each add-on.
@@ -122,8 +171,8 @@
 //! Each customer's draws come from generators seeded by (seed, customer id, purpose), and the
 //! transcendental functions are `libm`'s, so the same parameters give identical tables on every
 //! machine, whether the customers are generated at once or in ranges ([`saas_range`]); the
-//! purchase, usage and raw-event streams are separate, so changing the purchase model leaves the
-//! other tables unchanged.
+//! purchase, usage, raw-event and billing streams are separate, so changing the purchase model
+//! (or the billing parameters) leaves the other tables unchanged.
 
 #[cfg(test)]
 mod behaviour_tests;
@@ -137,7 +186,10 @@ mod tables;
 use polars::prelude::*;
 
 pub use business::{saas, saas_range, PurchaseModel, SaasParams};
-pub use tables::{SaasTables, CONVERSION_KINDS, COUNTRIES, FEATURES, INTERVALS, PLANS};
+pub use tables::{
+    SaasTables, CHURN_REASONS, CONVERSION_KINDS, COUNTRIES, DISCOUNT_DURATIONS, FEATURES,
+    INTERVALS, PLANS, STATUSES,
+};
 
 use crate::error::{CsError, Result};
 use crate::period::days_from_civil;

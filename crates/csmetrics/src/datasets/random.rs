@@ -11,7 +11,8 @@ use super::SplitMix64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u64)]
 pub(crate) enum Purpose {
-    /// Signup, segment, subscriptions, surveys, tickets, trials, conversions.
+    /// Signup, segment, subscriptions (their plans, renewals and ends), surveys, tickets, trials,
+    /// conversions.
     Lifecycle = 1,
     /// The buy-till-you-die purchase stream (transactions).
     Purchases = 2,
@@ -19,6 +20,9 @@ pub(crate) enum Purpose {
     Usage = 3,
     /// Raw usage events.
     RawEvents = 4,
+    /// Billing detail of the subscriptions: seats, discounts, pauses, failed payments,
+    /// cancellation requests.
+    Billing = 5,
 }
 
 /// The SplitMix64 output function: a bijective 64-bit mixer.

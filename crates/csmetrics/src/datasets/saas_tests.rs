@@ -65,6 +65,38 @@ pub(super) fn strings(frame: &DataFrame, name: &str) -> Vec<String> {
         .collect()
 }
 
+pub(super) fn opt_strings(frame: &DataFrame, name: &str) -> Vec<Option<String>> {
+    frame
+        .column(name)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect()
+}
+
+pub(super) fn opt_floats(frame: &DataFrame, name: &str) -> Vec<Option<f64>> {
+    frame.column(name).unwrap().f64().unwrap().iter().collect()
+}
+
+pub(super) fn opt_ints(frame: &DataFrame, name: &str) -> Vec<Option<i32>> {
+    frame.column(name).unwrap().i32().unwrap().iter().collect()
+}
+
+/// The rows of each subscription id, in start order (row indices).
+pub(super) fn spells(subs: &DataFrame) -> HashMap<i64, Vec<usize>> {
+    let (id, start) = (ids(subs, "subscription_id"), days(subs, "start"));
+    let mut rows: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (i, id) in id.iter().enumerate() {
+        rows.entry(*id).or_default().push(i);
+    }
+    for list in rows.values_mut() {
+        list.sort_by_key(|&i| start[i]);
+    }
+    rows
+}
+
 pub(super) fn params(customers: u64, seed: u64) -> SaasParams {
     SaasParams {
         customers,
@@ -198,6 +230,16 @@ fn schemas() {
             ("amount", Float64),
             ("interval", String),
             ("interval_count", Int32),
+            ("quantity", Int32),
+            ("status", String),
+            ("percent_off", Float64),
+            ("amount_off", Float64),
+            ("discount_duration", String),
+            ("duration_in_months", Int32),
+            ("discount_start", Date),
+            ("discount_end", Date),
+            ("canceled_at", Date),
+            ("churn_reason", String),
         ])
     );
     assert_eq!(
@@ -347,8 +389,19 @@ fn referential_integrity_and_time_order() {
             assert!(e > s.unwrap() && e < end);
         }
     }
+    // A subscription id names one subscription: its rows (status spells) start on distinct days,
+    // and it belongs to its customer.
     let sub_ids = ids(&data.subscriptions, "subscription_id");
-    assert_eq!(sub_ids.iter().collect::<HashSet<_>>().len(), sub_ids.len());
+    let keys: HashSet<(i64, Option<i32>)> = sub_ids.iter().copied().zip(starts.clone()).collect();
+    assert_eq!(keys.len(), sub_ids.len());
+    for (id, customer) in sub_ids.iter().zip(ids(&data.subscriptions, "customer_id")) {
+        assert_eq!(id / 1000, customer);
+    }
+    // Rows are ordered by customer, then start.
+    let customer_col = ids(&data.subscriptions, "customer_id");
+    for i in 1..starts.len() {
+        assert!((customer_col[i - 1], starts[i - 1]) <= (customer_col[i], starts[i]));
+    }
     let ticket_ids = ids(&data.tickets, "ticket_id");
     assert_eq!(
         ticket_ids.iter().collect::<HashSet<_>>().len(),
@@ -480,6 +533,27 @@ fn invalid_parameters_name_the_option() {
         ),
         (
             SaasParams {
+                mean_seats: 0.5,
+                ..Default::default()
+            },
+            "mean_seats",
+        ),
+        (
+            SaasParams {
+                past_due_rate: 1.5,
+                ..Default::default()
+            },
+            "past_due_rate",
+        ),
+        (
+            SaasParams {
+                cancel_notice_share: f64::NAN,
+                ..Default::default()
+            },
+            "cancel_notice_share",
+        ),
+        (
+            SaasParams {
                 usage_days: 10_000,
                 ..Default::default()
             },
@@ -572,9 +646,22 @@ fn fingerprint_is_pinned() {
         .iter()
         .map(|e| i64::from(e.unwrap()))
         .sum();
+    // Subscriptions: the cents of amount x quantity, and the cents of percent and amount off.
+    let subs = &data.subscriptions;
+    let billed: i64 = floats(subs, "amount")
+        .iter()
+        .zip(opt_ints(subs, "quantity"))
+        .map(|(a, q)| (a * 100.0).round() as i64 * i64::from(q.unwrap()))
+        .sum();
+    let off: i64 = opt_floats(subs, "percent_off")
+        .iter()
+        .chain(&opt_floats(subs, "amount_off"))
+        .flatten()
+        .map(|v| (v * 100.0).round() as i64)
+        .sum();
     let fingerprint = (
         rows,
-        cents(&data.subscriptions),
+        (billed, off),
         cents(&data.transactions),
         micros_sum(&data.transactions, "timestamp"),
         micros_sum(&data.tickets, "resolved_at"),
@@ -582,8 +669,8 @@ fn fingerprint_is_pinned() {
         nps,
     );
     let expected = (
-        vec![300, 412, 602, 500, 517, 3148, 99810, 24, 90, 307],
-        92_639_770,
+        vec![300, 553, 602, 500, 517, 3148, 99810, 24, 90, 307],
+        (102_504_852, 258_400),
         1_686_766,
         1_027_503_610_768_077_991,
         883_976_120_357_803_030,
@@ -591,4 +678,214 @@ fn fingerprint_is_pinned() {
         3_737,
     );
     assert_eq!(fingerprint, expected);
+}
+
+/// The billing detail of the subscriptions: status spells, seats, discounts, cancellations and
+/// churn reasons, row by row and subscription by subscription.
+#[test]
+fn billing_detail_invariants() {
+    let p = SaasParams {
+        customers: 6_000,
+        usage_days: 0,
+        seed: 31,
+        ..Default::default()
+    };
+    let end = p.end();
+    let data = saas(&p).unwrap();
+    let subs = &data.subscriptions;
+    let (customer, start, stop) = (
+        ids(subs, "customer_id"),
+        days(subs, "start"),
+        days(subs, "end"),
+    );
+    let (plan, status) = (strings(subs, "plan"), strings(subs, "status"));
+    let (amount, interval) = (floats(subs, "amount"), strings(subs, "interval"));
+    let count = opt_ints(subs, "interval_count");
+    let quantity = opt_ints(subs, "quantity");
+    let (percent, amount_off) = (
+        opt_floats(subs, "percent_off"),
+        opt_floats(subs, "amount_off"),
+    );
+    let duration = opt_strings(subs, "discount_duration");
+    let months = opt_ints(subs, "duration_in_months");
+    let discount_start = days(subs, "discount_start");
+    let canceled_at = days(subs, "canceled_at");
+    let reason = opt_strings(subs, "churn_reason");
+    assert_eq!(
+        subs.column("discount_end").unwrap().null_count(),
+        subs.height()
+    );
+
+    let base_paid = |i: usize| amount[i] > 0.0 && !plan[i].starts_with("addon");
+    // Days on which a customer's base plan (free or paid) starts: a row ending that day was
+    // replaced by a plan change (or a free customer started to pay), not churned.
+    let mut base_starts: HashSet<(i64, i32)> = HashSet::new();
+    for i in 0..subs.height() {
+        if plan[i] != "trial" && !plan[i].starts_with("addon") {
+            base_starts.insert((customer[i], start[i].unwrap()));
+        }
+    }
+    let mut seen = [0usize; 4]; // past-due recovered, paused, seat changes, failed payments
+    for rows in spells(subs).values() {
+        let first = rows[0];
+        for pair in rows.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            // Contiguous: the next spell starts the day the previous ends.
+            assert_eq!(stop[a], start[b], "rows {a} and {b}");
+            // One subscription: same plan, price, billing and discount.
+            assert_eq!(
+                (&plan[a], amount[a], &interval[a], count[a]),
+                (&plan[b], amount[b], &interval[b], count[b])
+            );
+            assert_eq!(
+                (percent[a], amount_off[a], &duration[a], months[a]),
+                (percent[b], amount_off[b], &duration[b], months[b])
+            );
+            assert_ne!(
+                (&status[a], quantity[a]),
+                (&status[b], quantity[b]),
+                "a spell changes status or seats"
+            );
+            // Only the last row is canceled or has a churn reason.
+            assert!(canceled_at[a].is_none() && reason[a].is_none());
+            let days_in = stop[a].unwrap() - start[a].unwrap();
+            match status[a].as_str() {
+                "past_due" => {
+                    // Recovered: back to active after 3 to 21 days.
+                    assert_eq!(status[b], "active");
+                    assert!((3..=21).contains(&days_in), "{days_in}");
+                    seen[0] += 1;
+                }
+                "paused" => {
+                    assert_eq!(status[b], "active", "a pause resumes");
+                    assert!((28..=92).contains(&days_in), "{days_in}");
+                    assert_eq!((interval[a].as_str(), count[a]), ("month", Some(1)));
+                    seen[1] += 1;
+                }
+                _ => {
+                    assert_eq!(status[a], "active");
+                    if status[b] == "active" {
+                        assert_ne!(quantity[a], quantity[b]);
+                        seen[2] += 1;
+                    }
+                }
+            }
+        }
+        for &i in rows {
+            assert!(quantity[i].unwrap() >= 1);
+            assert_eq!(status[i] == "trialing", plan[i] == "trial");
+            if !base_paid(i) {
+                assert!(status[i] == "trialing" || status[i] == "active");
+                assert!(percent[i].is_none() && amount_off[i].is_none());
+                assert_eq!(quantity[i], Some(1), "{}", plan[i]);
+            }
+            // Discounts: one of percent or amount off, a known duration, months when repeating,
+            // from the subscription's first start.
+            let discounted = percent[i].is_some() || amount_off[i].is_some();
+            assert_eq!(discounted, duration[i].is_some());
+            assert_eq!(discounted, discount_start[i].is_some());
+            if discounted {
+                assert!(percent[i].is_none() || amount_off[i].is_none());
+                if let Some(pct) = percent[i] {
+                    assert!([10.0, 20.0, 25.0, 50.0].contains(&pct), "{pct}");
+                }
+                if let Some(off) = amount_off[i] {
+                    assert!(off >= 1.0 && off.fract() == 0.0, "{off}");
+                }
+                assert_eq!(discount_start[i], start[first]);
+                let d = duration[i].as_deref().unwrap();
+                assert!(["once", "repeating", "forever"].contains(&d));
+                assert_eq!(d == "repeating", months[i].is_some());
+                if let Some(m) = months[i] {
+                    assert!([3, 6, 12].contains(&m));
+                }
+            } else {
+                assert!(months[i].is_none());
+            }
+        }
+        // The last row: its end, cancellation request and churn reason.
+        let last = *rows.last().unwrap();
+        let (s, e) = (start[last].unwrap(), stop[last]);
+        if let Some(c) = canceled_at[last] {
+            assert!(base_paid(last), "requests only on paid plans");
+            assert!(c > s && c < end, "requested inside the row");
+            if let Some(e) = e {
+                assert!(c < e && e - c <= 42, "asked 1 to 42 days before the end");
+                assert_eq!(reason[last].as_deref(), Some("cancellation_requested"));
+            }
+        }
+        match (e, reason[last].as_deref()) {
+            (None, r) => assert!(r.is_none(), "no churn reason while running"),
+            (Some(_), Some("payment_failed")) if !plan[last].starts_with("addon") => {
+                assert_eq!(status[last], "past_due");
+                assert!(canceled_at[last].is_none());
+                let days_in = e.unwrap() - s;
+                assert!((7..=28).contains(&days_in), "dunning for {days_in} days");
+                seen[3] += 1;
+            }
+            (Some(e), r) => {
+                let replaced = base_starts.contains(&(customer[last], e));
+                let churned =
+                    plan[last] != "trial" && (plan[last].starts_with("addon") || !replaced);
+                assert_eq!(
+                    r.is_some(),
+                    churned,
+                    "row {last}: {} ending {e}, reason {r:?}",
+                    plan[last]
+                );
+                if let Some(r) = r {
+                    assert!(r == "cancellation_requested" || plan[last].starts_with("addon"));
+                    assert!(
+                        status[last] != "past_due",
+                        "a past-due end is a failed payment"
+                    );
+                }
+            }
+        }
+    }
+    assert!(seen.iter().all(|&n| n > 20), "{seen:?}");
+    assert!(canceled_at.iter().flatten().count() > 100);
+    // Some cancellations are asked for before the end of the history and take effect after it.
+    assert!((0..subs.height()).any(|i| canceled_at[i].is_some() && stop[i].is_none()));
+}
+
+#[test]
+fn billing_parameters_leave_other_tables_unchanged() {
+    let base = params(300, 6);
+    let other = SaasParams {
+        seat_share: 0.9,
+        discount_share: 0.7,
+        pause_rate: 0.2,
+        past_due_rate: 0.3,
+        failed_payment_share: 0.8,
+        cancel_notice_share: 1.0,
+        ..base.clone()
+    };
+    let (a, b) = (saas(&base).unwrap(), saas(&other).unwrap());
+    for ((name, x), (_, y)) in a.tables().iter().zip(b.tables().iter()) {
+        assert_eq!(x.equals_missing(y), *name != "subscriptions", "{name}");
+    }
+    // Without billing detail, every paid subscription is one active row, as before.
+    let none = SaasParams {
+        seat_share: 0.0,
+        discount_share: 0.0,
+        pause_rate: 0.0,
+        past_due_rate: 0.0,
+        failed_payment_share: 0.0,
+        cancel_notice_share: 0.0,
+        ..base
+    };
+    let plain = saas(&none).unwrap().subscriptions;
+    let statuses = strings(&plain, "status");
+    assert!(statuses.iter().all(|s| s == "active" || s == "trialing"));
+    let sub_ids = ids(&plain, "subscription_id");
+    assert_eq!(sub_ids.iter().collect::<HashSet<_>>().len(), plain.height());
+    assert_eq!(
+        plain.column("percent_off").unwrap().null_count(),
+        plain.height()
+    );
+    assert_eq!(
+        plain.column("canceled_at").unwrap().null_count(),
+        plain.height()
+    );
 }

@@ -6,6 +6,7 @@
 //! expanded to strings only when the frame is built.
 
 use polars::prelude::*;
+use polars_arrow::bitmap::Bitmap;
 
 use super::SEGMENTS;
 use crate::error::{CsError, Result};
@@ -43,6 +44,28 @@ pub const FEATURES: [&str; 4] = ["core", "reports", "integrations", "api"];
 /// Kinds of the conversions table.
 pub const CONVERSION_KINDS: [&str; 3] = ["new", "upsell", "cross_sell"];
 
+/// Statuses of the subscriptions table (Stripe's values; one row per status spell).
+pub const STATUSES: [&str; 4] = ["trialing", "active", "past_due", "paused"];
+
+/// Durations of a subscription's discount (Stripe's coupon durations).
+pub const DISCOUNT_DURATIONS: [&str; 3] = ["once", "repeating", "forever"];
+
+/// Churn reasons of the subscriptions table (Stripe's `cancellation_details.reason`).
+pub const CHURN_REASONS: [&str; 2] = ["cancellation_requested", "payment_failed"];
+
+// Status codes (indices into STATUSES).
+pub(crate) const TRIALING: u8 = 0;
+pub(crate) const ACTIVE: u8 = 1;
+pub(crate) const PAST_DUE: u8 = 2;
+pub(crate) const PAUSED: u8 = 3;
+// Discount duration codes: 0 is no discount, else 1 + the index into DISCOUNT_DURATIONS.
+pub(crate) const ONCE: u8 = 1;
+pub(crate) const REPEATING: u8 = 2;
+pub(crate) const FOREVER: u8 = 3;
+// Churn reason codes: 0 is null, else 1 + the index into CHURN_REASONS.
+pub(crate) const CANCELLATION_REQUESTED: u8 = 1;
+pub(crate) const PAYMENT_FAILED: u8 = 2;
+
 fn ids(name: &str, values: Vec<i64>) -> Column {
     Int64Chunked::from_vec(name.into(), values)
         .into_series()
@@ -67,19 +90,25 @@ fn money(name: &str, values: Vec<f64>) -> Column {
         .into()
 }
 
+/// The values, moved without a copy, with a validity mask where `is_null` says so (none when
+/// no value is null).
+fn with_nulls<T: PolarsNumericType>(
+    name: &str,
+    values: Vec<T::Native>,
+    is_null: impl Fn(&T::Native) -> bool,
+) -> ChunkedArray<T> {
+    let validity = values
+        .iter()
+        .any(&is_null)
+        .then(|| Bitmap::from_iter(values.iter().map(|v| !is_null(v))));
+    ChunkedArray::from_vec_validity(name.into(), values, validity)
+}
+
 fn dates(name: &str, values: Vec<i32>) -> Column {
-    if values.contains(&NULL_DAY) {
-        let days = values.iter().map(|&d| (d != NULL_DAY).then_some(d));
-        Int32Chunked::from_iter_options(name.into(), days)
-            .into_date()
-            .into_series()
-            .into()
-    } else {
-        Int32Chunked::from_vec(name.into(), values)
-            .into_date()
-            .into_series()
-            .into()
-    }
+    with_nulls::<Int32Type>(name, values, |&d| d == NULL_DAY)
+        .into_date()
+        .into_series()
+        .into()
 }
 
 fn timestamps(name: &str, values: Vec<i64>) -> Column {
@@ -91,6 +120,30 @@ fn timestamps(name: &str, values: Vec<i64>) -> Column {
     };
     micros
         .into_datetime(TimeUnit::Microseconds, None)
+        .into_series()
+        .into()
+}
+
+/// Floats with NaN as null.
+fn optional_money(name: &str, values: Vec<f64>) -> Column {
+    with_nulls::<Float64Type>(name, values, |v| v.is_nan())
+        .into_series()
+        .into()
+}
+
+/// Whole numbers with 0 as null.
+fn optional_ints(name: &str, values: Vec<i32>) -> Column {
+    with_nulls::<Int32Type>(name, values, |&v| v == 0)
+        .into_series()
+        .into()
+}
+
+/// Labels with code 0 as null and code `c` naming `names[c - 1]`.
+fn optional_labels(name: &str, codes: &[u8], names: &[&str]) -> Column {
+    let options = codes
+        .iter()
+        .map(|&c| (c != 0).then(|| names[usize::from(c) - 1]));
+    StringChunked::from_iter_options(name.into(), options)
         .into_series()
         .into()
 }
@@ -126,7 +179,35 @@ impl Customers {
     }
 }
 
-/// subscriptions: one row per subscription (trials, plan changes and add-ons are rows).
+/// A subscription's discount, repeated on each of its rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Discount {
+    /// Percent off (NaN: none).
+    pub percent_off: f64,
+    /// Amount off per billing interval (NaN: none).
+    pub amount_off: f64,
+    /// ONCE, REPEATING or FOREVER; 0 for no discount.
+    pub duration: u8,
+    /// Months of a repeating discount (0 otherwise).
+    pub months: i32,
+    /// First day of the discount (NULL_DAY without one).
+    pub start: i32,
+}
+
+impl Discount {
+    /// No discount.
+    pub const NONE: Discount = Discount {
+        percent_off: f64::NAN,
+        amount_off: f64::NAN,
+        duration: 0,
+        months: 0,
+        start: NULL_DAY,
+    };
+}
+
+/// subscriptions: one row per status spell of a subscription (trials, plan changes and add-ons
+/// are subscriptions of their own; seat changes, pauses and past-due spells are rows of the same
+/// subscription).
 #[derive(Debug, Default)]
 pub(crate) struct Subscriptions {
     pub customer_id: Vec<i64>,
@@ -137,6 +218,96 @@ pub(crate) struct Subscriptions {
     pub amount: Vec<f64>,
     pub interval: Vec<u8>,
     pub interval_count: Vec<i32>,
+    pub quantity: Vec<i32>,
+    pub status: Vec<u8>,
+    pub percent_off: Vec<f64>,
+    pub amount_off: Vec<f64>,
+    pub discount_duration: Vec<u8>,
+    pub duration_in_months: Vec<i32>,
+    pub discount_start: Vec<i32>,
+    pub canceled_at: Vec<i32>,
+    pub churn_reason: Vec<u8>,
+}
+
+/// Applies `$body` to each column of a Subscriptions, named `$column`.
+macro_rules! each_subscription_column {
+    ($subs:expr, $column:ident => $body:expr) => {{
+        let s = $subs;
+        {
+            let $column = &mut s.customer_id;
+            $body;
+        }
+        {
+            let $column = &mut s.subscription_id;
+            $body;
+        }
+        {
+            let $column = &mut s.plan;
+            $body;
+        }
+        {
+            let $column = &mut s.start;
+            $body;
+        }
+        {
+            let $column = &mut s.end;
+            $body;
+        }
+        {
+            let $column = &mut s.amount;
+            $body;
+        }
+        {
+            let $column = &mut s.interval;
+            $body;
+        }
+        {
+            let $column = &mut s.interval_count;
+            $body;
+        }
+        {
+            let $column = &mut s.quantity;
+            $body;
+        }
+        {
+            let $column = &mut s.status;
+            $body;
+        }
+        {
+            let $column = &mut s.percent_off;
+            $body;
+        }
+        {
+            let $column = &mut s.amount_off;
+            $body;
+        }
+        {
+            let $column = &mut s.discount_duration;
+            $body;
+        }
+        {
+            let $column = &mut s.duration_in_months;
+            $body;
+        }
+        {
+            let $column = &mut s.discount_start;
+            $body;
+        }
+        {
+            let $column = &mut s.canceled_at;
+            $body;
+        }
+        {
+            let $column = &mut s.churn_reason;
+            $body;
+        }
+    }};
+}
+
+/// Reorders `column[first..]` as `order` (indices relative to `first`) says.
+fn permute<T: Copy>(column: &mut [T], first: usize, order: &[usize]) {
+    let moved: Vec<T> = order.iter().map(|&i| column[first + i]).collect();
+    column[first..].copy_from_slice(&moved);
 }
 
 impl Subscriptions {
@@ -151,6 +322,9 @@ impl Subscriptions {
         amount: f64,
         interval: u8,
         count: i32,
+        quantity: u32,
+        status: u8,
+        discount: &Discount,
     ) -> usize {
         self.customer_id.push(customer_id);
         self.subscription_id.push(subscription_id);
@@ -160,10 +334,55 @@ impl Subscriptions {
         self.amount.push(amount);
         self.interval.push(interval);
         self.interval_count.push(count);
+        self.quantity.push(quantity as i32);
+        self.status.push(status);
+        self.percent_off.push(discount.percent_off);
+        self.amount_off.push(discount.amount_off);
+        self.discount_duration.push(discount.duration);
+        self.duration_in_months.push(discount.months);
+        self.discount_start.push(discount.start);
+        self.canceled_at.push(NULL_DAY);
+        self.churn_reason.push(0);
         self.end.len() - 1
     }
 
+    /// Appends the next spell of the subscription of row `row`, from `start`: a copy of that row
+    /// (plan, amount, billing and discount) with another status and quantity. Returns its index.
+    pub fn push_spell(&mut self, row: usize, start: i32, quantity: u32, status: u8) -> usize {
+        let discount = Discount {
+            percent_off: self.percent_off[row],
+            amount_off: self.amount_off[row],
+            duration: self.discount_duration[row],
+            months: self.duration_in_months[row],
+            start: self.discount_start[row],
+        };
+        self.push(
+            self.customer_id[row],
+            self.subscription_id[row],
+            self.plan[row],
+            start,
+            self.amount[row],
+            self.interval[row],
+            self.interval_count[row],
+            quantity,
+            status,
+            &discount,
+        )
+    }
+
+    /// Sorts the rows from `first` on by start (stably), when they are not already in order.
+    pub fn sort_since(&mut self, first: usize) {
+        let starts = &self.start[first..];
+        if starts.windows(2).all(|pair| pair[0] <= pair[1]) {
+            return;
+        }
+        let mut order: Vec<usize> = (0..starts.len()).collect();
+        order.sort_by_key(|&i| starts[i]);
+        each_subscription_column!(self, column => permute(column, first, &order));
+    }
+
     fn into_frame(self) -> Result<DataFrame> {
+        let rows = self.start.len();
         frame(vec![
             ids("customer_id", self.customer_id),
             ids("subscription_id", self.subscription_id),
@@ -173,6 +392,23 @@ impl Subscriptions {
             money("amount", self.amount),
             labels("interval", &self.interval, &INTERVALS),
             ints("interval_count", self.interval_count),
+            ints("quantity", self.quantity),
+            labels("status", &self.status, &STATUSES),
+            optional_money("percent_off", self.percent_off),
+            optional_money("amount_off", self.amount_off),
+            optional_labels(
+                "discount_duration",
+                &self.discount_duration,
+                &DISCOUNT_DURATIONS,
+            ),
+            optional_ints("duration_in_months", self.duration_in_months),
+            dates("discount_start", self.discount_start),
+            Int32Chunked::full_null("discount_end".into(), rows)
+                .into_date()
+                .into_series()
+                .into(),
+            dates("canceled_at", self.canceled_at),
+            optional_labels("churn_reason", &self.churn_reason, &CHURN_REASONS),
         ])
     }
 }
@@ -305,6 +541,15 @@ impl Buffers {
                 amount: reserve(subs),
                 interval: reserve(subs),
                 interval_count: reserve(subs),
+                quantity: reserve(subs),
+                status: reserve(subs),
+                percent_off: reserve(subs),
+                amount_off: reserve(subs),
+                discount_duration: reserve(subs),
+                duration_in_months: reserve(subs),
+                discount_start: reserve(subs),
+                canceled_at: reserve(subs),
+                churn_reason: reserve(subs),
             },
             transactions: Transactions {
                 customer_id: reserve(tx),
@@ -392,7 +637,16 @@ impl Buffers {
             end,
             amount,
             interval,
-            interval_count
+            interval_count,
+            quantity,
+            status,
+            percent_off,
+            amount_off,
+            discount_duration,
+            duration_in_months,
+            discount_start,
+            canceled_at,
+            churn_reason
         );
         append_columns!(
             self.transactions,
@@ -466,7 +720,12 @@ pub struct SaasTables {
     /// customer_id (Int64), signup_date (Date), segment (String), country (String).
     pub customers: DataFrame,
     /// customer_id, subscription_id (Int64), plan (String), start (Date), end (Date, null while
-    /// active), amount (Float64), interval (String: month / year), interval_count (Int32).
+    /// running), amount (Float64, per unit and billing interval), interval (String: month /
+    /// year), interval_count, quantity (Int32), status (String: [`STATUSES`]), percent_off,
+    /// amount_off (Float64), discount_duration (String: [`DISCOUNT_DURATIONS`]),
+    /// duration_in_months (Int32), discount_start, discount_end (Date; the discount columns are
+    /// null without a discount, discount_end always), canceled_at (Date), churn_reason (String:
+    /// [`CHURN_REASONS`]).
     pub subscriptions: DataFrame,
     /// customer_id (Int64), timestamp (`Datetime(us)`), amount (Float64).
     pub transactions: DataFrame,

@@ -15,7 +15,8 @@ use crate::revenue::{customer_column_name, mrr, RevenueOptions};
 #[derive(Debug, Clone)]
 pub struct ChurnLabelOptions {
     /// The revenue panel of the subscriptions (period, cut-off, mode, ...): a customer pays at
-    /// the end of a period when its [`mrr`] there is above 0.
+    /// the end of a period when its [`mrr`] there is above 0; a paused customer (`paused="zero"`)
+    /// is neither at risk nor lost while paused.
     pub panel: RevenueOptions,
     /// N, the horizon in periods (>= 1). Default 1.
     pub periods: u32,
@@ -105,14 +106,25 @@ pub fn churn_labels(
     )?
     .unwrap_or_default();
     let amounts = numbers(&panel, "mrr", Role::Number, "")?;
+    // A paused customer (held at $0 under paused="zero": the panel's `paused` column) is still a
+    // customer: not at risk while paused, and not lost when it pauses.
+    let paused: Option<BooleanChunked> = match panel.column("paused") {
+        Ok(c) => Some(c.bool()?.clone()),
+        Err(_) => None,
+    };
     let mut paying: HashSet<(u32, i64)> = HashSet::new();
-    for ((&c, &day), amount) in panel_codes
+    let mut kept: HashSet<(u32, i64)> = HashSet::new();
+    for (row, ((&c, &day), amount)) in panel_codes
         .iter()
         .zip(&panel_days)
         .zip(amounts.f64()?.iter())
+        .enumerate()
     {
+        let key = (c, i64::from(day));
         if amount.is_some_and(|a| a > 0.0) {
-            paying.insert((c, i64::from(day)));
+            paying.insert(key);
+        } else if paused.as_ref().and_then(|p| p.get(row)) == Some(true) {
+            kept.insert(key);
         }
     }
     let last = panel_days.iter().max().map(|&d| i64::from(d));
@@ -129,7 +141,7 @@ pub fn churn_labels(
             let mut lost = false;
             for _ in 0..options.periods {
                 at = period.next_start(at);
-                lost |= !paying.contains(&(c, at));
+                lost |= !paying.contains(&(c, at)) && !kept.contains(&(c, at));
             }
             (at <= last).then_some(lost)
         })
