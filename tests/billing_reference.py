@@ -735,7 +735,12 @@ class Reference:
             period = dt.date(at.year, at.month, 1)
             if not periods or period < periods[0]:
                 continue
-            state, _ = self.state(row.customer, at, self.basis, uncut=sub_key)
+            # A request that ends its row (churn_at="cancel") puts at risk what the row carried
+            # just before it; any other, what the subscription carries at the request.
+            uncut_stop = self.stop(row, cancel_cut=False)
+            cuts_itself = self.churn_at == "cancel" and (uncut_stop is None or at < uncut_stop)
+            when = at - ONE_MICRO if cuts_itself and at > row.start else at
+            state, _ = self.state(row.customer, when, self.basis, uncut=sub_key)
             sub = state.subs.get(sub_key)
             value = sub.value if sub is not None else Fraction(0)
             count, total, slack = out.get(period, (0, Fraction(0), 0))

@@ -147,20 +147,7 @@ def _run(
     matched = bool(before) or discounts is not None
     keys = [customer_id, *by_list] if not matched and ids_in_result else by_list
     ids = [] if matched or ids_in_result else [customer_id]
-    if subscription_id is not None and subscription_id in names and discounts is None:
-        ids.append(subscription_id)  # it only tells rows apart: its own codes do
     frame, kind = to_polars(data, [*wanted, *also], keys=keys, ids=ids)
-    # Label columns (a few distinct values) cross as strings: a Categorical crossing into the
-    # engine is rebuilt string by string.
-    labels = [
-        c
-        for c in (interval, currency, status, discount_duration, churn_reason)
-        if c is not None
-        and c in frame.columns
-        and isinstance(frame.schema[c], (pl.Categorical, pl.Enum))
-    ]
-    if labels:
-        frame = frame.with_columns(pl.col(labels).cast(pl.String))
     if isinstance(fx, pl.DataFrame):
         rates = list(
             zip(fx["currency"].to_list(), fx["rate"].cast(pl.Float64).to_list(), strict=True)
