@@ -191,3 +191,22 @@ pub fn sorted_keys(keys: &[EncodedKey], groups: &Groups) -> Result<(DataFrame, V
         .collect();
     Ok((order.select(names)?, index))
 }
+
+/// Rows grouped by a dense code (a counting sort): group `g`'s rows are
+/// `order[offsets[g]..offsets[g + 1]]`, in row order; `groups` is the number of codes.
+pub(crate) fn rows_by_code(codes: &[u32], groups: usize) -> (Vec<usize>, Vec<u32>) {
+    let mut offsets = vec![0usize; groups + 1];
+    for c in codes {
+        offsets[*c as usize + 1] += 1;
+    }
+    for g in 0..groups {
+        offsets[g + 1] += offsets[g];
+    }
+    let mut cursor = offsets.clone();
+    let mut order = vec![0u32; codes.len()];
+    for (row, c) in codes.iter().enumerate() {
+        order[cursor[*c as usize]] = row as u32;
+        cursor[*c as usize] += 1;
+    }
+    (offsets, order)
+}

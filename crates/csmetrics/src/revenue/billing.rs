@@ -679,19 +679,7 @@ fn subscriptions_within_customers(
     customer_codes: &[u32],
     customers: usize,
 ) -> Result<SubscriptionKey> {
-    let mut offsets = vec![0usize; customers + 1];
-    for c in customer_codes {
-        offsets[*c as usize + 1] += 1;
-    }
-    for c in 0..customers {
-        offsets[c + 1] += offsets[c];
-    }
-    let mut cursor = offsets.clone();
-    let mut order = vec![0u32; customer_codes.len()];
-    for (row, c) in customer_codes.iter().enumerate() {
-        order[cursor[*c as usize]] = row as u32;
-        cursor[*c as usize] += 1;
-    }
+    let (offsets, order) = crate::groups::rows_by_code(customer_codes, customers);
     if let Some((codes, first_rows)) = crate::groups::encode_within(column, &offsets, &order)? {
         return Ok(SubscriptionKey { codes, first_rows });
     }
@@ -804,21 +792,7 @@ pub(crate) fn build(
     // Rows grouped by identity (a counting sort), each group in start order: identity k's rows
     // are `grouped[group_at[k]..group_at[k + 1]]`.
     let identities = identity.iter().map(|k| *k as usize + 1).max().unwrap_or(0);
-    let mut group_at = vec![0usize; identities + 1];
-    for k in &identity {
-        group_at[*k as usize + 1] += 1;
-    }
-    for k in 0..identities {
-        group_at[k + 1] += group_at[k];
-    }
-    let mut grouped = vec![0u32; n];
-    {
-        let mut cursor = group_at.clone();
-        for (row, k) in identity.iter().enumerate() {
-            grouped[cursor[*k as usize]] = row as u32;
-            cursor[*k as usize] += 1;
-        }
-    }
+    let (group_at, mut grouped) = crate::groups::rows_by_code(&identity, identities);
     // Ranges of identities of about equal rows, for the loops over groups below.
     let identity_ranges = group_ranges(&group_at);
     {
@@ -883,7 +857,7 @@ pub(crate) fn build(
         }
         let rows_carrying = frame
             .select(selected)?
-            .take(&IdxCa::from_vec("".into(), carrying.clone()))?;
+            .take(&IdxCa::from_slice("".into(), &carrying))?;
         let row_of = |r: usize| carrying[r] as usize;
         discounts = read_discounts(
             &rows_carrying,

@@ -231,21 +231,7 @@ pub struct SweepOptions {
 /// Subscription rows grouped by customer (a counting sort): customer c's rows are
 /// `order[offsets[c]..offsets[c + 1]]`.
 pub fn rows_by_customer(data: &Normalised) -> (Vec<usize>, Vec<u32>) {
-    let customers = data.customer_labels.len();
-    let mut offsets = vec![0usize; customers + 1];
-    for c in &data.customer {
-        offsets[*c as usize + 1] += 1;
-    }
-    for i in 0..customers {
-        offsets[i + 1] += offsets[i];
-    }
-    let mut cursor = offsets.clone();
-    let mut order = vec![0u32; data.customer.len()];
-    for (row, c) in data.customer.iter().enumerate() {
-        order[cursor[*c as usize]] = row as u32;
-        cursor[*c as usize] += 1;
-    }
-    (offsets, order)
+    crate::groups::rows_by_code(&data.customer, data.customer_labels.len())
 }
 
 /// One customer's snapshot panel: fills `mrr` and `subs` (active subscriptions) for the grid
