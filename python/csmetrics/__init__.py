@@ -26,6 +26,7 @@ from csmetrics.exceptions import (
     MissingDependencyError,
     ModelLoadError,
     NotFittedError,
+    StripeFormatError,
     TimeUnitMismatchError,
 )
 from csmetrics.health import Factor, churn_labels, health_backtest, health_score
@@ -62,6 +63,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelLoadError",
     "NotFittedError",
+    "StripeFormatError",
     "TimeUnitMismatchError",
     "__version__",
     "ces",

@@ -21,6 +21,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelLoadError",
     "NotFittedError",
+    "StripeFormatError",
     "TimeUnitMismatchError",
 ]
 
@@ -69,6 +70,16 @@ class ModelLoadError(InvalidInputError):
     """A saved model cannot be loaded: the file is unreadable or not JSON, holds no parameters,
     holds another model, or its parameters or time unit are not valid. An
     :class:`InvalidInputError` (so a ``ValueError``), as before this class existed."""
+
+
+class StripeFormatError(InvalidInputError):
+    """A Stripe export (read by :mod:`csmetrics.io.stripe`) lacks a field the reader needs, or
+    holds a value it cannot take. The message names the file, the object and the field;
+    attributes ``file``, ``object_id`` and ``field``."""
+
+    file: str
+    object_id: str
+    field: str
 
 
 class TimeUnitMismatchError(InvalidInputError):
