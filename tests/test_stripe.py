@@ -478,3 +478,24 @@ def test_mrr_bridge_of_the_dashboard_export() -> None:
     )
     assert bridge["ending_mrr"].to_list() == pytest.approx([177.95, 206.95, 239.43, 200.43])
     assert bridge["churned"].to_list() == pytest.approx([0, 0, 0, 39.0])
+
+
+def test_amount_off_in_the_subscriptions_currency_and_pandas(tmp_path: Path) -> None:
+    coupon = {
+        "id": "TEN",
+        "amount_off": 1000,
+        "currency": "usd",
+        "currency_options": {"jpy": {"amount_off": 1500}},
+        "duration": "forever",
+    }
+    discount = {"id": "di_1", "subscription": "sub_x", "start": unix(2024, 1, 1), "coupon": coupon}
+    tables = _read_subs(
+        tmp_path, _subscription(unit_amount=5000, currency="jpy", discount=discount)
+    )
+    # 1500 yen from the coupon's JPY option, not 10.00 USD
+    assert tables.discounts.select("subscription_id", "amount_off").rows() == [
+        ("sub_x", Decimal("1500"))
+    ]
+    frames = tables.to_pandas()
+    assert list(frames) == ["subscriptions", "discounts", "invoice_lines"]
+    assert frames["subscriptions"]["amount"].tolist() == [Decimal("5000")]
