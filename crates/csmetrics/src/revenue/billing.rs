@@ -278,7 +278,8 @@ pub struct Billing {
     pub reason: Vec<u8>,
     /// The segment ends where its row stops (not at a split inside the row).
     pub closes: Vec<bool>,
-    /// Cause (as u8) of the change at the segment's start.
+    /// Cause (as u8) of the change at the segment's start (empty when the computation reports
+    /// no causes).
     pub start_cause: Vec<u8>,
     /// Cause of the change at the segment's end.
     pub end_cause: Vec<u8>,
@@ -696,6 +697,7 @@ pub(crate) fn build(
     frame: &DataFrame,
     options: &RevenueOptions,
     in_id_order: bool,
+    causes: bool,
 ) -> Result<Normalised> {
     let RevenueInput::Subscriptions(c) = &options.input else {
         return Err(CsError::option(
@@ -1037,10 +1039,11 @@ pub(crate) fn build(
         }
     }
 
-    // Row boundary causes: a row starting where a row of the same identity ends.
+    // Row boundary causes: a row starting where a row of the same identity ends (only for
+    // movement rows, which report them).
     let mut start_cause = vec![Cause::Plan as u8; n];
     let mut end_cause = vec![Cause::Plan as u8; n];
-    {
+    if causes {
         let amounts = input::optional_numbers(frame, &c.amount, Role::Number, "the billed amount")?;
         let currency = match present(frame, &c.currency) {
             Some(name) => Some(input::text(frame, name, "the currency of each amount")?),
@@ -1125,13 +1128,28 @@ pub(crate) fn build(
         (Some(s), PastDue::ChurnAfter) => {
             let mut out = rows.start.clone();
             if sub_key.is_some() {
-                for k in 0..identities {
-                    for w in group_of(k).windows(2) {
-                        let (q, r) = (w[0] as usize, w[1] as usize);
-                        if s[q] == PAST_DUE && s[r] == PAST_DUE && rows.end[q] == rows.start[r] {
-                            out[r] = out[q];
+                // Ranges of groups in parallel; a chain's rows are in start order in its group.
+                let moved = crate::parallel::parallel(identity_ranges.clone(), |ks| {
+                    let mut moved: Vec<(u32, i64)> = Vec::new();
+                    for k in ks {
+                        let mut chain: Option<(usize, i64)> = None;
+                        for w in group_of(k).windows(2) {
+                            let (q, r) = (w[0] as usize, w[1] as usize);
+                            if s[q] == PAST_DUE && s[r] == PAST_DUE && rows.end[q] == rows.start[r]
+                            {
+                                let from = match chain {
+                                    Some((row, start)) if row == q => start,
+                                    _ => rows.start[q],
+                                };
+                                moved.push((r as u32, from));
+                                chain = Some((r, from));
+                            }
                         }
                     }
+                    moved
+                });
+                for (r, start) in moved.into_iter().flatten() {
+                    out[r as usize] = start;
                 }
             }
             Some(out)
@@ -1435,8 +1453,16 @@ pub(crate) fn build(
         committed: zeroed_buffer(count),
         reason: zeroed_buffer(count),
         closes: zeroed_buffer(count),
-        start_cause: zeroed_buffer(count),
-        end_cause: zeroed_buffer(count),
+        start_cause: if causes {
+            zeroed_buffer(count)
+        } else {
+            Vec::new()
+        },
+        end_cause: if causes {
+            zeroed_buffer(count)
+        } else {
+            Vec::new()
+        },
         last_start: rows.start.iter().copied().max().unwrap_or(0),
         has_status: status.is_some(),
         has_cancel: canceled_at.is_some(),
@@ -1534,6 +1560,7 @@ fn fill_columns(
         head
     }
     let with_contract = billing.with_contract;
+    let with_causes = !billing.start_cause.is_empty();
     let fill = |part: &[Segment], o: Slices<'_>| {
         for (i, s) in part.iter().enumerate() {
             o.customer[i] = s.customer;
@@ -1552,8 +1579,10 @@ fn fill_columns(
             o.committed[i] = s.committed;
             o.reason[i] = s.reason;
             o.closes[i] = s.closes;
-            o.start_cause[i] = s.start_cause;
-            o.end_cause[i] = s.end_cause;
+            if let (Some(a), Some(z)) = (o.start_cause.get_mut(i), o.end_cause.get_mut(i)) {
+                *a = s.start_cause;
+                *z = s.end_cause;
+            }
         }
     };
     let mut rest = Slices {
@@ -1584,8 +1613,8 @@ fn fill_columns(
             committed: split(&mut rest.committed, k),
             reason: split(&mut rest.reason, k),
             closes: split(&mut rest.closes, k),
-            start_cause: split(&mut rest.start_cause, k),
-            end_cause: split(&mut rest.end_cause, k),
+            start_cause: split(&mut rest.start_cause, if with_causes { k } else { 0 }),
+            end_cause: split(&mut rest.end_cause, if with_causes { k } else { 0 }),
         });
     }
     if parts.len() <= 1 {

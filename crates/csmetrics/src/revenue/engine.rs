@@ -705,9 +705,11 @@ impl<'a> Worker<'a> {
             if (data.units[r] == 0 && held == 0) || data.start[r] > grid.as_of {
                 continue;
             }
-            let (start_cause, end_cause) = billing
-                .map_or((Cause::Plan as u8, Cause::Plan as u8), |b| {
-                    (b.start_cause[r], b.end_cause[r])
+            let (start_cause, end_cause) =
+                billing.map_or((Cause::Plan as u8, Cause::Plan as u8), |b| {
+                    let plan = Cause::Plan as u8;
+                    let cause = |c: &[u8]| c.get(r).copied().unwrap_or(plan);
+                    (cause(&b.start_cause), cause(&b.end_cause))
                 });
             self.events.push(Event {
                 instant: data.start[r],

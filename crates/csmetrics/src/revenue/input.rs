@@ -499,7 +499,7 @@ pub fn lives_input(frame: &DataFrame, options: &RevenueOptions) -> Result<Normal
         _ => None,
     };
     let Some(c) = plain else {
-        let mut data = normalise_coded(frame, options, true)?;
+        let mut data = normalise_coded(frame, options, true, false)?;
         if !options.free_is_active {
             let held = data.billing.as_ref().map(|b| &b.held);
             for (row, units) in data.units.iter().enumerate() {
@@ -532,7 +532,7 @@ pub fn lives_input(frame: &DataFrame, options: &RevenueOptions) -> Result<Normal
     .rechunk();
     let amounts = amounts.f64()?;
     let Some(amount_array) = amounts.downcast_iter().next() else {
-        return normalise_coded(frame, options, true);
+        return normalise_coded(frame, options, true, false);
     };
     // One parallel pass: the checks (first bad row per range), and $0 subscriptions, which do
     // not make a customer active unless `free_is_active`, are given `end = start`.
@@ -610,17 +610,29 @@ pub fn lives_input(frame: &DataFrame, options: &RevenueOptions) -> Result<Normal
 
 /// Reads and checks the input table.
 pub fn normalise(frame: &DataFrame, options: &RevenueOptions) -> Result<Normalised> {
-    normalise_coded(frame, options, false)
+    normalise_coded(frame, options, false, true)
 }
 
-/// [`normalise`], with customer codes in the order of the ids when `in_id_order`.
+/// [`normalise`] for a computation that reports no movement causes when not `causes`: the
+/// billing detail then leaves them out (they are the only use of the row boundaries' causes).
+pub(crate) fn normalise_for(
+    frame: &DataFrame,
+    options: &RevenueOptions,
+    causes: bool,
+) -> Result<Normalised> {
+    normalise_coded(frame, options, false, causes)
+}
+
+/// [`normalise`], with customer codes in the order of the ids when `in_id_order`, and the
+/// movements' causes when `causes`.
 fn normalise_coded(
     frame: &DataFrame,
     options: &RevenueOptions,
     in_id_order: bool,
+    causes: bool,
 ) -> Result<Normalised> {
     if super::billing::requested(frame, options) {
-        return super::billing::build(frame, options, in_id_order);
+        return super::billing::build(frame, options, in_id_order, causes);
     }
     let (customer_name, start_ticks, end_ticks, units) = match &options.input {
         RevenueInput::Activity {

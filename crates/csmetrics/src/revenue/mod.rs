@@ -287,7 +287,7 @@ pub(crate) fn compute(
     wanted: Wanted,
 ) -> Result<Computed> {
     check_options(options)?;
-    let data = normalise(frame, options)?;
+    let data = input::normalise_for(frame, options, wanted.movements)?;
     let grid = build_grid(&data, options)?;
     let sweep_options = SweepOptions {
         mode: options.mode,
