@@ -2,7 +2,8 @@
 
 * :func:`saas` generates one coherent synthetic subscription business (customers, subscriptions,
   purchases, surveys, support tickets, product usage, retention costs, trials and conversions)
-  with the same customer ids in every table; :func:`write` streams it to Parquet files.
+  with the same customer ids in every table; :func:`write` streams it to Parquet files and
+  :func:`write_stripe` writes its subscriptions as a Stripe export (JSON lines).
 * :func:`cdnow`, :func:`donations` and :func:`sbg_retention` read the reference data bundled with
   the package (its provenance and licence are in ``csmetrics/data/NOTICE``).
 * :func:`survey_responses` generates survey answers alone.
@@ -39,6 +40,7 @@ __all__ = [
     "sbg_retention",
     "survey_responses",
     "write",
+    "write_stripe",
 ]
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -587,6 +589,87 @@ cancel_notice_share, seed
         json.dump(parameters, handle, indent=2, default=str)
         handle.write("\n")
     return rows
+
+
+def write_stripe(
+    data: SaasData,
+    path: str | Path,
+    *,
+    api_version: Literal["2025-03-31", "2024-12-18"] = "2025-03-31",
+    currency: str = "usd",
+) -> dict[str, int]:
+    """Write the business of :func:`saas` as a Stripe export: ``<path>/subscriptions.jsonl``
+    and ``<path>/invoices.jsonl`` (JSON lines), which :func:`csmetrics.io.stripe.read` reads.
+
+    The export is taken at the history's end (``data.parameters["end"]``).
+
+    - ``subscriptions.jsonl``: one subscription object per ``subscription_id`` in its current
+      state: ``sub_<subscription_id>`` of ``cus_<customer_id>``, one item with its price
+      (``price_<plan>_<interval><count>_<unit amount>``) and today's seats, ``status``
+      (``canceled`` with ``ended_at`` once ended, ``trialing``, ``past_due``, else ``active``;
+      a paused one is ``active`` with ``pause_collection``), the trial, ``canceled_at`` (the
+      generator's advance request, else null) with ``cancel_at_period_end``,
+      ``cancellation_details.reason`` and the subscription's discount (with its coupon; kept
+      after it ran out, with its ``end``). The seats of earlier spells live in the invoices.
+    - ``invoices.jsonl``: one invoice per billing period of every paid spell, each with one
+      line whose period is the service period and whose ``amount`` is the unit amount times
+      the seats of the spell, with the discount active when the period starts in
+      ``discount_amounts`` (before 2025-03-31) or ``pretax_credit_amounts``. ``paid``, or
+      ``open`` for a renewal past due at the export; ``void`` for the periods of a pause and for
+      the renewal whose failed payment ended the subscription. Billing periods follow the
+      generator's renewals: a plan change keeps the cycle of the subscription it replaces, an
+      add-on bills monthly from the day it was bought. Seats, plans and pauses change only at
+      renewals, so no line is a proration. Trials and free plans have no invoices.
+
+    Amounts are integers in the currency's minor unit (:func:`csmetrics.io.stripe.currency_exponent`):
+    the unit amount rounded to it, a ``percent_off`` discount rounded half up.
+
+    Parameters
+    ----------
+    data
+        The business, from :func:`saas`.
+    path
+        Folder to write to (created if missing; the two files are replaced).
+    api_version
+        ``"2025-03-31"`` (default: item-level ``current_period_*``, ``discounts[]``, lines with
+        ``pricing`` and ``parent``) or ``"2024-12-18"`` (subscription-level ``current_period_*``,
+        a single ``discount``, lines with ``price``, ``proration`` and ``type``).
+    currency
+        Three-letter currency code of every price (default ``"usd"``).
+
+    Returns
+    -------
+    dict[str, int]
+        Objects written per file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from csmetrics import datasets
+    >>> from csmetrics.io import stripe
+    >>> data = datasets.saas(200, months=6, seed=4)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     written = datasets.write_stripe(data, folder)
+    ...     tables = stripe.read(
+    ...         subscriptions=f"{folder}/subscriptions.jsonl",
+    ...         invoices=f"{folder}/invoices.jsonl",
+    ...     )
+    >>> written["subscriptions.jsonl"] == data.subscriptions["subscription_id"].n_unique()
+    True
+    >>> tables.invoice_lines["kind"].unique().to_list()
+    ['subscription']
+    """
+    from csmetrics._stripe_export import write_stripe as write_export
+
+    if not isinstance(data, SaasData):
+        raise option_error("data", type(data).__name__, "expected the SaasData of datasets.saas")
+    return write_export(
+        data.subscriptions,
+        data.parameters["end"],
+        path,
+        api_version=api_version,
+        currency=currency,
+    )
 
 
 def _data_bytes(name: str) -> bytes:
