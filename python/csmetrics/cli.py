@@ -7,6 +7,10 @@ writes the business's tables to Parquet files there. ``csmetrics report --subscr
 subs.parquet [--responses ...] --out report.html`` reads Parquet or CSV tables and writes the
 self-contained HTML report (needs matplotlib); ``--health-weights nps=1,tickets=1,active_days=2``
 and ``--health-recipe recipe.toml`` (or ``.json``) set the recipe of its health score.
+``csmetrics report --stripe-subscriptions subs.jsonl --stripe-invoices invoices.jsonl
+[--stripe-csv subscriptions.csv]`` reads a Stripe export instead of ``--subscriptions`` (with
+its discounts), and ``--fx EUR=1.08,JPY=0.0065`` (or a CSV of ``currency,rate``) converts
+several currencies into one.
 """
 
 from __future__ import annotations
@@ -247,6 +251,73 @@ def _health_option(args: argparse.Namespace) -> dict[str, Any] | None:
     return recipe or None
 
 
+_FX_FLAG = "--fx"
+
+
+def _fx(text: str) -> dict[str, float]:
+    """``--fx``: ``EUR=1.08,JPY=0.0065`` or a CSV (or Parquet) file of ``currency`` and
+    ``rate`` columns, as a mapping of rates into the reporting currency."""
+    pairs: list[tuple[str, Any]]
+    if "=" in text:
+        pairs = [
+            (part.partition("=")[0], part.partition("=")[2].strip()) for part in text.split(",")
+        ]
+        where = _FX_FLAG
+    else:
+        frame = _read("fx", text)
+        missing = [c for c in ("currency", "rate") if c not in frame.columns]
+        if missing:
+            raise _Failure(f"{_FX_FLAG} {text}: the table has no {missing[0]!r} column")
+        pairs = list(zip(frame["currency"].to_list(), frame["rate"].to_list(), strict=True))
+        where = f"{_FX_FLAG} {text}"
+    rates: dict[str, float] = {}
+    for currency, rate in pairs:
+        code = str(currency or "").strip().upper()
+        if len(code) != 3 or not code.isalpha():
+            raise _Failure(
+                f"{where}: expected CURRENCY=RATE pairs such as EUR=1.08,JPY=0.0065 or a CSV "
+                f"of currency and rate; got currency {currency!r}"
+            )
+        try:
+            value = float(rate)
+        except (TypeError, ValueError):
+            value = -1.0
+        if not value > 0 or value == float("inf"):
+            raise _Failure(f"{where}: the rate of {code} must be a number > 0; got {rate!r}")
+        if code in rates:
+            raise _Failure(f"{where}: each currency once; got {code} twice")
+        rates[code] = value
+    return rates
+
+
+def _stripe_export(args: argparse.Namespace) -> Any:
+    """The Stripe export of the ``--stripe-*`` options, read; None without them."""
+    from csmetrics.report import stripe_tables
+
+    paths = {
+        "subscriptions": args.stripe_subscriptions,
+        "invoices": args.stripe_invoices,
+        "dashboard_csv": args.stripe_csv,
+    }
+    if all(p is None for p in paths.values()):
+        return None
+    if args.subscriptions is not None:
+        raise _Failure("give --subscriptions or the --stripe-* files, not both")
+    if args.stripe_subscriptions is None and args.stripe_csv is None:
+        raise _Failure(
+            "--stripe-invoices needs the subscriptions: --stripe-subscriptions or --stripe-csv"
+        )
+    export = stripe_tables({k: v for k, v in paths.items() if v is not None})
+    left_out = ", ".join(f"{n:,} {what}" for what, n in export.skipped.items()) or "nothing"
+    print(
+        f"Read the Stripe export: {export.subscriptions['subscription_id'].n_unique():,} "
+        f"subscriptions ({export.subscriptions.height:,} rows), "
+        f"{export.discounts.height:,} discounts, {export.invoice_lines.height:,} invoice lines; "
+        f"left out: {left_out}."
+    )
+    return export
+
+
 def _report(args: argparse.Namespace) -> int:
     from csmetrics.report import report
 
@@ -255,8 +326,13 @@ def _report(args: argparse.Namespace) -> int:
         for name in REPORT_TABLES
         if (path := getattr(args, name)) is not None
     }
-    if not tables:
-        raise _Failure("give at least one input table, say --subscriptions subs.parquet")
+    export = _stripe_export(args)
+    if not tables and export is None:
+        raise _Failure(
+            "give at least one input table, say --subscriptions subs.parquet or "
+            "--stripe-subscriptions subs.jsonl"
+        )
+    fx = _fx(args.fx) if args.fx is not None else None
     as_of = None
     if args.as_of is not None:
         try:
@@ -279,6 +355,8 @@ def _report(args: argparse.Namespace) -> int:
         progress=progress,
         headline=headline,
         health=health,
+        fx=fx,
+        stripe=export,
     )
     partial = headline.pop("partial", None)
     if headline:
@@ -308,6 +386,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep = commands.add_parser("report", help="write the HTML report from Parquet or CSV tables")
     for name in REPORT_TABLES:
         rep.add_argument(f"--{name}", metavar="FILE", help=f"{name} table (.parquet or .csv)")
+    rep.add_argument(
+        "--stripe-subscriptions",
+        dest="stripe_subscriptions",
+        metavar="FILE",
+        help="Stripe subscription objects (JSON array or JSON lines, either API shape) instead "
+        "of --subscriptions; their discounts come with them",
+    )
+    rep.add_argument(
+        "--stripe-invoices",
+        dest="stripe_invoices",
+        metavar="FILE",
+        help="Stripe invoice objects with their lines (credit notes, refunds, draft and void "
+        "invoices are counted and left out)",
+    )
+    rep.add_argument(
+        "--stripe-csv",
+        dest="stripe_csv",
+        metavar="FILE",
+        help="the Stripe Dashboard's subscriptions CSV export (its subscriptions missing from "
+        "--stripe-subscriptions are added)",
+    )
+    rep.add_argument(
+        "--fx",
+        metavar="RATES",
+        help="rates into the reporting currency for several currencies: EUR=1.08,JPY=0.0065 "
+        "or a .csv/.parquet table of currency and rate",
+    )
     rep.add_argument(
         "--period",
         default="month",

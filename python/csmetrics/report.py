@@ -24,7 +24,7 @@ import polars as pl
 from csmetrics import _internal
 from csmetrics._options import guard_module, micros
 from csmetrics.exceptions import CsMetricsError, InvalidInputError
-from csmetrics.scorecard import LABELS
+from csmetrics.scorecard import LABELS, Rates, one_currency
 
 __all__ = ["report"]
 
@@ -292,6 +292,65 @@ def _billing_section(
         )
     note.append(f"The table shows the last {periods} {period}s, newest first.")
     return _section("billing", "Billing detail", body, " ".join(note))
+
+
+def stripe_tables(stripe: Any) -> Any:
+    """The :class:`~csmetrics.io.stripe.StripeTables` of ``report(stripe=...)``: given as
+    they are, or read from a mapping of paths (``subscriptions``, ``invoices``,
+    ``dashboard_csv``; the Dashboard's subscriptions that the JSON lacks are added)."""
+    from csmetrics.io import stripe as reader
+
+    if isinstance(stripe, reader.StripeTables):
+        return stripe
+    keys = ("subscriptions", "invoices", "dashboard_csv")
+    if not isinstance(stripe, Mapping) or not stripe or any(k not in keys for k in stripe):
+        raise InvalidInputError(
+            "stripe= takes the StripeTables of csmetrics.io.stripe.read or a mapping of paths "
+            f"with the keys {', '.join(keys)}; got {stripe!r}"
+        )
+    tables = reader.read(subscriptions=stripe.get("subscriptions"), invoices=stripe.get("invoices"))
+    if stripe.get("dashboard_csv") is None:
+        return tables
+    dashboard = reader.read_dashboard_csv(stripe["dashboard_csv"])
+    known = tables.subscriptions["subscription_id"].unique()
+    added = dashboard.subscriptions.filter(~pl.col("subscription_id").is_in(known.implode()))
+    skipped = dict(tables.skipped)
+    duplicates = (
+        dashboard.subscriptions["subscription_id"].n_unique() - added["subscription_id"].n_unique()
+    )
+    if duplicates:
+        skipped["Dashboard CSV subscriptions also in the JSON"] = duplicates
+    return reader.StripeTables(
+        subscriptions=pl.concat([tables.subscriptions, added], how="vertical_relaxed"),
+        discounts=tables.discounts,
+        invoice_lines=tables.invoice_lines,
+        skipped=dict(sorted(skipped.items())),
+    )
+
+
+def _stripe_section(export: Any) -> str:
+    """What a Stripe export gave: the rows of each normalised table (invoice lines by kind)
+    and the objects left out."""
+    subs, lines = export.subscriptions, export.invoice_lines
+    rows: list[tuple[str, str]] = [
+        ("subscriptions", f"{subs['subscription_id'].n_unique():,}"),
+        ("subscription rows (status spells)", f"{subs.height:,}"),
+        ("customers", f"{subs['customer_id'].n_unique():,}"),
+        ("discounts", f"{export.discounts.height:,}"),
+        ("invoice lines", f"{lines.height:,}"),
+    ]
+    by_kind = lines.group_by("kind").len().sort("kind")
+    rows += [(f"invoice lines: {k}", f"{n:,}") for k, n in by_kind.iter_rows()]
+    rows += [(f"left out: {what}", f"{n:,}") for what, n in export.skipped.items()]
+    frame = pl.DataFrame(rows, schema=["read", "count"], orient="row")
+    currencies = ", ".join(sorted(subs["currency"].unique().drop_nulls().to_list()))
+    note = (
+        "What csmetrics.io.stripe read from the Stripe export: the subscriptions (one row per "
+        "status spell, at today's prices and seats), their discounts and the invoice lines. "
+        "Objects that never move MRR (credit notes, refunds, draft and void invoices, metered "
+        f"items) are counted and left out. Currencies: {currencies or 'none'}."
+    )
+    return _section("stripe", "Stripe export", _table(frame, table_id="stripe-table"), note)
 
 
 #: Per input table, the event columns whose latest instant is the data's end: the contract's
@@ -574,6 +633,9 @@ def report(
     progress: Callable[[int, int, str], None] | None = None,
     headline: dict[str, str] | None = None,
     health: Mapping[str, Any] | None = None,
+    discounts: Any = None,
+    fx: Rates | None = None,
+    stripe: Any = None,
 ) -> Path:
     """Writes the customer-success report as one self-contained HTML file and returns its path.
 
@@ -618,6 +680,21 @@ def report(
         ``{"weights": {"nps": 1, "tickets": 1, "active_days": 2}}``. A component whose table is
         not given is left out. ``csmetrics report`` takes it as ``--health-weights`` and
         ``--health-recipe``.
+    discounts
+        The subscriptions' discounts table (``discounts=`` of :func:`csmetrics.mrr_bridge`),
+        used by every revenue and churn section.
+    fx
+        Rates into the reporting currency for subscriptions in several currencies:
+        ``{"EUR": 1.08, "JPY": 0.0065}`` or a frame with ``currency`` and ``rate``
+        (``csmetrics report --fx``).
+    stripe
+        A Stripe export instead of ``subscriptions``: the
+        :class:`~csmetrics.io.stripe.StripeTables` of :func:`csmetrics.io.stripe.read`, or a
+        mapping of paths with the keys ``subscriptions``, ``invoices`` (JSON or JSON lines, as
+        :func:`~csmetrics.io.stripe.read` takes them) and ``dashboard_csv`` (the Dashboard's
+        subscriptions CSV: its subscriptions that the JSON lacks are added). The normalised
+        subscriptions and discounts feed every section, and a "Stripe export" section says
+        what was read and what was left out (``csmetrics report --stripe-subscriptions``).
 
     Returns
     -------
@@ -630,6 +707,14 @@ def report(
     import csmetrics as csm
     from csmetrics import plot
 
+    export = stripe_tables(stripe) if stripe is not None else None
+    if export is not None:
+        if subscriptions is not None:
+            raise InvalidInputError("report takes subscriptions= or stripe=, not both")
+        subscriptions = export.subscriptions
+        if discounts is None and export.discounts.height:
+            discounts = export.discounts
+    discounts_in = None if discounts is None else _to_polars_frame(discounts)
     tables: dict[str, pl.DataFrame] = {}
     converted_tables: dict[str, pl.DataFrame] = {}
     given: list[str] = []
@@ -676,8 +761,11 @@ def report(
     # Every table given, empty ones too: the scorecard checks their columns (and gives no rows
     # for an empty one).
     scorecard_inputs = {k: v for k, v in converted_tables.items() if k != "customers"}
+    money: dict[str, Any] = {"fx": fx}
+    if discounts_in is not None:
+        money["discounts"] = discounts_in
     long = (
-        csm.scorecard(**scorecard_inputs, period=period, as_of=cutoff)
+        csm.scorecard(**scorecard_inputs, period=period, as_of=cutoff, **money)
         if scorecard_inputs
         else pl.DataFrame()
     )
@@ -731,8 +819,12 @@ def report(
         options = _subscription_options(subs)
         billing = _has_billing(subs)
         step("revenue")
-        bridge = csm.mrr_bridge(subs, period=period, as_of=cutoff, with_contract=billing, **options)
-        revenue = csm.revenue_kpis(subs, period=period, as_of=cutoff, **options)
+        bridge = csm.mrr_bridge(
+            subs, period=period, as_of=cutoff, with_contract=billing, **options, **money
+        )
+        revenue = csm.revenue_kpis(subs, period=period, as_of=cutoff, **options, **money)
+        # Churn, cohorts and survival take no rates: one currency for them.
+        counted, counted_money = one_currency(subs, discounts_in, fx)
         bars = plot.mrr_bridge_bars(bridge, title="MRR bridge", ax=_axes())
         bars.set_xlabel("")  # the dates say it; the legend sits below the axis
         charts = _png(bars)
@@ -748,14 +840,16 @@ def report(
         if billing:
             sections.append(_billing_section(bridge, period, partial))
         step("churn")
-        churn = csm.churn_rates(subs, period=period, as_of=cutoff, **options)
+        churn = csm.churn_rates(counted, period=period, as_of=cutoff, **options, **counted_money)
         body = _png(plot.churn_trend(churn, title="Logo churn rate", ax=_axes(10, 3.5)))
         body += _png(
             plot.nrr_trend(revenue, title="Net and gross revenue retention", ax=_axes(10, 3.5))
         )
         sections.append(_section("churn-nrr", "Churn and revenue retention", body))
         step("cohorts")
-        cohorts = csm.cohort_retention(subs, period=period, as_of=cutoff, **options)
+        cohorts = csm.cohort_retention(
+            counted, period=period, as_of=cutoff, **options, **counted_money
+        )
         body = _png(plot.cohort_heatmap(cohorts, title="Logo retention by cohort", ax=_axes(10, 6)))
         sections.append(
             _section(
@@ -766,7 +860,9 @@ def report(
             )
         )
         step("survival")
-        lives = csm.survival_table(subs, as_of=cutoff, time_unit="month", **options)
+        lives = csm.survival_table(
+            counted, as_of=cutoff, time_unit="month", **options, **counted_money
+        )
         body = _png(
             plot.survival_curve(
                 csm.kaplan_meier(lives),
@@ -776,6 +872,9 @@ def report(
             )
         )
         sections.append(_section("survival", "Customer survival", body))
+
+    if export is not None:
+        sections.append(_stripe_section(export))
 
     if "responses" in tables:
         step("nps")
@@ -793,7 +892,7 @@ def report(
         step("health")
         scored, factors = _health(
             subs,
-            options,
+            {**options, **money},
             tables.get("responses"),
             tables.get("tickets"),
             tables.get("usage"),

@@ -8,18 +8,24 @@ with their defaults and the same ``period`` and ``as_of``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, overload
 
 import polars as pl
 
 from csmetrics._frames import IntoFrame, column_names, frame_function, from_polars, to_polars
 from csmetrics._options import choice, guard_module, keyword_only, micros
+from csmetrics.exceptions import InvalidInputError
 from csmetrics.revenue import Instant, Period
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["scorecard", "wide"]
+
+#: Exchange rates into the reporting currency: ``{"EUR": 1.08, ...}`` or a frame with
+#: ``currency`` and ``rate``.
+Rates = Mapping[str, float] | pl.DataFrame
 
 #: The human label of every scorecard metric, keyed by its machine name (the ``metric`` column).
 LABELS: dict[str, str] = {
@@ -113,6 +119,8 @@ def scorecard(
     transactions: _Polars = ...,
     period: Period = ...,
     as_of: Instant | None = ...,
+    discounts: IntoFrame | None = ...,
+    fx: Rates | None = ...,
 ) -> pl.DataFrame: ...
 @overload
 def scorecard(
@@ -127,6 +135,8 @@ def scorecard(
     transactions: IntoFrame | None = ...,
     period: Period = ...,
     as_of: Instant | None = ...,
+    discounts: IntoFrame | None = ...,
+    fx: Rates | None = ...,
 ) -> pd.DataFrame: ...
 @keyword_only(8)  # the tables, positional in earlier releases
 def scorecard(
@@ -141,6 +151,8 @@ def scorecard(
     transactions: IntoFrame | None = None,
     period: Period = "month",
     as_of: Instant | None = None,
+    discounts: IntoFrame | None = None,
+    fx: Rates | None = None,
 ) -> Any:
     """Every KPI the given tables allow, per period, as one long table.
 
@@ -172,6 +184,14 @@ def scorecard(
     as_of
         Cut-off passed to the functions that take one (revenue, churn, retention cost, trials,
         engagement).
+    discounts
+        The discounts table of the subscriptions (``discounts=`` of
+        :func:`csmetrics.mrr_bridge`), such as :func:`csmetrics.io.stripe.read` gives.
+    fx
+        Rates into the reporting currency (``{"EUR": 1.08, ...}`` or a frame with ``currency``
+        and ``rate``) for subscriptions in several currencies. The revenue KPIs convert with
+        them in the core; the churn and retention-cost KPIs, which take no rates, read the
+        subscriptions' amounts (and the discounts' ``amount_off``) converted at the same rates.
 
     Returns
     -------
@@ -207,7 +227,11 @@ def scorecard(
     parts: list[pl.DataFrame] = []
     if subscriptions is not None:
         subs = _polars(subscriptions)
-        kpis = csm.revenue_kpis(subs, period=period, as_of=as_of)
+        money: dict[str, Any] = {}
+        if discounts is not None:
+            money["discounts"] = _polars(discounts)
+        kpis = csm.revenue_kpis(subs, period=period, as_of=as_of, fx=fx, **money)
+        subs, money = one_currency(subs, money.get("discounts"), fx)
         parts += [
             _rows(kpis, "mrr", "mrr"),
             _rows(kpis, "arr", "arr"),
@@ -221,7 +245,7 @@ def scorecard(
         # Billing detail, when the subscriptions carry it (docs/metrics/billing.md).
         if "committed_mrr" in kpis.columns:
             parts.append(_rows(kpis, "committed_mrr", "committed_mrr"))
-        churn = csm.churn_rates(subs, period=period, as_of=as_of)
+        churn = csm.churn_rates(subs, period=period, as_of=as_of, **money)
         if "cancellations" in churn.columns:
             parts.append(_rows(churn, "cancellations", "cancellations"))
         if "paused_customers" in churn.columns:
@@ -314,6 +338,44 @@ def _purchase_rows(log: IntoFrame, period: Period, as_of: Instant | None) -> lis
         _rows(table, "average_order_value", "average_order_value", "revenue", "purchases"),
         _rows(table, "repeat_buyer_share", "repeat_buyer_share", "repeat_buyers", "buyers"),
     ]
+
+
+def one_currency(
+    subscriptions: pl.DataFrame, discounts: pl.DataFrame | None, fx: Rates | None
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """``subscriptions`` (and the ``amount_off`` of ``discounts``, in the currency of their
+    customer's subscriptions) converted at the ``fx`` rates into one currency, without the
+    ``currency`` column, for the functions that take no rates (churn, cohorts, survival,
+    retention cost); unchanged without rates or a ``currency`` column. Returns the table and
+    the ``discounts=`` keyword (empty without discounts)."""
+    money: dict[str, Any] = {} if discounts is None else {"discounts": discounts}
+    if fx is None or "currency" not in subscriptions.columns:
+        return subscriptions, money
+    if isinstance(fx, pl.DataFrame):
+        pairs = zip(fx["currency"].to_list(), fx["rate"].cast(pl.Float64).to_list(), strict=True)
+        rates = {str(k): float(v) for k, v in pairs}
+    else:
+        rates = {str(k): float(v) for k, v in fx.items()}
+    missing = subscriptions.filter(~pl.col("currency").is_in(list(rates)))["currency"]
+    if missing.len():
+        raise InvalidInputError(
+            f"column 'currency': no fx rate for {missing[0]!r}; the rates given are for "
+            + ", ".join(sorted(rates))
+        )
+    rate = pl.col("currency").replace_strict(rates, return_dtype=pl.Float64)
+    converted = subscriptions.with_columns(pl.col("amount").cast(pl.Float64) * rate).drop(
+        "currency"
+    )
+    if discounts is not None and "amount_off" in discounts.columns and discounts.height:
+        by_customer = subscriptions.group_by("customer_id").agg(
+            pl.col("currency").first().replace_strict(rates, return_dtype=pl.Float64).alias("_rate")
+        )
+        money["discounts"] = (
+            discounts.join(by_customer, on="customer_id", how="left")
+            .with_columns(pl.col("amount_off").cast(pl.Float64) * pl.col("_rate"))
+            .drop("_rate")
+        )
+    return converted, money
 
 
 @frame_function
