@@ -55,10 +55,11 @@ wheel: $(VENV)/.ready ## build the Python wheel (PROFILE=release; PROFILE=dist f
 DEMO := out/demo
 DEMO_TABLES := subscriptions responses tickets usage costs trials conversions customers
 
-demo: wheel ## build, install and run the main job on generated sample data, then write its HTML report
+demo: wheel ## build, install and run the main job on generated sample data (with its Stripe export), then write its HTML reports
 	$(VENV)/bin/csmetrics demo --out $(DEMO)
 	MPLBACKEND=Agg $(VENV)/bin/csmetrics report $(foreach t,$(DEMO_TABLES),--$(t) $(DEMO)/$(t).parquet) --period month --out $(DEMO)/report.html
-	@echo "The report: open file://$(CURDIR)/$(DEMO)/report.html in a browser."
+	MPLBACKEND=Agg $(VENV)/bin/csmetrics report --stripe-subscriptions $(DEMO)/stripe/subscriptions.jsonl --stripe-invoices $(DEMO)/stripe/invoices.jsonl --title "Customer-success report from the Stripe export" --out $(DEMO)/stripe-report.html
+	@echo "The report: open file://$(CURDIR)/$(DEMO)/report.html in a browser (and stripe-report.html, from the Stripe export)."
 
 report-check: demo ## render the demo report in headless Chromium to out/demo/report.png and check it is not blank
 	MPLBACKEND=Agg $(VENV)/bin/python -m pytest -q tests/test_report.py -k chromium

@@ -21,12 +21,51 @@ def test_demo_prints_the_main_metrics(capsys: pytest.CaptureFixture[str]) -> Non
         "Revenue KPIs",
         "Logo churn by segment",
         "NPS by segment and quarter",
+        "Stripe export of customers 1 to 2,000",
     ):
         assert heading in out
     for column in ("net_mrr", "contract_mrr", "committed_mrr", "cancellations", "involuntary"):
         assert column in out
     # Twelve months from January 2023: the tables end in December 2023, never after it.
     assert "enterprise" in out and "2023-12-01" in out and "2024-" not in out
+
+
+def test_demo_writes_a_stripe_export_and_reads_it_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csmetrics as csm
+    from csmetrics import datasets
+    from csmetrics.io import stripe
+
+    argv = ["demo", "--customers", "400", "--months", "12", "--seed", "5"]
+    assert main([*argv, "--stripe-customers", "150", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    folder = tmp_path / "stripe"
+    tables = stripe.read(
+        subscriptions=folder / "subscriptions.jsonl", invoices=folder / "invoices.jsonl"
+    )
+    subs = datasets.saas(400, months=12, seed=5).subscriptions.filter(pl.col("customer_id") <= 150)
+    assert tables.subscriptions["customer_id"].n_unique() == subs["customer_id"].n_unique()
+    void = tables.skipped["void invoices"]
+    assert (
+        f"Stripe export of customers 1 to 150 (API 2025-03-31) in {folder}/: "
+        f"{subs['subscription_id'].n_unique():,} subscriptions and "
+        f"{tables.invoice_lines.height + void:,} invoices written in "
+    ) in out
+    assert (
+        f"{tables.subscriptions.height:,} subscription rows, {tables.discounts.height:,} "
+        f"discounts, {tables.invoice_lines.height:,} invoice lines; left out: {void:,} void "
+        "invoices."
+    ) in out
+    # December's MRR, the same from the export's subscriptions and from the generator's rows.
+    mrr = csm.mrr_bridge(subs, interval_count="interval_count")["ending_mrr"][-1]
+    assert (
+        f"MRR in December 2023 (cut at {subs['start'].max()}): {mrr:,.2f} from the Stripe "
+        f"subscriptions, {mrr:,.2f} from the generator's table"
+    ) in out
+    # Without --out the export goes to a temporary folder; 0 customers leave it out.
+    assert main([*argv, "--stripe-customers", "0"]) == 0
+    assert "Stripe export" not in capsys.readouterr().out
 
 
 def _health_tables(folder: Path) -> list[str]:

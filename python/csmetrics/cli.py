@@ -122,6 +122,8 @@ def _demo(args: argparse.Namespace) -> int:
                 "segment_a", "segment_b", "nps_a", "nps_b", "difference", "z", "p_value"
             )
         )
+    if args.stripe_customers > 0:
+        _demo_stripe(business, args)
     if args.out is not None:
         folder = Path(args.out)
         folder.mkdir(parents=True, exist_ok=True)
@@ -131,6 +133,55 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"\nWrote the tables as Parquet files to {folder}/.")
     print(f"\nDone in {time.perf_counter() - started:.2f} s.")
     return 0
+
+
+def _demo_stripe(business: datasets.SaasData, args: argparse.Namespace) -> None:
+    """The Stripe path end to end: the first customers written as a Stripe export (into
+    ``--out``/stripe, else a temporary folder), read back with csmetrics.io.stripe, and the MRR
+    of its subscriptions against the generator's own table."""
+    import tempfile
+
+    from csmetrics.io import stripe
+
+    count = min(args.stripe_customers, args.customers)
+    scratch = None
+    if args.out is not None:
+        folder = Path(args.out) / "stripe"
+    else:
+        scratch = tempfile.TemporaryDirectory(prefix="csmetrics-stripe-")
+        folder = Path(scratch.name)
+    try:
+        started = time.perf_counter()
+        written = datasets.write_stripe(business, folder, customers=count)
+        wrote = time.perf_counter() - started
+        started = time.perf_counter()
+        tables = stripe.read(
+            subscriptions=folder / "subscriptions.jsonl", invoices=folder / "invoices.jsonl"
+        )
+        read = time.perf_counter() - started
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+    where = f" in {folder}/" if scratch is None else ""
+    print(
+        f"\nStripe export of customers 1 to {count:,} (API 2025-03-31){where}: "
+        f"{written['subscriptions.jsonl']:,} subscriptions and {written['invoices.jsonl']:,} "
+        f"invoices written in {wrote:.2f} s, read back with csmetrics.io.stripe in {read:.2f} s: "
+        f"{tables.subscriptions.height:,} subscription rows, {tables.discounts.height:,} "
+        f"discounts, {tables.invoice_lines.height:,} invoice lines; left out: "
+        + (", ".join(f"{n:,} {what}" for what, n in tables.skipped.items()) or "nothing")
+        + "."
+    )
+    generated = business.subscriptions.filter(pl.col("customer_id") <= count)
+    as_of: dt.date = generated["start"].max()  # type: ignore[assignment]
+    from_stripe = csm.mrr_bridge(tables.subscriptions, discounts=tables.discounts, as_of=as_of)
+    from_table = csm.mrr_bridge(generated, interval_count="interval_count", as_of=as_of)
+    last = from_stripe.row(from_stripe.height - 1, named=True)
+    print(
+        f"MRR in {last['period']:%B %Y} (cut at {as_of}): {last['ending_mrr']:,.2f} from the "
+        f"Stripe subscriptions, {from_table['ending_mrr'][-1]:,.2f} from the generator's table "
+        f"of the same customers; {last['ending_customers']:,} paying customers."
+    )
 
 
 #: The tables ``csmetrics report`` reads, in the order of its options.
@@ -381,7 +432,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--months", type=int, default=24, help="months of history")
     demo.add_argument("--seed", type=int, default=42, help="generator seed")
     demo.add_argument(
-        "--out", help="also write the generated tables as Parquet files to this folder"
+        "--out",
+        help="also write the generated tables as Parquet files to this folder, and the Stripe "
+        "export to its stripe/ folder",
+    )
+    demo.add_argument(
+        "--stripe-customers",
+        dest="stripe_customers",
+        type=int,
+        default=3_000,
+        help="customers written as a Stripe export and read back (default 3000; 0 for none)",
     )
     rep = commands.add_parser("report", help="write the HTML report from Parquet or CSV tables")
     for name in REPORT_TABLES:

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import polars as pl
 
 from csmetrics import _internal
-from csmetrics._options import guard_module, option_error
+from csmetrics._options import guard_module, option_error, whole
 
 __all__ = [
     "SaasData",
@@ -597,6 +597,7 @@ def write_stripe(
     *,
     api_version: Literal["2025-03-31", "2024-12-18"] = "2025-03-31",
     currency: str = "usd",
+    customers: int | None = None,
 ) -> dict[str, int]:
     """Write the business of :func:`saas` as a Stripe export: ``<path>/subscriptions.jsonl``
     and ``<path>/invoices.jsonl`` (JSON lines), which :func:`csmetrics.io.stripe.read` reads.
@@ -636,6 +637,9 @@ def write_stripe(
         a single ``discount``, lines with ``price``, ``proration`` and ``type``).
     currency
         Three-letter currency code of every price (default ``"usd"``).
+    customers
+        Write only the customers with ids 1 to ``customers`` (default: all), a quick sample of
+        a large business.
 
     Returns
     -------
@@ -663,8 +667,12 @@ def write_stripe(
 
     if not isinstance(data, SaasData):
         raise option_error("data", type(data).__name__, "expected the SaasData of datasets.saas")
+    subscriptions = data.subscriptions
+    if customers is not None:
+        whole(customers, "customers", minimum=1)
+        subscriptions = subscriptions.filter(pl.col("customer_id") <= customers)
     return write_export(
-        data.subscriptions,
+        subscriptions,
         data.parameters["end"],
         path,
         api_version=api_version,
