@@ -1240,6 +1240,12 @@ _DATASET_OPTIONS["write"] = {
     **_DATASET_OPTIONS["saas"],
     "chunk_customers": st.integers(1, 10) | st.sampled_from([0, -1]),
 }
+_DATASET_OPTIONS["write_stripe"] = {
+    **_DATASET_OPTIONS["saas"],
+    "api_version": st.sampled_from(["2025-03-31", "2024-12-18", "2023-10-16"]),
+    "currency": st.sampled_from(["usd", "JPY", "kwd", "dollars"]),
+}
+_STRIPE_OPTIONS = ("api_version", "currency")
 _DATASET_OPTIONS["SaasData"] = _DATASET_OPTIONS["saas"]
 _DATASET_OPTIONS["SaasData.tables"] = _DATASET_OPTIONS["saas"]
 
@@ -1255,6 +1261,11 @@ def _dataset_call(name: str) -> Call:
         if name == "write":
             with tempfile.TemporaryDirectory() as folder:
                 return datasets.write(folder, **case.kwargs)
+        if name == "write_stripe":
+            export = {k: v for k, v in case.kwargs.items() if k in _STRIPE_OPTIONS}
+            generate = {k: v for k, v in case.kwargs.items() if k not in _STRIPE_OPTIONS}
+            with tempfile.TemporaryDirectory() as folder:
+                return datasets.write_stripe(datasets.saas(**generate), folder, **export)
         if name in ("SaasData", "SaasData.tables"):
             data = datasets.saas(**case.kwargs)
             rebuilt = datasets.SaasData(**{k: getattr(data, k) for k in data.__dataclass_fields__})
@@ -1268,6 +1279,14 @@ def _dataset_snippet(case: Case) -> str:
     args = ", ".join(f"{k}={source(v)}" for k, v in case.kwargs.items())
     if case.name.startswith("datasets.SaasData"):
         return f"csm.datasets.saas({args}).tables()"
+    if case.name == "datasets.write_stripe":
+        generate = ", ".join(
+            f"{k}={source(v)}" for k, v in case.kwargs.items() if k not in _STRIPE_OPTIONS
+        )
+        export = "".join(
+            f", {k}={source(v)}" for k, v in case.kwargs.items() if k in _STRIPE_OPTIONS
+        )
+        return f"csm.datasets.write_stripe(csm.datasets.saas({generate}), 'out'{export})"
     return f"csm.{case.name}({args})"
 
 
@@ -1395,7 +1414,9 @@ def _registry() -> dict[str, Entry]:
         reg[f"datasets.{name}"] = Entry(
             dataset_case(name),
             _dataset_call(name),
-            weight=0.2 if name in ("saas", "write", "SaasData", "SaasData.tables") else 0.3,
+            weight=0.2
+            if name in ("saas", "write", "write_stripe", "SaasData", "SaasData.tables")
+            else 0.3,
             frame_result=False,
             families=("polars",),
         )
