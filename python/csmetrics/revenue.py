@@ -69,7 +69,7 @@ def _run(
     interval: str | None = "interval",
     interval_count: str | None = "interval_count",
     currency: str | None = "currency",
-    table: Literal["subscriptions", "monthly", "activity"] = "subscriptions",
+    table: Literal["subscriptions", "invoices", "monthly", "activity"] = "subscriptions",
     period_column: str = "period",
     mrr_column: str = "mrr",
     period: Period = "month",
@@ -103,6 +103,11 @@ def _run(
     paused: Literal["zero", "active", "churn"] = "zero",
     churn_at: Literal["end", "cancel"] = "end",
     churn_reasons: Mapping[str, Literal["voluntary", "involuntary", "unknown"]] | None = None,
+    period_start: str = "period_start",
+    period_end: str = "period_end",
+    line_kind: str | None = "kind",
+    prorations: Literal["spread", "exclude"] = "spread",
+    gap_tolerance_days: float = 0.0,
     timestamp: str = "timestamp",
     extra: dict[str, Any] | None = None,
     also: Sequence[str] = (),
@@ -137,6 +142,11 @@ def _run(
         wanted = [customer_id, period_column, mrr_column, *by_list]
     elif table == "activity":
         wanted = [customer_id, timestamp, *by_list]
+    elif table == "invoices":
+        wanted = [customer_id, period_start, period_end, amount, *by_list]
+        wanted += [
+            c for c in (line_kind, currency, subscription_id) if c is not None and c in names
+        ]
     else:
         wanted = [customer_id, start, amount, *by_list]
         wanted += [c for c in (end, interval, interval_count) if c is not None]
@@ -178,6 +188,11 @@ def _run(
         "fx": rates,
         "window": optional_whole(window, "window", minimum=1),
         "money": money,
+        "period_start": period_start,
+        "period_end": period_end,
+        "kind": line_kind if line_kind is not None and line_kind in names else None,
+        "prorations": prorations,
+        "gap_tolerance_days": _days(gap_tolerance_days, "gap_tolerance_days"),
         **_billing_panel(
             names,
             billing_columns,
@@ -207,6 +222,13 @@ def _run(
             raise named from None
         raise
     return from_polars(result, result_kind or kind)
+
+
+def _days(value: float, name: str) -> float:
+    """A non-negative, finite number of days."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e7:
+        raise option_error(name, value, "a number of days from 0 to 1e7")
+    return float(value)
 
 
 def _billing_panel(
@@ -267,7 +289,8 @@ _COMMON_DOC = """
     currency
         Currency column, used when present: mixed currencies need ``fx``.
     table
-        ``"subscriptions"`` or ``"monthly"`` (then ``period_column`` and ``mrr_column`` are read).
+        ``"subscriptions"``, ``"invoices"`` (invoice lines, see ``period_start``) or
+        ``"monthly"`` (then ``period_column`` and ``mrr_column`` are read).
     period
         Reporting period (UTC calendar periods, labelled by their first day).
     as_of
@@ -305,7 +328,7 @@ def mrr_bridge(
     interval: str | None = "interval",
     interval_count: str | None = "interval_count",
     currency: str | None = "currency",
-    table: Literal["subscriptions", "monthly"] = "subscriptions",
+    table: Literal["subscriptions", "invoices", "monthly"] = "subscriptions",
     period_column: str = "period",
     mrr_column: str = "mrr",
     period: Period = "month",
@@ -338,6 +361,11 @@ def mrr_bridge(
     paused: Literal["zero", "active", "churn"] = "zero",
     churn_at: Literal["end", "cancel"] = "end",
     churn_reasons: Mapping[str, Literal["voluntary", "involuntary", "unknown"]] | None = None,
+    period_start: str = "period_start",
+    period_end: str = "period_end",
+    line_kind: str | None = "kind",
+    prorations: Literal["spread", "exclude"] = "spread",
+    gap_tolerance_days: float = 0.0,
 ) -> Any:
     """The MRR bridge per period (and ``by`` group).
 
@@ -386,7 +414,7 @@ def mrr_movements(
     interval: str | None = "interval",
     interval_count: str | None = "interval_count",
     currency: str | None = "currency",
-    table: Literal["subscriptions", "monthly"] = "subscriptions",
+    table: Literal["subscriptions", "invoices", "monthly"] = "subscriptions",
     period_column: str = "period",
     mrr_column: str = "mrr",
     period: Period = "month",
@@ -419,6 +447,11 @@ def mrr_movements(
     paused: Literal["zero", "active", "churn"] = "zero",
     churn_at: Literal["end", "cancel"] = "end",
     churn_reasons: Mapping[str, Literal["voluntary", "involuntary", "unknown"]] | None = None,
+    period_start: str = "period_start",
+    period_end: str = "period_end",
+    line_kind: str | None = "kind",
+    prorations: Literal["spread", "exclude"] = "spread",
+    gap_tolerance_days: float = 0.0,
 ) -> Any:
     """One row per customer and movement: the explanation of every number of the bridge.
 
@@ -460,7 +493,7 @@ def mrr(
     interval: str | None = "interval",
     interval_count: str | None = "interval_count",
     currency: str | None = "currency",
-    table: Literal["subscriptions", "monthly"] = "subscriptions",
+    table: Literal["subscriptions", "invoices", "monthly"] = "subscriptions",
     period_column: str = "period",
     mrr_column: str = "mrr",
     period: Period = "month",
@@ -492,6 +525,11 @@ def mrr(
     paused: Literal["zero", "active", "churn"] = "zero",
     churn_at: Literal["end", "cancel"] = "end",
     churn_reasons: Mapping[str, Literal["voluntary", "involuntary", "unknown"]] | None = None,
+    period_start: str = "period_start",
+    period_end: str = "period_end",
+    line_kind: str | None = "kind",
+    prorations: Literal["spread", "exclude"] = "spread",
+    gap_tolerance_days: float = 0.0,
 ) -> Any:
     """MRR per customer and period, for the periods in which the customer is active.
 
@@ -525,7 +563,7 @@ def revenue_kpis(
     interval: str | None = "interval",
     interval_count: str | None = "interval_count",
     currency: str | None = "currency",
-    table: Literal["subscriptions", "monthly"] = "subscriptions",
+    table: Literal["subscriptions", "invoices", "monthly"] = "subscriptions",
     period_column: str = "period",
     mrr_column: str = "mrr",
     period: Period = "month",
@@ -559,6 +597,11 @@ def revenue_kpis(
     paused: Literal["zero", "active", "churn"] = "zero",
     churn_at: Literal["end", "cancel"] = "end",
     churn_reasons: Mapping[str, Literal["voluntary", "involuntary", "unknown"]] | None = None,
+    period_start: str = "period_start",
+    period_end: str = "period_end",
+    line_kind: str | None = "kind",
+    prorations: Literal["spread", "exclude"] = "spread",
+    gap_tolerance_days: float = 0.0,
 ) -> Any:
     """Revenue KPIs per period (and ``by`` group), next to the amounts behind them.
 
@@ -651,6 +694,23 @@ _BILLING_DOC = """    quantity
         Reasons mapped to ``"voluntary"`` or ``"involuntary"``, on top of Stripe's
         (``cancellation_requested`` voluntary; ``payment_failed``, ``payment_disputed``
         involuntary); anything else is ``unknown``.
+    period_start, period_end, line_kind
+        With ``table="invoices"`` (one row per invoice line: ``customer_id``, ``amount`` net of
+        discounts and excluding tax, ``currency``, ``subscription_id`` when there): the line's
+        service period and the column of its kind, ``subscription``, ``proration``, ``one_time`` or ``usage``
+        (no kind column: every line is a subscription line). A recurring line is MRR over its
+        service period, a whole number of calendar months counted as months and any other
+        period as ``amount * (365/12) / days``; one-time and usage lines are not MRR and add
+        ``non_recurring`` and ``usage`` revenue columns to the bridge and the KPIs, dated by
+        their period start.
+    prorations
+        ``"spread"`` (default: a proration line adds its amount over its own service period,
+        scaled to the billing period of the subscription line holding it, so a credit for unused
+        time cancels what it credits) or ``"exclude"``.
+    gap_tolerance_days
+        With ``table="invoices"``: a renewal starting at most this many days after the
+        previous service period of its subscription ended continues it (default 0: any gap is a
+        churn at the end of the last service period).
 """
 
 fill_docs(

@@ -247,6 +247,22 @@ MONTHLY = [
     SEGMENT,
 ]
 ACTIVITY = [Column("customer_id", "key"), Column("timestamp", "instant"), SEGMENT]
+# Invoice lines (table="invoices"): amounts of either sign, service periods, kinds.
+INVOICES = [
+    Column("customer_id", "key"),
+    Column("period_start", "instant"),
+    Column("period_end", "instant"),
+    Column("amount", "number", values=st.integers(-5_000, 100_000).map(lambda c: c / 100)),
+    Column(
+        "kind",
+        "label",
+        vocabulary=("subscription", "subscription", "proration", "one_time", "usage"),
+        optional=True,
+    ),
+    Column("subscription_id", "key", optional=True),
+    Column("currency", "label", vocabulary=("USD", "EUR"), optional=True),
+    SEGMENT,
+]
 
 
 # --- survey -----------------------------------------------------------------------------------
@@ -331,7 +347,7 @@ PANEL_BAD: dict[str, st.SearchStrategy[Any]] = {
 @st.composite
 def panel_case(draw: st.DrawFn, name: str) -> Case:
     """Revenue, churn, cohort and lives functions: one subscriptions-like table."""
-    tables = ["subscriptions", "subscriptions", "monthly"]
+    tables = ["subscriptions", "subscriptions", "monthly", "invoices"]
     if name in ("churn_rates", "cohort_retention", "survival_table"):
         tables.append("activity")
     literals: dict[str, tuple[Any, ...]] = {
@@ -367,6 +383,9 @@ def panel_case(draw: st.DrawFn, name: str) -> Case:
         literals["lives"] = ("first", "all")
         literals["time_unit"] = ("day", "week", "month", "year")
         others["gap_tolerance_days"] = st.sampled_from([0.0, 1.0, 15.5, 400])
+    literals["prorations"] = ("spread", "exclude")
+    if name != "survival_table":
+        others["gap_tolerance_days"] = st.sampled_from([0.0, 3, 40.5])
     literals["stacking"] = ("sequential", "sum")
     literals["mrr_basis"] = ("net", "contract", "forever_only")
     literals["with_contract"] = (False, True)
@@ -378,7 +397,9 @@ def panel_case(draw: st.DrawFn, name: str) -> Case:
     others["churn_reasons"] = st.sampled_from([None, {"other": "voluntary"}])
     kwargs, bad_option = draw(options(literals, others, PANEL_BAD))
     kind = kwargs.get("table", "subscriptions")
-    columns = MONTHLY if kind == "monthly" else ACTIVITY if kind == "activity" else SUBSCRIPTIONS
+    columns = {"monthly": MONTHLY, "activity": ACTIVITY, "invoices": INVOICES}.get(
+        kind, SUBSCRIPTIONS
+    )
     if kind == "subscriptions" and draw(st.booleans()):
         columns = [*columns, *BILLING]
     if name == "cohort_retention":

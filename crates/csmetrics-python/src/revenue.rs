@@ -2,8 +2,9 @@
 //! customer panel (its columns and options cross as one typed mapping), and renewal rates.
 
 use csmetrics::revenue::{
-    self as engine, BillingOptions, ChurnAt, ChurnKind, DiscountColumns, MrrBasis, PastDue, Paused,
-    RevenueInput, RevenueOptions, Stacking, SubscriptionColumns, Trials,
+    self as engine, BillingOptions, ChurnAt, ChurnKind, DiscountColumns, InvoiceColumns, MrrBasis,
+    PastDue, Paused, Prorations, RevenueInput, RevenueOptions, Stacking, SubscriptionColumns,
+    Trials,
 };
 use polars::prelude::DataFrame;
 use pyo3::prelude::*;
@@ -67,6 +68,11 @@ pub struct Panel {
     paused: Choice<Paused>,
     churn_at: Choice<ChurnAt>,
     churn_reasons: Vec<(String, Choice<ChurnKind>)>,
+    period_start: String,
+    period_end: String,
+    kind: Option<String>,
+    prorations: Choice<Prorations>,
+    gap_tolerance_days: f64,
 }
 
 impl Panel {
@@ -77,6 +83,17 @@ impl Panel {
                 customer_id: self.customer_id,
                 timestamp: self.timestamp,
             },
+            "invoices" => RevenueInput::Invoices(InvoiceColumns {
+                customer_id: self.customer_id.clone(),
+                amount: self.amount.clone(),
+                period_start: self.period_start.clone(),
+                period_end: self.period_end.clone(),
+                kind: self.kind.clone(),
+                currency: self.currency.clone(),
+                subscription_id: self.subscription_id.clone(),
+                prorations: self.prorations.0,
+                gap_tolerance_days: self.gap_tolerance_days,
+            }),
             "monthly" => RevenueInput::Monthly {
                 customer_id: self.customer_id,
                 period: self.period_column,
@@ -108,7 +125,7 @@ impl Panel {
                 return Err(to_py(csmetrics::CsError::option(
                     "table",
                     format!("'{other}'"),
-                    "one of 'subscriptions', 'monthly', 'activity'",
+                    "one of 'subscriptions', 'invoices', 'monthly', 'activity'",
                 )))
             }
         };

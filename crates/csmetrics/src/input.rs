@@ -604,6 +604,8 @@ where
 /// with exchange `rates`) are converted from f64. A null, negative or non-finite amount breaks
 /// `rule`; an amount that does not fit the Int64 unit range is an error naming the row, so that
 /// no amount is ever capped or wrapped.
+/// Amounts of either sign are read when `signed` (invoice lines: a credit is negative).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn money(
     frame: &DataFrame,
     name: &str,
@@ -612,6 +614,7 @@ pub(crate) fn money(
     factors: &[(i64, i64)],
     rates: Option<&[f64]>,
     rule: &str,
+    signed: bool,
 ) -> Result<Vec<i64>> {
     let series = checked(frame, name, Role::Number, what)?;
     let rows = series.len();
@@ -635,11 +638,13 @@ pub(crate) fn money(
             let Some(m) = value else {
                 return Err(invalid(name, row, "null", rule));
             };
-            if m < 0 {
+            if m < 0 && !signed {
                 return Err(invalid(name, row, format_decimal(m, scale), rule));
             }
             let (multiplier, divisor) = factors[row];
-            let units = decimal_units(m, scale, precision, multiplier, divisor)
+            // Half-even rounding is symmetric: the magnitude is rounded, then the sign put back.
+            let units = decimal_units(m.abs(), scale, precision, multiplier, divisor)
+                .map(|u| if m < 0 { -u } else { u })
                 .ok_or_else(|| too_large(row, format_decimal(m, scale)))?;
             out.push(units);
         }
@@ -649,7 +654,7 @@ pub(crate) fn money(
     let scale = 10f64.powi(precision as i32);
     for (row, value) in values.f64()?.iter().enumerate() {
         let amount = match value {
-            Some(a) if a.is_finite() && a >= 0.0 => a,
+            Some(a) if a.is_finite() && (signed || a >= 0.0) => a,
             other => {
                 return Err(invalid(
                     name,
@@ -663,7 +668,7 @@ pub(crate) fn money(
         let (multiplier, divisor) = factors[row];
         let units = (amount * rate * multiplier as f64 / divisor as f64 * scale).round_ties_even();
         // 2^63 is exactly representable; anything at or past it does not fit.
-        if units.is_nan() || units >= 9.223_372_036_854_776e18 {
+        if units.is_nan() || units.abs() >= 9.223_372_036_854_776e18 {
             return Err(too_large(row, crate::frame::format_number(amount)));
         }
         out.push(units as i64);

@@ -518,7 +518,7 @@ fn read_discounts(
 
 /// `instant` plus `months` calendar months, the day clamped to the month's last (time of day
 /// kept).
-fn add_months(instant: i64, months: i64) -> i64 {
+pub(super) fn add_months(instant: i64, months: i64) -> i64 {
     let day = instant.div_euclid(DAY);
     let rest = instant.rem_euclid(DAY);
     let (y, m, d) = civil_from_days(day);
@@ -666,16 +666,16 @@ fn group_ranges(group_at: &[usize]) -> Vec<std::ops::Range<usize>> {
 }
 
 /// Subscription identities: a subscription id names a subscription within its customer.
-struct SubscriptionKey {
+pub(super) struct SubscriptionKey {
     /// Identity code of each row.
-    codes: Vec<u32>,
+    pub(super) codes: Vec<u32>,
     /// First row of each identity.
     first_rows: Vec<u32>,
 }
 
 /// Codes the subscription ids within each customer (a customer has few subscriptions: no
 /// hashing of every row), or through the general key encoding for other key types.
-fn subscriptions_within_customers(
+pub(super) fn subscriptions_within_customers(
     column: &Column,
     customer_codes: &[u32],
     customers: usize,
@@ -1436,6 +1436,7 @@ pub(crate) fn build(
         group_keys: customers.group_keys,
         group_rank: customers.group_rank,
         billing: None,
+        other: None,
     };
     let mut billing = Billing {
         held: zeroed_buffer(count),

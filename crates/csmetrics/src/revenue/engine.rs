@@ -155,7 +155,7 @@ impl Grid {
         self.len() - self.report_first
     }
 
-    fn period_of(&self, instant: i64) -> usize {
+    pub(crate) fn period_of(&self, instant: i64) -> usize {
         self.starts
             .partition_point(|s| *s <= instant)
             .saturating_sub(1)

@@ -35,6 +35,8 @@ pub struct Normalised {
     pub group_rank: Vec<u32>,
     /// Billing detail of each row (segment), when the input has any.
     pub billing: Option<super::billing::Billing>,
+    /// Revenue outside MRR (invoice lines' one-time and usage amounts), for invoice input.
+    pub other: Option<super::invoices::OtherRevenue>,
 }
 
 /// Start and end must both be time-zone aware or both naive.
@@ -218,52 +220,20 @@ pub(crate) fn read_billing_rows(
                 "activity events carry no amounts",
             ))
         }
+        RevenueInput::Invoices(_) => {
+            return Err(CsError::option(
+                "table",
+                "'invoices'",
+                "invoice lines are read by the invoice reader",
+            ))
+        }
     };
 
     // Currencies: one currency, or an fx table converting each to the reporting currency.
-    let mut rates: Option<Vec<f64>> = None;
-    if let RevenueInput::Subscriptions(c) = &options.input {
-        if let Some(name) = c.currency.as_ref().filter(|n| frame.column(n).is_ok()) {
-            let ca = input::text(frame, name, "the currency of each amount (such as 'USD')")?;
-            match &options.fx {
-                None => {
-                    let first = ca.iter().next().flatten();
-                    for (row, value) in ca.iter().enumerate() {
-                        if value != first {
-                            return Err(invalid(
-                                name,
-                                row,
-                                value.map_or("null".to_string(), |v| format!("'{v}'")),
-                                &format!(
-                                    "amounts in several currencies need an fx= table of rates (row 0 is {})",
-                                    first.map_or("null".to_string(), |v| format!("'{v}'"))
-                                ),
-                            ));
-                        }
-                    }
-                }
-                Some(fx) => {
-                    let mut out = Vec::with_capacity(rows);
-                    for (row, value) in ca.iter().enumerate() {
-                        let rate =
-                            value.and_then(|v| fx.iter().find(|(c, _)| c == v).map(|(_, r)| *r));
-                        match rate {
-                            Some(r) => out.push(r),
-                            None => {
-                                return Err(invalid(
-                                    name,
-                                    row,
-                                    value.map_or("null".to_string(), |v| format!("'{v}'")),
-                                    "every currency needs a rate in the fx= table",
-                                ))
-                            }
-                        }
-                    }
-                    rates = Some(out);
-                }
-            }
-        }
-    }
+    let rates = match &options.input {
+        RevenueInput::Subscriptions(c) => currency_rates(frame, c.currency.as_deref(), options)?,
+        _ => None,
+    };
 
     let purpose = match &options.input {
         RevenueInput::Monthly { .. } => "the MRR of each row",
@@ -306,12 +276,14 @@ pub(crate) fn read_billing_rows(
         &scaled,
         rates.as_deref(),
         "amounts must be non-negative numbers (refunds and credits are not MRR)",
+        false,
     )?;
 
     let (start_name, end_name) = match &options.input {
         RevenueInput::Subscriptions(c) => (c.start.clone(), c.end.clone().unwrap_or_default()),
         RevenueInput::Monthly { period, .. } => (period.clone(), period.clone()),
         RevenueInput::Activity { timestamp, .. } => (timestamp.clone(), timestamp.clone()),
+        RevenueInput::Invoices(c) => (c.period_start.clone(), c.period_end.clone()),
     };
     let mut start_ticks = Vec::with_capacity(rows);
     let mut end_ticks = Vec::with_capacity(rows);
@@ -349,6 +321,58 @@ pub(crate) fn read_billing_rows(
         rates,
         quantity: quantities,
     })
+}
+
+/// Each row's rate into the reporting currency from the `currency` column (when the frame has
+/// it): None for one currency throughout, an error for several without an fx table or for a
+/// currency the table lacks.
+pub(crate) fn currency_rates(
+    frame: &DataFrame,
+    currency: Option<&str>,
+    options: &RevenueOptions,
+) -> Result<Option<Vec<f64>>> {
+    let rows = frame.height();
+    let Some(name) = currency.filter(|n| frame.column(n).is_ok()) else {
+        return Ok(None);
+    };
+    let ca = input::text(frame, name, "the currency of each amount (such as 'USD')")?;
+    match &options.fx {
+        None => {
+            let first = ca.iter().next().flatten();
+            for (row, value) in ca.iter().enumerate() {
+                if value != first {
+                    return Err(invalid(
+                        name,
+                        row,
+                        value.map_or("null".to_string(), |v| format!("'{v}'")),
+                        &format!(
+                            "amounts in several currencies need an fx= table of rates (row 0 is {})",
+                            first.map_or("null".to_string(), |v| format!("'{v}'"))
+                        ),
+                    ));
+                }
+            }
+            Ok(None)
+        }
+        Some(fx) => {
+            let mut out = Vec::with_capacity(rows);
+            for (row, value) in ca.iter().enumerate() {
+                let rate = value.and_then(|v| fx.iter().find(|(c, _)| c == v).map(|(_, r)| *r));
+                match rate {
+                    Some(r) => out.push(r),
+                    None => {
+                        return Err(invalid(
+                            name,
+                            row,
+                            value.map_or("null".to_string(), |v| format!("'{v}'")),
+                            "every currency needs a rate in the fx= table",
+                        ))
+                    }
+                }
+            }
+            Ok(Some(out))
+        }
+    }
 }
 
 /// Activity events: each event is one unit of activity over the period that contains it.
@@ -605,6 +629,7 @@ pub fn lives_input(frame: &DataFrame, options: &RevenueOptions) -> Result<Normal
         group_keys: customers.group_keys,
         group_rank: customers.group_rank,
         billing: None,
+        other: None,
     })
 }
 
@@ -634,6 +659,9 @@ fn normalise_coded(
     if super::billing::requested(frame, options) {
         return super::billing::build(frame, options, in_id_order, causes);
     }
+    if let RevenueInput::Invoices(c) = &options.input {
+        return super::invoices::build(frame, options, c, in_id_order);
+    }
     let (customer_name, start_ticks, end_ticks, units) = match &options.input {
         RevenueInput::Activity {
             customer_id,
@@ -653,6 +681,7 @@ fn normalise_coded(
         group_keys: customers.group_keys,
         group_rank: customers.group_rank,
         billing: None,
+        other: None,
     })
 }
 

@@ -10,6 +10,7 @@
 pub mod billing;
 pub(crate) mod engine;
 pub(crate) mod input;
+pub mod invoices;
 
 use polars::prelude::*;
 
@@ -22,6 +23,7 @@ pub(crate) use engine::{
     customer_panel, field, panel_values, rows_by_customer, sweep, Grid, Sweep, SweepOptions, Wanted,
 };
 pub(crate) use input::{normalise, period_grid, Normalised, DAY};
+pub use invoices::{InvoiceColumns, OtherRevenue, Prorations};
 
 use crate::error::{CsError, Result};
 use crate::period::Period;
@@ -114,6 +116,9 @@ impl Default for SubscriptionColumns {
 pub enum RevenueInput {
     /// Subscriptions, normalised to monthly amounts.
     Subscriptions(SubscriptionColumns),
+    /// Invoice lines: recurring lines over their service periods, one-time and usage lines
+    /// reported apart.
+    Invoices(InvoiceColumns),
     /// An already-monthly table: one row per customer and period with its MRR.
     Monthly {
         /// Customer id column.
@@ -216,10 +221,11 @@ pub(crate) fn build_grid(data: &Normalised, options: &RevenueOptions) -> Result<
     let as_of = match options.as_of {
         Some(t) => t,
         // The latest start of the input's rows (with billing detail, not of its segments).
-        None => data.billing.as_ref().map_or_else(
-            || data.start.iter().copied().max().unwrap_or(0),
-            |b| b.last_start,
-        ),
+        None => match (&data.billing, &data.other) {
+            (Some(b), _) => b.last_start,
+            (None, Some(o)) => o.last_start,
+            (None, None) => data.start.iter().copied().max().unwrap_or(0),
+        },
     };
     let first_activity = data.start.iter().copied().filter(|s| *s <= as_of).min();
     let Some(first_activity) = first_activity.or(options.first_period) else {
@@ -438,7 +444,31 @@ pub fn mrr_bridge(frame: &DataFrame, options: &RevenueOptions) -> Result<DataFra
     columns.push(count("ending_customers", field::ENDING_CUSTOMERS));
     columns.push(count("active_customers", field::ACTIVE_CUSTOMERS));
     billing_columns(c, &money, rows, &mut columns, true)?;
+    other_revenue_columns(c, &money, &mut columns)?;
     Ok(DataFrame::new(rows, columns)?)
+}
+
+/// Invoice input's revenue outside MRR per group and reported period: `non_recurring`
+/// (one-time lines) and `usage`, each line dated by the start of its service period (lines after
+/// `as_of` or before the first reported period are not counted).
+fn other_revenue_columns(c: &Computed, money: &MoneyOut, columns: &mut Vec<Column>) -> Result<()> {
+    let Some(other) = &c.data.other else {
+        return Ok(());
+    };
+    let reported = c.grid.reported();
+    let groups = c.data.group_keys.height().max(1);
+    let mut sums = vec![[0i128; 2]; groups * reported];
+    for &(customer, instant, units, kind) in &other.lines {
+        if reported == 0 || instant > c.grid.as_of || instant < c.grid.starts[c.grid.report_first] {
+            continue;
+        }
+        let p = c.grid.period_of(instant) - c.grid.report_first;
+        let group = c.data.group_rank[c.data.customer_group[customer as usize] as usize] as usize;
+        sums[group * reported + p][kind as usize] += i128::from(units);
+    }
+    columns.push(money.column("non_recurring", sums.iter().map(|s| s[0]))?);
+    columns.push(money.column("usage", sums.iter().map(|s| s[1]))?);
+    Ok(())
 }
 
 /// The billing-detail columns of the bridge (`churn_split`) and the KPIs, for the inputs that
@@ -624,6 +654,7 @@ pub fn revenue_kpis(frame: &DataFrame, options: &RevenueOptions) -> Result<DataF
         ));
     }
     billing_columns(&c, &money, rows, &mut columns, false)?;
+    other_revenue_columns(&c, &money, &mut columns)?;
     Ok(DataFrame::new(rows, columns)?)
 }
 
@@ -672,6 +703,7 @@ fn sorted_by_customer(frame: DataFrame, customer: &str) -> Result<DataFrame> {
 pub(crate) fn customer_column_name(options: &RevenueOptions) -> &str {
     match &options.input {
         RevenueInput::Subscriptions(c) => &c.customer_id,
+        RevenueInput::Invoices(c) => &c.customer_id,
         RevenueInput::Monthly { customer_id, .. } | RevenueInput::Activity { customer_id, .. } => {
             customer_id
         }

@@ -1,0 +1,430 @@
+//! Invoice lines as the customer-state panel (docs/metrics/billing.md, invoice lines).
+//!
+//! A recurring line is active over its service period `[period_start, period_end)` at its
+//! monthly value: a period of whole calendar months (or years) counts its months, as a
+//! subscription's interval does (a monthly line's value is its amount); any other period counts
+//! days, `amount * (365/12) / days`. A proration line (`prorations="spread"`) is a part of a
+//! billing period: its monthly value is its amount scaled to the whole period of the recurring
+//! line that holds it, so a credit for unused time cancels the line it credits. Lines of one
+//! customer are netted into spans of constant MRR (a credit never stands alone); a late renewal
+//! within `gap_tolerance_days` bridges the gap. One-time and usage lines are not MRR: their
+//! amounts are summed per period into `non_recurring` and `usage` revenue.
+
+use polars::prelude::*;
+
+use super::input::{currency_rates, customers_coded, Normalised, DAY};
+use super::RevenueOptions;
+use crate::error::{CsError, Result};
+use crate::input::{self, invalid, optional_instants};
+
+named_options!(
+    /// How proration lines count towards MRR.
+    Prorations, "prorations",
+    /// Each adds its amount over its own service period, scaled to its billing period
+    /// (default).
+    #[default]
+    Spread = "spread",
+    /// Left out: MRR moves at the next full billing period.
+    Exclude = "exclude",
+);
+
+/// Columns and options of an invoice-lines table (`table="invoices"`).
+#[derive(Debug, Clone)]
+pub struct InvoiceColumns {
+    /// Customer id (any type). Default `customer_id`.
+    pub customer_id: String,
+    /// The line's amount net of discounts, excluding tax; negative for a credit. Default
+    /// `amount`.
+    pub amount: String,
+    /// Start of the line's service period (Date or Datetime). Default `period_start`.
+    pub period_start: String,
+    /// Exclusive end of the service period. Default `period_end`.
+    pub period_end: String,
+    /// `subscription`, `proration`, `one_time` or `usage`; None: every line is a subscription
+    /// line. Default `kind`.
+    pub kind: Option<String>,
+    /// Currency of each amount, used when the table has it. Default `currency`.
+    pub currency: Option<String>,
+    /// Subscription id: late renewals are bridged per subscription (per customer without it)
+    /// and a proration is scaled by its own subscription's line. Used when the table has it.
+    pub subscription_id: Option<String>,
+    /// Proration lines: spread (default) or excluded.
+    pub prorations: Prorations,
+    /// A renewal starting at most this many days after the previous service period ended
+    /// continues it (the gap is bridged at the previous value); default 0.
+    pub gap_tolerance_days: f64,
+}
+
+impl Default for InvoiceColumns {
+    fn default() -> Self {
+        InvoiceColumns {
+            customer_id: "customer_id".into(),
+            amount: "amount".into(),
+            period_start: "period_start".into(),
+            period_end: "period_end".into(),
+            kind: Some("kind".into()),
+            currency: Some("currency".into()),
+            subscription_id: Some("subscription_id".into()),
+            prorations: Prorations::Spread,
+            gap_tolerance_days: 0.0,
+        }
+    }
+}
+
+/// Revenue outside MRR, beside the engine's rows.
+#[derive(Debug, Clone, Default)]
+pub struct OtherRevenue {
+    /// (customer code, instant, units, kind: 0 one-time, 1 usage) of each line.
+    pub lines: Vec<(u32, i64, i64, u8)>,
+    /// The latest start of any line's service period: the default `as_of`.
+    pub last_start: i64,
+}
+
+/// The longest service period read (400 years, in µs).
+const MAX_SPAN: i64 = 400 * 366 * DAY;
+
+const KINDS: [&str; 4] = ["subscription", "proration", "one_time", "usage"];
+const SUBSCRIPTION: u8 = 0;
+const PRORATION: u8 = 1;
+
+/// The whole calendar months from `start` to `end` (day of month and time kept), if any.
+fn whole_months(start: i64, end: i64) -> Option<i64> {
+    let (y0, m0, _) = crate::period::civil_from_days(start.div_euclid(DAY));
+    let (y1, m1, _) = crate::period::civil_from_days(end.div_euclid(DAY));
+    let months = (y1 - y0) * 12 + (i64::from(m1) - i64::from(m0));
+    (months >= 1 && super::billing::add_months(start, months) == end).then_some(months)
+}
+
+/// (multiplier, divisor) turning an amount billed for `[start, end)` into a monthly value.
+fn monthly_factor(start: i64, end: i64) -> (i64, i64) {
+    if let Some(k) = whole_months(start, end) {
+        return (1, k);
+    }
+    let length = end - start;
+    // 365/12 days a month, in the coarsest unit the period is whole in.
+    let (m, d) = if length % DAY == 0 {
+        (365, 12 * (length / DAY))
+    } else if length % 1_000_000 == 0 {
+        (365 * 86_400, 12 * (length / 1_000_000))
+    } else {
+        (365 * DAY, 12 * length)
+    };
+    let g = gcd(i128::from(m), i128::from(d)) as i64;
+    (m / g, d / g)
+}
+
+/// Builds the engine's rows from invoice lines.
+pub(crate) fn build(
+    frame: &DataFrame,
+    options: &RevenueOptions,
+    c: &InvoiceColumns,
+    in_id_order: bool,
+) -> Result<Normalised> {
+    let n = frame.height();
+    let (starts, start_aware) = optional_instants(
+        frame,
+        &c.period_start,
+        "the start of each line's service period",
+    )?;
+    let (ends, end_aware) = optional_instants(
+        frame,
+        &c.period_end,
+        "the end of each line's service period",
+    )?;
+    if let (Some(a), Some(b)) = (start_aware, end_aware) {
+        if a != b {
+            return Err(CsError::InvalidType {
+                column: c.period_end.clone(),
+                dtype: format!(
+                    "{} ({} is {})",
+                    if b { "time-zone aware" } else { "naive" },
+                    c.period_start,
+                    if a { "time-zone aware" } else { "naive" }
+                ),
+                rule: "both service-period columns time-zone aware, or both naive".into(),
+            });
+        }
+    }
+    let kinds: Vec<u8> = match c.kind.as_deref().filter(|k| frame.column(k).is_ok()) {
+        Some(name) => input::labels(
+            frame,
+            name,
+            "the kind of each invoice line",
+            &KINDS,
+            &format!("a line's kind must be one of {}", KINDS.join(", ")),
+        )?,
+        None => vec![SUBSCRIPTION; n],
+    };
+    let spread = c.prorations == Prorations::Spread;
+    let recurring = |row: usize| kinds[row] == SUBSCRIPTION || (spread && kinds[row] == PRORATION);
+    let mut start = Vec::with_capacity(n);
+    let mut end = Vec::with_capacity(n);
+    for row in 0..n {
+        let Some(s) = starts[row] else {
+            return Err(invalid(
+                &c.period_start,
+                row,
+                "null",
+                "every line needs the start of its service period",
+            ));
+        };
+        let e = match ends[row] {
+            Some(e) => e,
+            None if !recurring(row) => s,
+            None => {
+                return Err(invalid(
+                    &c.period_end,
+                    row,
+                    "null",
+                    "a recurring line needs the end of its service period",
+                ))
+            }
+        };
+        // Bounded spans keep every factor below exact integer limits.
+        if recurring(row) && e.checked_sub(s).is_none_or(|span| span > MAX_SPAN) {
+            return Err(invalid(
+                &c.period_end,
+                row,
+                super::input::format_instant(e),
+                "a service period must be shorter than 400 years",
+            ));
+        }
+        if recurring(row) && e <= s {
+            return Err(invalid(
+                &c.period_end,
+                row,
+                super::input::format_instant(e),
+                "a recurring line's service period must end after it starts",
+            ));
+        }
+        start.push(s);
+        end.push(e);
+    }
+    let customers = customers_coded(frame, &c.customer_id, &options.by, in_id_order)?;
+    let sub_name = c
+        .subscription_id
+        .as_deref()
+        .filter(|s| frame.column(s).is_ok());
+    let identity: Vec<u32> = match sub_name {
+        Some(name) => {
+            // Lines without a subscription (one-time items) share their customer's null id.
+            super::billing::subscriptions_within_customers(
+                frame.column(name)?,
+                &customers.codes,
+                customers.labels.len(),
+            )?
+            .codes
+        }
+        None => customers.codes.clone(),
+    };
+    let identities = identity.iter().map(|k| *k as usize + 1).max().unwrap_or(0);
+    let (group_at, mut grouped) = crate::groups::rows_by_code(&identity, identities);
+    for k in 0..identities {
+        grouped[group_at[k]..group_at[k + 1]].sort_unstable_by_key(|r| (start[*r as usize], *r));
+    }
+
+    // Monthly factors: a proration scaled to the subscription line holding it.
+    let mut factors: Vec<(i64, i64)> = (0..n)
+        .map(|row| {
+            if kinds[row] == SUBSCRIPTION {
+                monthly_factor(start[row], end[row])
+            } else {
+                (1, 1)
+            }
+        })
+        .collect();
+    if spread {
+        for k in 0..identities {
+            let group = &grouped[group_at[k]..group_at[k + 1]];
+            for r in group {
+                let r = *r as usize;
+                if kinds[r] != PRORATION {
+                    continue;
+                }
+                let (a, z) = (start[r], end[r]);
+                let holder = group
+                    .iter()
+                    .map(|q| *q as usize)
+                    .filter(|q| kinds[*q] == SUBSCRIPTION && start[*q] <= a && z <= end[*q])
+                    .min_by_key(|q| (end[*q] != z, end[*q] - start[*q]));
+                factors[r] = match holder {
+                    Some(q) => {
+                        let (m, d) = factors[q];
+                        // amount * (L / part) * (m / d), in seconds where whole.
+                        let (l, part) = (end[q] - start[q], z - a);
+                        let unit = if l % 1_000_000 == 0 && part % 1_000_000 == 0 {
+                            1_000_000
+                        } else {
+                            1
+                        };
+                        let (num, den) = (
+                            i128::from(l / unit) * i128::from(m),
+                            i128::from(part / unit) * i128::from(d),
+                        );
+                        let g = gcd(num, den);
+                        match (i64::try_from(num / g), i64::try_from(den / g)) {
+                            (Ok(x), Ok(y)) => (x, y),
+                            _ => monthly_factor(a, z),
+                        }
+                    }
+                    None => monthly_factor(a, z),
+                };
+            }
+        }
+    }
+    let rates = currency_rates(frame, c.currency.as_deref(), options)?;
+    let units = input::money(
+        frame,
+        &c.amount,
+        "the amount of each invoice line",
+        options.precision,
+        &factors,
+        rates.as_deref(),
+        "a line's amount must be a number",
+        true,
+    )?;
+
+    // Late renewals: a line starting within the tolerance after its identity's coverage ended
+    // continues it (the line ending last is extended to the renewal).
+    let tolerance = (c.gap_tolerance_days * DAY as f64).round() as i64;
+    if tolerance > 0 {
+        for k in 0..identities {
+            let mut last: Option<usize> = None;
+            for r in &grouped[group_at[k]..group_at[k + 1]] {
+                let r = *r as usize;
+                if kinds[r] != SUBSCRIPTION {
+                    continue;
+                }
+                if let Some(q) = last {
+                    let gap = start[r] - end[q];
+                    if gap > 0 && gap <= tolerance {
+                        end[q] = start[r];
+                    }
+                }
+                if last.is_none_or(|q| end[r] > end[q]) {
+                    last = Some(r);
+                }
+            }
+        }
+    }
+
+    // Each customer's lines netted into spans of constant MRR.
+    let (customer_at, by_customer) =
+        crate::groups::rows_by_code(&customers.codes, customers.labels.len());
+    let mut out_customer = Vec::new();
+    let mut out_start = Vec::new();
+    let mut out_end = Vec::new();
+    let mut out_units = Vec::new();
+    let mut other = OtherRevenue {
+        lines: Vec::new(),
+        last_start: start.iter().copied().max().unwrap_or(0),
+    };
+    // (instant, units change, subscription lines change, row)
+    let mut events: Vec<(i64, i64, i64, usize)> = Vec::new();
+    for code in 0..customers.labels.len() {
+        events.clear();
+        for r in &by_customer[customer_at[code]..customer_at[code + 1]] {
+            let r = *r as usize;
+            if recurring(r) {
+                let lines = i64::from(kinds[r] == SUBSCRIPTION);
+                events.push((start[r], units[r], lines, r));
+                events.push((end[r], -units[r], -lines, r));
+            } else if kinds[r] > PRORATION {
+                other
+                    .lines
+                    .push((code as u32, start[r], units[r], kinds[r] - 2));
+            }
+        }
+        events.sort_unstable();
+        let (mut mrr, mut lines) = (0i64, 0i64);
+        let mut i = 0;
+        while i < events.len() {
+            let t = events[i].0;
+            let mut row = events[i].3;
+            while i < events.len() && events[i].0 == t {
+                mrr = mrr.checked_add(events[i].1).ok_or_else(|| {
+                    invalid(
+                        &c.amount,
+                        events[i].3,
+                        "overflow",
+                        "a customer's lines together must fit 9.2e18 units",
+                    )
+                })?;
+                lines += events[i].2;
+                row = events[i].3;
+                i += 1;
+            }
+            if mrr < 0 {
+                return Err(invalid(
+                    &c.amount,
+                    row,
+                    super::input::format_instant(t),
+                    "a customer's recurring revenue cannot be negative: a credit without the \
+                     line it credits (prorations='exclude' leaves prorations out)",
+                ));
+            }
+            let Some(next) = events.get(i).map(|e| e.0) else {
+                break;
+            };
+            if mrr == 0 && lines == 0 {
+                continue;
+            }
+            // A span continuing the previous one at the same value extends it.
+            let extends = out_customer.last() == Some(&(code as u32))
+                && out_end.last() == Some(&t)
+                && out_units.last() == Some(&mrr);
+            if extends {
+                if let Some(e) = out_end.last_mut() {
+                    *e = next;
+                }
+            } else {
+                out_customer.push(code as u32);
+                out_start.push(t);
+                out_end.push(next);
+                out_units.push(mrr);
+            }
+        }
+    }
+    Ok(Normalised {
+        customer: out_customer,
+        customer_labels: customers.labels,
+        start: out_start,
+        end: out_end,
+        units: out_units,
+        customer_group: customers.group,
+        group_keys: customers.group_keys,
+        group_rank: customers.group_rank,
+        billing: None,
+        other: Some(other),
+    })
+}
+
+/// The greatest common divisor (1 for two zeros).
+fn gcd(a: i128, b: i128) -> i128 {
+    if b == 0 {
+        a.abs().max(1)
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> i64 {
+        crate::period::days_from_civil(i64::from(y), m, d) * DAY
+    }
+
+    #[test]
+    fn whole_calendar_months_count_months_and_other_periods_days() {
+        assert_eq!(monthly_factor(day(2024, 1, 31), day(2024, 2, 29)), (1, 1));
+        assert_eq!(monthly_factor(day(2024, 1, 15), day(2025, 1, 15)), (1, 12));
+        assert_eq!(monthly_factor(day(2024, 1, 1), day(2024, 4, 1)), (1, 3));
+        // 14 days: 365 / (12 * 14) = 365 / 168.
+        assert_eq!(
+            monthly_factor(day(2024, 1, 1), day(2024, 1, 15)),
+            (365, 168)
+        );
+    }
+}
