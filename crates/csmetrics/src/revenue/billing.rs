@@ -643,7 +643,7 @@ struct Segment {
 
 /// Ranges of groups (`group_at` holds each group's first position, and the total last) of
 /// about equal rows, one per thread.
-fn group_ranges(group_at: &[usize]) -> Vec<std::ops::Range<usize>> {
+pub(super) fn group_ranges(group_at: &[usize]) -> Vec<std::ops::Range<usize>> {
     let groups = group_at.len().saturating_sub(1);
     let rows = group_at.last().copied().unwrap_or(0);
     let parts = crate::parallel::work_ranges(rows).len().max(1);

@@ -113,6 +113,70 @@ fn monthly_factor(start: i64, end: i64) -> (i64, i64) {
     (m / g, d / g)
 }
 
+/// Spans of constant MRR, customer by customer.
+#[derive(Default)]
+struct Spans {
+    customer: Vec<u32>,
+    start: Vec<i64>,
+    end: Vec<i64>,
+    units: Vec<i64>,
+}
+
+impl Spans {
+    /// Nets one customer's line events (sorted by instant) into spans: a span is kept while the
+    /// customer pays or holds a subscription line ($0 lines keep `free_is_active` customers),
+    /// and continues the previous one when its value is the same.
+    fn net(&mut self, code: u32, events: &[(i64, i64, i64, usize)], amount: &str) -> Result<()> {
+        let (mut mrr, mut lines) = (0i64, 0i64);
+        let mut i = 0;
+        while i < events.len() {
+            let t = events[i].0;
+            let mut row = events[i].3;
+            while i < events.len() && events[i].0 == t {
+                mrr = mrr.checked_add(events[i].1).ok_or_else(|| {
+                    invalid(
+                        amount,
+                        events[i].3,
+                        "overflow",
+                        "a customer's lines together must fit 9.2e18 units",
+                    )
+                })?;
+                lines += events[i].2;
+                row = events[i].3;
+                i += 1;
+            }
+            if mrr < 0 {
+                return Err(invalid(
+                    amount,
+                    row,
+                    super::input::format_instant(t),
+                    "a customer's recurring revenue cannot be negative: a credit without the \
+                     line it credits (prorations='exclude' leaves prorations out)",
+                ));
+            }
+            let Some(next) = events.get(i).map(|e| e.0) else {
+                break;
+            };
+            if mrr == 0 && lines == 0 {
+                continue;
+            }
+            let extends = self.customer.last() == Some(&code)
+                && self.end.last() == Some(&t)
+                && self.units.last() == Some(&mrr);
+            match self.end.last_mut() {
+                Some(e) if extends => *e = next,
+                _ => {
+                    self.customer.push(code);
+                    self.start.push(t);
+                    self.end.push(next);
+                    self.units.push(mrr);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Builds the engine's rows from invoice lines.
 pub(crate) fn build(
     frame: &DataFrame,
@@ -219,20 +283,28 @@ pub(crate) fn build(
     };
     let identities = identity.iter().map(|k| *k as usize + 1).max().unwrap_or(0);
     let (group_at, mut grouped) = crate::groups::rows_by_code(&identity, identities);
-    for k in 0..identities {
-        grouped[group_at[k]..group_at[k + 1]].sort_unstable_by_key(|r| (start[*r as usize], *r));
+    let tolerance = (c.gap_tolerance_days * DAY as f64).round() as i64;
+    if tolerance > 0 {
+        // Renewals are found in start order.
+        for k in 0..identities {
+            grouped[group_at[k]..group_at[k + 1]]
+                .sort_unstable_by_key(|r| (start[*r as usize], *r));
+        }
     }
 
     // Monthly factors: a proration scaled to the subscription line holding it.
-    let mut factors: Vec<(i64, i64)> = (0..n)
-        .map(|row| {
-            if kinds[row] == SUBSCRIPTION {
-                monthly_factor(start[row], end[row])
-            } else {
-                (1, 1)
-            }
+    let mut factors: Vec<(i64, i64)> =
+        crate::parallel::parallel(crate::parallel::work_ranges(n), |rows| {
+            rows.map(|row| {
+                if kinds[row] == SUBSCRIPTION {
+                    monthly_factor(start[row], end[row])
+                } else {
+                    (1, 1)
+                }
+            })
+            .collect::<Vec<_>>()
         })
-        .collect();
+        .concat();
     if spread {
         for k in 0..identities {
             let group = &grouped[group_at[k]..group_at[k + 1]];
@@ -246,7 +318,7 @@ pub(crate) fn build(
                     .iter()
                     .map(|q| *q as usize)
                     .filter(|q| kinds[*q] == SUBSCRIPTION && start[*q] <= a && z <= end[*q])
-                    .min_by_key(|q| (end[*q] != z, end[*q] - start[*q]));
+                    .min_by_key(|q| (end[*q] != z, end[*q] - start[*q], *q));
                 factors[r] = match holder {
                     Some(q) => {
                         let (m, d) = factors[q];
@@ -286,7 +358,6 @@ pub(crate) fn build(
 
     // Late renewals: a line starting within the tolerance after its identity's coverage ended
     // continues it (the line ending last is extended to the renewal).
-    let tolerance = (c.gap_tolerance_days * DAY as f64).round() as i64;
     if tolerance > 0 {
         for k in 0..identities {
             let mut last: Option<usize> = None;
@@ -308,83 +379,50 @@ pub(crate) fn build(
         }
     }
 
-    // Each customer's lines netted into spans of constant MRR.
+    // Each customer's lines netted into spans of constant MRR, ranges of customers in parallel.
     let (customer_at, by_customer) =
         crate::groups::rows_by_code(&customers.codes, customers.labels.len());
-    let mut out_customer = Vec::new();
-    let mut out_start = Vec::new();
-    let mut out_end = Vec::new();
-    let mut out_units = Vec::new();
+    let parts = crate::parallel::parallel(super::billing::group_ranges(&customer_at), |codes| {
+        let mut spans = Spans::default();
+        let mut other: Vec<(u32, i64, i64, u8)> = Vec::new();
+        // (instant, units change, subscription lines change, row)
+        let mut events: Vec<(i64, i64, i64, usize)> = Vec::new();
+        for code in codes {
+            events.clear();
+            for r in &by_customer[customer_at[code]..customer_at[code + 1]] {
+                let r = *r as usize;
+                if recurring(r) {
+                    let lines = i64::from(kinds[r] == SUBSCRIPTION);
+                    events.push((start[r], units[r], lines, r));
+                    events.push((end[r], -units[r], -lines, r));
+                } else if kinds[r] > PRORATION {
+                    other.push((code as u32, start[r], units[r], kinds[r] - 2));
+                }
+            }
+            events.sort_unstable();
+            spans.net(code as u32, &events, &c.amount)?;
+        }
+        Ok::<_, CsError>((spans, other))
+    });
+    let mut out = Spans::default();
     let mut other = OtherRevenue {
         lines: Vec::new(),
         last_start: start.iter().copied().max().unwrap_or(0),
     };
-    // (instant, units change, subscription lines change, row)
-    let mut events: Vec<(i64, i64, i64, usize)> = Vec::new();
-    for code in 0..customers.labels.len() {
-        events.clear();
-        for r in &by_customer[customer_at[code]..customer_at[code + 1]] {
-            let r = *r as usize;
-            if recurring(r) {
-                let lines = i64::from(kinds[r] == SUBSCRIPTION);
-                events.push((start[r], units[r], lines, r));
-                events.push((end[r], -units[r], -lines, r));
-            } else if kinds[r] > PRORATION {
-                other
-                    .lines
-                    .push((code as u32, start[r], units[r], kinds[r] - 2));
-            }
-        }
-        events.sort_unstable();
-        let (mut mrr, mut lines) = (0i64, 0i64);
-        let mut i = 0;
-        while i < events.len() {
-            let t = events[i].0;
-            let mut row = events[i].3;
-            while i < events.len() && events[i].0 == t {
-                mrr = mrr.checked_add(events[i].1).ok_or_else(|| {
-                    invalid(
-                        &c.amount,
-                        events[i].3,
-                        "overflow",
-                        "a customer's lines together must fit 9.2e18 units",
-                    )
-                })?;
-                lines += events[i].2;
-                row = events[i].3;
-                i += 1;
-            }
-            if mrr < 0 {
-                return Err(invalid(
-                    &c.amount,
-                    row,
-                    super::input::format_instant(t),
-                    "a customer's recurring revenue cannot be negative: a credit without the \
-                     line it credits (prorations='exclude' leaves prorations out)",
-                ));
-            }
-            let Some(next) = events.get(i).map(|e| e.0) else {
-                break;
-            };
-            if mrr == 0 && lines == 0 {
-                continue;
-            }
-            // A span continuing the previous one at the same value extends it.
-            let extends = out_customer.last() == Some(&(code as u32))
-                && out_end.last() == Some(&t)
-                && out_units.last() == Some(&mrr);
-            if extends {
-                if let Some(e) = out_end.last_mut() {
-                    *e = next;
-                }
-            } else {
-                out_customer.push(code as u32);
-                out_start.push(t);
-                out_end.push(next);
-                out_units.push(mrr);
-            }
-        }
+    for part in parts {
+        let (spans, lines) = part?;
+        out.customer.extend(spans.customer);
+        out.start.extend(spans.start);
+        out.end.extend(spans.end);
+        out.units.extend(spans.units);
+        other.lines.extend(lines);
     }
+    let Spans {
+        customer: out_customer,
+        start: out_start,
+        end: out_end,
+        units: out_units,
+    } = out;
     Ok(Normalised {
         customer: out_customer,
         customer_labels: customers.labels,
