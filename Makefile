@@ -7,6 +7,12 @@ PYTHON ?= python3
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/csmetrics/target
 export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PIP_RETRIES := 10
+export PIP_TIMEOUT := 60
+# A registry hiccup on a fresh machine should not fail the run: each environment's install is tried
+# three times. $(call pip_install,VENV,ARGS)
+pip_install = for try in 1 2 3; do $(1)/bin/pip install -q $(2) && exit 0; \
+	echo "pip install into $(1) failed (try $$try of 3)" >&2; sleep 15; done; exit 1
 
 VENV := .venv
 COMPAT := .venv-compat
@@ -23,28 +29,28 @@ help: ## list the targets
 
 $(VENV)/.ready: requirements/test.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q -r requirements/test.txt
+	$(call pip_install,$(VENV),-r requirements/test.txt)
 	touch $@
 
 $(COMPAT)/.ready: requirements/compat.txt
 	$(PYTHON) -m venv $(COMPAT)
-	$(COMPAT)/bin/pip install -q -r requirements/compat.txt
+	$(call pip_install,$(COMPAT),-r requirements/compat.txt)
 	touch $@
 
 $(REF)/.ready: requirements/reference.txt
 	$(PYTHON) -m venv $(REF)
-	$(REF)/bin/pip install -q -r requirements/reference.txt
+	$(call pip_install,$(REF),-r requirements/reference.txt)
 	touch $@
 
 $(DOCS)/.ready: requirements/docs.txt
 	$(PYTHON) -m venv $(DOCS)
-	$(DOCS)/bin/pip install -q -r requirements/docs.txt
+	$(call pip_install,$(DOCS),-r requirements/docs.txt)
 	touch $@
 
 # lifetimes (the CLV benchmark's peer) needs pandas 1.x: its own environment.
 $(LIFETIMES)/.ready: bench/requirements-lifetimes.txt
 	$(PYTHON) -m venv $(LIFETIMES)
-	$(LIFETIMES)/bin/pip install -q -r bench/requirements-lifetimes.txt
+	$(call pip_install,$(LIFETIMES),-r bench/requirements-lifetimes.txt)
 	touch $@
 
 wheel: $(VENV)/.ready ## build the Python wheel (PROFILE=release; PROFILE=dist for fat LTO)
@@ -119,7 +125,7 @@ fuzz: wheel ## the long fuzz suite: every public function on random frames (CSME
 lint: wheel ## rustfmt, clippy, ruff, mypy, and the extension's stub against the built module (stubtest)
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/pip install -q -r requirements/lint.txt
+	$(call pip_install,$(VENV),-r requirements/lint.txt)
 	$(VENV)/bin/ruff check python tests bench
 	$(VENV)/bin/ruff format --check python tests bench
 	$(VENV)/bin/mypy python/csmetrics
