@@ -57,11 +57,17 @@ def test_demo_writes_a_stripe_export_and_reads_it_back(
         f"discounts, {tables.invoice_lines.height:,} invoice lines; left out: {void:,} void "
         "invoices."
     ) in out
-    # December's MRR, the same from the export's subscriptions and from the generator's rows.
+    # December's MRR, the same from the export's subscriptions and from the generator's rows;
+    # the invoice lines' is what was billed (a repeating coupon on a yearly plan takes its
+    # percentage off the whole year's invoice).
     mrr = csm.mrr_bridge(subs, interval_count="interval_count")["ending_mrr"][-1]
+    as_of = subs["start"].max()
+    billed = csm.mrr_bridge(tables.invoice_lines, table="invoices", as_of=as_of)
     assert (
-        f"MRR in December 2023 (cut at {subs['start'].max()}): {mrr:,.2f} from the Stripe "
-        f"subscriptions, {mrr:,.2f} from the generator's table"
+        f"MRR in December 2023 (cut at {as_of}): {billed['ending_mrr'][-1]:,.2f} from the Stripe "
+        f"invoice lines (what was billed), {mrr:,.2f} from the Stripe subscriptions (today's "
+        f"prices and seats), {mrr:,.2f} from the generator's table of the same customers; "
+        f"{billed['ending_customers'][-1]:,} paying customers by the invoices."
     ) in out
     # Without --out the export goes to a temporary folder; 0 customers leave it out.
     assert main([*argv, "--stripe-customers", "0"]) == 0

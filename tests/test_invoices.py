@@ -4,6 +4,7 @@ giving exactly that table's bridge, churn, cohorts and lives."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import random
 from decimal import Decimal
@@ -215,19 +216,23 @@ PLANS = [("month", 1), ("quarter", 3), ("year", 12)]
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
+    """``months`` calendar months after ``day``, on its day of the month clamped to the
+    month's length, as billing dates are."""
     y, m = divmod(day.month - 1 + months, 12)
-    return D(day.year + y, m + 1, day.day)
+    return D(day.year + y, m + 1, min(day.day, calendar.monthrange(day.year + y, m + 1)[1]))
 
 
 def consistent_pair(seed: int, customers: int = 150) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Subscriptions whose rows start on days 1 to 28 and end on whole billing periods (a plan
-    change, a gap before a return, or never), and one invoice line per billing period of every
-    row, up to the period holding AS_OF."""
+    """Subscriptions whose rows start on any day of the month (the 29th to the 31st clamped to
+    short months) and end on whole billing periods (a plan change, a gap before a return, or
+    never), and one invoice line per billing period of every row, up to the period holding
+    AS_OF."""
     rng = random.Random(seed)
     subs: list[tuple] = []
     lines: list[tuple] = []
     for c in range(customers):
-        start = D(2022, rng.randint(1, 12), rng.randint(1, 28))
+        month = rng.randint(1, 12)
+        start = D(2022, month, min(rng.randint(1, 31), calendar.monthrange(2022, month)[1]))
         for s in range(rng.randint(1, 2)):
             sub = f"c{c}s{s}"
             at = start
@@ -313,3 +318,48 @@ def test_stripe_invoice_lines_read_into_the_bridge() -> None:
     assert by_period[D(2024, 3, 1)][0] == Decimal("2.48")
     # April: bolt's onboarding charge of 150.00 with 23.95 of tax included.
     assert by_period[D(2024, 4, 1)][1] == Decimal("126.05")
+
+
+def test_the_scorecard_reads_invoice_lines_like_the_subscriptions_they_bill() -> None:
+    subs, lines = consistent_pair(7)
+    # A one-time charge and a usage line of April 2025 add only their own KPIs.
+    extra = lines_frame(
+        [
+            ("c1", None, "one_time", 250.0, D(2025, 4, 3), D(2025, 4, 3)),
+            ("c2", "c2s0", "usage", 12.5, D(2025, 4, 1), D(2025, 5, 1)),
+        ]
+    )
+    with_extra = pl.concat([lines, extra], how="vertical_relaxed")
+    from_subs = csm.scorecard(subscriptions=subs, as_of=AS_OF)
+    from_lines = csm.scorecard(invoices=with_extra, as_of=AS_OF)
+    other = pl.col("metric").is_in(["non_recurring_revenue", "usage_revenue"])
+    assert from_lines.filter(~other).equals(from_subs)
+    april = from_lines.filter(other & (pl.col("period") == D(2025, 4, 1)))
+    assert dict(april.select("metric", "value").rows()) == {
+        "non_recurring_revenue": 250.0,
+        "usage_revenue": 12.5,
+    }
+    assert from_lines.filter(other & (pl.col("period") == D(2025, 3, 1)))["value"].sum() == 0
+
+
+def test_the_report_reads_invoice_lines_like_the_subscriptions_they_bill(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    subs, lines = consistent_pair(8)
+    headlines: list[dict[str, str]] = []
+    texts = []
+    for name, tables in [("subs", {"subscriptions": subs}), ("lines", {"invoices": lines})]:
+        headline: dict[str, str] = {}
+        out = csm.report(**tables, as_of=AS_OF, headline=headline, out=tmp_path / f"{name}.html")
+        headlines.append(headline)
+        texts.append(out.read_text("utf-8"))
+    assert headlines[0] == headlines[1]
+    assert headlines[0]["period"] == "May 2025"
+    for section in ("mrr-bridge", "churn-nrr", "cohorts", "survival"):
+        assert all(f'id="{section}"' in text for text in texts)
+    # The subscriptions' MRR of May, rounded as the headline shows it.
+    may = csm.revenue_kpis(subs, as_of=AS_OF).filter(pl.col("period") == D(2025, 5, 1))
+    assert headlines[1]["MRR"] == f"{may['mrr'].item():,.0f}"
+    with pytest.raises(csm.InvalidInputError, match="revenue_from='invoices' needs invoice"):
+        csm.report(subscriptions=subs, revenue_from="invoices", out=tmp_path / "x.html")
+    with pytest.raises(csm.InvalidInputError, match="revenue_from"):
+        csm.report(subscriptions=subs, revenue_from="bills", out=tmp_path / "x.html")  # type: ignore[arg-type]

@@ -156,3 +156,41 @@ def test_deprecated_keywords_warn_and_agree(function, old, new, match, same_unde
     same_under_old_name(
         function, data, {**old, "as_of": D(2024, 4, 1)}, {**new, "as_of": D(2024, 4, 1)}, match
     )
+
+
+def test_churn_cohorts_and_lives_convert_currencies_with_fx() -> None:
+    # a pays EUR 100, b JPY 10,000; b churns in February. Revenue retention of the January
+    # cohort in February: only a's 100 * 1.1 = 110 of 110 + 10,000 * 0.0065 = 175 is kept.
+    data = subs(
+        [("a", D(2024, 1, 1), None, 100.0), ("b", D(2024, 1, 1), D(2024, 2, 10), 10_000.0)]
+    ).with_columns(currency=pl.Series(["EUR", "JPY"]))
+    fx = {"EUR": 1.1, "JPY": 0.0065}
+    for function in (csm.churn_rates, csm.cohort_retention):
+        with pytest.raises(csm.InvalidInputError, match="fx"):
+            function(data, as_of=D(2024, 3, 1))
+    # Lives need no rates (paying or not is the same in every currency) but where amounts net:
+    # invoice lines in two currencies.
+    assert csm.survival_table(data, as_of=D(2024, 3, 1))["event"].to_list() == [False, True]
+    lines = pl.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "period_start": [D(2024, 1, 1)] * 2,
+            "period_end": [D(2024, 2, 1)] * 2,
+            "amount": [100.0, 10_000.0],
+            "currency": ["EUR", "JPY"],
+        }
+    )
+    with pytest.raises(csm.InvalidInputError, match="fx"):
+        csm.survival_table(lines, table="invoices", as_of=D(2024, 3, 1))
+    both = csm.survival_table(lines, table="invoices", as_of=D(2024, 3, 1), fx=fx)
+    assert both["event"].to_list() == [True, True]
+    churn = csm.churn_rates(data, as_of=D(2024, 3, 1), fx=fx)
+    assert churn["churned"].to_list() == [0, 1, 0]
+    revenue = csm.cohort_retention(data, as_of=D(2024, 3, 1), kind="revenue", fx=fx)
+    feb = revenue.filter(pl.col("age") == 1).row(0, named=True)
+    assert feb["rate"] == pytest.approx(110 / 175, abs=1e-12)
+    frame = pl.DataFrame({"currency": ["EUR", "JPY"], "rate": [1.1, 0.0065]})
+    assert_same = csm.cohort_retention(data, as_of=D(2024, 3, 1), kind="revenue", fx=frame)
+    assert assert_same["rate"].to_list() == revenue["rate"].to_list()
+    lives = csm.survival_table(data, as_of=D(2024, 3, 1), fx=fx).sort("customer_id")
+    assert lives["event"].to_list() == [False, True]

@@ -70,6 +70,8 @@ def test_cli_reports_the_fixture_export_with_the_bridges_figures(
 ) -> None:
     subs, invoices = FILES[version]
     args = ["--stripe-subscriptions", str(subs), "--stripe-invoices", str(invoices)]
+    # The fixtures' invoices are a few stories, not the history: the subscriptions for revenue.
+    args += ["--revenue-from", "subscriptions"]
     text, printed = _cli([*args, "--fx", "EUR=1,JPY=0.0062"], tmp_path / "r.html", capsys)
     assert _sections(text) == [*SECTIONS, "scorecard"]
     assert (
@@ -121,8 +123,36 @@ def test_cli_reports_the_fixture_export_with_the_bridges_figures(
         "left out: credit_note objects": "1",
         "left out: metered subscription items": "1",
         "left out: void invoices": "1",
+        # June 5, the cut-off: no invoice line covers it; the subscriptions' MRR is the
+        # bridge's last.
+        "MRR at the cut-off from the invoice lines": "0.00",
+        "MRR at the cut-off from the subscriptions": f"{bridge['ending_mrr'][-1]:,.2f}",
     }
     assert "Currencies: EUR, JPY." in text
+    assert "Here they differ by more than 10%" in text
+
+
+def test_the_revenue_sections_read_the_invoice_lines_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subs, invoices = FILES["2025"]
+    args = ["--stripe-subscriptions", str(subs), "--stripe-invoices", str(invoices)]
+    text, printed = _cli([*args, "--fx", "EUR=1,JPY=0.0062"], tmp_path / "r.html", capsys)
+    # May by the invoices: only juno's quarter from March 1 (1200 yen, 400 a month at 0.0062)
+    # covers May 31; bolt's last month ended May 10, acme's and dune's earlier.
+    assert _kpi(text, "MRR") == f"{400 * 0.0062:,.0f}" == "2"
+    assert _kpi(text, "Paying customers") == "1"
+    assert "Headline KPIs (May 2024):" in printed
+    # The billing detail is still the subscriptions': the same table as from the subscriptions.
+    by_subs, _ = _cli(
+        [*args, "--fx", "EUR=1,JPY=0.0062", "--revenue-from", "subscriptions"],
+        tmp_path / "s.html",
+        capsys,
+    )
+    assert _rows(text, "billing-table") == _rows(by_subs, "billing-table")
+    assert _kpi(by_subs, "MRR") == "377"
+    with pytest.raises(SystemExit):
+        main(["report", *args, "--revenue-from", "bills"])
 
 
 def test_python_report_takes_the_tables_or_the_paths(

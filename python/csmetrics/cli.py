@@ -176,11 +176,14 @@ def _demo_stripe(business: datasets.SaasData, args: argparse.Namespace) -> None:
     as_of: dt.date = generated["start"].max()  # type: ignore[assignment]
     from_stripe = csm.mrr_bridge(tables.subscriptions, discounts=tables.discounts, as_of=as_of)
     from_table = csm.mrr_bridge(generated, interval_count="interval_count", as_of=as_of)
+    from_lines = csm.mrr_bridge(tables.invoice_lines, table="invoices", as_of=as_of)
     last = from_stripe.row(from_stripe.height - 1, named=True)
     print(
-        f"MRR in {last['period']:%B %Y} (cut at {as_of}): {last['ending_mrr']:,.2f} from the "
-        f"Stripe subscriptions, {from_table['ending_mrr'][-1]:,.2f} from the generator's table "
-        f"of the same customers; {last['ending_customers']:,} paying customers."
+        f"MRR in {last['period']:%B %Y} (cut at {as_of}): "
+        f"{from_lines['ending_mrr'][-1]:,.2f} from the Stripe invoice lines (what was billed), "
+        f"{last['ending_mrr']:,.2f} from the Stripe subscriptions (today's prices and seats), "
+        f"{from_table['ending_mrr'][-1]:,.2f} from the generator's table of the same customers; "
+        f"{from_lines['ending_customers'][-1]:,} paying customers by the invoices."
     )
 
 
@@ -377,11 +380,13 @@ def _report(args: argparse.Namespace) -> int:
         for name in REPORT_TABLES
         if (path := getattr(args, name)) is not None
     }
+    if args.invoices is not None:
+        tables["invoices"] = _read("invoices", args.invoices)
     export = _stripe_export(args)
     if not tables and export is None:
         raise _Failure(
-            "give at least one input table, say --subscriptions subs.parquet or "
-            "--stripe-subscriptions subs.jsonl"
+            "give at least one input table, say --subscriptions subs.parquet, --invoices "
+            "lines.parquet or --stripe-subscriptions subs.jsonl"
         )
     fx = _fx(args.fx) if args.fx is not None else None
     as_of = None
@@ -408,6 +413,7 @@ def _report(args: argparse.Namespace) -> int:
         health=health,
         fx=fx,
         stripe=export,
+        revenue_from=args.revenue_from,
     )
     partial = headline.pop("partial", None)
     if headline:
@@ -446,6 +452,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep = commands.add_parser("report", help="write the HTML report from Parquet or CSV tables")
     for name in REPORT_TABLES:
         rep.add_argument(f"--{name}", metavar="FILE", help=f"{name} table (.parquet or .csv)")
+    rep.add_argument(
+        "--invoices",
+        metavar="FILE",
+        help="invoice lines table (.parquet or .csv: customer_id, amount, period_start, "
+        "period_end, kind, subscription_id, currency): the revenue and retention sections read "
+        "them instead of the subscriptions",
+    )
+    rep.add_argument(
+        "--revenue-from",
+        choices=("auto", "invoices", "subscriptions"),
+        default="auto",
+        help="what the revenue and retention sections read: the invoice lines when there are "
+        "recurring ones (auto, default), the invoice lines, or the subscriptions",
+    )
     rep.add_argument(
         "--stripe-subscriptions",
         dest="stripe_subscriptions",

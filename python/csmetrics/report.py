@@ -22,9 +22,9 @@ from typing import Any, Literal, cast
 import polars as pl
 
 from csmetrics import _internal
-from csmetrics._options import guard_module, micros
+from csmetrics._options import choice, guard_module, micros
 from csmetrics.exceptions import CsMetricsError, InvalidInputError
-from csmetrics.scorecard import LABELS, Rates, one_currency
+from csmetrics.scorecard import LABELS, Rates
 
 __all__ = ["report"]
 
@@ -94,7 +94,7 @@ PERCENT_METRICS = {
 
 def _plan(tables: dict[str, Any]) -> list[str]:
     steps = ["scorecard"]
-    if "subscriptions" in tables:
+    if "subscriptions" in tables or "invoices" in tables:
         steps += ["revenue", "churn", "cohorts", "survival", "health"]
     if "responses" in tables:
         steps.append("nps")
@@ -328,9 +328,14 @@ def stripe_tables(stripe: Any) -> Any:
     )
 
 
-def _stripe_section(export: Any) -> str:
-    """What a Stripe export gave: the rows of each normalised table (invoice lines by kind)
-    and the objects left out."""
+def _stripe_section(
+    export: Any, cutoff: Any, period: Period, fx: Rates | None, discounts: pl.DataFrame | None
+) -> str:
+    """What a Stripe export gave: the rows of each normalised table (invoice lines by kind),
+    the objects left out and, with invoice lines, the MRR at the cut-off from them against the
+    subscription objects' (today's prices and seats)."""
+    import csmetrics as csm
+
     subs, lines = export.subscriptions, export.invoice_lines
     rows: list[tuple[str, str]] = [
         ("subscriptions", f"{subs['subscription_id'].n_unique():,}"),
@@ -342,13 +347,41 @@ def _stripe_section(export: Any) -> str:
     by_kind = lines.group_by("kind").len().sort("kind")
     rows += [(f"invoice lines: {k}", f"{n:,}") for k, n in by_kind.iter_rows()]
     rows += [(f"left out: {what}", f"{n:,}") for what, n in export.skipped.items()]
+    recurring = lines.filter(pl.col("kind").is_in(["subscription", "proration"]))
+    compared = ""
+    if recurring.height and subs.height:
+        at: dict[str, Any] = {"period": period, "as_of": cutoff, "fx": fx}
+        from_lines = csm.revenue_kpis(lines, table="invoices", **at)
+        options = _subscription_options(subs) | at
+        if discounts is not None:
+            options["discounts"] = discounts
+        from_subs = csm.revenue_kpis(subs, **options)
+        if from_lines.height and from_subs.height:
+            billed, listed = from_lines["mrr"][-1], from_subs["mrr"][-1]
+            rows += [
+                ("MRR at the cut-off from the invoice lines", f"{billed:,.2f}"),
+                ("MRR at the cut-off from the subscriptions", f"{listed:,.2f}"),
+            ]
+            compared = (
+                " The revenue sections read the invoice lines, the history of what was billed; "
+                "the subscription objects hold today's prices and seats only, so their MRR at "
+                "the cut-off differs from the invoices' by what is not yet billed (a change "
+                "since the last invoice) or was billed otherwise (prorations, discounts)."
+            )
+            if abs(billed - listed) > 0.1 * max(abs(billed), abs(listed)):
+                compared += (
+                    " Here they differ by more than 10%: an export holding only some of the "
+                    "invoices (recent ones, say) gives a partial history, and "
+                    "revenue_from='subscriptions' (--revenue-from subscriptions) reads the "
+                    "subscriptions instead."
+                )
     frame = pl.DataFrame(rows, schema=["read", "count"], orient="row")
     currencies = ", ".join(sorted(subs["currency"].unique().drop_nulls().to_list()))
     note = (
         "What csmetrics.io.stripe read from the Stripe export: the subscriptions (one row per "
         "status spell, at today's prices and seats), their discounts and the invoice lines. "
         "Objects that never move MRR (credit notes, refunds, draft and void invoices, metered "
-        f"items) are counted and left out. Currencies: {currencies or 'none'}."
+        f"items) are counted and left out. Currencies: {currencies or 'none'}.{compared}"
     )
     return _section("stripe", "Stripe export", _table(frame, table_id="stripe-table"), note)
 
@@ -357,6 +390,7 @@ def _stripe_section(export: Any) -> str:
 #: default cut-off (the latest start or event timestamp, never an end).
 _EVENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "subscriptions": ("start",),
+    "invoices": ("period_start",),
     "responses": ("timestamp",),
     "tickets": ("opened_at",),
     "usage": ("date",),
@@ -636,6 +670,8 @@ def report(
     discounts: Any = None,
     fx: Rates | None = None,
     stripe: Any = None,
+    invoices: Any = None,
+    revenue_from: Literal["auto", "invoices", "subscriptions"] = "auto",
 ) -> Path:
     """Writes the customer-success report as one self-contained HTML file and returns its path.
 
@@ -693,8 +729,23 @@ def report(
         mapping of paths with the keys ``subscriptions``, ``invoices`` (JSON or JSON lines, as
         :func:`~csmetrics.io.stripe.read` takes them) and ``dashboard_csv`` (the Dashboard's
         subscriptions CSV: its subscriptions that the JSON lacks are added). The normalised
-        subscriptions and discounts feed every section, and a "Stripe export" section says
-        what was read and what was left out (``csmetrics report --stripe-subscriptions``).
+        subscriptions and discounts feed every section (and its invoice lines the revenue and
+        retention sections, as ``invoices=``, by ``revenue_from``), and a "Stripe export"
+        section says what was read and what was left out, with the MRR at the cut-off from the
+        invoices against the subscriptions' (``csmetrics report --stripe-subscriptions``).
+    invoices
+        Invoice lines (``table="invoices"`` of :func:`csmetrics.mrr_bridge`: ``customer_id``,
+        ``amount``, ``period_start``, ``period_end``, ``kind``, ``subscription_id``,
+        ``currency``): the history of what customers were billed. Given, the MRR bridge,
+        churn, cohorts, survival, health and the revenue KPIs read them instead of the
+        subscriptions, whose billing columns still give the "Billing detail" section.
+    revenue_from
+        What the revenue and retention sections read: ``"auto"`` (default) the invoice lines
+        when there are recurring ones (``invoices=``, or the Stripe export's), else the
+        subscriptions; ``"invoices"`` the invoice lines (an error without them);
+        ``"subscriptions"`` the subscriptions, the invoice lines left out (a Stripe export's
+        subscription objects hold today's prices and seats, so its history of upgrades and
+        price changes is in the invoices only).
 
     Returns
     -------
@@ -714,6 +765,20 @@ def report(
         subscriptions = export.subscriptions
         if discounts is None and export.discounts.height:
             discounts = export.discounts
+        if invoices is None and export.invoice_lines.height:
+            invoices = export.invoice_lines
+    choice(revenue_from, "revenue_from", ("auto", "invoices", "subscriptions"))
+    if revenue_from == "subscriptions":
+        invoices = None
+    elif invoices is not None and revenue_from == "auto":
+        lines_in = _to_polars_frame(invoices)
+        kinds = lines_in["kind"] if "kind" in lines_in.columns else None
+        recurring = kinds is None or kinds.is_in(["subscription", "proration"]).any()
+        invoices = lines_in if recurring else None
+    elif invoices is None and revenue_from == "invoices":
+        raise InvalidInputError(
+            "revenue_from='invoices' needs invoice lines: invoices= or a Stripe export with them"
+        )
     discounts_in = None if discounts is None else _to_polars_frame(discounts)
     tables: dict[str, pl.DataFrame] = {}
     converted_tables: dict[str, pl.DataFrame] = {}
@@ -727,6 +792,7 @@ def report(
         ("trials", trials),
         ("conversions", conversions),
         ("customers", customers),
+        ("invoices", invoices),
     ]:
         if frame is not None:
             given.append(name)
@@ -815,16 +881,25 @@ def report(
         for label, value, when in kpis
     )
 
-    if subs is not None:
+    lines = tables.get("invoices")
+    # The revenue and retention sections read the invoice lines when given, else the
+    # subscriptions; the billing detail is the subscriptions' own.
+    source = lines if lines is not None else subs
+    options: dict[str, Any] = {}
+    if lines is not None:
+        options = {"table": "invoices"}
+    elif subs is not None:
         options = _subscription_options(subs)
-        billing = _has_billing(subs)
+        if discounts_in is not None:
+            options["discounts"] = discounts_in
+    billing = subs is not None and _has_billing(subs)
+    if source is not None:
         step("revenue")
+        contract = billing and lines is None
         bridge = csm.mrr_bridge(
-            subs, period=period, as_of=cutoff, with_contract=billing, **options, **money
+            source, period=period, as_of=cutoff, with_contract=contract, fx=fx, **options
         )
-        revenue = csm.revenue_kpis(subs, period=period, as_of=cutoff, **options, **money)
-        # Churn, cohorts and survival take no rates: one currency for them.
-        counted, counted_money = one_currency(subs, discounts_in, fx)
+        revenue = csm.revenue_kpis(source, period=period, as_of=cutoff, fx=fx, **options)
         bars = plot.mrr_bridge_bars(bridge, title="MRR bridge", ax=_axes())
         bars.set_xlabel("")  # the dates say it; the legend sits below the axis
         charts = _png(bars)
@@ -837,19 +912,27 @@ def report(
                 "contraction and churn.",
             )
         )
-        if billing:
-            sections.append(_billing_section(bridge, period, partial))
+        if billing and subs is not None:
+            detail = bridge
+            if lines is not None:
+                detail = csm.mrr_bridge(
+                    subs,
+                    period=period,
+                    as_of=cutoff,
+                    with_contract=True,
+                    **_subscription_options(subs),
+                    **money,
+                )
+            sections.append(_billing_section(detail, period, partial))
         step("churn")
-        churn = csm.churn_rates(counted, period=period, as_of=cutoff, **options, **counted_money)
+        churn = csm.churn_rates(source, period=period, as_of=cutoff, fx=fx, **options)
         body = _png(plot.churn_trend(churn, title="Logo churn rate", ax=_axes(10, 3.5)))
         body += _png(
             plot.nrr_trend(revenue, title="Net and gross revenue retention", ax=_axes(10, 3.5))
         )
         sections.append(_section("churn-nrr", "Churn and revenue retention", body))
         step("cohorts")
-        cohorts = csm.cohort_retention(
-            counted, period=period, as_of=cutoff, **options, **counted_money
-        )
+        cohorts = csm.cohort_retention(source, period=period, as_of=cutoff, fx=fx, **options)
         body = _png(plot.cohort_heatmap(cohorts, title="Logo retention by cohort", ax=_axes(10, 6)))
         sections.append(
             _section(
@@ -860,9 +943,7 @@ def report(
             )
         )
         step("survival")
-        lives = csm.survival_table(
-            counted, as_of=cutoff, time_unit="month", **options, **counted_money
-        )
+        lives = csm.survival_table(source, as_of=cutoff, time_unit="month", fx=fx, **options)
         body = _png(
             plot.survival_curve(
                 csm.kaplan_meier(lives),
@@ -874,7 +955,7 @@ def report(
         sections.append(_section("survival", "Customer survival", body))
 
     if export is not None:
-        sections.append(_stripe_section(export))
+        sections.append(_stripe_section(export, cutoff, period, fx, discounts_in))
 
     if "responses" in tables:
         step("nps")
@@ -888,11 +969,11 @@ def report(
             body = _png(plot.nps_trend(trend, title=heading, ax=_axes(10, 4)))
             sections.append(_section("nps", "Net Promoter Score", body))
 
-    if subs is not None:
+    if source is not None:
         step("health")
         scored, factors = _health(
-            subs,
-            {**options, **money},
+            source,
+            {**options, "fx": fx},
             tables.get("responses"),
             tables.get("tickets"),
             tables.get("usage"),

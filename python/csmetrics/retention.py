@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+import polars as pl
+
 from csmetrics import _internal
 from csmetrics._frames import (
     IntoFrame,
@@ -52,6 +54,7 @@ def _panel(
     also: Sequence[str] = (),
     ids_in_result: bool = True,
     billing: dict[str, Any] | None = None,
+    fx: Mapping[str, float] | pl.DataFrame | None = None,
 ) -> Any:
     return _run(
         entry,
@@ -73,7 +76,7 @@ def _panel(
         free_is_active=free_is_active,
         mode=mode,
         by=by,
-        fx=None,
+        fx=fx,
         window=None,
         money="float",
         timestamp=timestamp,
@@ -108,6 +111,10 @@ _PANEL_DOC = """
         Count customers whose only subscriptions are $0 as active.
     by
         Customer-level grouping column(s).
+    fx
+        Rates into one currency for amounts in several (``currency`` column): a mapping
+        ``{"EUR": 1.08, ...}`` or a frame with ``currency`` and ``rate`` columns, as in
+        :func:`csmetrics.mrr_bridge`. Default none: mixed currencies are an error.
 {billing}"""
 
 
@@ -130,6 +137,7 @@ def churn_rates(
     free_is_active: bool = False,
     mode: Literal["snapshot", "events"] = "snapshot",
     by: str | Sequence[str] | None = None,
+    fx: Mapping[str, float] | pl.DataFrame | None = None,
     quantity: str | None = "quantity",
     subscription_id: str | None = "subscription_id",
     status: str | None = "status",
@@ -224,6 +232,7 @@ def churn_rates(
         free_is_active=free_is_active,
         mode=mode,
         by=by,
+        fx=fx,
         billing={
             "quantity": quantity,
             "subscription_id": subscription_id,
@@ -275,6 +284,7 @@ def cohort_retention(
     observed_from: Instant | None = None,
     free_is_active: bool = False,
     by: str | Sequence[str] | None = None,
+    fx: Mapping[str, float] | pl.DataFrame | None = None,
     quantity: str | None = "quantity",
     subscription_id: str | None = "subscription_id",
     status: str | None = "status",
@@ -360,6 +370,7 @@ def cohort_retention(
         free_is_active=free_is_active,
         mode="snapshot",
         by=by,
+        fx=fx,
         billing={
             "quantity": quantity,
             "subscription_id": subscription_id,
@@ -428,6 +439,7 @@ def survival_table(
     observed_from: Instant | None = None,
     free_is_active: bool = False,
     by: str | Sequence[str] | None = None,
+    fx: Mapping[str, float] | pl.DataFrame | None = None,
     quantity: str | None = "quantity",
     subscription_id: str | None = "subscription_id",
     status: str | None = "status",
@@ -479,6 +491,11 @@ def survival_table(
         Whether $0 subscriptions keep a life going.
     by
         Customer-level column(s) carried into the table.
+    fx
+        Rates into one currency for amounts in several, as in :func:`churn_rates`. A life
+        depends only on whether the customer pays, so a subscriptions table without billing
+        detail needs none; where amounts net against each other (invoice lines, discounts)
+        mixed currencies without rates are an error.
     quantity, subscription_id, status, canceled_at, churn_reason, percent_off, amount_off, \
 discount_duration, duration_in_months, discount_start, discount_end, discounts, stacking, \
 mrr_basis, with_contract, trials, past_due, delinquency_days, paused, churn_at, churn_reasons
@@ -534,6 +551,7 @@ mrr_basis, with_contract, trials, past_due, delinquency_days, paused, churn_at, 
         free_is_active=free_is_active,
         mode="snapshot",
         by=by,
+        fx=fx,
         billing={
             "quantity": quantity,
             "subscription_id": subscription_id,

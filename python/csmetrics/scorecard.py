@@ -37,6 +37,8 @@ LABELS: dict[str, str] = {
     "grr": "Gross revenue retention (GRR)",
     "expansion_rate": "Expansion rate",
     "quick_ratio": "Quick ratio",
+    "non_recurring_revenue": "Non-recurring revenue (one-time invoice lines)",
+    "usage_revenue": "Usage revenue (metered invoice lines)",
     "churn_rate": "Logo churn rate",
     "retention_rate": "Logo retention rate",
     "growth_rate": "Customer growth rate",
@@ -121,6 +123,7 @@ def scorecard(
     as_of: Instant | None = ...,
     discounts: IntoFrame | None = ...,
     fx: Rates | None = ...,
+    invoices: _Polars = ...,
 ) -> pl.DataFrame: ...
 @overload
 def scorecard(
@@ -137,6 +140,7 @@ def scorecard(
     as_of: Instant | None = ...,
     discounts: IntoFrame | None = ...,
     fx: Rates | None = ...,
+    invoices: IntoFrame | None = ...,
 ) -> pd.DataFrame: ...
 @keyword_only(8)  # the tables, positional in earlier releases
 def scorecard(
@@ -153,12 +157,16 @@ def scorecard(
     as_of: Instant | None = None,
     discounts: IntoFrame | None = None,
     fx: Rates | None = None,
+    invoices: IntoFrame | None = None,
 ) -> Any:
     """Every KPI the given tables allow, per period, as one long table.
 
     - ``subscriptions``: ``mrr``, ``arr``, ``paying_customers``, ``arpa``, ``nrr``, ``grr``,
       ``expansion_rate``, ``quick_ratio`` (:func:`csmetrics.revenue_kpis`) and ``churn_rate``,
       ``retention_rate``, ``growth_rate`` (:func:`csmetrics.churn_rates`);
+    - ``invoices`` (invoice lines, ``table="invoices"`` of the revenue functions): the same
+      KPIs from the lines instead of the subscriptions, and ``non_recurring_revenue`` and
+      ``usage_revenue``;
     - ``responses`` (``timestamp`` and score columns ``nps``, ``csat``, ``ces``, or a single
       ``score`` read as NPS): ``nps``, ``csat``, ``ces_low_effort``;
     - ``subscriptions`` with billing detail (docs/metrics/billing.md): ``committed_mrr`` (with a
@@ -189,9 +197,17 @@ def scorecard(
         :func:`csmetrics.mrr_bridge`), such as :func:`csmetrics.io.stripe.read` gives.
     fx
         Rates into the reporting currency (``{"EUR": 1.08, ...}`` or a frame with ``currency``
-        and ``rate``) for subscriptions in several currencies. The revenue KPIs convert with
-        them in the core; the churn and retention-cost KPIs, which take no rates, read the
-        subscriptions' amounts (and the discounts' ``amount_off``) converted at the same rates.
+        and ``rate``) for subscriptions or invoice lines in several currencies, converted in
+        the core; the retention-cost KPI, which takes no rates, reads the subscriptions'
+        amounts converted at the same rates.
+    invoices
+        Invoice lines (``customer_id``, ``amount``, ``period_start``, ``period_end``, ``kind``,
+        ``subscription_id``, ``currency``: the ``invoice_lines`` of
+        :func:`csmetrics.io.stripe.read`): the history of what customers were billed. Given,
+        the revenue and churn KPIs come from them, with prorations spread and no gap
+        tolerance (the defaults of :func:`csmetrics.mrr_bridge`); the billing-detail KPIs
+        still come from ``subscriptions`` (statuses, cancellations and churn reasons are not
+        on invoices).
 
     Returns
     -------
@@ -219,19 +235,24 @@ def scorecard(
     import csmetrics as csm
 
     given = [subscriptions, responses, tickets, usage, costs, trials, conversions, transactions]
+    given += [invoices]
     choice(period, "period", ("day", "week", "month", "quarter", "year"))
     micros(as_of, "as_of")
     # pandas if any table is pandas, else pyarrow if any is pyarrow, else Polars.
     families = {to_polars(t, [])[1] for t in given if t is not None}
     family = next((f for f in ("pandas", "arrow") if f in families), "polars")
     parts: list[pl.DataFrame] = []
-    if subscriptions is not None:
-        subs = _polars(subscriptions)
-        money: dict[str, Any] = {}
-        if discounts is not None:
-            money["discounts"] = _polars(discounts)
-        kpis = csm.revenue_kpis(subs, period=period, as_of=as_of, fx=fx, **money)
-        subs, money = one_currency(subs, money.get("discounts"), fx)
+    subs = _polars(subscriptions) if subscriptions is not None else None
+    lines = _polars(invoices) if invoices is not None else None
+    money: dict[str, Any] = {}
+    if discounts is not None:
+        money["discounts"] = _polars(discounts)
+    source = lines if lines is not None else subs
+    if source is not None:
+        # The revenue and churn KPIs: from the invoice lines when given, else the subscriptions.
+        options = {"table": "invoices"} if lines is not None else money
+        kpis = csm.revenue_kpis(source, period=period, as_of=as_of, fx=fx, **options)
+        churn = csm.churn_rates(source, period=period, as_of=as_of, fx=fx, **options)
         parts += [
             _rows(kpis, "mrr", "mrr"),
             _rows(kpis, "arr", "arr"),
@@ -242,10 +263,29 @@ def scorecard(
             _rows(kpis, "expansion_rate", "expansion_rate", "expansion", "starting_mrr"),
             _rows(kpis, "quick_ratio", "quick_ratio"),
         ]
+        if "non_recurring" in kpis.columns:
+            parts.append(_rows(kpis, "non_recurring_revenue", "non_recurring"))
+            parts.append(_rows(kpis, "usage_revenue", "usage"))
+        retained = pl.col("customers_end") - pl.col("new") - pl.col("reactivated")
+        parts += [
+            _rows(churn, "churn_rate", "churn_rate", "churned", "churn_denominator"),
+            _rows(churn, "retention_rate", "retention_rate", retained, "customers_start"),
+            _rows(
+                churn,
+                "growth_rate",
+                "growth_rate",
+                pl.col("customers_end") - pl.col("customers_start"),
+                "customers_start",
+            ),
+        ]
+    if subs is not None:
+        if lines is not None:
+            # Billing detail lives on the subscriptions: their own KPIs and churn.
+            kpis = csm.revenue_kpis(subs, period=period, as_of=as_of, fx=fx, **money)
+            churn = csm.churn_rates(subs, period=period, as_of=as_of, fx=fx, **money)
         # Billing detail, when the subscriptions carry it (docs/metrics/billing.md).
         if "committed_mrr" in kpis.columns:
             parts.append(_rows(kpis, "committed_mrr", "committed_mrr"))
-        churn = csm.churn_rates(subs, period=period, as_of=as_of, **money)
         if "cancellations" in churn.columns:
             parts.append(_rows(churn, "cancellations", "cancellations"))
         if "paused_customers" in churn.columns:
@@ -266,20 +306,9 @@ def scorecard(
                     "churned",
                 )
             )
-        retained = pl.col("customers_end") - pl.col("new") - pl.col("reactivated")
-        parts += [
-            _rows(churn, "churn_rate", "churn_rate", "churned", "churn_denominator"),
-            _rows(churn, "retention_rate", "retention_rate", retained, "customers_start"),
-            _rows(
-                churn,
-                "growth_rate",
-                "growth_rate",
-                pl.col("customers_end") - pl.col("customers_start"),
-                "customers_start",
-            ),
-        ]
         if costs is not None:
-            crc = csm.retention_cost(subs, _polars(costs), period=period, as_of=as_of)
+            counted, _ = one_currency(subs, money.get("discounts"), fx)
+            crc = csm.retention_cost(counted, _polars(costs), period=period, as_of=as_of)
             parts.append(_rows(crc, "crc", "crc", "cost", "customers"))
     if responses is not None:
         answers = _polars(responses)

@@ -743,6 +743,7 @@ _SCORECARD_TABLES: dict[str, list[Column]] = {
         Column("timestamp", "instant"),
         Column("amount", "number"),
     ],
+    "invoices": INVOICES[:-1],
 }
 
 
@@ -752,8 +753,11 @@ def scorecard_case(draw: st.DrawFn, name: str) -> Case:
     if name == "report":
         names = [n for n in names if n != "transactions"]
     chosen = draw(st.lists(st.sampled_from(names), min_size=0, max_size=3, unique=True))
+    literals: dict[str, tuple[Any, ...]] = {"period": PERIODS}
+    if name == "report":
+        literals["revenue_from"] = ("auto", "invoices", "subscriptions")
     kwargs, bad_option = draw(
-        options({"period": PERIODS}, {"as_of": instant_option()}, {"as_of": BAD_INSTANTS})
+        options(literals, {"as_of": instant_option()}, {"as_of": BAD_INSTANTS})
     )
     frames: dict[str, pl.DataFrame] = {}
     refused: list[str] = []

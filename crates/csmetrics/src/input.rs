@@ -319,49 +319,51 @@ pub(crate) fn labels(
     if series.dtype().is_categorical() || series.dtype().is_enum() {
         return category_labels(series, name, allowed, rule);
     }
+    // Read in the chunks the column has (one per Parquet row group): no copy into one.
     let strings = if series.dtype().is_string() {
-        series.rechunk()
+        series.clone()
     } else {
-        series.cast(&DataType::String)?.rechunk()
+        series.cast(&DataType::String)?
     };
     let ca = strings.str()?;
-    let rows = ca.len();
-    let mut out = crate::alloc::zeroed_buffer::<u8>(rows);
-    let Some(array) = ca.downcast_iter().next() else {
-        return Ok(out);
-    };
+    let mut out = crate::alloc::zeroed_buffer::<u8>(ca.len());
     let candidates = polars_arrow::array::Utf8ViewArray::from_slice_values(allowed);
     let inline: Vec<Option<u128>> = candidates
         .views()
         .iter()
         .map(|v| (v.length <= 12).then(|| v.as_u128()))
         .collect();
-    let views = array.views().as_slice();
-    let bad = crate::parallel::parallel_fill(&mut out, |first, slice| {
-        for (i, o) in slice.iter_mut().enumerate() {
-            let row = first + i;
-            if !array.is_valid(row) {
-                return Some(row);
+    let mut offset = 0usize;
+    for array in ca.downcast_iter() {
+        let views = array.views().as_slice();
+        let part = &mut out[offset..offset + array.len()];
+        let bad = crate::parallel::parallel_fill(part, |first, slice| {
+            for (i, o) in slice.iter_mut().enumerate() {
+                let row = first + i;
+                if !array.is_valid(row) {
+                    return Some(row);
+                }
+                let view = views[row];
+                let found = if view.length <= 12 {
+                    inline.iter().position(|c| *c == Some(view.as_u128()))
+                } else {
+                    let value = array.value(row);
+                    allowed.iter().position(|a| *a == value)
+                };
+                match found {
+                    Some(index) => *o = index as u8,
+                    None => return Some(row),
+                }
             }
-            let view = views[row];
-            let found = if view.length <= 12 {
-                inline.iter().position(|c| *c == Some(view.as_u128()))
-            } else {
-                let value = array.value(row);
-                allowed.iter().position(|a| *a == value)
-            };
-            match found {
-                Some(index) => *o = index as u8,
-                None => return Some(row),
-            }
+            None
+        });
+        if let Some(row) = bad.into_iter().flatten().min() {
+            let value = array
+                .get(row)
+                .map_or("null".to_string(), |v| format!("'{v}'"));
+            return Err(invalid(name, offset + row, value, rule));
         }
-        None
-    });
-    if let Some(row) = bad.into_iter().flatten().min() {
-        let value = array
-            .get(row)
-            .map_or("null".to_string(), |v| format!("'{v}'"));
-        return Err(invalid(name, row, value, rule));
+        offset += array.len();
     }
     Ok(out)
 }
@@ -618,7 +620,6 @@ pub(crate) fn money(
 ) -> Result<Vec<i64>> {
     let series = checked(frame, name, Role::Number, what)?;
     let rows = series.len();
-    let mut out = Vec::with_capacity(rows);
     let too_large = |row: usize, value: String| {
         invalid(
             name,
@@ -634,23 +635,45 @@ pub(crate) fn money(
         let scale = *scale as u32;
         let physical = series.to_physical_repr();
         let mantissas = physical.i128()?;
-        for (row, value) in mantissas.iter().enumerate() {
-            let Some(m) = value else {
-                return Err(invalid(name, row, "null", rule));
-            };
-            if m < 0 && !signed {
-                return Err(invalid(name, row, format_decimal(m, scale), rule));
+        let mut out = crate::alloc::zeroed_buffer::<i64>(rows);
+        let mut offset = 0usize;
+        // Chunk by chunk as the column holds them, rows in parallel; the first bad row of the
+        // chunk is reported (None: a null).
+        for array in mantissas.downcast_iter() {
+            let part = &mut out[offset..offset + array.len()];
+            let bad = crate::parallel::parallel_fill(part, |first, slice| {
+                for (i, o) in slice.iter_mut().enumerate() {
+                    let row = first + i;
+                    let Some(m) = array.get(row) else {
+                        return Some((row, None));
+                    };
+                    if m < 0 && !signed {
+                        return Some((row, Some((m, false))));
+                    }
+                    let (multiplier, divisor) = factors[offset + row];
+                    // Half-even rounding is symmetric: the magnitude is rounded, then the sign
+                    // put back.
+                    match decimal_units(m.abs(), scale, precision, multiplier, divisor) {
+                        Some(u) => *o = if m < 0 { -u } else { u },
+                        None => return Some((row, Some((m, true)))),
+                    }
+                }
+                None
+            });
+            if let Some((row, what)) = bad.into_iter().flatten().min_by_key(|(row, _)| *row) {
+                let row = offset + row;
+                return Err(match what {
+                    None => invalid(name, row, "null", rule),
+                    Some((m, false)) => invalid(name, row, format_decimal(m, scale), rule),
+                    Some((m, true)) => too_large(row, format_decimal(m, scale)),
+                });
             }
-            let (multiplier, divisor) = factors[row];
-            // Half-even rounding is symmetric: the magnitude is rounded, then the sign put back.
-            let units = decimal_units(m.abs(), scale, precision, multiplier, divisor)
-                .map(|u| if m < 0 { -u } else { u })
-                .ok_or_else(|| too_large(row, format_decimal(m, scale)))?;
-            out.push(units);
+            offset += array.len();
         }
         return Ok(out);
     }
     let values = number_series(series, name, Role::Number, what)?;
+    let mut out = Vec::with_capacity(rows);
     let scale = 10f64.powi(precision as i32);
     for (row, value) in values.f64()?.iter().enumerate() {
         let amount = match value {

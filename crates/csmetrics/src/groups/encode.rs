@@ -302,6 +302,9 @@ pub fn encode_column(column: &Column) -> Result<EncodedKey> {
         "a customer id or grouping column",
     )?;
     let rows = series.len();
+    if let Some(key) = super::strings::partitioned_string_codes(column)? {
+        return Ok(key);
+    }
     // Strings are read in their chunks; other keys in one.
     let physical = if series.dtype().is_string() {
         series.clone()

@@ -343,3 +343,150 @@ pub fn dictionary_by_label(
     };
     Ok((ranked, UInt32Chunked::from_vec("".into(), order)))
 }
+
+/// Bits of the partition of [`partitioned_string_codes`]: 256 partitions, so that a key of a
+/// million distinct values hashes into maps of about four thousand, which stay in the cache.
+const PARTITION_BITS: u32 = 8;
+
+/// One range of rows bucketed by partition: each row's view and row number, each bucket in row
+/// order (`at[p]..at[p + 1]`).
+struct Buckets {
+    at: Vec<usize>,
+    keys: Vec<u128>,
+    rows: Vec<u32>,
+}
+
+/// String keys without nulls, every value of at most 12 bytes (held inside its view), with many
+/// rows per value (the customer ids of an invoice or event table), coded through hash
+/// partitions: each row's view is hashed to a partition and copied there with its row (a
+/// counting sort, one per range of rows), and each partition is coded with its own map, small
+/// enough for the cache, where one map over every distinct value misses it on most rows. The
+/// codes are then renumbered in order of first appearance, as [`super::encode_rows`] numbers
+/// them. `None` for other keys and for tables too small to gain.
+pub(super) fn partitioned_string_codes(column: &Column) -> Result<Option<EncodedKey>> {
+    use std::hash::BuildHasher;
+
+    let series = column.as_materialized_series();
+    if !series.dtype().is_string() || series.null_count() > 0 || series.len() < 1 << 20 {
+        return Ok(None);
+    }
+    let ca = series.str()?;
+    if !ca
+        .downcast_iter()
+        .all(|a| a.views().iter().all(|v| v.length <= 12))
+    {
+        return Ok(None);
+    }
+    let chunks: Vec<&[polars_arrow::array::View]> =
+        ca.downcast_iter().map(|a| a.views().as_slice()).collect();
+    let mut chunk_at = vec![0usize];
+    for chunk in &chunks {
+        chunk_at.push(chunk_at[chunk_at.len() - 1] + chunk.len());
+    }
+    let rows = series.len();
+    let parts = 1usize << PARTITION_BITS;
+    let spread = FixedState::with_seed(0x9e37_79b9);
+    let part_of = |key: u128| (spread.hash_one(key) >> (64 - PARTITION_BITS)) as usize;
+    // The views of the rows of `range`, with their row numbers.
+    let views = |range: std::ops::Range<usize>| {
+        let (chunks, chunk_at) = (&chunks, &chunk_at);
+        (0..chunks.len()).flat_map(move |c| {
+            let (a, z) = (range.start.max(chunk_at[c]), range.end.min(chunk_at[c + 1]));
+            let slice = if a < z {
+                &chunks[c][a - chunk_at[c]..z - chunk_at[c]]
+            } else {
+                &chunks[c][..0]
+            };
+            slice
+                .iter()
+                .enumerate()
+                .map(move |(i, v)| (a + i, v.as_u128()))
+        })
+    };
+    let buckets = parallel(crate::parallel::work_ranges(rows), |range| {
+        let mut counts = vec![0usize; parts];
+        for (_, key) in views(range.clone()) {
+            counts[part_of(key)] += 1;
+        }
+        let mut at = vec![0usize; parts + 1];
+        for p in 0..parts {
+            at[p + 1] = at[p] + counts[p];
+        }
+        let mut keys = zeroed_buffer::<u128>(range.len());
+        let mut numbers = zeroed_buffer::<u32>(range.len());
+        let mut next = at[..parts].to_vec();
+        for (row, key) in views(range) {
+            let p = part_of(key);
+            keys[next[p]] = key;
+            numbers[next[p]] = row as u32;
+            next[p] += 1;
+        }
+        Buckets {
+            at,
+            keys,
+            rows: numbers,
+        }
+    });
+    // Each range of partitions: the local code of each of its rows (bucket by bucket, range of
+    // rows by range of rows) and the first row of each local code, partition by partition.
+    let coded = parallel(crate::parallel::work_ranges(parts), |range| {
+        let mut local = Vec::new();
+        let mut firsts: Vec<Vec<IdxSize>> = Vec::with_capacity(range.len());
+        for p in range {
+            let size: usize = buckets.iter().map(|b| b.at[p + 1] - b.at[p]).sum();
+            let mut map: std::collections::HashMap<u128, u32, FixedState> =
+                std::collections::HashMap::with_capacity_and_hasher(
+                    size / 8 + 16,
+                    FixedState::with_seed(7),
+                );
+            let mut first = Vec::new();
+            for b in &buckets {
+                let (a, z) = (b.at[p], b.at[p + 1]);
+                for (key, row) in b.keys[a..z].iter().zip(&b.rows[a..z]) {
+                    let next = map.len() as u32;
+                    let code = *map.entry(*key).or_insert_with(|| {
+                        first.push(*row as IdxSize);
+                        next
+                    });
+                    local.push(code);
+                }
+            }
+            firsts.push(first);
+        }
+        (local, firsts)
+    });
+    let mut codes = zeroed_buffer::<u32>(rows);
+    let mut first_rows: Vec<IdxSize> = Vec::new();
+    let mut p = 0usize;
+    for (local, firsts) in coded {
+        let mut local = local.into_iter();
+        for first in firsts {
+            let offset = first_rows.len() as u32;
+            first_rows.extend(first);
+            for b in &buckets {
+                for (row, code) in b.rows[b.at[p]..b.at[p + 1]].iter().zip(local.by_ref()) {
+                    codes[*row as usize] = offset + code;
+                }
+            }
+            p += 1;
+        }
+    }
+    drop(buckets);
+    // Renumbered in order of first appearance.
+    let mut by_first: Vec<u32> = (0..first_rows.len() as u32).collect();
+    by_first.sort_unstable_by_key(|code| first_rows[*code as usize]);
+    let mut rank = vec![0u32; by_first.len()];
+    for (r, code) in by_first.iter().enumerate() {
+        rank[*code as usize] = r as u32;
+    }
+    crate::parallel::parallel_fill(&mut codes, |_, part| {
+        for code in part.iter_mut() {
+            *code = rank[*code as usize];
+        }
+    });
+    let first_rows: Vec<IdxSize> = by_first.iter().map(|c| first_rows[*c as usize]).collect();
+    let labels = series
+        .take(&IdxCa::from_vec("".into(), first_rows))?
+        .into_column();
+    Ok(Some(EncodedKey { codes, labels }))
+}

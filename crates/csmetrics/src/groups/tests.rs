@@ -214,3 +214,64 @@ fn short_and_long_string_keys_rank_in_byte_order() {
         );
     }
 }
+
+#[test]
+fn many_rows_of_short_strings_code_in_order_of_first_appearance_through_partitions() {
+    // 1.2M rows (past the partitioned coding's threshold) of 50,000 short ids in a scrambled
+    // order, in three chunks: the codes of a plain first-appearance numbering.
+    fn first_appearance(values: &[String]) -> (Vec<u32>, Vec<String>) {
+        let mut seen = std::collections::HashMap::new();
+        let mut labels = Vec::new();
+        let codes = values
+            .iter()
+            .map(|v| {
+                let next = seen.len() as u32;
+                *seen.entry(v.as_str()).or_insert_with(|| {
+                    labels.push(v.clone());
+                    next
+                })
+            })
+            .collect();
+        (codes, labels)
+    }
+    fn labels_of(key: &EncodedKey) -> Vec<String> {
+        let labels = key.labels.str().unwrap();
+        labels
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect()
+    }
+    let rows = 1_200_000usize;
+    let values: Vec<String> = (0..rows)
+        .map(|i| format!("c{}", (i.wrapping_mul(2_654_435_761) >> 7) % 50_000))
+        .collect();
+    let (expected, labels) = first_appearance(&values);
+    let mut ca = StringChunked::new("k".into(), &values[..400_000]);
+    ca.append(&StringChunked::new("k".into(), &values[400_000..1_000_000]))
+        .unwrap();
+    ca.append(&StringChunked::new("k".into(), &values[1_000_000..]))
+        .unwrap();
+    assert_eq!(ca.chunks().len(), 3);
+    let column = ca.into_series().into_column();
+    let key = encode_column(&column).unwrap();
+    assert_eq!(key.codes, expected);
+    assert_eq!(labels_of(&key), labels);
+    // In value order: codes are the ranks of the sorted labels.
+    let ranked = key_in_value_order(&column).unwrap();
+    let mut sorted = labels.clone();
+    sorted.sort();
+    let rank: std::collections::HashMap<&str, u32> = sorted
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i as u32))
+        .collect();
+    let by_rank: Vec<u32> = values.iter().map(|v| rank[v.as_str()]).collect();
+    assert_eq!(ranked.codes, by_rank);
+    // One long string among them: the hashed path, the same numbering.
+    let mut with_long = values.clone();
+    with_long[7] = "a string longer than twelve bytes".into();
+    let (expected, labels) = first_appearance(&with_long);
+    let long_key = encode_column(&Column::new("k".into(), &with_long)).unwrap();
+    assert_eq!(long_key.codes, expected);
+    assert_eq!(labels_of(&long_key), labels);
+}

@@ -15,7 +15,7 @@ use polars::prelude::*;
 use super::input::{currency_rates, customers_coded, Normalised, DAY};
 use super::RevenueOptions;
 use crate::error::{CsError, Result};
-use crate::input::{self, invalid, optional_instants};
+use crate::input::{self, invalid};
 
 named_options!(
     /// How proration lines count towards MRR.
@@ -87,17 +87,79 @@ const KINDS: [&str; 4] = ["subscription", "proration", "one_time", "usage"];
 const SUBSCRIPTION: u8 = 0;
 const PRORATION: u8 = 1;
 
-/// The whole calendar months from `start` to `end` (day of month and time kept), if any.
-fn whole_months(start: i64, end: i64) -> Option<i64> {
-    let (y0, m0, _) = crate::period::civil_from_days(start.div_euclid(DAY));
-    let (y1, m1, _) = crate::period::civil_from_days(end.div_euclid(DAY));
+/// The whole calendar months from `start` to `end` (time of day kept), if any: the billing
+/// dates of one anchor day, clamped to each month's length. `end` is `start` moved by whole
+/// months, or `start` is a month's last day standing for a later anchor day (Jan 30 billed
+/// Feb 29, then Mar 30: `[Feb 29, Mar 30)` is a month).
+fn whole_months(
+    start: i64,
+    end: i64,
+    civil: &mut impl FnMut(i64) -> (i64, u32, u32),
+) -> Option<i64> {
+    if start.rem_euclid(DAY) != end.rem_euclid(DAY) {
+        return None;
+    }
+    let (y0, m0, d0) = civil(start.div_euclid(DAY));
+    let (y1, m1, d1) = civil(end.div_euclid(DAY));
     let months = (y1 - y0) * 12 + (i64::from(m1) - i64::from(m0));
-    (months >= 1 && super::billing::add_months(start, months) == end).then_some(months)
+    if months < 1 {
+        return None;
+    }
+    // `start` moved by `months` lands on its day, clamped to the end month's length.
+    let moved = d1 == d0.min(month_length(y1, m1));
+    let clamped_anchor = d0 == month_length(y0, m0) && d1 > d0;
+    (moved || clamped_anchor).then_some(months)
+}
+
+/// Civil dates of days, remembered in a small table indexed by the day: the lines of a table
+/// share a few hundred billing dates.
+struct CivilDays {
+    day: Vec<i64>,
+    date: Vec<(i64, u32, u32)>,
+}
+
+impl CivilDays {
+    const SLOTS: usize = 4096;
+
+    fn new() -> Self {
+        CivilDays {
+            day: vec![i64::MIN; Self::SLOTS],
+            date: vec![(0, 0, 0); Self::SLOTS],
+        }
+    }
+
+    fn get(&mut self, day: i64) -> (i64, u32, u32) {
+        let slot = day.rem_euclid(Self::SLOTS as i64) as usize;
+        if self.day[slot] != day {
+            self.day[slot] = day;
+            self.date[slot] = crate::period::civil_from_days(day);
+        }
+        self.date[slot]
+    }
+}
+
+/// The days of a month of the proleptic Gregorian calendar.
+fn month_length(year: i64, month: u32) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// (multiplier, divisor) turning an amount billed for `[start, end)` into a monthly value.
 fn monthly_factor(start: i64, end: i64) -> (i64, i64) {
-    if let Some(k) = whole_months(start, end) {
+    monthly_factor_with(start, end, &mut crate::period::civil_from_days)
+}
+
+/// [`monthly_factor`] with civil dates from `civil`.
+fn monthly_factor_with(
+    start: i64,
+    end: i64,
+    civil: &mut impl FnMut(i64) -> (i64, u32, u32),
+) -> (i64, i64) {
+    if let Some(k) = whole_months(start, end, civil) {
         return (1, k);
     }
     let length = end - start;
@@ -111,6 +173,58 @@ fn monthly_factor(start: i64, end: i64) -> (i64, i64) {
     };
     let g = gcd(i128::from(m), i128::from(d)) as i64;
     (m / g, d / g)
+}
+
+/// The monthly factor of a proration of `part` µs in a line of `length` µs whose factor is
+/// `(m, d)`: `amount * (length / part) * (m / d)`, in seconds where both are whole; None when it
+/// does not fit.
+fn scaled_to((m, d): (i64, i64), length: i64, part: i64) -> Option<(i64, i64)> {
+    let unit = if length % 1_000_000 == 0 && part % 1_000_000 == 0 {
+        1_000_000
+    } else {
+        1
+    };
+    let (num, den) = (
+        i128::from(length / unit) * i128::from(m),
+        i128::from(part / unit) * i128::from(d),
+    );
+    let g = gcd(num, den);
+    Some((i64::try_from(num / g).ok()?, i64::try_from(den / g).ok()?))
+}
+
+/// Whether two rows hold the same subscription id (two nulls are the same: lines without a
+/// subscription).
+enum SameKey {
+    /// No subscription column: every line of a customer is one subscription's.
+    Everywhere,
+    Strings(StringChunked),
+    Numbers(Vec<Option<i64>>),
+    Codes(Vec<u32>),
+}
+
+impl SameKey {
+    fn new(column: &Column) -> Result<Self> {
+        let series = column.as_materialized_series();
+        if series.dtype().is_string() {
+            // Looked up in the chunks it has: only the rows of a few prorations are read.
+            return Ok(Self::Strings(series.str()?.clone()));
+        }
+        let physical = series.to_physical_repr();
+        if physical.dtype().is_integer() {
+            let values = physical.cast(&DataType::Int64)?;
+            return Ok(Self::Numbers(values.i64()?.iter().collect()));
+        }
+        Ok(Self::Codes(crate::groups::encode_column(column)?.codes))
+    }
+
+    fn is(&self, a: usize, b: usize) -> bool {
+        match self {
+            Self::Everywhere => true,
+            Self::Strings(ids) => ids.get(a) == ids.get(b),
+            Self::Numbers(ids) => ids[a] == ids[b],
+            Self::Codes(codes) => codes[a] == codes[b],
+        }
+    }
 }
 
 /// Spans of constant MRR, customer by customer.
@@ -185,15 +299,18 @@ pub(crate) fn build(
     in_id_order: bool,
 ) -> Result<Normalised> {
     let n = frame.height();
-    let (starts, start_aware) = optional_instants(
+    // Null instants read as i64::MIN, checked below.
+    let (start, start_aware) = input::instants(
         frame,
         &c.period_start,
         "the start of each line's service period",
+        i64::MIN,
     )?;
-    let (ends, end_aware) = optional_instants(
+    let (mut end, end_aware) = input::instants(
         frame,
         &c.period_end,
         "the end of each line's service period",
+        i64::MIN,
     )?;
     if let (Some(a), Some(b)) = (start_aware, end_aware) {
         if a != b {
@@ -221,21 +338,19 @@ pub(crate) fn build(
     };
     let spread = c.prorations == Prorations::Spread;
     let recurring = |row: usize| kinds[row] == SUBSCRIPTION || (spread && kinds[row] == PRORATION);
-    let mut start = Vec::with_capacity(n);
-    let mut end = Vec::with_capacity(n);
     for row in 0..n {
-        let Some(s) = starts[row] else {
+        let s = start[row];
+        if s == i64::MIN {
             return Err(invalid(
                 &c.period_start,
                 row,
                 "null",
                 "every line needs the start of its service period",
             ));
-        };
-        let e = match ends[row] {
-            Some(e) => e,
-            None if !recurring(row) => s,
-            None => {
+        }
+        let e = match end[row] {
+            i64::MIN if !recurring(row) => s,
+            i64::MIN => {
                 return Err(invalid(
                     &c.period_end,
                     row,
@@ -243,6 +358,7 @@ pub(crate) fn build(
                     "a recurring line needs the end of its service period",
                 ))
             }
+            e => e,
         };
         // Bounded spans keep every factor below exact integer limits.
         if recurring(row) && e.checked_sub(s).is_none_or(|span| span > MAX_SPAN) {
@@ -261,87 +377,78 @@ pub(crate) fn build(
                 "a recurring line's service period must end after it starts",
             ));
         }
-        start.push(s);
-        end.push(e);
+        end[row] = e;
     }
     let customers = customers_coded(frame, &c.customer_id, &options.by, in_id_order)?;
     let sub_name = c
         .subscription_id
         .as_deref()
         .filter(|s| frame.column(s).is_ok());
-    let identity: Vec<u32> = match sub_name {
-        Some(name) => {
-            // Lines without a subscription (one-time items) share their customer's null id.
-            super::billing::subscriptions_within_customers(
-                frame.column(name)?,
-                &customers.codes,
-                customers.labels.len(),
-            )?
-            .codes
-        }
-        None => customers.codes.clone(),
-    };
-    let identities = identity.iter().map(|k| *k as usize + 1).max().unwrap_or(0);
-    let (group_at, mut grouped) = crate::groups::rows_by_code(&identity, identities);
     let tolerance = (c.gap_tolerance_days * DAY as f64).round() as i64;
-    if tolerance > 0 {
-        // Renewals are found in start order.
+    // Each customer's rows: the netting reads them, and so does the search for the line a
+    // proration belongs to.
+    let (customer_at, by_customer) =
+        crate::groups::rows_by_code(&customers.codes, customers.labels.len());
+    // Late renewals are bridged per subscription, in start order: the rows of each
+    // subscription (of each customer without the column).
+    let renewals = if tolerance > 0 {
+        let identity: Vec<u32> = match sub_name {
+            // Lines without a subscription (one-time items) share their customer's null id.
+            Some(name) => {
+                super::billing::subscriptions_within_customers(
+                    frame.column(name)?,
+                    &customers.codes,
+                    customers.labels.len(),
+                )?
+                .codes
+            }
+            None => customers.codes.clone(),
+        };
+        let identities = identity.iter().map(|k| *k as usize + 1).max().unwrap_or(0);
+        let (group_at, mut grouped) = crate::groups::rows_by_code(&identity, identities);
         for k in 0..identities {
             grouped[group_at[k]..group_at[k + 1]]
                 .sort_unstable_by_key(|r| (start[*r as usize], *r));
         }
-    }
+        Some((group_at, grouped))
+    } else {
+        None
+    };
 
     // Monthly factors: a proration scaled to the subscription line holding it.
-    let mut factors: Vec<(i64, i64)> =
-        crate::parallel::parallel(crate::parallel::work_ranges(n), |rows| {
-            rows.map(|row| {
-                if kinds[row] == SUBSCRIPTION {
-                    monthly_factor(start[row], end[row])
-                } else {
-                    (1, 1)
-                }
-            })
-            .collect::<Vec<_>>()
-        })
-        .concat();
-    if spread {
-        for k in 0..identities {
-            let group = &grouped[group_at[k]..group_at[k + 1]];
-            for r in group {
-                let r = *r as usize;
-                if kinds[r] != PRORATION {
-                    continue;
-                }
-                let (a, z) = (start[r], end[r]);
-                let holder = group
-                    .iter()
-                    .map(|q| *q as usize)
-                    .filter(|q| kinds[*q] == SUBSCRIPTION && start[*q] <= a && z <= end[*q])
-                    .min_by_key(|q| (end[*q] != z, end[*q] - start[*q], *q));
-                factors[r] = match holder {
-                    Some(q) => {
-                        let (m, d) = factors[q];
-                        // amount * (L / part) * (m / d), in seconds where whole.
-                        let (l, part) = (end[q] - start[q], z - a);
-                        let unit = if l % 1_000_000 == 0 && part % 1_000_000 == 0 {
-                            1_000_000
-                        } else {
-                            1
-                        };
-                        let (num, den) = (
-                            i128::from(l / unit) * i128::from(m),
-                            i128::from(part / unit) * i128::from(d),
-                        );
-                        let g = gcd(num, den);
-                        match (i64::try_from(num / g), i64::try_from(den / g)) {
-                            (Ok(x), Ok(y)) => (x, y),
-                            _ => monthly_factor(a, z),
-                        }
-                    }
-                    None => monthly_factor(a, z),
-                };
-            }
+    let mut factors = crate::alloc::zeroed_buffer::<(i64, i64)>(n);
+    crate::parallel::parallel_fill(&mut factors, |first, part| {
+        let mut days = CivilDays::new();
+        let mut civil = |day| days.get(day);
+        for (i, factor) in part.iter_mut().enumerate() {
+            let row = first + i;
+            *factor = if kinds[row] == SUBSCRIPTION {
+                monthly_factor_with(start[row], end[row], &mut civil)
+            } else {
+                (1, 1)
+            };
+        }
+    });
+    if spread && kinds.contains(&PRORATION) {
+        let same = match sub_name {
+            Some(name) => SameKey::new(frame.column(name)?)?,
+            None => SameKey::Everywhere,
+        };
+        for r in (0..n).filter(|r| kinds[*r] == PRORATION) {
+            let (a, z) = (start[r], end[r]);
+            let code = customers.codes[r] as usize;
+            let holder = by_customer[customer_at[code]..customer_at[code + 1]]
+                .iter()
+                .map(|q| *q as usize)
+                .filter(|q| {
+                    kinds[*q] == SUBSCRIPTION && start[*q] <= a && z <= end[*q] && same.is(r, *q)
+                })
+                .min_by_key(|q| (end[*q] != z, end[*q] - start[*q], *q));
+            factors[r] = match holder {
+                Some(q) => scaled_to(factors[q], end[q] - start[q], z - a)
+                    .unwrap_or_else(|| monthly_factor(a, z)),
+                None => monthly_factor(a, z),
+            };
         }
     }
     let rates = currency_rates(frame, c.currency.as_deref(), options)?;
@@ -356,10 +463,10 @@ pub(crate) fn build(
         true,
     )?;
 
-    // Late renewals: a line starting within the tolerance after its identity's coverage ended
+    // Late renewals: a line starting within the tolerance after its subscription's coverage ended
     // continues it (the line ending last is extended to the renewal).
-    if tolerance > 0 {
-        for k in 0..identities {
+    if let Some((group_at, grouped)) = &renewals {
+        for k in 0..group_at.len().saturating_sub(1) {
             let mut last: Option<usize> = None;
             for r in &grouped[group_at[k]..group_at[k + 1]] {
                 let r = *r as usize;
@@ -380,8 +487,6 @@ pub(crate) fn build(
     }
 
     // Each customer's lines netted into spans of constant MRR, ranges of customers in parallel.
-    let (customer_at, by_customer) =
-        crate::groups::rows_by_code(&customers.codes, customers.labels.len());
     let parts = crate::parallel::parallel(super::billing::group_ranges(&customer_at), |codes| {
         let mut spans = Spans::default();
         let mut other: Vec<(u32, i64, i64, u8)> = Vec::new();
@@ -459,6 +564,16 @@ mod tests {
         assert_eq!(monthly_factor(day(2024, 1, 31), day(2024, 2, 29)), (1, 1));
         assert_eq!(monthly_factor(day(2024, 1, 15), day(2025, 1, 15)), (1, 12));
         assert_eq!(monthly_factor(day(2024, 1, 1), day(2024, 4, 1)), (1, 3));
+        // Anchored on the 30th or 31st: February's clamped date starts a whole month.
+        assert_eq!(monthly_factor(day(2024, 2, 29), day(2024, 3, 30)), (1, 1));
+        assert_eq!(monthly_factor(day(2024, 2, 29), day(2024, 3, 31)), (1, 1));
+        assert_eq!(monthly_factor(day(2023, 2, 28), day(2023, 5, 31)), (1, 3));
+        assert_eq!(monthly_factor(day(2024, 4, 30), day(2024, 5, 31)), (1, 1));
+        // Not a month's last day: [Feb 28, Mar 30) of a leap year is 31 days.
+        assert_eq!(
+            monthly_factor(day(2024, 2, 28), day(2024, 3, 30)),
+            (365, 372)
+        );
         // 14 days: 365 / (12 * 14) = 365 / 168.
         assert_eq!(
             monthly_factor(day(2024, 1, 1), day(2024, 1, 15)),
