@@ -157,6 +157,10 @@ def _run(
     matched = bool(before) or discounts is not None
     keys = [customer_id, *by_list] if not matched and ids_in_result else by_list
     ids = [] if matched or ids_in_result else [customer_id]
+    if discounts is None and subscription_id is not None and subscription_id in names:
+        # Subscription ids never come back and match no other frame: a Categorical one crosses
+        # as its own codes, which group the same subscriptions.
+        ids.append(subscription_id)
     frame, kind = to_polars(data, [*wanted, *also], keys=keys, ids=ids)
     if isinstance(fx, pl.DataFrame):
         rates = list(

@@ -599,7 +599,7 @@ where
 }
 
 /// Money of a numeric column in exact integer units of 10^-precision after multiplying each
-/// row by `factors[row] = (multiplier, divisor)` (and `rates[row]`), rounded half to even.
+/// row by `factor(row) = (multiplier, divisor)` (and `rates[row]`), rounded half to even.
 ///
 /// Decimal columns are converted without a float: units = round(mantissa * 10^precision *
 /// multiplier / (divisor * 10^scale)) in 128-bit integers. Other numeric columns (and any column
@@ -613,7 +613,7 @@ pub(crate) fn money(
     name: &str,
     what: &str,
     precision: u32,
-    factors: &[(i64, i64)],
+    factor: &(impl Fn(usize) -> (i64, i64) + Sync),
     rates: Option<&[f64]>,
     rule: &str,
     signed: bool,
@@ -650,7 +650,7 @@ pub(crate) fn money(
                     if m < 0 && !signed {
                         return Some((row, Some((m, false))));
                     }
-                    let (multiplier, divisor) = factors[offset + row];
+                    let (multiplier, divisor) = factor(offset + row);
                     // Half-even rounding is symmetric: the magnitude is rounded, then the sign
                     // put back.
                     match decimal_units(m.abs(), scale, precision, multiplier, divisor) {
@@ -688,7 +688,7 @@ pub(crate) fn money(
             }
         };
         let rate = rates.map_or(1.0, |r| r[row]);
-        let (multiplier, divisor) = factors[row];
+        let (multiplier, divisor) = factor(row);
         let units = (amount * rate * multiplier as f64 / divisor as f64 * scale).round_ties_even();
         // 2^63 is exactly representable; anything at or past it does not fit.
         if units.is_nan() || units.abs() >= 9.223_372_036_854_776e18 {

@@ -273,7 +273,7 @@ pub(crate) fn read_billing_rows(
         &amount_name,
         purpose,
         options.precision,
-        &scaled,
+        &|row| scaled[row],
         rates.as_deref(),
         "amounts must be non-negative numbers (refunds and credits are not MRR)",
         false,

@@ -111,30 +111,38 @@ fn whole_months(
     (moved || clamped_anchor).then_some(months)
 }
 
-/// Civil dates of days, remembered in a small table indexed by the day: the lines of a table
-/// share a few hundred billing dates.
-struct CivilDays {
-    day: Vec<i64>,
-    date: Vec<(i64, u32, u32)>,
+/// Civil dates of the days from the first to the last a table's lines start or end on (a few
+/// hundred billing dates), computed once; days outside it, or a span too long to tabulate,
+/// computed when asked.
+struct CivilTable {
+    first: i64,
+    dates: Vec<(i64, u32, u32)>,
 }
 
-impl CivilDays {
-    const SLOTS: usize = 4096;
+impl CivilTable {
+    /// The longest span of days tabulated.
+    const MAX_DAYS: i64 = 1 << 20;
 
-    fn new() -> Self {
-        CivilDays {
-            day: vec![i64::MIN; Self::SLOTS],
-            date: vec![(0, 0, 0); Self::SLOTS],
+    fn new(start: &[i64], end: &[i64]) -> Self {
+        let days = start.iter().chain(end).map(|t| t.div_euclid(DAY));
+        let (lo, hi) = days.fold((i64::MAX, i64::MIN), |(lo, hi), d| (lo.min(d), hi.max(d)));
+        if hi < lo || hi - lo >= Self::MAX_DAYS {
+            return CivilTable {
+                first: 0,
+                dates: Vec::new(),
+            };
+        }
+        CivilTable {
+            first: lo,
+            dates: (lo..=hi).map(crate::period::civil_from_days).collect(),
         }
     }
 
-    fn get(&mut self, day: i64) -> (i64, u32, u32) {
-        let slot = day.rem_euclid(Self::SLOTS as i64) as usize;
-        if self.day[slot] != day {
-            self.day[slot] = day;
-            self.date[slot] = crate::period::civil_from_days(day);
-        }
-        self.date[slot]
+    fn get(&self, day: i64) -> (i64, u32, u32) {
+        usize::try_from(day - self.first)
+            .ok()
+            .and_then(|i| self.dates.get(i).copied())
+            .unwrap_or_else(|| crate::period::civil_from_days(day))
     }
 }
 
@@ -415,20 +423,12 @@ pub(crate) fn build(
         None
     };
 
-    // Monthly factors: a proration scaled to the subscription line holding it.
-    let mut factors = crate::alloc::zeroed_buffer::<(i64, i64)>(n);
-    crate::parallel::parallel_fill(&mut factors, |first, part| {
-        let mut days = CivilDays::new();
-        let mut civil = |day| days.get(day);
-        for (i, factor) in part.iter_mut().enumerate() {
-            let row = first + i;
-            *factor = if kinds[row] == SUBSCRIPTION {
-                monthly_factor_with(start[row], end[row], &mut civil)
-            } else {
-                (1, 1)
-            };
-        }
-    });
+    // Monthly factors, computed as the amounts are read: a subscription line's from its
+    // service period, a proration's scaled to the subscription line holding it (found first).
+    let civil = CivilTable::new(&start, &end);
+    let line_factor =
+        |row: usize| monthly_factor_with(start[row], end[row], &mut |day| civil.get(day));
+    let mut prorated: Vec<(usize, (i64, i64))> = Vec::new();
     if spread && kinds.contains(&PRORATION) {
         let same = match sub_name {
             Some(name) => SameKey::new(frame.column(name)?)?,
@@ -444,20 +444,28 @@ pub(crate) fn build(
                     kinds[*q] == SUBSCRIPTION && start[*q] <= a && z <= end[*q] && same.is(r, *q)
                 })
                 .min_by_key(|q| (end[*q] != z, end[*q] - start[*q], *q));
-            factors[r] = match holder {
-                Some(q) => scaled_to(factors[q], end[q] - start[q], z - a)
+            let factor = match holder {
+                Some(q) => scaled_to(line_factor(q), end[q] - start[q], z - a)
                     .unwrap_or_else(|| monthly_factor(a, z)),
                 None => monthly_factor(a, z),
             };
+            prorated.push((r, factor));
         }
     }
+    let factor = |row: usize| match kinds[row] {
+        SUBSCRIPTION => line_factor(row),
+        PRORATION if spread => prorated
+            .binary_search_by_key(&row, |(r, _)| *r)
+            .map_or((1, 1), |i| prorated[i].1),
+        _ => (1, 1),
+    };
     let rates = currency_rates(frame, c.currency.as_deref(), options)?;
     let units = input::money(
         frame,
         &c.amount,
         "the amount of each invoice line",
         options.precision,
-        &factors,
+        &factor,
         rates.as_deref(),
         "a line's amount must be a number",
         true,
