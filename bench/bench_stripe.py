@@ -27,13 +27,12 @@ by line id) and subscription items (amount and quantity, by subscription) must a
 csmetrics'. The script asserts nothing about time.
 
     python bench/bench_stripe.py                                  # 1M customers, 100k invoiced
-    python bench/bench_stripe.py --customers 100000 --invoice-customers 20000
+    python bench/bench_stripe.py --customers 100000 --invoice-customers 20000  # --sizes too
     python bench/bench_stripe.py --cache /tmp/stripe-bench        # keep the files for reruns
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import shutil
@@ -260,28 +259,24 @@ def _describe(info: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser = harness.parser(__doc__, [1_000_000], 2, PEERS, size_aliases=["--customers"])
     parser.add_argument("--invoice-customers", type=int, default=100_000)
     parser.add_argument("--reference-customers", type=int, default=2_000)
-    parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS)
     parser.add_argument("--cache", help="keep the generated exports here (and reuse them)")
-    parser.add_argument("--peer", help=argparse.SUPPRESS)
-    parser.add_argument("--file", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.peer:
-        print(json.dumps(run_peer(args.peer, args.file, args.repeat, args.result)))
-        return
+    # --keys and --instants (every script's options) do not apply: Stripe ids are strings and
+    # times Unix seconds.
+    args = harness.parse_args(parser, run_peer)
 
     harness.print_versions()
     runs = harness.Runs()
     with harness.cache_folder(args.cache, "csmetrics-bench-stripe-") as cache:
-        exports = [("large", args.customers, args.invoice_customers, ["csmetrics", "polars"])]
+        exports = [
+            (f"{size:,}", size, min(size, args.invoice_customers), ["csmetrics", "polars"])
+            for size in args.sizes
+        ]
         if "reference" in args.peers:
             small = args.reference_customers
-            exports.append(("small", small, small, ["csmetrics", "reference", "polars"]))
+            exports.append((f"{small:,}", small, small, ["csmetrics", "reference", "polars"]))
         for name, customers, invoiced, peers in exports:
             peers = [p for p in peers if p in args.peers]
             folder = cache / f"stripe_{customers}_{invoiced}"

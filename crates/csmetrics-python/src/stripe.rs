@@ -5,6 +5,9 @@ use pyo3_polars::PyDataFrame;
 
 use crate::errors::run;
 
+/// The subscriptions, discounts and invoice-lines frames, and the counts of what was left out.
+type Tables = (PyDataFrame, PyDataFrame, PyDataFrame, Vec<(String, u64)>);
+
 /// The subscriptions, discounts and invoice-lines frames of the files, and the counts of what
 /// was left out, by kind.
 #[pyfunction]
@@ -12,7 +15,7 @@ fn read_stripe(
     py: Python<'_>,
     subscriptions: Vec<String>,
     invoices: Vec<String>,
-) -> PyResult<(PyDataFrame, PyDataFrame, PyDataFrame, Vec<(String, u64)>)> {
+) -> PyResult<Tables> {
     let tables = run(py, "read", || {
         csmetrics::stripe::read_files(&subscriptions, &invoices)
     })?;
