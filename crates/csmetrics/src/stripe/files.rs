@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::json::{Json, Key};
+use super::json::{parse, Json, Key, Part, Schema};
 use super::node::{file_error, Ctx};
 use crate::error::{CsError, Result};
 use crate::parallel;
@@ -222,24 +222,21 @@ pub(crate) fn layout<'t>(file: &str, text: &'t str, whole: bool) -> Result<Layou
     Ok(Layout::Lines(lines(text)))
 }
 
-/// The lines that are not blank, numbered from 1 (`\n`, `\r\n` and `\r` end a line).
+/// The lines that are not blank, numbered from 1 (`\n`, `\r\n` and `\r` end a line, as in
+/// Python's universal newlines).
 fn lines(text: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let mut number = 0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        number += 1;
-        let (line, next) = match rest.find(['\n', '\r']) {
-            Some(at) => {
-                let skip = if rest[at..].starts_with("\r\n") { 2 } else { 1 };
-                (&rest[..at], &rest[at + skip..])
+    for piece in text.split_inclusive('\n') {
+        let piece = piece.strip_suffix('\n').unwrap_or(piece);
+        let piece = piece.strip_suffix('\r').unwrap_or(piece);
+        // A lone carriage return (rare) ends a line too.
+        for line in piece.split('\r') {
+            number += 1;
+            if !line.trim_matches(is_space).is_empty() {
+                out.push((number, line));
             }
-            None => (rest, ""),
-        };
-        if !line.trim_matches(is_space).is_empty() {
-            out.push((number, line));
         }
-        rest = next;
     }
     out
 }
@@ -260,6 +257,9 @@ fn message(err: &serde_json::Error) -> String {
 
 /// What a parallel pass collects from the objects of one range of a file.
 pub(crate) trait Sink<'t>: Send {
+    /// The fields of the file's objects that are read.
+    const SCHEMA: &'static Schema;
+
     /// One object (a JSON object) with its context; an error stops the reading.
     fn object(&mut self, ctx: &Ctx<'_>, value: &Json<'t>) -> Result<()>;
 
@@ -314,7 +314,7 @@ pub(crate) fn scan<'t, S: Sink<'t>>(
                 Layout::Values(values) => (values[index], None),
                 Layout::Lines(lines) => (lines[index].1, Some(lines[index].0)),
             };
-            let value = match serde_json::from_str::<Json<'t>>(text) {
+            let value = match parse(text, Part::Object(S::SCHEMA)) {
                 Ok(value) => value,
                 Err(err) => {
                     match line {

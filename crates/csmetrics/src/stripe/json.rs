@@ -391,3 +391,281 @@ impl<'de> Deserialize<'de> for Key<'de> {
         deserializer.deserialize_str(KeyVisitor)
     }
 }
+
+/// The fields of an object the reader looks at, each with what it holds: the other fields are
+/// skipped while parsing (checked as JSON, not kept). A field the reader may show in a message
+/// is kept whole.
+pub(crate) struct Schema {
+    fields: &'static [(&'static str, Part)],
+}
+
+/// What a field of a [`Schema`] holds.
+#[derive(Clone, Copy)]
+pub(crate) enum Part {
+    /// Anything, kept whole.
+    Whole,
+    /// An object of that schema (anything else is kept whole).
+    Object(&'static Schema),
+    /// An array of objects of that schema (anything else is kept whole).
+    List(&'static Schema),
+}
+
+impl Schema {
+    fn part(&self, key: &str) -> Option<Part> {
+        self.fields.iter().find(|(k, _)| *k == key).map(|(_, p)| *p)
+    }
+}
+
+use Part::{List as L, Object as O, Whole as W};
+
+const RECURRING: Schema = Schema {
+    fields: &[("usage_type", W), ("interval", W), ("interval_count", W)],
+};
+const PRICE: Schema = Schema {
+    fields: &[
+        ("id", W),
+        ("currency", W),
+        ("unit_amount", W),
+        ("unit_amount_decimal", W),
+        ("recurring", O(&RECURRING)),
+    ],
+};
+const ITEM: Schema = Schema {
+    fields: &[
+        ("quantity", W),
+        ("created", W),
+        ("current_period_start", W),
+        ("current_period_end", W),
+        ("price", O(&PRICE)),
+    ],
+};
+const ITEMS: Schema = Schema {
+    fields: &[("data", L(&ITEM))],
+};
+const COUPON: Schema = Schema {
+    fields: &[
+        ("id", W),
+        ("percent_off", W),
+        ("amount_off", W),
+        ("currency", W),
+        ("currency_options", W),
+        ("duration", W),
+        ("duration_in_months", W),
+    ],
+};
+const SOURCE: Schema = Schema {
+    fields: &[("coupon", O(&COUPON))],
+};
+const DISCOUNT: Schema = Schema {
+    fields: &[
+        ("id", W),
+        ("start", W),
+        ("end", W),
+        ("subscription", W),
+        ("coupon", O(&COUPON)),
+        ("source", O(&SOURCE)),
+    ],
+};
+const CUSTOMER: Schema = Schema {
+    fields: &[("id", W), ("discount", O(&DISCOUNT))],
+};
+const CANCELLATION: Schema = Schema {
+    fields: &[("reason", W)],
+};
+
+/// A subscription object.
+pub(crate) const SUBSCRIPTION: Schema = Schema {
+    fields: &[
+        ("id", W),
+        ("status", W),
+        ("start_date", W),
+        ("created", W),
+        ("items", O(&ITEMS)),
+        ("customer", O(&CUSTOMER)),
+        ("trial_start", W),
+        ("trial_end", W),
+        ("canceled_at", W),
+        ("cancel_at", W),
+        ("cancel_at_period_end", W),
+        ("ended_at", W),
+        ("pause_collection", W),
+        ("cancellation_details", O(&CANCELLATION)),
+        ("current_period_start", W),
+        ("current_period_end", W),
+        ("discount", O(&DISCOUNT)),
+        ("discounts", L(&DISCOUNT)),
+    ],
+};
+
+/// An entry of a line's discount amounts, credits and taxes.
+const AMOUNT: Schema = Schema {
+    fields: &[
+        ("amount", W),
+        ("type", W),
+        ("inclusive", W),
+        ("tax_behavior", W),
+    ],
+};
+const PERIOD: Schema = Schema {
+    fields: &[("start", W), ("end", W)],
+};
+const PRICE_DETAILS: Schema = Schema {
+    fields: &[("price", W)],
+};
+const PRICING: Schema = Schema {
+    fields: &[("price_details", O(&PRICE_DETAILS))],
+};
+const LINE_DETAILS: Schema = Schema {
+    fields: &[("proration", W), ("subscription", W)],
+};
+const LINE_PARENT: Schema = Schema {
+    fields: &[
+        ("type", W),
+        ("subscription_item_details", O(&LINE_DETAILS)),
+        ("invoice_item_details", O(&LINE_DETAILS)),
+    ],
+};
+const PLAN: Schema = Schema {
+    fields: &[("usage_type", W)],
+};
+const LINE: Schema = Schema {
+    fields: &[
+        ("id", W),
+        ("parent", O(&LINE_PARENT)),
+        ("type", W),
+        ("proration", W),
+        ("subscription", W),
+        ("price", W),
+        ("pricing", O(&PRICING)),
+        ("plan", O(&PLAN)),
+        ("currency", W),
+        ("amount", W),
+        ("discount_amounts", L(&AMOUNT)),
+        ("pretax_credit_amounts", L(&AMOUNT)),
+        ("tax_amounts", L(&AMOUNT)),
+        ("taxes", L(&AMOUNT)),
+        ("period", O(&PERIOD)),
+        ("quantity", W),
+    ],
+};
+const LINES: Schema = Schema {
+    fields: &[("data", L(&LINE)), ("has_more", W)],
+};
+const SUBSCRIPTION_DETAILS: Schema = Schema {
+    fields: &[("subscription", W)],
+};
+const INVOICE_PARENT: Schema = Schema {
+    fields: &[("subscription_details", O(&SUBSCRIPTION_DETAILS))],
+};
+
+/// An invoice object (or anything else an invoice file holds).
+pub(crate) const INVOICE: Schema = Schema {
+    fields: &[
+        ("id", W),
+        ("object", W),
+        ("status", W),
+        ("lines", O(&LINES)),
+        ("subscription", W),
+        ("parent", O(&INVOICE_PARENT)),
+        ("customer", W),
+    ],
+};
+
+/// Parses one value of `text`, keeping of its objects the fields `part` names.
+pub(crate) fn parse<'a>(text: &'a str, part: Part) -> serde_json::Result<Json<'a>> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = serde::de::DeserializeSeed::deserialize(Read(part), &mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
+}
+
+/// A value read by its [`Part`].
+struct Read(Part);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Read {
+    type Value = Json<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        match self.0 {
+            Part::Whole => deserializer.deserialize_any(ValueVisitor),
+            part => deserializer.deserialize_any(PartVisitor(part)),
+        }
+    }
+}
+
+struct PartVisitor(Part);
+
+impl<'de> Visitor<'de> for PartVisitor {
+    type Value = Json<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Json::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Json::Whole(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Json::Whole(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Json::Float(v))
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Json::Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Json::Str(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Json::Str(Cow::Owned(v)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let element = match self.0 {
+            Part::List(schema) => Part::Object(schema),
+            _ => Part::Whole,
+        };
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(Read(element))? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let Part::Object(schema) = self.0 else {
+            return ValueVisitor.visit_map(map);
+        };
+        let mut entries = Vec::with_capacity(schema.fields.len().min(16));
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            match schema.part(&key) {
+                Some(part) => {
+                    let value = map.next_value_seed(Read(part))?;
+                    entries.push((key, value));
+                }
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Json::Object(entries))
+    }
+}

@@ -41,6 +41,7 @@ mod subscriptions;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -49,7 +50,7 @@ use polars::prelude::DataFrame;
 use crate::error::{CsError, Result};
 use files::Sink;
 use invoices::{InvoiceOutcome, LineRow, Prices};
-use json::Json;
+use json::{Json, Schema};
 use node::{Ctx, Node};
 use subscriptions::{DiscountRow, SpellRow};
 
@@ -93,17 +94,15 @@ pub fn read_stripe(subscriptions: &[PathBuf], invoices: &[PathBuf]) -> Result<St
 /// # Errors
 /// As [`read_stripe`].
 pub fn read_files(subscriptions: &[String], invoices: &[String]) -> Result<StripeTables> {
-    let subscription_texts = subscriptions
-        .iter()
-        .map(|file| files::read_text(file).map(|text| (file.as_str(), text)))
-        .collect::<Result<Vec<_>>>()?;
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
     let mut late: Option<CsError> = None;
     let mut subscription_chunks = Vec::new();
-    let mut discounts: Vec<DiscountRow<'_>> = Vec::new();
-    let mut prices: Prices<'_> = Prices::default();
-    for (file, text) in &subscription_texts {
-        for sink in read_file(file, text, "subscription", SubscriptionSink::default)? {
+    // Owned, so that each file's text is dropped once it is read.
+    let mut discounts: Vec<DiscountRow<'static>> = Vec::new();
+    let mut prices: Prices<'static> = Prices::default();
+    for file in subscriptions {
+        let text = files::read_text(file)?;
+        for sink in read_file(file, &text, "subscription", SubscriptionSink::default)? {
             if late.is_none() {
                 late = sink.spell_error;
             }
@@ -113,9 +112,9 @@ pub fn read_files(subscriptions: &[String], invoices: &[String]) -> Result<Strip
                     .or_default() += sink.metered;
             }
             for (id, metered) in sink.prices {
-                prices.insert(id, metered);
+                prices.insert(Cow::Owned(id.into_owned()), metered);
             }
-            discounts.extend(sink.discounts);
+            discounts.extend(sink.discounts.into_iter().map(DiscountRow::into_owned));
             subscription_chunks.extend(sink.chunks);
         }
     }
@@ -192,6 +191,8 @@ impl SubscriptionSink<'_> {
 }
 
 impl<'t> Sink<'t> for SubscriptionSink<'t> {
+    const SCHEMA: &'static Schema = &json::SUBSCRIPTION;
+
     fn object(&mut self, ctx: &Ctx<'_>, value: &Json<'t>) -> Result<()> {
         let node = Node::root(ctx, value);
         let record = subscriptions::subscription(&node)?;
@@ -200,14 +201,16 @@ impl<'t> Sink<'t> for SubscriptionSink<'t> {
         subscriptions::prices(value, |id, metered| {
             self.prices.insert(id.clone(), metered);
         });
-        for discount in subscriptions::discount_nodes(&node)? {
-            self.discounts.push(subscriptions::discount_row(
-                &discount,
+        let discounts = &mut self.discounts;
+        subscriptions::each_discount(&node, |discount| {
+            discounts.push(subscriptions::discount_row(
+                discount,
                 &record.customer_id,
                 record.subscription_id(),
                 record.currency(),
             )?);
-        }
+            Ok(())
+        })?;
         if self.spell_error.is_none() {
             if let Err(err) = record.spells(ctx, &mut self.rows) {
                 self.spell_error = Some(err);
@@ -243,6 +246,8 @@ impl InvoiceSink<'_, '_> {
 }
 
 impl<'t> Sink<'t> for InvoiceSink<'t, '_> {
+    const SCHEMA: &'static Schema = &json::INVOICE;
+
     fn object(&mut self, ctx: &Ctx<'_>, value: &Json<'t>) -> Result<()> {
         let node = Node::root(ctx, value);
         let before = self.rows.len();

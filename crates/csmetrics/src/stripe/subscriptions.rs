@@ -82,6 +82,28 @@ pub(crate) struct DiscountRow<'a> {
     pub(crate) end: Option<i64>,
 }
 
+fn owned(text: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(text.into_owned())
+}
+
+impl DiscountRow<'_> {
+    /// The row holding its own strings.
+    pub(crate) fn into_owned(self) -> DiscountRow<'static> {
+        DiscountRow {
+            subscription_id: self.subscription_id.map(owned),
+            customer_id: owned(self.customer_id),
+            discount_id: self.discount_id.map(owned),
+            coupon: self.coupon.map(owned),
+            percent_off: self.percent_off,
+            amount_off: self.amount_off,
+            duration: self.duration,
+            duration_in_months: self.duration_in_months,
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
 fn upper<'a>(text: &Cow<'a, str>) -> Cow<'a, str> {
     if text.bytes().any(|b| b.is_ascii_lowercase()) || !text.is_ascii() {
         Cow::Owned(text.to_uppercase())
@@ -341,15 +363,18 @@ fn item_error(ctx: &Ctx<'_>, index: usize, field: &str) -> CsError {
     ctx.error(format!("items.data[{index}].{field}"), None)
 }
 
-/// The expanded discount objects of a subscription object, in order: `discount`,
-/// `discounts[]` and the expanded customer's `discount`.
-pub(crate) fn discount_nodes<'n, 'a>(sub: &Node<'n, 'a>) -> Result<Vec<Node<'n, 'a>>> {
-    let mut nodes = Vec::new();
+/// Gives `each` the expanded discount objects of a subscription object, in order: `discount`,
+/// `discounts[]` and the expanded customer's `discount`. A problem with one comes before any
+/// with those after it (an id where `discounts[]` needs an object is found in its turn).
+pub(crate) fn each_discount<'n, 'a>(
+    sub: &Node<'n, 'a>,
+    mut each: impl FnMut(&Node<'n, 'a>) -> Result<()>,
+) -> Result<()> {
     let mut seen: Vec<Cow<'n, str>> = Vec::new();
     let single = sub.child(&[K("discount")]);
     if single.data.is_some() {
         seen.push(py_str_opt(single.opt(&[K("id")])));
-        nodes.push(single);
+        each(&single)?;
     }
     if let Some(Json::Array(listed)) = sub.opt(&[K("discounts")]) {
         for (index, entry) in listed.iter().enumerate() {
@@ -368,14 +393,14 @@ pub(crate) fn discount_nodes<'n, 'a>(sub: &Node<'n, 'a>) -> Result<Vec<Node<'n, 
             }
             let node = sub.child(&[K("discounts"), I(index)]);
             seen.push(py_str_opt(node.opt(&[K("id")])));
-            nodes.push(node);
+            each(&node)?;
         }
     }
     let customer = sub.child(&[K("customer"), K("discount")]);
     if matches!(customer.data, Some(Json::Object(_))) {
-        nodes.push(customer);
+        each(&customer)?;
     }
-    Ok(nodes)
+    Ok(())
 }
 
 /// One discount's row; `currency` is the subscription's (for `currency_options`).
