@@ -25,6 +25,14 @@ pub(crate) enum Json<'a> {
     Object(Vec<(Cow<'a, str>, Json<'a>)>),
 }
 
+/// Whether two keys are equal; the length and first byte are compared before the rest (most
+/// keys of an object differ in one of them), which is most of the cost of a lookup.
+#[inline]
+fn same_key(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.first() == b.first() && a == b
+}
+
 /// One step of a path into a JSON value: a key of an object or a position in an array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Seg<'k> {
@@ -37,7 +45,11 @@ impl<'a> Json<'a> {
     /// or has no such key.
     pub(crate) fn get(&self, key: &str) -> Option<&Json<'a>> {
         match self {
-            Json::Object(entries) => entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            Json::Object(entries) => entries
+                .iter()
+                .rev()
+                .find(|(k, _)| same_key(k, key))
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -412,7 +424,10 @@ pub(crate) enum Part {
 
 impl Schema {
     fn part(&self, key: &str) -> Option<Part> {
-        self.fields.iter().find(|(k, _)| *k == key).map(|(_, p)| *p)
+        self.fields
+            .iter()
+            .find(|(k, _)| same_key(k, key))
+            .map(|(_, p)| *p)
     }
 }
 
