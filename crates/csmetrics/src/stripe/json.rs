@@ -237,8 +237,9 @@ fn write_str_repr(out: &mut String, text: &str) {
 }
 
 /// Python's `str.isprintable` for a non-ASCII character, for the characters a message may
-/// meet: control, format, separator (but the space), surrogate and private-use characters are
-/// not printable.
+/// meet: control, format, separator (but the space), surrogate and private-use characters, and
+/// the large unassigned blocks (of Unicode 14, Python 3.11's), are not printable. Other
+/// unassigned characters, which Python escapes too, are shown as they are.
 fn printable(c: char) -> bool {
     !matches!(c as u32,
         0x80..=0xa0
@@ -253,12 +254,25 @@ fn printable(c: char) -> bool {
         | 0x2028..=0x202f
         | 0x205f..=0x206f
         | 0x3000
-        | 0xe000..=0xf8ff
+        | 0xd7fc..=0xf8ff
         | 0xfeff
-        | 0xfff9..=0xfffb
-        | 0xe0001
-        | 0xe0020..=0xe007f
-        | 0xf0000..=0x10ffff)
+        | 0xfff0..=0xfffb
+        | 0xfffe..=0xffff
+        | 0x12544..=0x12f8f
+        | 0x1342f..=0x143ff
+        | 0x14647..=0x167ff
+        | 0x16b90..=0x16e3f
+        | 0x18d09..=0x1afef
+        | 0x1b2fc..=0x1bbff
+        | 0x1bca0..=0x1ceff
+        | 0x1dab0..=0x1deff
+        | 0x1e300..=0x1e7df
+        | 0x1e960..=0x1ec70
+        | 0x1fbfa..=0x1ffff
+        | 0x2ebe1..=0x2f7ff
+        | 0x2fa1e..=0x2ffff
+        | 0x3134b..=0xe00ff
+        | 0xe01f0..=0x10ffff)
 }
 
 /// Python's `repr` of a float: the shortest digits that read back to it, in positional notation
