@@ -323,69 +323,7 @@ pub(crate) fn float_repr(x: f64) -> String {
 
 impl<'de> Deserialize<'de> for Json<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ValueVisitor)
-    }
-}
-
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Json<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Json::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Json::Whole(v.into()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Json::Whole(v.into()))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Json::Float(v))
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Json::Str(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Json::Str(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Json::Str(Cow::Owned(v)))
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Json::Null)
-    }
-
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(Json::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Json::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
-        while let Some((Key(key), value)) = map.next_entry::<Key<'de>, Json<'de>>()? {
-            entries.push((key, value));
-        }
-        Ok(Json::Object(entries))
+        deserializer.deserialize_any(PartVisitor(Part::Whole))
     }
 }
 
@@ -615,13 +553,11 @@ impl<'de> serde::de::DeserializeSeed<'de> for Read {
     type Value = Json<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        match self.0 {
-            Part::Whole => deserializer.deserialize_any(ValueVisitor),
-            part => deserializer.deserialize_any(PartVisitor(part)),
-        }
+        deserializer.deserialize_any(PartVisitor(self.0))
     }
 }
 
+/// Builds a value; of an object of [`Part::Object`], only the schema's fields.
 struct PartVisitor(Part);
 
 impl<'de> Visitor<'de> for PartVisitor {
@@ -681,7 +617,11 @@ impl<'de> Visitor<'de> for PartVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let Part::Object(schema) = self.0 else {
-            return ValueVisitor.visit_map(map);
+            let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+            while let Some((Key(key), value)) = map.next_entry::<Key<'de>, Json<'de>>()? {
+                entries.push((key, value));
+            }
+            return Ok(Json::Object(entries));
         };
         let mut entries = Vec::with_capacity(schema.fields.len().min(16));
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
