@@ -8,8 +8,9 @@ period of every paid spell is an invoice, so all customers' invoices would take 
 ``write_stripe`` builds all of an export's objects in memory, so the export is written in
 slices of ``--invoice-customers`` customers (each slice's subscriptions appended to one file;
 the first slice's invoices kept) and cached in ``--cache`` (default: a temporary folder, removed
-afterwards). The file sizes and the writer's own rate are printed. Three peers run, each in its
-own process:
+afterwards). The file sizes and the writer's time are printed: the default export (1.36 GB of
+subscriptions, 0.57 GB of invoices) took 51 s to write on 2 cores, practical at 1M customers.
+Three peers run, each in its own process:
 
 - ``csmetrics``: ``csmetrics.io.stripe.read(subscriptions=..., invoices=...)``: the three
   tables (status spells, discounts, invoice lines net of discounts) with exact Decimal money;
