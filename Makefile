@@ -113,6 +113,7 @@ bench: $(REF)/.ready $(LIFETIMES)/.ready ## benchmarks against idiomatic Polars,
 	$(VENV)/bin/python bench/bench_revenue.py $(BENCH_ARGS)
 	$(VENV)/bin/python bench/bench_billing.py $(BENCH_ARGS)
 	$(VENV)/bin/python bench/bench_invoices.py $(BENCH_ARGS)
+	$(VENV)/bin/python bench/bench_stripe.py $(BENCH_ARGS)
 	$(VENV)/bin/python bench/bench_cohort.py $(BENCH_ARGS)
 	$(VENV)/bin/python bench/bench_survival.py --reference-python $(REF)/bin/python $(BENCH_ARGS)
 	$(VENV)/bin/python bench/bench_clv.py --lifetimes-python $(LIFETIMES)/bin/python $(BENCH_ARGS)

@@ -42,10 +42,7 @@ cases.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -696,17 +693,6 @@ def self_test(run: list[str]) -> None:
 # --- The command line -----------------------------------------------------------------------
 
 
-@contextmanager
-def _folder(cache: str | None) -> Iterator[Path]:
-    """``cache`` (kept, its files reused), else a temporary folder removed afterwards."""
-    if cache:
-        Path(cache).mkdir(parents=True, exist_ok=True)
-        yield Path(cache)
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            yield Path(tmp)
-
-
 def _ratios(rows: list[tuple[tuple[str, ...], dict[str, dict[str, Any]]]]) -> None:
     print("\nbilling / plain (target: within 1.5x), polars / csmetrics (target: at least 10x):")
     for label, figures in rows:
@@ -740,7 +726,7 @@ def main() -> None:
     harness.print_versions()
     print(f"MRR bridge with seats, coupons and statuses, {POLICIES}; best of {args.repeat} runs")
     runs = harness.Runs()
-    with _folder(args.cache) as folder:
+    with harness.cache_folder(args.cache) as folder:
         for size in args.sizes:
             base = folder / f"billing_{size}.parquet"
             started = time.perf_counter()

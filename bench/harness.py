@@ -11,7 +11,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -363,6 +364,18 @@ def parse_args(parser: argparse.ArgumentParser, run_peer: Callable[..., Any]) ->
         print(json.dumps(run_peer(args.peer, args.file, args.repeat, args.result)))
         sys.exit(0)
     return args
+
+
+@contextmanager
+def cache_folder(cache: str | None, prefix: str = "csmetrics-bench-") -> Iterator[Path]:
+    """``cache`` (kept, its files reused by later runs), else a temporary folder removed
+    afterwards."""
+    if cache:
+        Path(cache).mkdir(parents=True, exist_ok=True)
+        yield Path(cache)
+    else:
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            yield Path(tmp)
 
 
 def print_versions() -> None:

@@ -1,7 +1,8 @@
 """The fuzz suite: every public callable of csmetrics on frames it may meet in the wild.
 
 For each public function, class and method (enumerated from ``csmetrics.__all__`` and the
-``__all__`` of the modules it lists, plus the ``pl.col(...).cs`` namespace; one without a
+``__all__`` of the modules it lists, the readers of ``csmetrics.io``, plus the
+``pl.col(...).cs`` namespace; one without a
 strategy in tests/fuzz/strategies.py fails :func:`test_every_public_callable_has_a_strategy`),
 hypothesis draws frames with accepted and refused dtypes, nulls, odd shapes, extreme values and
 bad options, and the outcome must be a result or a :class:`~csmetrics.CsMetricsError` (not an
@@ -33,6 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from polars.testing import assert_frame_equal
 
 import csmetrics as csm
+import csmetrics.io as csm_io
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fuzz.frames import back_to_polars, convert, lossless
@@ -72,6 +74,11 @@ def public_callables() -> set[str]:
                 add(f"{name}.{sub}", getattr(obj, sub))
         else:
             add(name, obj)
+    # The readers of exports (csmetrics.io), imported on their own.
+    for module_name in csm_io.__all__:
+        module = getattr(csm_io, module_name)
+        for sub in module.__all__:
+            add(f"io.{module_name}.{sub}", getattr(module, sub))
     namespace = pl.col("x").cs  # type: ignore[attr-defined]
     names.update(f"expr.cs.{m}" for m in dir(namespace) if not m.startswith("_"))
     return names

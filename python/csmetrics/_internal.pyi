@@ -40,6 +40,7 @@ __all__ = [
     "nps",
     "nps_compare",
     "purchase_kpis",
+    "read_stripe",
     "renewal_rates",
     "retention_cost",
     "revenue_kpis",
@@ -385,3 +386,6 @@ def health_backtest(frame: pl.DataFrame, score: str, churned: str) -> pl.DataFra
 def dictionary_by_label(
     rows: pl.DataFrame, dictionary: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]: ...
+def read_stripe(
+    subscriptions: list[str], invoices: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[tuple[str, int]]]: ...

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 import csmetrics as csm
 from csmetrics import clv, datasets
 from csmetrics import expr as cse
+from csmetrics.io import stripe as stripe_io
 from fuzz.frames import FAMILIES, Column, Family, instants, source, table
 
 # --- cases and entries ------------------------------------------------------------------------
@@ -1315,6 +1316,196 @@ def _dataset_snippet(case: Case) -> str:
     return f"csm.{case.name}({args})"
 
 
+# --- readers of exports (csmetrics.io) -------------------------------------------------------
+
+_STRIPE_DATA = Path(__file__).resolve().parent.parent / "data" / "stripe"
+_STRIPE_FILES = {
+    "subscriptions": [
+        _STRIPE_DATA / "v2024/subscriptions.jsonl",
+        _STRIPE_DATA / "v2025/subscriptions.json",
+    ],
+    "invoices": [_STRIPE_DATA / "v2024/invoices.jsonl", _STRIPE_DATA / "v2025/invoices.jsonl"],
+}
+
+
+def _stripe_objects(path: Path) -> list[Any]:
+    text = path.read_text()
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return list(json.loads(text))
+
+
+_JSON_VALUES: st.SearchStrategy[Any] = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.sampled_from([0, 1, -1, 1704067200, 2**63, -(2**63) - 1, 10**30, 253402300800])
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+    | st.sampled_from(["metered", "month", "canceled", "12.3456", "NaN", "1e-60", "invoice"]),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out: list[tuple[Any, ...]] = []
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else []
+    )
+    for key, inner in items:
+        out.append((*prefix, key))
+        out.extend(_json_paths(inner, (*prefix, key)))
+    return out
+
+
+@st.composite
+def _stripe_text(draw: st.DrawFn, which: str) -> str | bytes:
+    """An export file: fixture objects with fields deleted or given arbitrary JSON values, in
+    any layout, or text that is not quite JSON."""
+    objects = _stripe_objects(draw(st.sampled_from(_STRIPE_FILES[which])))
+    objects = draw(st.lists(st.sampled_from(objects), min_size=0, max_size=6))
+    objects = json.loads(json.dumps(objects))
+    for _ in range(draw(st.integers(0, 4))):
+        if not objects:
+            break
+        position = draw(st.integers(0, len(objects) - 1))
+        paths = _json_paths(objects[position])
+        if not paths:
+            objects[position] = draw(_JSON_VALUES)
+            continue
+        path = draw(st.sampled_from(paths))
+        parent = objects[position]
+        for key in path[:-1]:
+            parent = parent[key]
+        if draw(st.booleans()):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = draw(_JSON_VALUES)
+    layout = draw(st.sampled_from(["lines", "array", "envelope", "one", "cut", "garbage", "bytes"]))
+    if layout == "lines":
+        return "".join(json.dumps(o) + "\n" for o in objects)
+    if layout == "array":
+        return json.dumps(objects)
+    if layout == "envelope":
+        return json.dumps({"object": "list", "data": objects})
+    if layout == "one":
+        return json.dumps(objects[0] if objects else draw(_JSON_VALUES))
+    if layout == "cut":
+        text = "".join(json.dumps(o) + "\n" for o in objects)
+        return text[: draw(st.integers(0, len(text)))]
+    if layout == "garbage":
+        return draw(st.text(max_size=40)) + draw(
+            st.sampled_from(["", "[", "{", "\n{}", "[[[[[[" * 40])
+        )
+    return draw(st.binary(max_size=40))
+
+
+@st.composite
+def stripe_read_case(draw: st.DrawFn) -> Case:
+    setup = {
+        which: draw(st.none() | _stripe_text(which)) for which in ("subscriptions", "invoices")
+    }
+    shown = ", ".join(f"{k}=file({v!r})" for k, v in setup.items() if v is not None)
+    return Case("io.stripe.read", {}, {}, setup=setup, snippet=f"csm.io.stripe.read({shown})")
+
+
+def _stripe_read_call(frames: dict[str, Any], case: Case) -> Any:
+    with tempfile.TemporaryDirectory() as folder:
+        paths = {}
+        for which, text in case.setup.items():
+            if text is None:
+                continue
+            path = Path(folder) / f"{which}.json"
+            if isinstance(text, bytes):
+                path.write_bytes(text)
+            else:
+                path.write_text(text, encoding="utf-8", errors="surrogatepass")
+            paths[which] = path
+        tables = stripe_io.read(**paths)
+        return {
+            "subscriptions": tables.subscriptions.height,
+            "discounts": tables.discounts.height,
+            "invoice_lines": tables.invoice_lines.height,
+            **tables.skipped,
+        }
+
+
+@st.composite
+def stripe_csv_case(draw: st.DrawFn) -> Case:
+    lines = (_STRIPE_DATA / "dashboard_subscriptions.csv").read_text().splitlines()
+    kept = [lines[0], *draw(st.lists(st.sampled_from(lines[1:]), max_size=5))]
+    for _ in range(draw(st.integers(0, 3))):
+        row = draw(st.integers(0, len(kept) - 1))
+        cells = kept[row].split(",")
+        cell = draw(st.integers(0, len(cells) - 1))
+        cells[cell] = draw(st.text(alphabet="0123456789-: TZa.,_", max_size=12))
+        kept[row] = ",".join(cells)
+    text = "\n".join(kept)
+    return Case("io.stripe.read_dashboard_csv", {}, {}, setup={"text": text})
+
+
+def _stripe_csv_call(frames: dict[str, Any], case: Case) -> Any:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "subscriptions.csv"
+        path.write_text(case.setup["text"])
+        return stripe_io.read_dashboard_csv(path).subscriptions.height
+
+
+def _stripe_tables_case(name: str) -> st.SearchStrategy[Case]:
+    return st.builds(lambda n: Case(name, {}, {}, setup={"rows": n}), st.integers(0, 3))
+
+
+def _stripe_tables_call(frames: dict[str, Any], case: Case) -> Any:
+    tables = stripe_io.read(
+        subscriptions=_STRIPE_FILES["subscriptions"][0], invoices=_STRIPE_FILES["invoices"][0]
+    )
+    rows = case.setup["rows"]
+    built = stripe_io.StripeTables(
+        tables.subscriptions.head(rows),
+        tables.discounts.head(rows),
+        tables.invoice_lines.head(rows),
+        dict(tables.skipped),
+    )
+    if case.name.endswith("to_pandas"):
+        return {k: len(v) for k, v in built.to_pandas().items()}
+    return built.subscriptions.height
+
+
+def _io_entries() -> dict[str, Entry]:
+    plain = {"frame_result": False, "families": ("polars",)}
+    return {
+        "io.stripe.read": Entry(stripe_read_case(), _stripe_read_call, weight=1.0, **plain),  # type: ignore[arg-type]
+        "io.stripe.read_dashboard_csv": Entry(
+            stripe_csv_case(), _stripe_csv_call, weight=0.3, **plain
+        ),  # type: ignore[arg-type]
+        "io.stripe.currency_exponent": Entry(
+            st.builds(
+                lambda c: Case("io.stripe.currency_exponent", {}, {"currency": c}),
+                st.text(max_size=4) | st.sampled_from(["jpy", "KWD", "usd"]),
+            ),
+            lambda frames, case: stripe_io.currency_exponent(**case.kwargs),
+            weight=0.1,
+            **plain,  # type: ignore[arg-type]
+        ),
+        "io.stripe.StripeTables": Entry(
+            _stripe_tables_case("io.stripe.StripeTables"), _stripe_tables_call, weight=0.1, **plain
+        ),  # type: ignore[arg-type]
+        "io.stripe.StripeTables.to_pandas": Entry(
+            _stripe_tables_case("io.stripe.StripeTables.to_pandas"),
+            _stripe_tables_call,
+            weight=0.1,
+            **plain,
+        ),  # type: ignore[arg-type]
+    }
+
+
 # --- the registry -----------------------------------------------------------------------------
 
 
@@ -1445,6 +1636,7 @@ def _registry() -> dict[str, Entry]:
             frame_result=False,
             families=("polars",),
         )
+    reg.update(_io_entries())
     return reg
 
 

@@ -2,7 +2,7 @@
 
 use csmetrics::CsError;
 use polars::prelude::DataFrame;
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pyo3_polars::PyDataFrame;
@@ -49,6 +49,31 @@ fn build(py: Python<'_>, err: &CsError) -> PyResult<PyErr> {
             attrs.set_item("value", value)?;
             attrs.set_item("rule", rule)?;
             "InvalidInputError"
+        }
+        CsError::StripeFormat {
+            file,
+            object_id,
+            field,
+            ..
+        } => {
+            attrs.set_item("file", file)?;
+            if let Some(object_id) = object_id {
+                attrs.set_item("object_id", object_id)?;
+            }
+            if let Some(field) = field {
+                attrs.set_item("field", field)?;
+            }
+            "StripeFormatError"
+        }
+        CsError::Io { path, source } => {
+            // OSError(errno, strerror, filename) is the subclass of the errno, as Python's own
+            // open() raises it: FileNotFoundError, PermissionError, IsADirectoryError, ...
+            let text = source.to_string();
+            let reason = text.split(" (os error").next().unwrap_or(&text).to_string();
+            return Ok(match source.raw_os_error() {
+                Some(code) => PyOSError::new_err((code, reason, path.clone())),
+                None => PyOSError::new_err(format!("{path}: {reason}")),
+            });
         }
         CsError::Convergence { .. } => "ConvergenceError",
         CsError::Interrupted => {

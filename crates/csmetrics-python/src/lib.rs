@@ -16,6 +16,7 @@ mod frames;
 mod health;
 mod operations;
 mod revenue;
+mod stripe;
 mod survey;
 mod survival;
 
@@ -40,5 +41,6 @@ fn _internal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     operations::register(m)?;
     health::register(m)?;
     frames::register(m)?;
+    stripe::register(m)?;
     Ok(())
 }

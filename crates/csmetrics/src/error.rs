@@ -59,6 +59,27 @@ pub enum CsError {
         /// Why.
         reason: String,
     },
+    /// A Stripe export lacks a field the reader needs, holds a value it cannot take, or is not
+    /// JSON. The message names the file and, where there is one, the object and the field.
+    #[error("{message}")]
+    StripeFormat {
+        /// The whole message.
+        message: String,
+        /// The file, as it was named.
+        file: String,
+        /// The object's id (or `#position` in its file), for problems inside an object.
+        object_id: Option<String>,
+        /// The field, as a path (`items.data[0].price`), for problems with a field.
+        field: Option<String>,
+    },
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The computation was stopped by [`crate::interrupt::request`].
     #[error("interrupted")]
     Interrupted,

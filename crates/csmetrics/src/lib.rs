@@ -301,6 +301,7 @@ pub mod purchases;
 pub mod renewal;
 pub mod revenue;
 pub(crate) mod stats;
+pub mod stripe;
 pub mod survey;
 pub mod survival;
 

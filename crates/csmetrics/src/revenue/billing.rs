@@ -246,7 +246,7 @@ impl Default for BillingOptions {
 }
 
 /// Stripe's subscription statuses.
-const STATUSES: [&str; 8] = [
+pub(crate) const STATUSES: [&str; 8] = [
     "trialing",
     "active",
     "past_due",
