@@ -428,19 +428,7 @@ def identity_and_movements(subs: Any, as_of: Any, **options: Any) -> dict[str, A
     import csmetrics as csm
 
     units = csm.mrr_bridge(subs, as_of=as_of, money="units", **options)
-    gap = units.select(
-        (
-            pl.col("starting_mrr")
-            + pl.col("new")
-            + pl.col("expansion")
-            + pl.col("reactivation")
-            - pl.col("contraction")
-            - pl.col("churned")
-            - pl.col("ending_mrr")
-        )
-        .abs()
-        .max()
-    ).item()
+    gap = harness.identity_gap(units)
     moves = csm.mrr_movements(subs, as_of=as_of, money="units", **options)
     summed = moves.group_by("period", "movement").agg(pl.col("amount").sum())
     expected = units.unpivot(

@@ -41,10 +41,7 @@ time. ``--self-test`` checks both peers on small hand-computed cases.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -407,20 +404,7 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, object
     harness.save_result(result, [str(m)[:7] for m in table[month]], values, atol=atol)
     if peer == "csmetrics":
         units = csm.mrr_bridge(lines, as_of=as_of, money="units", **OPTIONS)
-        gap = units.select(
-            (
-                pl.col("starting_mrr")
-                + pl.col("new")
-                + pl.col("expansion")
-                + pl.col("reactivation")
-                - pl.col("contraction")
-                - pl.col("churned")
-                - pl.col("ending_mrr")
-            )
-            .abs()
-            .max()
-        ).item()
-        figures["identity_max_gap_units"] = gap
+        figures["identity_max_gap_units"] = harness.identity_gap(units)
     return figures
 
 
@@ -548,17 +532,6 @@ def self_test(run: list[str]) -> None:
 # --- The command line -----------------------------------------------------------------------
 
 
-@contextmanager
-def _folder(cache: str | None) -> Iterator[Path]:
-    """``cache`` (kept, its files reused), else a temporary folder removed afterwards."""
-    if cache:
-        Path(cache).mkdir(parents=True, exist_ok=True)
-        yield Path(cache)
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            yield Path(tmp)
-
-
 def _ratios(rows: list[tuple[tuple[str, ...], dict[str, dict[str, Any]]]]) -> None:
     print("\npolars / csmetrics (target: at least 10x faster, with less memory):")
     for label, figures in rows:
@@ -585,7 +558,7 @@ def main() -> None:
     harness.print_versions()
     print(f"MRR bridge from invoice lines, prorations spread; best of {args.repeat} runs")
     runs = harness.Runs()
-    with _folder(args.cache) as folder:
+    with harness.cache_folder(args.cache) as folder:
         for size in args.sizes:
             base = folder / f"invoices_{size}.parquet"
             started = time.perf_counter()

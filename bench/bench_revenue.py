@@ -179,19 +179,7 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, object
     if peer == "csmetrics":
         # Exactness at this size: the identity in integer units, and the movements' sum.
         units = csm.mrr_bridge(subs, interval_count="interval_count", as_of=as_of, money="units")
-        gap = units.select(
-            (
-                pl.col("starting_mrr")
-                + pl.col("new")
-                + pl.col("expansion")
-                + pl.col("reactivation")
-                - pl.col("contraction")
-                - pl.col("churned")
-                - pl.col("ending_mrr")
-            )
-            .abs()
-            .max()
-        ).item()
+        gap = harness.identity_gap(units)
         moves = csm.mrr_movements(subs, interval_count="interval_count", as_of=as_of, money="units")
         summed = moves.group_by("period", "movement").agg(pl.col("amount").sum())
         expected = units.unpivot(

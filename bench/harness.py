@@ -378,6 +378,28 @@ def cache_folder(cache: str | None, prefix: str = "csmetrics-bench-") -> Iterato
             yield Path(tmp)
 
 
+def identity_gap(units: Any) -> int:
+    """The largest gap of the bridge identity (starting + new + expansion + reactivation -
+    contraction - churned = ending) over the periods of a bridge in integer units."""
+    import polars as pl
+
+    return int(
+        units.select(
+            (
+                pl.col("starting_mrr")
+                + pl.col("new")
+                + pl.col("expansion")
+                + pl.col("reactivation")
+                - pl.col("contraction")
+                - pl.col("churned")
+                - pl.col("ending_mrr")
+            )
+            .abs()
+            .max()
+        ).item()
+    )
+
+
 def print_versions() -> None:
     import polars as pl
 

@@ -97,7 +97,7 @@ impl Params {
             + ln_gamma(gamma + delta)
             - ln_gamma(1.0 + delta);
         let a = 1.0 + delta + n;
-        delta * lead.exp() * gamma_ratio_gap(gamma - 1.0, a, a + future)
+        delta * lead.exp() * gamma_ratio_gap(gamma - 1.0, a, future)
     }
 
     /// P(exactly `count` transactions in the next `future` opportunities | x, t_x, n).
@@ -204,17 +204,18 @@ impl Params {
         // 1 - ratio = G(g+d)/G(1+d) x [G(1+d)/G(g+d) - G(1+d+n)/G(g+d+n)]: stable at gamma = 1.
         let c = 1.0 + delta;
         let lead = (ln_gamma(gamma + delta) - ln_gamma(c)).exp();
-        alpha / (alpha + beta) * delta * lead * gamma_ratio_gap(gamma - 1.0, c, c + n)
+        alpha / (alpha + beta) * delta * lead * gamma_ratio_gap(gamma - 1.0, c, n)
     }
 }
 
-/// [G(a)/G(a+e) - G(b)/G(b+e)] / e, also near and at e = 0 (gamma = 1 in the BG/BB formulas),
-/// where it tends to psi(b) - psi(a). When b - a is a whole number m (opportunities), G(b)/G(b+e)
-/// is G(a)/G(a+e) times the product of (a+k)/(a+k+e) over k < m, so the gap is G(a)/G(a+e) x
-/// (1 - product) / e with the product's complement taken through ln_1p and exp_m1: no digits
-/// lost however small e is. Otherwise the ratios are subtracted directly.
-fn gamma_ratio_gap(e: f64, a: f64, b: f64) -> f64 {
-    let m = b - a;
+/// [G(a)/G(a+e) - G(b)/G(b+e)] / e with b = a + m, also near and at e = 0 (gamma = 1 in the
+/// BG/BB formulas), where it tends to psi(b) - psi(a). When m is a whole number (opportunities),
+/// G(b)/G(b+e) is G(a)/G(a+e) times the product of (a+k)/(a+k+e) over k < m, so the gap is
+/// G(a)/G(a+e) x (1 - product) / e with the product's complement taken through ln_1p and exp_m1:
+/// no digits lost however small e is. `m` is given, not found as b - a: 14.2 - 6.2 is not 8 in
+/// floating point. Otherwise the ratios are subtracted directly.
+fn gamma_ratio_gap(e: f64, a: f64, m: f64) -> f64 {
+    let b = a + m;
     if m.fract() == 0.0 && (0.0..=1e6).contains(&m) {
         let terms = (0..m as u64).map(|k| a + k as f64);
         if e == 0.0 {
@@ -241,12 +242,12 @@ mod tests {
         // moves by about e x (psi(a)^2 - psi'(a) - psi(b)^2 + psi'(b)) / 2.
         let (a, b) = (3.5, 7.5);
         let exact = 1.0 / 3.5 + 1.0 / 4.5 + 1.0 / 5.5 + 1.0 / 6.5;
-        assert!((super::gamma_ratio_gap(0.0, a, b) - exact).abs() < 1e-15);
+        assert!((super::gamma_ratio_gap(0.0, a, b - a) - exact).abs() < 1e-15);
         let (pa, pb) = (1.103_156_640_645_244, 1.946_757_484_246_088); // psi(3.5), psi(7.5)
         let (ta, tb) = (0.330_357_756_100_234_6, 0.142_615_896_696_703_5); // psi'(3.5), psi'(7.5)
         let slope = (pa * pa - ta - pb * pb + tb) / 2.0;
         for e in [1e-12_f64, 1e-9, 1e-6, -1e-6, 1e-4] {
-            let gap = super::gamma_ratio_gap(e, a, b);
+            let gap = super::gamma_ratio_gap(e, a, b - a);
             let linear = exact + slope * e;
             assert!(
                 (gap - linear).abs() < 10.0 * e * e + 1e-15,
@@ -271,7 +272,19 @@ mod tests {
         let e = 0.5;
         let direct =
             ((ln_gamma(a) - ln_gamma(a + e)).exp() - (ln_gamma(b) - ln_gamma(b + e)).exp()) / e;
-        assert!((super::gamma_ratio_gap(e, a, b) - direct).abs() < 1e-13);
+        assert!((super::gamma_ratio_gap(e, a, b - a) - direct).abs() < 1e-13);
+        // a = 1 + delta + n = 6.2 and 8 opportunities: 14.2 - 6.2 is not 8 in floating point,
+        // so the count is passed as such and the product form holds the digits near 0 (the
+        // ratios subtracted directly would lose about 1e-16 / e).
+        let (a, m) = (6.2, 8.0);
+        let at_zero = super::gamma_ratio_gap(0.0, a, m);
+        for e in [1e-9_f64, -1e-9, 1e-7] {
+            let gap = super::gamma_ratio_gap(e, a, m);
+            assert!(
+                (gap - at_zero).abs() < 2.0 * e.abs(),
+                "{e}: {gap} vs {at_zero}"
+            );
+        }
     }
 
     use super::*;
