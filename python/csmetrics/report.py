@@ -329,11 +329,18 @@ def stripe_tables(stripe: Any) -> Any:
 
 
 def _stripe_section(
-    export: Any, cutoff: Any, period: Period, fx: Rates | None, discounts: pl.DataFrame | None
+    export: Any,
+    cutoff: Any,
+    period: Period,
+    fx: Rates | None,
+    discounts: pl.DataFrame | None,
+    known: Mapping[str, float],
 ) -> str:
     """What a Stripe export gave: the rows of each normalised table (invoice lines by kind),
     the objects left out and, with invoice lines, the MRR at the cut-off from them against the
-    subscription objects' (today's prices and seats)."""
+    subscription objects' (today's prices and seats). ``known`` holds what the revenue sections
+    already found (``invoices``, ``subscriptions``: the MRR at the cut-off of the export's
+    tables); the rest is computed here."""
     import csmetrics as csm
 
     subs, lines = export.subscriptions, export.invoice_lines
@@ -351,13 +358,17 @@ def _stripe_section(
     compared = ""
     if recurring.height and subs.height:
         at: dict[str, Any] = {"period": period, "as_of": cutoff, "fx": fx}
-        from_lines = csm.revenue_kpis(lines, table="invoices", **at)
-        options = _subscription_options(subs) | at
-        if discounts is not None:
-            options["discounts"] = discounts
-        from_subs = csm.revenue_kpis(subs, **options)
-        if from_lines.height and from_subs.height:
-            billed, listed = from_lines["mrr"][-1], from_subs["mrr"][-1]
+        billed, listed = known.get("invoices"), known.get("subscriptions")
+        if billed is None:
+            mrr = csm.revenue_kpis(lines, table="invoices", **at)["mrr"]
+            billed = mrr[-1] if mrr.len() else None
+        if listed is None:
+            options = _subscription_options(subs) | at
+            if discounts is not None:
+                options["discounts"] = discounts
+            mrr = csm.revenue_kpis(subs, **options)["mrr"]
+            listed = mrr[-1] if mrr.len() else None
+        if billed is not None and listed is not None:
             rows += [
                 ("MRR at the cut-off from the invoice lines", f"{billed:,.2f}"),
                 ("MRR at the cut-off from the subscriptions", f"{listed:,.2f}"),
@@ -759,6 +770,7 @@ def report(
     from csmetrics import plot
 
     export = stripe_tables(stripe) if stripe is not None else None
+    lines_of_export = False  # the revenue sections read the export's own invoice lines
     if export is not None:
         if subscriptions is not None:
             raise InvalidInputError("report takes subscriptions= or stripe=, not both")
@@ -767,14 +779,16 @@ def report(
             discounts = export.discounts
         if invoices is None and export.invoice_lines.height:
             invoices = export.invoice_lines
+            lines_of_export = True
     choice(revenue_from, "revenue_from", ("auto", "invoices", "subscriptions"))
     if revenue_from == "subscriptions":
-        invoices = None
+        invoices, lines_of_export = None, False
     elif invoices is not None and revenue_from == "auto":
         lines_in = _to_polars_frame(invoices)
         kinds = lines_in["kind"] if "kind" in lines_in.columns else None
         recurring = kinds is None or kinds.is_in(["subscription", "proration"]).any()
         invoices = lines_in if recurring else None
+        lines_of_export = lines_of_export and recurring
     elif invoices is None and revenue_from == "invoices":
         raise InvalidInputError(
             "revenue_from='invoices' needs invoice lines: invoices= or a Stripe export with them"
@@ -893,6 +907,8 @@ def report(
         if discounts_in is not None:
             options["discounts"] = discounts_in
     billing = subs is not None and _has_billing(subs)
+    # The MRR at the cut-off of the export's tables, as the revenue sections find it.
+    export_mrr: dict[str, float] = {}
     if source is not None:
         step("revenue")
         contract = billing and lines is None
@@ -900,6 +916,11 @@ def report(
             source, period=period, as_of=cutoff, with_contract=contract, fx=fx, **options
         )
         revenue = csm.revenue_kpis(source, period=period, as_of=cutoff, fx=fx, **options)
+        if export is not None and revenue.height:
+            if lines is None:
+                export_mrr["subscriptions"] = revenue["mrr"][-1]
+            elif lines_of_export:
+                export_mrr["invoices"] = revenue["mrr"][-1]
         bars = plot.mrr_bridge_bars(bridge, title="MRR bridge", ax=_axes())
         bars.set_xlabel("")  # the dates say it; the legend sits below the axis
         charts = _png(bars)
@@ -923,6 +944,8 @@ def report(
                     **_subscription_options(subs),
                     **money,
                 )
+                if export is not None and detail.height:
+                    export_mrr["subscriptions"] = detail["ending_mrr"][-1]
             sections.append(_billing_section(detail, period, partial))
         step("churn")
         churn = csm.churn_rates(source, period=period, as_of=cutoff, fx=fx, **options)
@@ -955,7 +978,7 @@ def report(
         sections.append(_section("survival", "Customer survival", body))
 
     if export is not None:
-        sections.append(_stripe_section(export, cutoff, period, fx, discounts_in))
+        sections.append(_stripe_section(export, cutoff, period, fx, discounts_in, export_mrr))
 
     if "responses" in tables:
         step("nps")
