@@ -30,11 +30,19 @@ from csmetrics.exceptions import (
     TimeUnitMismatchError,
 )
 from csmetrics.health import Factor, churn_labels, health_backtest, health_score
+from csmetrics.journey import (
+    Activation,
+    activation,
+    milestone_funnel,
+    time_to_milestone,
+    touchpoint_experience,
+)
 from csmetrics.operations import (
     conversion_rates,
     engagement,
     feature_adoption,
     first_contact_resolution,
+    response_times,
     retention_cost,
     trial_conversion,
 )
@@ -53,6 +61,7 @@ from csmetrics.survey import ces, csat, nps, nps_compare
 from csmetrics.survival import kaplan_meier, kaplan_meier_summary, logrank_test, nelson_aalen
 
 __all__ = [
+    "Activation",
     "ConvergenceError",
     "CsMetricsError",
     "Factor",
@@ -66,6 +75,7 @@ __all__ = [
     "StripeFormatError",
     "TimeUnitMismatchError",
     "__version__",
+    "activation",
     "ces",
     "churn_labels",
     "churn_rates",
@@ -84,6 +94,7 @@ __all__ = [
     "kaplan_meier",
     "kaplan_meier_summary",
     "logrank_test",
+    "milestone_funnel",
     "mrr",
     "mrr_bridge",
     "mrr_movements",
@@ -92,10 +103,13 @@ __all__ = [
     "nps_compare",
     "renewal_rates",
     "report",
+    "response_times",
     "retention_cost",
     "revenue_kpis",
     "scorecard",
     "scorecard_wide",
     "survival_table",
+    "time_to_milestone",
+    "touchpoint_experience",
     "trial_conversion",
 ]

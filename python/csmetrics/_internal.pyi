@@ -7,6 +7,9 @@ import polars as pl
 # built module with mypy's stubtest.
 __all__ = [
     "__version__",
+    "activated_customers",
+    "activation",
+    "activation_retention",
     "ces",
     "churn_labels",
     "churn_rates",
@@ -33,6 +36,7 @@ __all__ = [
     "kaplan_meier",
     "kaplan_meier_summary",
     "logrank_test",
+    "milestone_funnel",
     "mrr",
     "mrr_bridge",
     "mrr_movements",
@@ -42,11 +46,14 @@ __all__ = [
     "purchase_kpis",
     "read_stripe",
     "renewal_rates",
+    "response_times",
     "retention_cost",
     "revenue_kpis",
     "saas",
     "survey_responses",
     "survival_table",
+    "time_to_milestone",
+    "touchpoint_experience",
     "trial_conversion",
 ]
 
@@ -389,3 +396,95 @@ def dictionary_by_label(
 def read_stripe(
     subscriptions: list[str], invoices: list[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[tuple[str, int]]]: ...
+
+class _Starts(TypedDict):
+    """The customers table's columns (see csmetrics.journey)."""
+
+    customer_id: str
+    start: str
+    end: str | None
+    by: list[str]
+    cohort: str | None
+
+class _Milestones(TypedDict):
+    customer_id: str
+    milestone: str
+    timestamp: str
+
+def milestone_funnel(
+    milestones: pl.DataFrame,
+    customers: pl.DataFrame,
+    starts: _Starts,
+    columns: _Milestones,
+    journey: list[str],
+    window_days: list[int],
+    order: str,
+    as_of: int | None,
+    before_start: str,
+) -> pl.DataFrame: ...
+def time_to_milestone(
+    milestones: pl.DataFrame,
+    customers: pl.DataFrame,
+    starts: _Starts,
+    columns: _Milestones,
+    journey: list[str],
+    order: str,
+    as_of: int | None,
+    before_start: str,
+    confidence: float,
+) -> pl.DataFrame: ...
+def activation(
+    events: pl.DataFrame,
+    customers: pl.DataFrame,
+    starts: _Starts,
+    rule: dict[str, object],
+    window_days: int,
+    as_of: int | None,
+) -> pl.DataFrame: ...
+def activated_customers(
+    events: pl.DataFrame,
+    customers: pl.DataFrame,
+    starts: _Starts,
+    rule: dict[str, object],
+    window_days: int,
+    as_of: int | None,
+) -> pl.DataFrame: ...
+def activation_retention(
+    lives: pl.DataFrame, flags: pl.DataFrame, customer_id: str, confidence: float
+) -> tuple[pl.DataFrame, pl.DataFrame]: ...
+def touchpoint_experience(
+    frame: pl.DataFrame,
+    touchpoint: str,
+    journey: list[str],
+    nps: str | None,
+    csat: str | None,
+    ces: str | None,
+    period: str | None,
+    timestamp: str,
+    invalid: str,
+    ci: str | None,
+    confidence: float,
+    csat_scale: tuple[int, int],
+    ces_scale: tuple[int, int] | None,
+    ces_direction: str,
+) -> pl.DataFrame: ...
+
+class _Calendar(TypedDict):
+    start_hour: float
+    end_hour: float
+    weekdays: list[int]
+    holidays: list[int]
+
+def response_times(
+    frame: pl.DataFrame,
+    opened_at: str,
+    first_response_at: str,
+    resolved_at: str | None,
+    priority: str | None,
+    by: list[str],
+    period: str,
+    as_of: int | None,
+    sla_hours: float | None,
+    sla_per_priority: list[tuple[str, float]] | None,
+    calendar: _Calendar | None,
+) -> pl.DataFrame: ...

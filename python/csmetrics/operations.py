@@ -8,7 +8,7 @@ zero denominator gives a null rate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from csmetrics import _internal
@@ -20,7 +20,8 @@ from csmetrics._frames import (
     from_polars,
     to_polars,
 )
-from csmetrics._options import guard_module, renamed
+from csmetrics._options import days as _days
+from csmetrics._options import guard_module, number, option_error, renamed, whole
 from csmetrics._options import micros as _micros
 from csmetrics.revenue import Instant, Period
 
@@ -32,6 +33,7 @@ __all__ = [
     "engagement",
     "feature_adoption",
     "first_contact_resolution",
+    "response_times",
     "retention_cost",
     "trial_conversion",
 ]
@@ -329,6 +331,133 @@ def first_contact_resolution(
         float(reopen_window_days),
         by_list,
         period,
+    )
+    return from_polars(result, kind)
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekday(value: Any) -> int:
+    if isinstance(value, str) and value[:3].lower() in _WEEKDAYS:
+        return _WEEKDAYS.index(value[:3].lower())
+    return whole(value, "business_days", maximum=6)
+
+
+@frame_function
+def response_times(
+    tickets: IntoFrame,
+    *,
+    sla_hours: float | Mapping[str, float] | None = None,
+    business_hours: tuple[float, float] | None = None,
+    business_days: Sequence[int | str] = (0, 1, 2, 3, 4),
+    holidays: Sequence[Instant] = (),
+    by: str | Sequence[str] | None = None,
+    period: Period = "month",
+    as_of: Instant | None = None,
+    opened_at: str = "opened_at",
+    first_response_at: str = "first_response_at",
+    resolved_at: str | None = "resolved_at",
+    priority: str = "priority",
+) -> Any:
+    """Support response times: first response and resolution time, backlog and SLA attainment
+    per period of the ticket's opening (and ``by``, such as priority and channel).
+
+    Times are in hours: calendar hours, or working hours with ``business_hours`` (the same hours
+    on each of ``business_days``, less ``holidays``). Each statistic (mean, median and 90th
+    percentile, interpolating linearly between order statistics as NumPy and Polars do by default)
+    is over the tickets answered (or resolved) by ``as_of``; the others are counted as
+    ``unanswered`` (``unresolved``), never dropped. ``backlog`` counts the tickets with the row's
+    ``by`` keys, opened in any period, still open at the end of the period (or at ``as_of`` when
+    earlier). With ``sla_hours`` a ticket is ``sla_met`` when first answered within the target,
+    ``sla_breached`` when answered later or still unanswered past the target at ``as_of``, and
+    ``sla_pending`` otherwise; ``sla_attainment`` = met / (met + breached).
+
+    Parameters
+    ----------
+    tickets
+        One row per ticket: ``opened_at``, ``first_response_at`` (null while unanswered),
+        ``resolved_at`` (null while open), and optionally ``priority`` and ``channel``.
+    sla_hours
+        The first-response target in hours: one number, or one per priority
+        (``{"high": 4, "low": 24}``; every ticket's priority needs one). Default none.
+    business_hours
+        ``(start_hour, end_hour)`` of a working day, such as ``(9, 17)``; None (default):
+        calendar hours. Instants are read on their column's clock (UTC for a column with a time
+        zone).
+    business_days
+        Working weekdays, 0 (Monday) to 6 (Sunday) or names (``"mon"``); default Monday to
+        Friday.
+    holidays
+        Days off (dates).
+    by
+        Grouping column(s).
+    period
+        Reporting period of the opening (default ``"month"``).
+    as_of
+        Cut-off: answers and resolutions after it are not seen. Default: the latest instant of
+        the three columns.
+    opened_at, first_response_at, resolved_at, priority
+        Column names; ``resolved_at`` may be None (no resolution columns); ``priority`` is read
+        for a per-priority SLA only.
+
+    Returns
+    -------
+    DataFrame
+        Keys, ``period``, ``tickets``, ``answered``, ``unanswered``,
+        ``first_response_mean_hours``, ``first_response_median_hours``,
+        ``first_response_p90_hours``; with ``resolved_at``: ``resolved``, ``unresolved``,
+        ``resolution_mean_hours``, ``resolution_median_hours``, ``resolution_p90_hours``,
+        ``backlog``; with an SLA: ``sla_met``, ``sla_breached``, ``sla_pending``,
+        ``sla_attainment``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> import csmetrics as csm
+    >>> tickets = pl.DataFrame({
+    ...     "opened_at": [dt.datetime(2024, 1, 5, 16), dt.datetime(2024, 1, 8, 9)],
+    ...     "first_response_at": [dt.datetime(2024, 1, 8, 10), None],
+    ...     "resolved_at": [dt.datetime(2024, 1, 8, 12), None],
+    ... })
+    >>> r = csm.response_times(tickets, business_hours=(9, 17), sla_hours=4, as_of=dt.datetime(2024, 1, 8, 15))
+    >>> r.select("answered", "unanswered", "first_response_median_hours", "sla_attainment").rows()
+    [(1, 1, 2.0, 0.5)]
+    """
+    by_list = as_list(by)
+    per_priority: list[tuple[str, float]] | None = None
+    one: float | None = None
+    if isinstance(sla_hours, Mapping):
+        per_priority = [(str(k), number(v, f"sla_hours[{k!r}]", above=0)) for k, v in sla_hours.items()]
+    elif sla_hours is not None:
+        one = number(sla_hours, "sla_hours", above=0)
+    calendar = None
+    if business_hours is not None:
+        if isinstance(business_hours, (str, bytes)) or len(business_hours) != 2:
+            raise option_error("business_hours", business_hours, "expected (start_hour, end_hour)")
+        calendar = {
+            "start_hour": number(business_hours[0], "business_hours", minimum=0, maximum=24),
+            "end_hour": number(business_hours[1], "business_hours", minimum=0, maximum=24),
+            "weekdays": sorted({_weekday(d) for d in business_days}),
+            "holidays": [_days(h, "holidays") for h in holidays],
+        }
+    wanted = [*by_list, opened_at, first_response_at, *([resolved_at] if resolved_at else [])]
+    if per_priority is not None:
+        wanted.append(priority)
+    frame, kind = to_polars(tickets, list(dict.fromkeys(wanted)), keys=by_list)
+    result = _internal.response_times(
+        frame,
+        opened_at,
+        first_response_at,
+        resolved_at,
+        priority if per_priority is not None else None,
+        by_list,
+        period,
+        _micros(as_of, "as_of"),
+        one,
+        per_priority,
+        calendar,
     )
     return from_polars(result, kind)
 

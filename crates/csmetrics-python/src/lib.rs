@@ -14,6 +14,7 @@ mod errors;
 mod expressions;
 mod frames;
 mod health;
+mod journey;
 mod operations;
 mod revenue;
 mod stripe;
@@ -40,6 +41,7 @@ fn _internal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     survival::register(m)?;
     operations::register(m)?;
     health::register(m)?;
+    journey::register(m)?;
     frames::register(m)?;
     stripe::register(m)?;
     Ok(())

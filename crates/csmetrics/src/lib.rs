@@ -294,6 +294,7 @@ pub(crate) mod groups;
 pub mod health;
 pub(crate) mod input;
 pub mod interrupt;
+pub mod journey;
 pub mod operations;
 pub(crate) mod parallel;
 pub mod period;
@@ -322,6 +323,7 @@ pub mod prelude {
     pub use crate::cohort::prelude::*;
     pub use crate::error::{CsError, Result};
     pub use crate::health::prelude::*;
+    pub use crate::journey::prelude::*;
     pub use crate::operations::prelude::*;
     pub use crate::period::Period;
     pub use crate::purchases::prelude::*;

@@ -210,3 +210,40 @@ pub(crate) fn rows_by_code(codes: &[u32], groups: usize) -> (Vec<usize>, Vec<u32
     }
     (offsets, order)
 }
+
+/// One code per row of `scored` then of `panel`, equal where the ids are equal: two key columns
+/// of different frames coded together (Categorical columns are matched by their text). `rule`
+/// names the requirement when the types cannot be compared; the other type is appended to it.
+pub(crate) fn joint_codes(
+    scored: &Column,
+    panel: &Column,
+    name: &str,
+    rule: &str,
+) -> Result<Vec<u32>> {
+    let text = |d: &DataType| {
+        matches!(
+            d,
+            DataType::String | DataType::Categorical(..) | DataType::Enum(..)
+        )
+    };
+    let (a, b) = (scored.dtype(), panel.dtype());
+    // Categorical columns of two frames need not share their dictionaries: match their text.
+    let same = a == b && !matches!(a, DataType::Categorical(..) | DataType::Enum(..));
+    if !(same || text(a) && text(b)) {
+        return Err(crate::error::CsError::InvalidType {
+            column: name.to_string(),
+            dtype: crate::input::dtype_name(a),
+            rule: format!("{rule} ({})", crate::input::dtype_name(b)),
+        });
+    }
+    let as_text = |c: &Column| -> Result<Column> {
+        Ok(if same {
+            c.clone()
+        } else {
+            c.cast(&DataType::String)?
+        })
+    };
+    let (mut both, panel) = (as_text(scored)?, as_text(panel)?);
+    both.append(&panel)?;
+    Ok(encode_column(&both)?.codes)
+}

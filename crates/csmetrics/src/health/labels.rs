@@ -7,7 +7,6 @@ use polars::prelude::*;
 
 use crate::error::{CsError, Result};
 use crate::frame::column;
-use crate::groups::encode_column;
 use crate::input::{days_of, invalid, numbers, Role};
 use crate::revenue::{customer_column_name, mrr, RevenueOptions};
 
@@ -158,33 +157,10 @@ pub fn churn_labels(
 
 /// One code per row of `scored` then of `panel`, equal where the customer ids are equal.
 pub(super) fn joint_codes(scored: &Column, panel: &Column, name: &str) -> Result<Vec<u32>> {
-    let text = |d: &DataType| {
-        matches!(
-            d,
-            DataType::String | DataType::Categorical(..) | DataType::Enum(..)
-        )
-    };
-    let (a, b) = (scored.dtype(), panel.dtype());
-    // Categorical columns of two frames need not share their dictionaries: match their text.
-    let same = a == b && !matches!(a, DataType::Categorical(..) | DataType::Enum(..));
-    if !(same || text(a) && text(b)) {
-        return Err(CsError::InvalidType {
-            column: name.to_string(),
-            dtype: crate::input::dtype_name(a),
-            rule: format!(
-                "the scores' customer ids must have the type of the subscriptions' ({})",
-                crate::input::dtype_name(b)
-            ),
-        });
-    }
-    let as_text = |c: &Column| -> Result<Column> {
-        Ok(if same {
-            c.clone()
-        } else {
-            c.cast(&DataType::String)?
-        })
-    };
-    let (mut both, panel) = (as_text(scored)?, as_text(panel)?);
-    both.append(&panel)?;
-    Ok(encode_column(&both)?.codes)
+    crate::groups::joint_codes(
+        scored,
+        panel,
+        name,
+        "the scores' customer ids must have the type of the subscriptions'",
+    )
 }

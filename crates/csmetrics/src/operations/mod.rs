@@ -1,10 +1,12 @@
 //! Operations and engagement KPIs (docs/metrics/operations.md): customer retention cost,
 //! trial-to-paid conversion, upsell and cross-sell rates, first contact resolution, and engagement
-//! (DAU, MAU, stickiness, usage per active customer, feature adoption). Every rate stands next to
+//! (DAU, MAU, stickiness, usage per active customer, feature adoption), and support response and
+//! resolution times with the backlog and SLA attainment. Every rate stands next to
 //! the counts behind it; a zero denominator gives a null rate.
 
 mod conversions;
 mod engagement;
+mod response_times;
 mod retention_cost;
 mod support;
 mod trials;
@@ -12,6 +14,7 @@ mod usage;
 
 pub use conversions::{conversion_rates, ConversionOptions};
 pub use engagement::{engagement, feature_adoption, EngagementOptions, EngagementUnit};
+pub use response_times::{response_times, BusinessCalendar, ResponseTimeOptions, Sla};
 pub use retention_cost::{retention_cost, CostCustomers, RetentionCostOptions};
 pub use support::{first_contact_resolution, FcrOptions};
 pub use trials::{trial_conversion, TrialOptions};
@@ -93,9 +96,10 @@ impl Grouped {
 /// [`crate::prelude`] holds every family's.
 pub mod prelude {
     pub use super::{
-        conversion_rates, engagement, feature_adoption, first_contact_resolution, retention_cost,
-        trial_conversion, ConversionOptions, CostCustomers, EngagementOptions, EngagementUnit,
-        FcrOptions, RetentionCostOptions, TrialOptions,
+        conversion_rates, engagement, feature_adoption, first_contact_resolution, response_times,
+        retention_cost, trial_conversion, BusinessCalendar, ConversionOptions, CostCustomers,
+        EngagementOptions, EngagementUnit, FcrOptions, ResponseTimeOptions, RetentionCostOptions,
+        Sla, TrialOptions,
     };
     pub use crate::error::{CsError, Result};
     pub use crate::period::Period;
