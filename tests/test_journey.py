@@ -144,6 +144,8 @@ def test_bad_milestones():
         csm.milestone_funnel(milestones(), customers(), journey=JOURNEY, window_days=[7, -1])
     with pytest.raises(csm.InvalidInputError, match="journey"):
         csm.milestone_funnel(milestones(), customers(), journey=["setup", "setup"])
+    with pytest.raises(csm.InvalidInputError, match="window_days.*once"):
+        csm.milestone_funnel(milestones(), customers(), journey=JOURNEY, window_days=[7, 7])
     with pytest.raises(csm.InvalidInputError, match="order"):
         csm.milestone_funnel(milestones(), customers(), journey=JOURNEY, order="loose")  # type: ignore[arg-type]
     with pytest.raises(csm.MissingColumnError, match="signup_date"):
@@ -318,7 +320,7 @@ def test_response_times_sla_per_priority_and_business_hours():
         min_size=0,
         max_size=40,
     ),
-    st.lists(st.integers(0, 40), min_size=1, max_size=3),
+    st.lists(st.integers(0, 40), min_size=1, max_size=3, unique=True),
 )
 def test_strict_funnels_never_rise_and_shares_are_rates(rows, windows):
     people = pl.DataFrame(
@@ -354,11 +356,11 @@ def test_strict_funnels_never_rise_and_shares_are_rates(rows, windows):
 def test_activated_customers_retain_better_on_generated_data():
     data = csm.datasets.saas(customers=3000, seed=7)
     a = csm.activation(
-        data["customers"],
-        milestones=data["milestones"],
+        data.customers,
+        milestones=data.milestones,
         milestone="data_connected",
         window_days=30,
-        subscriptions=data["subscriptions"],
+        subscriptions=data.subscriptions,
     )
     rates = a.rates["activation_rate"].drop_nulls()
     assert 0.2 < rates.mean() < 0.9

@@ -104,11 +104,12 @@ class SaasData:
     costs: pl.DataFrame
     trials: pl.DataFrame
     conversions: pl.DataFrame
+    milestones: pl.DataFrame
     parameters: dict[str, Any]
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """The tables by name, in the order customers, subscriptions, transactions, surveys,
-        tickets, usage, events, costs, trials, conversions."""
+        tickets, usage, events, costs, trials, conversions, milestones."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "parameters"}
 
 
@@ -364,7 +365,11 @@ def saas(
         - ``tickets`` [1.7]: ``ticket_id``, ``customer_id`` (Int64), ``opened_at``,
           ``resolved_at`` (Datetime[us], null while open), ``contacts`` (Int32),
           ``reopened_at`` (Datetime[us], null unless reopened), ``resolvable_at_first_contact``
-          (Boolean).
+          (Boolean), ``first_response_at`` (Datetime[us], null while unanswered; never after the
+          resolution), ``priority`` (``high`` 20%, ``normal`` 50%, ``low`` 30%) and ``channel``
+          (``email`` 50%, ``chat`` 30%, ``phone`` 20%); the first response comes after an
+          exponential wait of mean 1.5, 6 or 16 hours by priority, times 1, 0.3 or 0.2 by
+          channel.
         - ``usage`` [12.4; at most 4 per day of the window]: ``customer_id``, ``date`` (Date),
           ``active_users``, ``events`` (Int32), ``feature`` (``core``, ``reports``,
           ``integrations``, ``api``): one row per customer, active day and feature, over the
@@ -380,6 +385,14 @@ def saas(
         - ``conversions`` [1.0]: ``customer_id``, ``timestamp`` (Date), ``kind``: ``new`` when
           a paid subscription starts (first, after a trial or free plan, or on reactivation),
           ``upsell`` at an upgrade, ``cross_sell`` at an add-on.
+        - ``milestones`` [2.5]: ``customer_id`` (Int64), ``milestone`` (String), ``timestamp``
+          (Datetime[us]): the onboarding journey ``setup_completed``, ``data_connected``,
+          ``first_report``, ``team_invited``, ``integration_added``, each reached with
+          probability 0.9, 0.75, 0.8, 0.6, 0.5 once the previous one is, after an exponential
+          wait of mean 2, 6, 8, 15, 25 days (from 08:00 of the signup day for the first). A
+          customer whose first paid life ends within 180 days reaches ``data_connected`` (the
+          activation milestone) with 0.45 times the probability: activated customers retain
+          better.
 
         ``parameters`` is a dict of every parameter (``start`` and ``end`` as dates, ``bgnbd``
         and ``gamma_gamma`` as dicts of the generating values).
@@ -395,7 +408,7 @@ def saas(
     >>> data = datasets.saas(500, months=6, seed=1)
     >>> list(data.tables())  # doctest: +NORMALIZE_WHITESPACE
     ['customers', 'subscriptions', 'transactions', 'surveys', 'tickets', 'usage', 'events',
-     'costs', 'trials', 'conversions']
+     'costs', 'trials', 'conversions', 'milestones']
     >>> data.customers.height, data.costs.height
     (500, 6)
     >>> data.subscriptions.columns  # doctest: +NORMALIZE_WHITESPACE

@@ -1506,6 +1506,151 @@ def _io_entries() -> dict[str, Entry]:
     }
 
 
+# --- the customer journey and support times ---------------------------------------------------
+
+JOURNEYS = st.sampled_from([["setup"], ["setup", "report"], ["report", "setup"]])
+MILESTONE_COLUMNS = [
+    Column("customer_id", "key"),
+    Column("milestone", "label", vocabulary=("setup", "report", "other")),
+    Column("timestamp", "instant"),
+]
+CUSTOMER_COLUMNS = [Column("customer_id", "key"), Column("signup_date", "instant"), SEGMENT]
+WINDOWS_BAD = st.sampled_from([-1, [], [7, -3], 2.5, "30"])
+
+
+@st.composite
+def journey_case(draw: st.DrawFn, name: str) -> Case:
+    others: dict[str, st.SearchStrategy[Any]] = {
+        "as_of": instant_option(),
+        "by": SCORE_BY,
+        "cohort": st.sampled_from([None, "month", "week"]),
+    }
+    bad: dict[str, st.SearchStrategy[Any]] = {"as_of": BAD_INSTANTS}
+    if name == "milestone_funnel":
+        others["window_days"] = st.sampled_from([7, [7, 30], 0, 400])
+        bad["window_days"] = WINDOWS_BAD
+    else:
+        others["confidence"] = CONFIDENCE
+        bad["confidence"] = BAD_CONFIDENCE
+    kwargs, bad_option = draw(
+        options({"order": ("strict", "any"), "before_start": ("raise", "drop")}, others, bad)
+    )
+    kwargs["journey"] = draw(JOURNEYS)
+    m = draw(table(MILESTONE_COLUMNS, kwargs))
+    c = draw(table(CUSTOMER_COLUMNS, kwargs))
+    refused = _refused("milestones", m.refused) + _refused("customers", c.refused)
+    frames = {"milestones": m.frame, "customers": c.frame}
+    return Case(name, frames, kwargs, refused, bad_option)
+
+
+USAGE_COLUMNS = [
+    Column("customer_id", "key"),
+    Column("date", "instant"),
+    Column("feature", "label", vocabulary=("core", "reports")),
+]
+
+
+@st.composite
+def activation_case(draw: st.DrawFn, name: str) -> Case:
+    kwargs, bad_option = draw(
+        options(
+            {},
+            {
+                "as_of": instant_option(),
+                "by": SCORE_BY,
+                "window_days": st.sampled_from([14, 0, 60]),
+                "cohort": st.sampled_from([None, "month"]),
+            },
+            {"as_of": BAD_INSTANTS, "window_days": st.sampled_from([-1, 2.5, "14"])},
+        )
+    )
+    rule = draw(
+        st.sampled_from([{"min_active_days": 1}, {"min_active_days": 3}, {"features": ["core", "reports"]}, {"milestone": "setup"}])
+    )
+    kwargs.update(rule)
+    c = draw(table(CUSTOMER_COLUMNS, kwargs))
+    u = draw(table(USAGE_COLUMNS, kwargs))
+    m = draw(table(MILESTONE_COLUMNS, kwargs))
+    frames = {"customers": c.frame, "usage": u.frame, "milestones": m.frame}
+    refused = _refused("customers", c.refused)
+    refused += _refused("milestones", m.refused) if "milestone" in rule else _refused("usage", u.refused)
+    if draw(st.booleans()):
+        subs = draw(table(SUBSCRIPTIONS[:-1], kwargs, allow_refused=False))
+        frames["subscriptions"] = subs.frame
+    return Case(name, frames, kwargs, refused, bad_option)
+
+
+def _activation_call(frames: dict[str, Any], case: Case) -> Any:
+    result = csm.activation(
+        frames["customers"],
+        usage=frames["usage"],
+        milestones=frames["milestones"],
+        subscriptions=frames.get("subscriptions"),
+        **case.kwargs,
+    )
+    return result.rates
+
+
+@st.composite
+def touchpoint_case(draw: st.DrawFn) -> Case:
+    kwargs, bad_option = draw(
+        options(
+            {"period": (None, *PERIODS), "ci": (None, "wald", "adjusted_wald")},
+            {
+                "journey": st.sampled_from([None, ["setup", "report"], ["report"]]),
+                "csat": st.sampled_from([None, "csat"]),
+                "confidence": CONFIDENCE,
+            },
+            {"confidence": BAD_CONFIDENCE},
+        )
+    )
+    columns = [
+        Column("touchpoint", "label", vocabulary=("setup", "report", "support")),
+        Column("nps", "score"),
+        Column("csat", "score", values=st.integers(1, 5), used=lambda kw: kw.get("csat") == "csat"),
+        Column("timestamp", "instant", used=lambda kw: kw.get("period") is not None),
+    ]
+    drawn = draw(table(columns, kwargs, customer=None))
+    refused = _refused("responses", drawn.refused)
+    return Case("touchpoint_experience", {"responses": drawn.frame}, kwargs, refused, bad_option)
+
+
+@st.composite
+def response_times_case(draw: st.DrawFn) -> Case:
+    kwargs, bad_option = draw(
+        options(
+            {"period": PERIODS},
+            {
+                "as_of": instant_option(),
+                "by": SCORE_BY,
+                "sla_hours": st.sampled_from([None, 4, 0.5, {"high": 1, "low": 8}]),
+                "business_hours": st.sampled_from([None, (9, 17), (0, 24)]),
+                "holidays": st.sampled_from([(), [dt.date(2024, 1, 1)]]),
+            },
+            {
+                "as_of": BAD_INSTANTS,
+                "sla_hours": st.sampled_from([-1, 0, math.nan, {"high": -2}]),
+                "business_hours": st.sampled_from([(17, 9), (9, 25), (9,)]),
+            },
+        )
+    )
+    columns = [
+        Column("opened_at", "instant"),
+        Column("first_response_at", "instant"),
+        Column("resolved_at", "instant"),
+        Column(
+            "priority",
+            "label",
+            vocabulary=("high", "low"),
+            used=lambda kw: isinstance(kw.get("sla_hours"), dict),
+        ),
+        SEGMENT,
+    ]
+    drawn = draw(table(columns, kwargs, customer=None))
+    refused = _refused("tickets", drawn.refused)
+    return Case("response_times", {"tickets": drawn.frame}, kwargs, refused, bad_option)
+
+
 # --- the registry -----------------------------------------------------------------------------
 
 
@@ -1546,6 +1691,29 @@ def _registry() -> dict[str, Entry]:
         conversion_case(),
         _frame_call(csm.conversion_rates, "conversions"),
         lambda _: {"upsell_rate": (0, 1), "cross_sell_rate": (0, 1)},
+    )
+    for name in ("milestone_funnel", "time_to_milestone"):
+        reg[name] = Entry(
+            journey_case(name),
+            _frame_call(getattr(csm, name), "milestones", "customers"),
+            lambda _: {"share": (0, 1), "conversion": (0, math.inf), "median": (0, math.inf)},
+        )
+    for name in ("activation", "Activation"):
+        reg[name] = Entry(
+            activation_case(name),
+            _activation_call,
+            lambda _: {"activation_rate": (0, 1)},
+            weight=0.5,
+        )
+    reg["touchpoint_experience"] = Entry(
+        touchpoint_case(),
+        _frame_call(csm.touchpoint_experience, "responses"),
+        lambda _: {"nps": (-100, 100), "csat": (0, 1)},
+    )
+    reg["response_times"] = Entry(
+        response_times_case(),
+        _frame_call(csm.response_times, "tickets"),
+        lambda _: {"sla_attainment": (0, 1), "first_response_median_hours": (0, math.inf)},
     )
     reg["first_contact_resolution"] = Entry(
         fcr_case(),

@@ -393,5 +393,6 @@ fn expected_rows(params: &SaasParams) -> Capacity {
         },
         trials: params.trial_share,
         conversions: 1.5,
+        milestones: 3.5,
     }
 }

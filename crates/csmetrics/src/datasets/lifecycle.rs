@@ -83,6 +83,26 @@ const DAYS_PER_MONTH: f64 = 365.0 / 12.0;
 
 const COST_CENTS: [i64; 3] = [150, 600, 2_500];
 
+// Support detail (drawn from the support stream).
+/// Cumulative shares of the priorities high, normal, low.
+const PRIORITY_CDF: [f64; 3] = [0.2, 0.7, 1.0];
+/// Cumulative shares of the channels email, chat, phone.
+const CHANNEL_CDF: [f64; 3] = [0.5, 0.8, 1.0];
+/// Mean hours to the first response by priority (high, normal, low), and the factor of each
+/// channel (email, chat, phone).
+const FIRST_RESPONSE_HOURS: [f64; 3] = [1.5, 6.0, 16.0];
+const CHANNEL_SPEED: [f64; 3] = [1.0, 0.3, 0.2];
+
+// The onboarding journey (drawn from the journey stream).
+/// Probability of reaching each milestone once the previous one is reached.
+const STAGE_PROBABILITY: [f64; 5] = [0.9, 0.75, 0.8, 0.6, 0.5];
+/// Mean days from the previous milestone (from the signup for the first).
+const STAGE_DAYS: [f64; 5] = [2.0, 6.0, 8.0, 15.0, 25.0];
+/// Customers whose first paid life ends within this many days reach `data_connected` (the
+/// activation milestone) less often, by this factor: activation and early churn go together.
+const EARLY_CHURN_DAYS: i32 = 180;
+const EARLY_CHURN_ACTIVATION_FACTOR: f64 = 0.45;
+
 const ACTIVE_DAY_PROBABILITY: [f64; 3] = [0.45, 0.6, 0.8];
 /// Adoption probability of reports, integrations and api, by segment.
 const ADOPTION: [[f64; 3]; 3] = [[0.4, 0.15, 0.05], [0.6, 0.35, 0.2], [0.8, 0.6, 0.5]];
@@ -269,6 +289,7 @@ impl Context {
             ctx: self,
             id: id as i64,
             rng: stream(self.params.seed, id, Purpose::Lifecycle),
+            support: stream(self.params.seed, id, Purpose::Support),
             billing,
             per_seat,
             seats: 0,
@@ -281,9 +302,47 @@ impl Context {
         };
         let signup = customer.lifecycle();
         let segment = customer.segment;
+        self.milestones(id, signup, &scratch.spans, out);
         self.purchases(id, signup, out);
         if self.params.usage_days > 0 {
             self.usage(id, segment, &scratch.spans, out);
+        }
+    }
+
+    /// The onboarding milestones of one customer: each stage of [`super::tables::MILESTONES`] in
+    /// turn, reached with its probability (lower for the activation stage when the first paid
+    /// life ends early) after an exponential wait from the previous one; none after the history.
+    fn milestones(&self, id: u64, signup: i32, spans: &[Span], out: &mut Buffers) {
+        let mut rng = stream(self.params.seed, id, Purpose::Journey);
+        // The first paid life: spans that touch or overlap from the first one.
+        let early_churn = spans.first().is_some_and(|first| {
+            let mut end = first.end;
+            for span in &spans[1..] {
+                if span.start > end {
+                    break;
+                }
+                end = end.max(span.end);
+            }
+            end < self.end && end - first.start < EARLY_CHURN_DAYS
+        });
+        let mut at = i64::from(signup) * MICROS_PER_DAY + 8 * HOUR;
+        for (stage, (p, days)) in STAGE_PROBABILITY.iter().zip(STAGE_DAYS).enumerate() {
+            let factor = if stage == 1 && early_churn {
+                EARLY_CHURN_ACTIVATION_FACTOR
+            } else {
+                1.0
+            };
+            if !rng.chance(p * factor) {
+                return;
+            }
+            at += (rng.exponential(1.0 / days) * MICROS_PER_DAY as f64) as i64;
+            if at >= self.end_micros {
+                return;
+            }
+            let m = &mut out.milestones;
+            m.customer_id.push(id as i64);
+            m.milestone.push(stage as u8);
+            m.timestamp.push(at);
         }
     }
 
@@ -406,6 +465,8 @@ struct Customer<'a> {
     /// The billing-detail stream: seats, discounts, pauses, past-due spells, failed payments
     /// and cancellation requests, so that they leave every lifecycle draw unchanged.
     billing: SplitMix64,
+    /// The support-detail stream: ticket priorities, channels and first responses.
+    support: SplitMix64,
     /// Whether the customer's paid plans are sold per seat.
     per_seat: bool,
     /// Seats of a per-seat customer (0 until its first paid plan).
@@ -892,6 +953,20 @@ impl Customer<'_> {
                 .reopened_at
                 .push(if reopened_seen { reopened } else { NULL_MICROS });
             tickets.resolvable_at_first_contact.push(resolvable);
+            let support = &mut self.support;
+            let priority = draw(support, &PRIORITY_CDF);
+            let channel = draw(support, &CHANNEL_CDF);
+            let mean = FIRST_RESPONSE_HOURS[priority] * CHANNEL_SPEED[channel];
+            let delay = (support.exponential(1.0 / mean) * HOUR as f64) as i64;
+            // Never after the resolution.
+            let answered = opened + delay.min(resolved - opened);
+            tickets.first_response_at.push(if answered < ctx.end_micros {
+                answered
+            } else {
+                NULL_MICROS
+            });
+            tickets.priority.push(priority as u8);
+            tickets.channel.push(channel as u8);
             self.next_ticket += 1;
         }
     }

@@ -135,6 +135,7 @@
 //! | events | 440 up to `raw_events_limit` customers, else 0 | 4 per active user of a usage row |
 //! | trials | 0.30 | at most 1 |
 //! | conversions | 0.99 | at most 2 per month of history, plus 1 |
+//! | milestones | 2.3 | at most 5 |
 //! | costs | one row per calendar month of the history in all | |
 //!
 //! With the defaults, 1M customers take about 2 s and 0.8 GB (release build, 2 cores).
@@ -149,7 +150,15 @@
 //!   resolvable at first contact, and 85% of those take one contact; the others take 2 or more.
 //!   Resolution takes about 6 hours per contact plus a day between contacts; 8% are reopened
 //!   (16% for unhappy customers) 0-14 days after resolution. `ticket_id` is `customer_id * 1000 +
-//!   k`. Timestamps at or after `end` are null.
+//!   k`. Each ticket has a priority (high 20%, normal 50%, low 30%), a channel (email 50%, chat
+//!   30%, phone 20%) and a first response after an exponential wait of mean 1.5, 6 or 16 hours by
+//!   priority, times 1, 0.3 or 0.2 by channel, never after the resolution (drawn from a stream of
+//!   their own). Timestamps at or after `end` are null.
+//! * milestones: the onboarding journey [`MILESTONES`] in order; each stage is reached with
+//!   probability 0.9, 0.75, 0.8, 0.6, 0.5 once the previous one is, after an exponential wait of
+//!   mean 2, 6, 8, 15, 25 days (from 08:00 on the signup day for the first). A customer whose
+//!   first paid life ends within 180 days reaches `data_connected` (the activation milestone)
+//!   with 0.45 times the probability, so activated customers retain better.
 //! * usage: daily aggregates over the last `usage_days` days of the history, for customers with any
 //!   subscription (trial, free or paid) that day. A customer uses the product on a day with
 //!   probability 0.45, 0.6 or 0.8 by segment, times the mood factor; `core` is used on every active
@@ -187,8 +196,8 @@ use polars::prelude::*;
 
 pub use business::{saas, saas_range, PurchaseModel, SaasParams};
 pub use tables::{
-    SaasTables, CHURN_REASONS, CONVERSION_KINDS, COUNTRIES, DISCOUNT_DURATIONS, FEATURES,
-    INTERVALS, PLANS, STATUSES,
+    SaasTables, CHANNELS, CHURN_REASONS, CONVERSION_KINDS, COUNTRIES, DISCOUNT_DURATIONS,
+    FEATURES, INTERVALS, MILESTONES, PLANS, PRIORITIES, STATUSES,
 };
 
 use crate::error::{CsError, Result};

@@ -23,6 +23,10 @@ pub(crate) enum Purpose {
     /// Billing detail of the subscriptions: seats, discounts, pauses, failed payments,
     /// cancellation requests.
     Billing = 5,
+    /// Onboarding milestones.
+    Journey = 6,
+    /// Support detail of the tickets: priorities, channels, first responses.
+    Support = 8,
 }
 
 /// The SplitMix64 output function: a bijective 64-bit mixer.

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use polars::prelude::*;
 
 use super::*;
-use crate::period::days_from_civil;
+use crate::period::{days_from_civil, MICROS_PER_DAY};
 
 pub(super) fn ids(frame: &DataFrame, name: &str) -> Vec<i64> {
     frame
@@ -260,6 +260,17 @@ fn schemas() {
             ("contacts", Int32),
             ("reopened_at", us.clone()),
             ("resolvable_at_first_contact", Boolean),
+            ("first_response_at", us.clone()),
+            ("priority", String),
+            ("channel", String),
+        ])
+    );
+    assert_eq!(
+        dtypes(&data.milestones),
+        expect(&[
+            ("customer_id", Int64),
+            ("milestone", String),
+            ("timestamp", us.clone()),
         ])
     );
     assert_eq!(
@@ -669,7 +680,7 @@ fn fingerprint_is_pinned() {
         nps,
     );
     let expected = (
-        vec![300, 553, 602, 500, 517, 3148, 99810, 24, 90, 307],
+        vec![300, 553, 602, 500, 517, 3148, 99810, 24, 90, 307, 679],
         (102_504_852, 258_400),
         1_686_766,
         1_027_503_610_768_077_991,
@@ -888,4 +899,62 @@ fn billing_parameters_leave_other_tables_unchanged() {
         plain.column("canceled_at").unwrap().null_count(),
         plain.height()
     );
+}
+
+/// Milestones follow the journey in order, after the signup and before the end of the history;
+/// first responses fall between the opening and the resolution of their ticket.
+#[test]
+fn milestones_and_first_responses_are_consistent() {
+    let p = params(4_000, 11);
+    let end = i64::from(p.end()) * MICROS_PER_DAY;
+    let data = saas(&p).unwrap();
+    let signup: HashMap<i64, i64> = ids(&data.customers, "customer_id")
+        .into_iter()
+        .zip(days(&data.customers, "signup_date"))
+        .map(|(c, d)| (c, i64::from(d.unwrap()) * MICROS_PER_DAY))
+        .collect();
+    let m = &data.milestones;
+    let (customer, stage, at) = (
+        ids(m, "customer_id"),
+        strings(m, "milestone"),
+        micros(m, "timestamp"),
+    );
+    let mut reached = [0usize; 5];
+    for row in 0..m.height() {
+        let k = MILESTONES.iter().position(|s| *s == stage[row]).unwrap();
+        reached[k] += 1;
+        let t = at[row].unwrap();
+        assert!(t >= signup[&customer[row]] && t < end);
+        if k == 0 {
+            assert!(row == 0 || customer[row - 1] != customer[row]);
+        } else {
+            // The previous stage of the same customer, earlier or at the same time.
+            assert_eq!(customer[row - 1], customer[row]);
+            assert_eq!(stage[row - 1], MILESTONES[k - 1]);
+            assert!(at[row - 1].unwrap() <= t);
+        }
+    }
+    // Drop-off: each stage reached less often than the one before.
+    assert!(reached.windows(2).all(|w| w[1] < w[0]), "{reached:?}");
+    let t = &data.tickets;
+    let (opened, first, resolved) = (
+        micros(t, "opened_at"),
+        micros(t, "first_response_at"),
+        micros(t, "resolved_at"),
+    );
+    let mut answered = 0;
+    for row in 0..t.height() {
+        if let Some(f) = first[row] {
+            answered += 1;
+            assert!(f >= opened[row].unwrap() && f < end);
+            if let Some(r) = resolved[row] {
+                assert!(f <= r);
+            }
+        } else {
+            assert!(resolved[row].is_none());
+        }
+    }
+    assert!(answered > t.height() * 9 / 10);
+    let priorities: HashSet<String> = strings(t, "priority").into_iter().collect();
+    assert_eq!(priorities.len(), 3);
 }

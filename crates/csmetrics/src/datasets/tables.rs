@@ -41,6 +41,21 @@ pub const INTERVALS: [&str; 2] = ["month", "year"];
 /// Product features of the usage tables; `core` is used on every active day.
 pub const FEATURES: [&str; 4] = ["core", "reports", "integrations", "api"];
 
+/// The onboarding journey of the milestones table, in order.
+pub const MILESTONES: [&str; 5] = [
+    "setup_completed",
+    "data_connected",
+    "first_report",
+    "team_invited",
+    "integration_added",
+];
+
+/// Priorities of the tickets table.
+pub const PRIORITIES: [&str; 3] = ["high", "normal", "low"];
+
+/// Channels of the tickets table.
+pub const CHANNELS: [&str; 3] = ["email", "chat", "phone"];
+
 /// Kinds of the conversions table.
 pub const CONVERSION_KINDS: [&str; 3] = ["new", "upsell", "cross_sell"];
 
@@ -442,6 +457,17 @@ pub(crate) struct Tickets {
     pub contacts: Vec<i32>,
     pub reopened_at: Vec<i64>,
     pub resolvable_at_first_contact: Vec<bool>,
+    pub first_response_at: Vec<i64>,
+    pub priority: Vec<u8>,
+    pub channel: Vec<u8>,
+}
+
+/// onboarding milestones: one row per milestone reached.
+#[derive(Debug, Default)]
+pub(crate) struct Milestones {
+    pub customer_id: Vec<i64>,
+    pub milestone: Vec<u8>,
+    pub timestamp: Vec<i64>,
 }
 
 /// daily usage aggregates: one row per customer, day and feature used that day.
@@ -492,6 +518,7 @@ pub(crate) struct Buffers {
     pub events: Events,
     pub trials: Trials,
     pub conversions: Conversions,
+    pub milestones: Milestones,
     /// Retention programme cost per month of history, in cents.
     pub cost_cents: Vec<i64>,
 }
@@ -507,6 +534,7 @@ pub(crate) struct Capacity {
     pub events: f64,
     pub trials: f64,
     pub conversions: f64,
+    pub milestones: f64,
 }
 
 fn reserve<T>(rows: f64) -> Vec<T> {
@@ -525,6 +553,7 @@ impl Buffers {
         let events = n * per_customer.events;
         let trials = n * per_customer.trials;
         let conversions = n * per_customer.conversions;
+        let milestones = n * per_customer.milestones;
         Buffers {
             customers: Customers {
                 customer_id: Vec::with_capacity(customers),
@@ -572,6 +601,9 @@ impl Buffers {
                 contacts: reserve(tickets),
                 reopened_at: reserve(tickets),
                 resolvable_at_first_contact: reserve(tickets),
+                first_response_at: reserve(tickets),
+                priority: reserve(tickets),
+                channel: reserve(tickets),
             },
             usage: Usage {
                 customer_id: reserve(usage),
@@ -596,6 +628,11 @@ impl Buffers {
                 customer_id: reserve(conversions),
                 timestamp: reserve(conversions),
                 kind: reserve(conversions),
+            },
+            milestones: Milestones {
+                customer_id: reserve(milestones),
+                milestone: reserve(milestones),
+                timestamp: reserve(milestones),
             },
             cost_cents: vec![0; months],
         }
@@ -674,7 +711,10 @@ impl Buffers {
             resolved_at,
             contacts,
             reopened_at,
-            resolvable_at_first_contact
+            resolvable_at_first_contact,
+            first_response_at,
+            priority,
+            channel
         );
         append_columns!(
             self.usage,
@@ -708,6 +748,13 @@ impl Buffers {
             timestamp,
             kind
         );
+        append_columns!(
+            self.milestones,
+            other.milestones,
+            customer_id,
+            milestone,
+            timestamp
+        );
         for (total, cents) in self.cost_cents.iter_mut().zip(&other.cost_cents) {
             *total += cents;
         }
@@ -733,7 +780,8 @@ pub struct SaasTables {
     pub surveys: DataFrame,
     /// ticket_id, customer_id (Int64), opened_at, resolved_at (`Datetime(us)`, null while open),
     /// contacts (Int32), reopened_at (`Datetime(us)`, null unless reopened),
-    /// resolvable_at_first_contact (Boolean).
+    /// resolvable_at_first_contact (Boolean), first_response_at (`Datetime(us)`, null while
+    /// unanswered), priority (String: [`PRIORITIES`]), channel (String: [`CHANNELS`]).
     pub tickets: DataFrame,
     /// customer_id (Int64), date (Date), active_users, events (Int32), feature (String).
     pub usage: DataFrame,
@@ -746,11 +794,13 @@ pub struct SaasTables {
     pub trials: DataFrame,
     /// customer_id (Int64), timestamp (Date), kind (String: new / upsell / cross_sell).
     pub conversions: DataFrame,
+    /// customer_id (Int64), milestone (String: [`MILESTONES`]), timestamp (`Datetime(us)`).
+    pub milestones: DataFrame,
 }
 
 impl SaasTables {
     /// The tables with their names, in a fixed order (the file names `datasets.write` uses).
-    pub fn tables(&self) -> [(&'static str, &DataFrame); 10] {
+    pub fn tables(&self) -> [(&'static str, &DataFrame); 11] {
         [
             ("customers", &self.customers),
             ("subscriptions", &self.subscriptions),
@@ -762,11 +812,12 @@ impl SaasTables {
             ("costs", &self.costs),
             ("trials", &self.trials),
             ("conversions", &self.conversions),
+            ("milestones", &self.milestones),
         ]
     }
 
     /// Consumes the tables, giving them with their names in the order of [`SaasTables::tables`].
-    pub fn into_tables(self) -> [(&'static str, DataFrame); 10] {
+    pub fn into_tables(self) -> [(&'static str, DataFrame); 11] {
         [
             ("customers", self.customers),
             ("subscriptions", self.subscriptions),
@@ -778,6 +829,7 @@ impl SaasTables {
             ("costs", self.costs),
             ("trials", self.trials),
             ("conversions", self.conversions),
+            ("milestones", self.milestones),
         ]
     }
 }
@@ -818,6 +870,7 @@ impl Buffers {
             events,
             trials,
             conversions,
+            milestones,
             cost_cents,
         } = self;
         // The usage tables are the largest: a second thread builds them while this one builds the
@@ -825,7 +878,7 @@ impl Buffers {
         let (usage, events, others) = std::thread::scope(|scope| {
             let usage_tables =
                 scope.spawn(move || Ok::<_, CsError>((usage.into_frame()?, events.into_frame()?)));
-            let others = (move || -> Result<[DataFrame; 8]> {
+            let others = (move || -> Result<[DataFrame; 9]> {
                 Ok([
                     customers.into_frame()?,
                     subscriptions.into_frame()?,
@@ -855,6 +908,9 @@ impl Buffers {
                         )
                         .into_series()
                         .into(),
+                        timestamps("first_response_at", tickets.first_response_at),
+                        labels("priority", &tickets.priority, &PRIORITIES),
+                        labels("channel", &tickets.channel, &CHANNELS),
                     ])?,
                     frame(vec![
                         dates("period", month_starts.to_vec()),
@@ -874,6 +930,11 @@ impl Buffers {
                         dates("timestamp", conversions.timestamp),
                         labels("kind", &conversions.kind, &CONVERSION_KINDS),
                     ])?,
+                    frame(vec![
+                        ids("customer_id", milestones.customer_id),
+                        labels("milestone", &milestones.milestone, &MILESTONES),
+                        timestamps("timestamp", milestones.timestamp),
+                    ])?,
                 ])
             })();
             let (usage, events) = usage_tables
@@ -881,7 +942,7 @@ impl Buffers {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
             Ok::<_, CsError>((usage, events, others?))
         })?;
-        let [customers, subscriptions, transactions, surveys, tickets, costs, trials, conversions] =
+        let [customers, subscriptions, transactions, surveys, tickets, costs, trials, conversions, milestones] =
             others;
         Ok(SaasTables {
             customers,
@@ -894,6 +955,7 @@ impl Buffers {
             costs,
             trials,
             conversions,
+            milestones,
         })
     }
 }

@@ -104,6 +104,15 @@ pub fn milestone_funnel(
             "give at least one window",
         ));
     }
+    for (i, w) in options.window_days.iter().enumerate() {
+        if options.window_days[..i].contains(w) {
+            return Err(CsError::option(
+                "window_days",
+                w,
+                "each window may be given once",
+            ));
+        }
+    }
     if let Some(w) = options.window_days.iter().find(|w| **w < 0) {
         return Err(CsError::option(
             "window_days",
