@@ -59,11 +59,11 @@ wheel: $(VENV)/.ready ## build the Python wheel (PROFILE=release; PROFILE=dist f
 	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(WHEELS)/*.whl
 
 DEMO := out/demo
-DEMO_TABLES := subscriptions responses tickets usage costs trials conversions customers
+DEMO_TABLES := subscriptions responses tickets usage costs trials conversions customers milestones
 
 demo: wheel ## build, install and run the main job on generated sample data (with its Stripe export), then write its HTML reports
 	$(VENV)/bin/csmetrics demo --out $(DEMO)
-	MPLBACKEND=Agg $(VENV)/bin/csmetrics report $(foreach t,$(DEMO_TABLES),--$(t) $(DEMO)/$(t).parquet) --period month --out $(DEMO)/report.html
+	MPLBACKEND=Agg $(VENV)/bin/csmetrics report $(foreach t,$(DEMO_TABLES),--$(t) $(DEMO)/$(t).parquet) --period month --activation data_connected --sla-hours high=4,normal=12,low=24 --out $(DEMO)/report.html
 	MPLBACKEND=Agg $(VENV)/bin/csmetrics report --stripe-subscriptions $(DEMO)/stripe/subscriptions.jsonl --stripe-invoices $(DEMO)/stripe/invoices.jsonl --title "Customer-success report from the Stripe export" --out $(DEMO)/stripe-report.html
 	@echo "The report: open file://$(CURDIR)/$(DEMO)/report.html in a browser (and stripe-report.html, from the Stripe export)."
 

@@ -369,3 +369,68 @@ def test_activated_customers_retain_better_on_generated_data():
     ret = {r["activated"]: r for r in a.retention.iter_rows(named=True)}
     assert ret[True]["rmst"] > ret[False]["rmst"]
     assert math.isfinite(ret[True]["rmst"])
+
+
+def test_generated_milestones_follow_the_documented_journey():
+    data = csm.datasets.saas(2000, seed=3)
+    assert set(data.milestones["milestone"].unique()) == set(csm.datasets.MILESTONES)
+    f = csm.milestone_funnel(
+        data.milestones, data.customers, journey=list(csm.datasets.MILESTONES), window_days=365,
+        cohort=None,
+    )
+    # Stage-to-stage conversion near the documented probabilities (0.75 for data_connected is
+    # lowered for early churners; the later ones are not).
+    conversion = f["conversion"].to_list()
+    assert 0.85 < conversion[0] <= 0.95
+    assert 0.5 < conversion[1] < 0.75
+    assert 0.7 < conversion[2] < 0.9
+    assert set(data.tickets["priority"].unique()) == {"high", "normal", "low"}
+    times = csm.response_times(data.tickets, by="priority")
+    medians = {r["priority"]: r for r in times.group_by("priority").agg(pl.col("first_response_median_hours").median()).iter_rows(named=True)}
+    assert medians["high"]["first_response_median_hours"] < medians["low"]["first_response_median_hours"]
+
+
+def test_scorecard_and_report_show_support_times_and_onboarding(tmp_path):
+    as_of = dt.datetime(2024, 2, 1, 12)
+    card = csm.scorecard(tickets=tickets(), sla_hours=3.5, as_of=as_of)
+    times = csm.response_times(tickets(), sla_hours=3.5, as_of=as_of)
+    jan = card.filter(pl.col("period") == D(2024, 1, 1))
+    value = dict(zip(jan["metric"], jan["value"], strict=True))
+    assert value["first_response_median_hours"] == times["first_response_median_hours"][0] == 3.0
+    assert value["ticket_backlog"] == 3
+    assert value["sla_attainment"] == 0.5  # 1, 2, 3 h met; 4, 10 h and the unanswered one late
+    data = csm.datasets.saas(1500, months=12, seed=5)
+    path = csm.report(
+        subscriptions=data.subscriptions,
+        customers=data.customers,
+        milestones=data.milestones,
+        tickets=data.tickets,
+        activation="data_connected",
+        sla_hours={"high": 4, "normal": 12, "low": 24},
+        out=tmp_path / "report.html",
+    )
+    page = path.read_text()
+    for anchor in ('id="onboarding"', 'id="support-times"', 'id="time-to-milestone"', 'id="activation-note"'):
+        assert anchor in page
+    assert "Onboarding funnel" in page and "First response time" in page
+
+
+def test_plots_of_the_journey():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from csmetrics import plot
+
+    f = csm.milestone_funnel(milestones(), customers(), journey=JOURNEY, window_days=[7, 30], as_of=CUTOFF)
+    ax = plot.milestone_funnel(f)
+    # Cohorts are added up: setup within 7 days, 3 of 4 customers.
+    heights = sorted(round(p.get_height(), 6) for p in ax.patches)
+    assert round(3 / 4, 6) in heights
+    assert [t.get_text() for t in ax.get_xticklabels()] == JOURNEY
+    ax2 = plot.response_times(csm.response_times(tickets(), as_of=dt.datetime(2024, 2, 1, 12)))
+    assert ax2.get_ylabel() == "hours to the first response"
+    assert len(ax2.get_lines()) == 2
+    plt.close("all")
+    with pytest.raises(csm.MissingColumnError):
+        plot.milestone_funnel(pl.DataFrame({"stage": [1]}))

@@ -122,6 +122,7 @@ def _demo(args: argparse.Namespace) -> int:
                 "segment_a", "segment_b", "nps_a", "nps_b", "difference", "z", "p_value"
             )
         )
+    _demo_journey(business)
     if args.stripe_customers > 0:
         _demo_stripe(business, args)
     if args.out is not None:
@@ -133,6 +134,49 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"\nWrote the tables as Parquet files to {folder}/.")
     print(f"\nDone in {time.perf_counter() - started:.2f} s.")
     return 0
+
+
+def _demo_journey(business: datasets.SaasData) -> None:
+    """The onboarding funnel, the time to value, activation and the support times."""
+    journey = list(datasets.MILESTONES)
+    print("\nOnboarding funnel: share of customers reaching each milestone within 7 and 30 days:")
+    funnel = csm.milestone_funnel(
+        business.milestones, business.customers, journey=journey, window_days=[7, 30], cohort=None
+    )
+    print(funnel.select("window_days", "milestone", "eligible", "reached", "share", "conversion"))
+    print("\nTime to each milestone in days (Kaplan-Meier, censored at the cut-off):")
+    times = csm.time_to_milestone(business.milestones, business.customers, journey=journey)
+    print(times.select("milestone", "reached", "censored", "median", "median_lower", "median_upper"))
+    active = csm.activation(
+        business.customers,
+        milestones=business.milestones,
+        milestone="data_connected",
+        subscriptions=business.subscriptions,
+        cohort=None,
+    )
+    rate = active.rates["activation_rate"][0]
+    test = active.logrank.row(0, named=True)
+    print(
+        f"\nActivation (data connected within 14 days): {rate:.1%}; retention of activated "
+        f"against other customers, log-rank chi2 = {test['statistic']:.1f}, "
+        f"p = {test['p_value']:.2g}:"
+    )
+    print(active.retention.select("activated", "n", "events", "rmst"))
+    print("\nSupport response times by priority (SLA 4 / 12 / 24 hours), last three months:")
+    sla = {"high": 4, "normal": 12, "low": 24}
+    support = csm.response_times(business.tickets, by="priority", sla_hours=sla)
+    recent = sorted(set(support["period"].to_list()))[-3:]
+    print(
+        support.filter(pl.col("period").is_in(recent)).select(
+            "priority",
+            "period",
+            "tickets",
+            "first_response_median_hours",
+            "first_response_p90_hours",
+            "backlog",
+            "sla_attainment",
+        )
+    )
 
 
 def _demo_stripe(business: datasets.SaasData, args: argparse.Namespace) -> None:
@@ -197,6 +241,7 @@ REPORT_TABLES = (
     "trials",
     "conversions",
     "customers",
+    "milestones",
 )
 
 
@@ -344,6 +389,19 @@ def _fx(text: str) -> dict[str, float]:
     return rates
 
 
+def _sla(text: str) -> float | dict[str, float]:
+    """``--sla-hours``: a number of hours, or ``PRIORITY=HOURS`` pairs."""
+    pairs = [part.partition("=") for part in text.split(",")] if "=" in text else []
+    try:
+        if not pairs:
+            return float(text)
+        return {name.strip(): float(hours) for name, _, hours in pairs}
+    except ValueError:
+        raise _Failure(
+            f"--sla-hours {text!r}: expected hours such as 8, or per priority high=4,normal=24"
+        ) from None
+
+
 def _stripe_export(args: argparse.Namespace) -> Any:
     """The Stripe export of the ``--stripe-*`` options, read; None without them."""
     from csmetrics.report import stripe_tables
@@ -404,6 +462,9 @@ def _report(args: argparse.Namespace) -> int:
 
     path = report(
         **tables,
+        journey=None if args.journey is None else [m.strip() for m in args.journey.split(",")],
+        activation=args.activation,
+        sla_hours=_sla(args.sla_hours) if args.sla_hours is not None else None,
         period=args.period,
         as_of=as_of,
         out=args.out,
@@ -501,6 +562,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     rep.add_argument(
         "--as-of", dest="as_of", help="cut-off date YYYY-MM-DD (default: the data's last)"
+    )
+    rep.add_argument(
+        "--journey",
+        metavar="M1,M2,...",
+        help="the onboarding milestones in order (default: by the customers reaching them)",
+    )
+    rep.add_argument(
+        "--activation",
+        metavar="MILESTONE",
+        help="the activation milestone of the onboarding section (reached within 14 days)",
+    )
+    rep.add_argument(
+        "--sla-hours",
+        dest="sla_hours",
+        metavar="HOURS",
+        help="first-response SLA of the tickets: hours, or per priority high=4,normal=24",
     )
     rep.add_argument("--out", default="report.html", help="HTML file to write")
     rep.add_argument("--title", default="Customer-success report", help="report title")

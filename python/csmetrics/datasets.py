@@ -33,6 +33,7 @@ from csmetrics import _internal
 from csmetrics._options import guard_module, option_error, whole
 
 __all__ = [
+    "MILESTONES",
     "SaasData",
     "cdnow",
     "donations",
@@ -42,6 +43,15 @@ __all__ = [
     "write",
     "write_stripe",
 ]
+
+#: The onboarding journey of :func:`saas`'s ``milestones`` table, in order.
+MILESTONES = (
+    "setup_completed",
+    "data_connected",
+    "first_report",
+    "team_invited",
+    "integration_added",
+)
 
 _EPOCH = dt.date(1970, 1, 1)
 _RAW_EVENTS_LIMIT = 10_000

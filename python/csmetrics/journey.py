@@ -245,12 +245,17 @@ class Activation:
         None.
     logrank
         With subscriptions: the log-rank test of activated against other customers, else None.
+    curves
+        With subscriptions: the Kaplan-Meier curves by ``activated`` (as
+        :func:`csmetrics.kaplan_meier` gives them, for :func:`csmetrics.plot.survival_curve`),
+        else None.
     """
 
     rates: Any
     customers: Any
     retention: Any = None
     logrank: Any = None
+    curves: Any = None
 
 
 def activation(
@@ -315,7 +320,7 @@ def activation(
     Returns
     -------
     Activation
-        ``rates``, ``customers``, ``retention``, ``logrank``.
+        ``rates``, ``customers``, ``retention``, ``logrank``, ``curves``.
 
     Examples
     --------
@@ -377,7 +382,7 @@ def activation(
     cutoff = _micros(as_of, "as_of")
     rates = _internal.activation(events_frame, c_frame, starts, rule, window, cutoff)
     flags = _internal.activated_customers(events_frame, c_frame, starts, rule, window, cutoff)
-    retention = logrank = None
+    retention = logrank = curves = None
     if subscriptions is not None:
         import csmetrics as csm
 
@@ -388,16 +393,18 @@ def activation(
             as_of=as_of,
             **options,
         )
-        retention, logrank = _internal.activation_retention(
+        retention, logrank, curves = _internal.activation_retention(
             lives, flags, customer_id, confidence_level(confidence)
         )
         retention = from_polars(retention, kind)
         logrank = from_polars(logrank, kind)
+        curves = from_polars(curves, kind)
     return Activation(
         rates=from_polars(rates, kind),
         customers=from_polars(flags, kind),
         retention=retention,
         logrank=logrank,
+        curves=curves,
     )
 
 

@@ -14,7 +14,7 @@ import datetime as dt
 import html
 import io
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -98,6 +98,10 @@ def _plan(tables: dict[str, Any]) -> list[str]:
         steps += ["revenue", "churn", "cohorts", "survival", "health"]
     if "responses" in tables:
         steps.append("nps")
+    if "milestones" in tables:
+        steps.append("journey")
+    if "tickets" in tables and "first_response_at" in tables["tickets"].columns:
+        steps.append("support")
     steps.append("writing")
     return steps
 
@@ -407,6 +411,7 @@ _EVENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "usage": ("date",),
     "trials": ("trial_start", "converted_at"),
     "conversions": ("timestamp",),
+    "milestones": ("timestamp",),
 }
 
 
@@ -683,6 +688,10 @@ def report(
     stripe: Any = None,
     invoices: Any = None,
     revenue_from: Literal["auto", "invoices", "subscriptions"] = "auto",
+    milestones: Any = None,
+    journey: Sequence[str] | None = None,
+    activation: str | None = None,
+    sla_hours: float | Mapping[str, float] | None = None,
 ) -> Path:
     """Writes the customer-success report as one self-contained HTML file and returns its path.
 
@@ -697,7 +706,8 @@ def report(
         churned customers by reason against cancellation requests, and a table of the last six
         periods.
     customers
-        Optional ``customer_id`` and ``segment`` table, used to label customers who need attention.
+        Optional ``customer_id`` and ``segment`` table, used to label customers who need attention
+        (and, with a ``signup_date`` column, the customers' starts of the onboarding section).
     period
         Reporting period of the scorecard and the trend charts.
     as_of
@@ -757,6 +767,21 @@ def report(
         ``"subscriptions"`` the subscriptions, the invoice lines left out (a Stripe export's
         subscription objects hold today's prices and seats, so its history of upgrades and
         price changes is in the invoices only).
+    milestones
+        Onboarding milestones (``customer_id``, ``milestone``, ``timestamp``): an "Onboarding"
+        section with the funnel at 7, 30 and 90 days (:func:`csmetrics.milestone_funnel`), the
+        time to each milestone (:func:`csmetrics.time_to_milestone`) and, with ``activation``,
+        the retention of activated against other customers. The customers' starts are the
+        ``signup_date`` of ``customers``, else the first subscription (or invoice line);
+        milestones before a start are left out and counted in the section's note.
+    journey
+        The milestones in order; default: by the number of customers reaching them, most first.
+    activation
+        The activation milestone (reached within 14 days of the start), such as
+        ``"data_connected"``; None (default): no activation chart.
+    sla_hours
+        The first-response SLA of the tickets (:func:`csmetrics.response_times`). Tickets with a
+        ``first_response_at`` column add a "Support response times" section.
 
     Returns
     -------
@@ -807,6 +832,7 @@ def report(
         ("conversions", conversions),
         ("customers", customers),
         ("invoices", invoices),
+        ("milestones", milestones),
     ]:
         if frame is not None:
             given.append(name)
@@ -840,12 +866,16 @@ def report(
     step("scorecard")
     # Every table given, empty ones too: the scorecard checks their columns (and gives no rows
     # for an empty one).
-    scorecard_inputs = {k: v for k, v in converted_tables.items() if k != "customers"}
+    scorecard_inputs = {
+        k: v for k, v in converted_tables.items() if k not in ("customers", "milestones")
+    }
     money: dict[str, Any] = {"fx": fx}
     if discounts_in is not None:
         money["discounts"] = discounts_in
     long = (
-        csm.scorecard(**scorecard_inputs, period=period, as_of=cutoff, **money)
+        csm.scorecard(
+            **scorecard_inputs, period=period, as_of=cutoff, sla_hours=sla_hours, **money
+        )
         if scorecard_inputs
         else pl.DataFrame()
     )
@@ -992,6 +1022,26 @@ def report(
             body = _png(plot.nps_trend(trend, title=heading, ax=_axes(10, 4)))
             sections.append(_section("nps", "Net Promoter Score", body))
 
+    if "milestones" in tables:
+        step("journey")
+        starts = tables.get("customers")
+        start = "signup_date"
+        if starts is None or start not in starts.columns:
+            starts, start = source, "period_start" if lines is not None else "start"
+        if starts is not None:
+            survival = options if source is not None else {}
+            sections.append(
+                _journey_section(
+                    tables["milestones"], starts, start, journey, activation, source, survival,
+                    cutoff,
+                )
+            )
+
+    tickets_in = tables.get("tickets")
+    if tickets_in is not None and "first_response_at" in tickets_in.columns:
+        step("support")
+        sections.append(_support_section(tickets_in, period, cutoff, partial, sla_hours))
+
     if source is not None:
         step("health")
         scored, factors = _health(
@@ -1057,6 +1107,140 @@ def report(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def _journey_order(milestones: pl.DataFrame) -> list[str]:
+    """The milestones by the number of customers reaching them, most first (a funnel's order)."""
+    counts = (
+        milestones.group_by(pl.col("milestone").cast(pl.String))
+        .agg(pl.col("customer_id").n_unique().alias("customers"))
+        .sort(["customers", "milestone"], descending=[True, False])
+    )
+    return [m for m in counts["milestone"].to_list() if m is not None]
+
+
+def _journey_section(
+    milestones: pl.DataFrame,
+    starts: pl.DataFrame,
+    start: str,
+    journey: Sequence[str] | None,
+    activation: str | None,
+    source: pl.DataFrame | None,
+    survival: Mapping[str, Any],
+    cutoff: Any,
+) -> str:
+    """Onboarding: the funnel at 7, 30 and 90 days, the time to each milestone, and activated
+    against other customers' retention."""
+    import csmetrics as csm
+    from csmetrics import plot
+
+    stages = list(journey) if journey is not None else _journey_order(milestones)
+    common: dict[str, Any] = {"as_of": cutoff, "start": start, "before_start": "drop"}
+    funnel = csm.milestone_funnel(
+        milestones, starts, journey=stages, window_days=[7, 30, 90], cohort=None, **common
+    )
+    body = _png(plot.milestone_funnel(funnel, title="Onboarding funnel", ax=_axes(10, 4)))
+    times = csm.time_to_milestone(milestones, starts, journey=stages, **common)
+    shown = times.select(
+        "milestone",
+        "customers",
+        "reached",
+        pl.col("p25").alias("days to 25%"),
+        pl.col("median").alias("median days"),
+        pl.concat_str(
+            pl.col("median_lower").round(1).cast(pl.String).fill_null("–"),
+            pl.lit(" – "),
+            pl.col("median_upper").round(1).cast(pl.String).fill_null("–"),
+        ).alias("95% interval"),
+        pl.col("p75").alias("days to 75%"),
+    )
+    body += "<h3>Time to value</h3>" + _table(shown, table_id="time-to-milestone")
+    early = int(funnel["before_start"].sum())
+    note = (
+        "Share of customers reaching each milestone within 7, 30 and 90 days of their start "
+        "(customers whose window is still open are left out, never counted as not reached); "
+        "the days to each milestone by Kaplan-Meier, censored at the cut-off."
+    )
+    if early:
+        note += f" {early:,} milestone rows dated before their customer's start are left out."
+    if activation is not None and source is not None:
+        result = csm.activation(
+            starts,
+            milestones=milestones,
+            milestone=activation,
+            subscriptions=source,
+            survival_options=dict(survival),
+            as_of=cutoff,
+            start=start,
+            cohort=None,
+        )
+        rates = result.rates.row(0, named=True)
+        test = result.logrank.row(0, named=True)
+        curve = plot.survival_curve(
+            result.curves,
+            time_label="months",
+            title=f"Retention by activation ({activation} within 14 days)",
+            ax=_axes(10, 4),
+        )
+        body += f"<h3>Activation: {html.escape(activation)}</h3>" + _png(curve)
+        p = test["p_value"]
+        body += (
+            f'<p class="note" id="activation-note">Activation rate '
+            f"{_fmt(rates['activation_rate'], 'percent')} of {rates['eligible']:,} customers "
+            f"whose 14-day window has closed; log-rank test of activated against other "
+            f"customers: p = {'&ndash;' if p is None else f'{p:.2g}'}.</p>"
+        )
+    return _section("onboarding", "Onboarding", body, note)
+
+
+def _support_section(
+    tickets: pl.DataFrame,
+    period: Period,
+    cutoff: Any,
+    partial: dt.date | None,
+    sla_hours: float | Mapping[str, float] | None,
+) -> str:
+    """Support times: first response per period (median, 90th percentile), and the last
+    complete period by priority with the backlog and SLA attainment."""
+    import csmetrics as csm
+    from csmetrics import plot
+
+    resolved = "resolved_at" if "resolved_at" in tickets.columns else None
+    common: dict[str, Any] = {"period": period, "as_of": cutoff, "resolved_at": resolved}
+    if isinstance(sla_hours, Mapping) and "priority" not in tickets.columns:
+        sla_hours = None
+    times = csm.response_times(tickets, sla_hours=sla_hours, **common)
+    if partial is not None:
+        times = times.filter(pl.col("period") <= partial)
+    body = _png(plot.response_times(times, title="First response time", ax=_axes(10, 3.5)))
+    complete = times.filter(pl.col("period") < partial) if partial is not None else times
+    if complete.height:
+        last = complete["period"].max()
+        by = ["priority"] if "priority" in tickets.columns else []
+        per = csm.response_times(tickets, sla_hours=sla_hours, by=by, **common).filter(
+            pl.col("period") == last
+        )
+        wanted = [
+            *by,
+            "tickets",
+            "answered",
+            "unanswered",
+            "first_response_median_hours",
+            "first_response_p90_hours",
+            *(["resolution_median_hours", "backlog"] if resolved else []),
+            *(["sla_attainment"] if sla_hours is not None else []),
+        ]
+        body += f"<h3>{html.escape(_period_label(last, period))}</h3>" + _table(
+            per.select(wanted), percent={"sla_attainment"}, table_id="support-times"
+        )
+    return _section(
+        "support-times",
+        "Support response times",
+        body,
+        "Hours from opening to the first response, per period of the opening (tickets not yet "
+        "answered are counted as unanswered, never dropped); the backlog is the tickets still "
+        "open at the period's end.",
+    )
 
 
 def _health_section(

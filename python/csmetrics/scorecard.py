@@ -55,6 +55,11 @@ LABELS: dict[str, str] = {
     "cross_sell_rate": "Cross-sell rate",
     "fcr_gross": "First-contact resolution (gross)",
     "fcr_net": "First-contact resolution (net)",
+    "first_response_median_hours": "Median first response (hours)",
+    "first_response_p90_hours": "90th percentile first response (hours)",
+    "resolution_median_hours": "Median resolution time (hours)",
+    "ticket_backlog": "Open tickets at the period's end",
+    "sla_attainment": "First responses within the SLA",
     "dau": "Daily active customers (DAU)",
     "wau": "Weekly active customers (WAU)",
     "mau": "Active customers in the period (MAU)",
@@ -124,6 +129,7 @@ def scorecard(
     discounts: IntoFrame | None = ...,
     fx: Rates | None = ...,
     invoices: _Polars = ...,
+    sla_hours: float | Mapping[str, float] | None = ...,
 ) -> pl.DataFrame: ...
 @overload
 def scorecard(
@@ -141,6 +147,7 @@ def scorecard(
     discounts: IntoFrame | None = ...,
     fx: Rates | None = ...,
     invoices: IntoFrame | None = ...,
+    sla_hours: float | Mapping[str, float] | None = ...,
 ) -> pd.DataFrame: ...
 @keyword_only(8)  # the tables, positional in earlier releases
 def scorecard(
@@ -158,6 +165,7 @@ def scorecard(
     discounts: IntoFrame | None = None,
     fx: Rates | None = None,
     invoices: IntoFrame | None = None,
+    sla_hours: float | Mapping[str, float] | None = None,
 ) -> Any:
     """Every KPI the given tables allow, per period, as one long table.
 
@@ -175,7 +183,11 @@ def scorecard(
       churned customers);
     - ``costs`` with ``subscriptions``: ``crc`` (:func:`csmetrics.retention_cost`);
     - ``trials``: ``trial_conversion``; ``conversions``: ``upsell_rate``, ``cross_sell_rate``;
-    - ``tickets``: ``fcr_gross``, ``fcr_net``; ``usage``: ``dau``, ``wau``, ``mau``, ``stickiness``;
+    - ``tickets``: ``fcr_gross``, ``fcr_net`` (with a ``contacts`` column, or without a
+      ``first_response_at`` one); with a ``first_response_at`` column
+      ``first_response_median_hours``, ``first_response_p90_hours``, and with ``resolved_at``
+      ``resolution_median_hours`` and ``ticket_backlog`` (:func:`csmetrics.response_times`),
+      and with ``sla_hours`` ``sla_attainment``; ``usage``: ``dau``, ``wau``, ``mau``, ``stickiness``;
     - ``transactions`` (``customer_id``, ``timestamp``, ``amount``): ``buyers`` (distinct
       customers purchasing), ``purchases``, ``purchase_revenue``, ``average_order_value``
       (revenue / purchases) and ``repeat_buyer_share`` (buyers who had bought before the period
@@ -208,6 +220,9 @@ def scorecard(
         tolerance (the defaults of :func:`csmetrics.mrr_bridge`); the billing-detail KPIs
         still come from ``subscriptions`` (statuses, cancellations and churn reasons are not
         on invoices).
+    sla_hours
+        The first-response SLA of the tickets (hours: one number, or one per ``priority``, as
+        in :func:`csmetrics.response_times`); None (default): no ``sla_attainment``.
 
     Returns
     -------
@@ -332,11 +347,17 @@ def scorecard(
             _rows(sales, "cross_sell_rate", "cross_sell_rate", "cross_sells", "conversions"),
         ]
     if tickets is not None:
-        fcr = csm.first_contact_resolution(_polars(tickets), period=period)
-        parts += [
-            _rows(fcr, "fcr_gross", "fcr_gross", "first_contact_resolved", "resolved"),
-            _rows(fcr, "fcr_net", "fcr_net", "resolvable_first_contact_resolved", "resolvable"),
-        ]
+        ticket_frame = _polars(tickets)
+        answered = "first_response_at" in ticket_frame.columns
+        # A table of response times only has no FCR; without either, FCR names what is missing.
+        if "contacts" in ticket_frame.columns or not answered:
+            fcr = csm.first_contact_resolution(ticket_frame, period=period)
+            parts += [
+                _rows(fcr, "fcr_gross", "fcr_gross", "first_contact_resolved", "resolved"),
+                _rows(fcr, "fcr_net", "fcr_net", "resolvable_first_contact_resolved", "resolvable"),
+            ]
+        if answered:
+            parts += _response_rows(ticket_frame, period, as_of, sla_hours)
     if usage is not None:
         eng = csm.engagement(_polars(usage), period=period, as_of=as_of)
         parts += [
@@ -350,6 +371,41 @@ def scorecard(
     long = pl.concat(parts) if parts else pl.DataFrame(schema=_SCHEMA)
     long = long.sort("period", "metric")
     return from_polars(long, family)
+
+
+def _response_rows(
+    tickets: pl.DataFrame,
+    period: Period,
+    as_of: Instant | None,
+    sla_hours: float | Mapping[str, float] | None,
+) -> list[pl.DataFrame]:
+    """Support response times per period (:func:`csmetrics.response_times`)."""
+    import csmetrics as csm
+
+    resolved = "resolved_at" if "resolved_at" in tickets.columns else None
+    times = csm.response_times(
+        tickets, period=period, as_of=as_of, resolved_at=resolved, sla_hours=sla_hours
+    )
+    rows = [
+        _rows(times, "first_response_median_hours", "first_response_median_hours", None, "answered"),
+        _rows(times, "first_response_p90_hours", "first_response_p90_hours", None, "answered"),
+    ]
+    if resolved is not None:
+        rows += [
+            _rows(times, "resolution_median_hours", "resolution_median_hours", None, "resolved"),
+            _rows(times, "ticket_backlog", "backlog"),
+        ]
+    if sla_hours is not None:
+        rows.append(
+            _rows(
+                times,
+                "sla_attainment",
+                "sla_attainment",
+                "sla_met",
+                pl.col("sla_met") + pl.col("sla_breached"),
+            )
+        )
+    return rows
 
 
 def _purchase_rows(log: IntoFrame, period: Period, as_of: Instant | None) -> list[pl.DataFrame]:

@@ -220,12 +220,12 @@ fn activation_retention(
     flags: Frame,
     customer_id: String,
     confidence: f64,
-) -> PyResult<(PyDataFrame, PyDataFrame)> {
+) -> PyResult<(PyDataFrame, PyDataFrame, PyDataFrame)> {
     let (l, f) = (lives.0, flags.0);
     run(py, "activation", || {
         journey::activation_retention(&l, &f, &customer_id, confidence)
     })
-    .map(|(a, b)| (PyDataFrame(a), PyDataFrame(b)))
+    .map(|(a, b, c)| (PyDataFrame(a), PyDataFrame(b), PyDataFrame(c)))
 }
 
 #[pyfunction]

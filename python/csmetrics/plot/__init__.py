@@ -15,7 +15,7 @@ Examples
     ax = plot.survival_curve(curve, time_label="months since the first start")
     ax.figure.savefig("survival.png", dpi=100, bbox_inches="tight")
 
-The charts live in one module per family (cohorts, revenue, retention, survey, survival, CLV);
+The charts live in one module per family (cohorts, revenue, retention, survey, survival, CLV, journey);
 import them from ``csmetrics.plot``.
 """
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from csmetrics.plot._clv import calibration_holdout, clv_distribution, p_alive_matrix
 from csmetrics.plot._cohorts import cohort_heatmap
+from csmetrics.plot._journey import milestone_funnel, response_times
 from csmetrics.plot._retention import churn_trend
 from csmetrics.plot._revenue import (
     churn_split_bars,
@@ -40,11 +41,13 @@ __all__ = [
     "churn_trend",
     "clv_distribution",
     "cohort_heatmap",
+    "milestone_funnel",
     "mrr_bridge_bars",
     "mrr_waterfall",
     "net_contract_trend",
     "nps_trend",
     "nrr_trend",
     "p_alive_matrix",
+    "response_times",
     "survival_curve",
 ]

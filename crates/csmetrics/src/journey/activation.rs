@@ -8,7 +8,9 @@ use crate::frame::column;
 use crate::groups::encode_column;
 use crate::input::{invalid, optional_instants};
 use crate::period::MICROS_PER_DAY;
-use crate::survival::{kaplan_meier_summary, logrank_test, KaplanMeierOptions, LogrankOptions};
+use crate::survival::{
+    kaplan_meier, kaplan_meier_summary, logrank_test, KaplanMeierOptions, LogrankOptions,
+};
 
 use super::reach::{population, reach, Population, NOT_REACHED};
 use super::{BeforeStart, MilestoneColumns, Order, Starts};
@@ -341,7 +343,7 @@ pub fn activated_customers(events: &DataFrame, customers: &DataFrame, options: &
 }
 
 /// Retention of activated against other customers: the Kaplan-Meier summary of the customers'
-/// lives by `activated` and the log-rank test between the two.
+/// lives by `activated`, the log-rank test between the two, and the Kaplan-Meier curves.
 ///
 /// `lives` holds one row per life (as from `survival_table`: `customer_id`, `duration`, `event`);
 /// `flags` one row per customer (as from [`activated_customers`]: its id and `activated`). Lives
@@ -352,7 +354,7 @@ pub fn activation_retention(
     flags: &DataFrame,
     customer_id: &str,
     confidence: f64,
-) -> Result<(DataFrame, DataFrame)> {
+) -> Result<(DataFrame, DataFrame, DataFrame)> {
     let theirs = column(lives, customer_id, "the customer of each life")?;
     let ours = column(flags, customer_id, "the customer of each activation")?;
     let codes = crate::groups::joint_codes(
@@ -402,6 +404,7 @@ pub fn activation_retention(
         confidence,
         ..Default::default()
     };
+    let curves = kaplan_meier(&picked, &km)?;
     let mut summary = kaplan_meier_summary(&picked, &km)?;
     let height = summary.height();
     summary.with_column(Column::new("pending".into(), vec![pending; height]))?;
@@ -412,5 +415,5 @@ pub fn activation_retention(
             ..Default::default()
         },
     )?;
-    Ok((summary, test))
+    Ok((summary, test, curves))
 }
