@@ -30,11 +30,7 @@ impl StartColumns {
             start: self.start,
             end: self.end,
             by: self.by,
-            cohort: self
-                .cohort
-                .map(|p| p.parse())
-                .transpose()
-                .map_err(to_py)?,
+            cohort: self.cohort.map(|p| p.parse()).transpose().map_err(to_py)?,
         })
     }
 }

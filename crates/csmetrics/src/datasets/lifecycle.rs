@@ -960,11 +960,13 @@ impl Customer<'_> {
             let delay = (support.exponential(1.0 / mean) * HOUR as f64) as i64;
             // Never after the resolution.
             let answered = opened + delay.min(resolved - opened);
-            tickets.first_response_at.push(if answered < ctx.end_micros {
-                answered
-            } else {
-                NULL_MICROS
-            });
+            tickets
+                .first_response_at
+                .push(if answered < ctx.end_micros {
+                    answered
+                } else {
+                    NULL_MICROS
+                });
             tickets.priority.push(priority as u8);
             tickets.channel.push(channel as u8);
             self.next_ticket += 1;

@@ -196,8 +196,8 @@ use polars::prelude::*;
 
 pub use business::{saas, saas_range, PurchaseModel, SaasParams};
 pub use tables::{
-    SaasTables, CHANNELS, CHURN_REASONS, CONVERSION_KINDS, COUNTRIES, DISCOUNT_DURATIONS,
-    FEATURES, INTERVALS, MILESTONES, PLANS, PRIORITIES, STATUSES,
+    SaasTables, CHANNELS, CHURN_REASONS, CONVERSION_KINDS, COUNTRIES, DISCOUNT_DURATIONS, FEATURES,
+    INTERVALS, MILESTONES, PLANS, PRIORITIES, STATUSES,
 };
 
 use crate::error::{CsError, Result};

@@ -76,7 +76,11 @@ struct Activated {
     open: Vec<bool>,
 }
 
-fn activated(events: &DataFrame, customers: &DataFrame, options: &ActivationOptions) -> Result<Activated> {
+fn activated(
+    events: &DataFrame,
+    customers: &DataFrame,
+    options: &ActivationOptions,
+) -> Result<Activated> {
     if options.window_days < 0 {
         return Err(CsError::option(
             "window_days",
@@ -84,7 +88,13 @@ fn activated(events: &DataFrame, customers: &DataFrame, options: &ActivationOpti
             "the activation window is a whole number of days >= 0",
         ));
     }
-    let people = population(customers, &options.starts)?;
+    let (id_name, table) = match &options.rule {
+        ActivationRule::Milestone { columns, .. } => (columns.customer_id.as_str(), "milestones"),
+        ActivationRule::ActiveDays { customer_id, .. }
+        | ActivationRule::Features { customer_id, .. } => (customer_id.as_str(), "usage rows"),
+    };
+    let ids = column(events, id_name, "the customer of each row")?;
+    let (people, customer) = population(customers, &options.starts, ids, id_name, table)?;
     let window = options.window_days.saturating_mul(MICROS_PER_DAY);
     let (at, latest) = match &options.rule {
         ActivationRule::Milestone { milestone, columns } => {
@@ -95,6 +105,7 @@ fn activated(events: &DataFrame, customers: &DataFrame, options: &ActivationOpti
                 Order::Any,
                 BeforeStart::Drop,
                 &people,
+                &customer,
                 options.as_of,
             )?;
             let at = (0..people.len())
@@ -107,9 +118,9 @@ fn activated(events: &DataFrame, customers: &DataFrame, options: &ActivationOpti
         }
         ActivationRule::ActiveDays {
             min_active_days,
-            customer_id,
             timestamp,
             events: amount,
+            ..
         } => {
             if *min_active_days < 1 {
                 return Err(CsError::option(
@@ -118,7 +129,15 @@ fn activated(events: &DataFrame, customers: &DataFrame, options: &ActivationOpti
                     "at least one active day is needed",
                 ));
             }
-            let rows = usage_rows(events, &people, customer_id, timestamp, amount.as_deref(), window, options.as_of)?;
+            let rows = usage_rows(
+                events,
+                &people,
+                &customer,
+                timestamp,
+                amount.as_deref(),
+                window,
+                options.as_of,
+            )?;
             // Per customer, its distinct usage days in time order: activated on the day the
             // count reaches min_active_days.
             let mut per: Vec<Vec<i64>> = vec![Vec::new(); people.len()];
@@ -148,10 +167,10 @@ fn activated(events: &DataFrame, customers: &DataFrame, options: &ActivationOpti
         }
         ActivationRule::Features {
             features,
-            customer_id,
             timestamp,
             feature,
             events: amount,
+            ..
         } => {
             if features.is_empty() {
                 return Err(CsError::option(
@@ -176,7 +195,15 @@ fn activated(events: &DataFrame, customers: &DataFrame, options: &ActivationOpti
                     wanted[code] = i as u32;
                 }
             }
-            let rows = usage_rows(events, &people, customer_id, timestamp, amount.as_deref(), window, options.as_of)?;
+            let rows = usage_rows(
+                events,
+                &people,
+                &customer,
+                timestamp,
+                amount.as_deref(),
+                window,
+                options.as_of,
+            )?;
             let mut per: Vec<Vec<(i64, u32)>> = vec![Vec::new(); people.len()];
             for (row, (c, t)) in rows.rows.iter().zip(&rows.kept) {
                 let f = wanted[key.codes[*row] as usize];
@@ -228,14 +255,12 @@ struct UsageRows {
 fn usage_rows(
     events: &DataFrame,
     people: &Population,
-    customer_id: &str,
+    customer: &[u32],
     timestamp: &str,
     amount: Option<&str>,
     window: i64,
     as_of: Option<i64>,
 ) -> Result<UsageRows> {
-    let ids = column(events, customer_id, "the customer of each usage row")?;
-    let customer = people.customers_of(ids, customer_id, "usage rows")?;
     let (times, _) = optional_instants(events, timestamp, "when each usage row happened")?;
     let amounts = match amount {
         Some(name) => crate::input::optional_numbers(
@@ -253,7 +278,12 @@ fn usage_rows(
     };
     for row in 0..events.height() {
         let Some(t) = times[row] else {
-            return Err(invalid(timestamp, row, "null", "every usage row needs a timestamp"));
+            return Err(invalid(
+                timestamp,
+                row,
+                "null",
+                "every usage row needs a timestamp",
+            ));
         };
         out.latest = out.latest.max(Some(t));
         if !amounts[row].is_some_and(|a| a > 0.0) || as_of.is_some_and(|a| t > a) {
@@ -276,7 +306,11 @@ fn usage_rows(
 /// their window, pending ones included: an activation seen is known), `activation_rate` =
 /// activated among the customers whose window has closed / those customers, and
 /// `pending_activated` (customers activated while their window is still open, not in the rate).
-pub fn activation(events: &DataFrame, customers: &DataFrame, options: &ActivationOptions) -> Result<DataFrame> {
+pub fn activation(
+    events: &DataFrame,
+    customers: &DataFrame,
+    options: &ActivationOptions,
+) -> Result<DataFrame> {
     let a = activated(events, customers, options)?;
     let g = a.people.groups;
     let (mut total, mut open, mut closed_on, mut open_on) =
@@ -319,7 +353,11 @@ pub fn activation(events: &DataFrame, customers: &DataFrame, options: &Activatio
 /// Each customer's activation: its id, `start`, `activated` (true, false, or null while its
 /// window is open and the rule not yet met) and `activated_at` (when the rule was met). In the
 /// order of the customers' first rows.
-pub fn activated_customers(events: &DataFrame, customers: &DataFrame, options: &ActivationOptions) -> Result<DataFrame> {
+pub fn activated_customers(
+    events: &DataFrame,
+    customers: &DataFrame,
+    options: &ActivationOptions,
+) -> Result<DataFrame> {
     let a = activated(events, customers, options)?;
     let n = a.people.len();
     let flag: Vec<Option<bool>> = (0..n)
@@ -330,8 +368,7 @@ pub fn activated_customers(events: &DataFrame, customers: &DataFrame, options: &
         })
         .collect();
     let micros = |v: Vec<Option<i64>>| -> Result<Column> {
-        Ok(Column::new("".into(), v)
-            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?)
+        Ok(Column::new("".into(), v).cast(&DataType::Datetime(TimeUnit::Microseconds, None))?)
     };
     let columns = vec![
         a.people.ids.clone(),
@@ -365,7 +402,12 @@ pub fn activation_retention(
     )?;
     let (life_codes, flag_codes) = codes.split_at(theirs.len());
     let joint = codes.iter().max().map_or(0, |m| *m as usize + 1);
-    let activated = crate::input::flags(flags, "activated", "whether each customer activated", "activated must be true/false")?;
+    let activated = crate::input::flags(
+        flags,
+        "activated",
+        "whether each customer activated",
+        "activated must be true/false",
+    )?;
     // 0: no flag row, 1: pending, 2: not activated, 3: activated.
     let mut state = vec![0u8; joint];
     for (code, flag) in flag_codes.iter().zip(&activated) {
@@ -380,14 +422,12 @@ pub fn activation_retention(
     let mut pending = 0i64;
     for (row, code) in life_codes.iter().enumerate() {
         match state[*code as usize] {
-            0 => {
-                return Err(invalid(
-                    customer_id,
-                    row,
-                    crate::input::plain(theirs.get(row)?),
-                    "every customer with a life must be among the customers whose activation is known",
-                ))
-            }
+            0 => return Err(invalid(
+                customer_id,
+                row,
+                crate::input::plain(theirs.get(row)?),
+                "every customer with a life must be among the customers whose activation is known",
+            )),
             1 => pending += 1,
             s => {
                 keep.push(row as IdxSize);

@@ -4,7 +4,6 @@ use polars::prelude::*;
 
 use crate::error::{CsError, Result};
 use crate::period::MICROS_PER_DAY;
-use crate::survival::KaplanMeierOptions;
 
 use super::reach::{population, reach, Population, Reach, NOT_REACHED};
 use super::{BeforeStart, MilestoneColumns, Order, Starts};
@@ -51,6 +50,7 @@ pub(super) struct Read {
     pub as_of: i64,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(super) fn read(
     milestones: &DataFrame,
     customers: &DataFrame,
@@ -61,7 +61,13 @@ pub(super) fn read(
     before_start: BeforeStart,
     as_of: Option<i64>,
 ) -> Result<Read> {
-    let people = population(customers, starts)?;
+    let ids = crate::frame::column(
+        milestones,
+        &columns.customer_id,
+        "the customer of each milestone",
+    )?;
+    let (people, customer) =
+        population(customers, starts, ids, &columns.customer_id, "milestones")?;
     let reach = reach(
         milestones,
         columns,
@@ -69,6 +75,7 @@ pub(super) fn read(
         order,
         before_start,
         &people,
+        &customer,
         as_of,
     )?;
     let as_of = as_of
@@ -86,7 +93,7 @@ pub(super) fn read(
 ///
 /// Columns: the keys, `window_days`, `stage` (1 for the journey's first milestone), `milestone`,
 /// `customers` (of the group), `pending` (whose window has not closed by `as_of`: start + window
-/// > as_of), `eligible` = customers - pending, `reached` (eligible customers who reached the
+/// after as_of), `eligible` = customers - pending, `reached` (eligible customers who reached the
 /// stage within the window: at most `window_days` days after their start), `share` = reached /
 /// eligible, `conversion` = reached / the previous stage's reached (the share for the first
 /// stage), `pending_reached` (pending customers who already reached it), `repeats` (rows of a
@@ -252,9 +259,9 @@ impl Default for TimeToMilestoneOptions {
     }
 }
 
-/// The lives of a Kaplan-Meier estimate of the days from start to each stage: a `__cs_cell`
-/// key (stage * groups + group), `duration` in days and `event`.
-pub(super) fn stage_lives(r: &Read) -> Result<DataFrame> {
+/// The lives of a Kaplan-Meier estimate of the days from start to each stage: per life its
+/// cell (stage * groups + group), duration in days and event.
+pub(super) fn stage_lives(r: &Read) -> (Vec<u32>, Vec<f64>, Vec<bool>) {
     let (people, reach) = (&r.people, &r.reach);
     let stages = reach.stages;
     let n = people.len() * stages;
@@ -267,7 +274,7 @@ pub(super) fn stage_lives(r: &Read) -> Result<DataFrame> {
     for s in 0..stages {
         for c in 0..people.len() {
             let e = reach.elapsed[c * stages + s];
-            cell.push((s * people.groups + people.group[c] as usize) as i64);
+            cell.push((s * people.groups) as u32 + people.group[c]);
             if e != NOT_REACHED {
                 duration.push(e as f64 / day);
                 event.push(true);
@@ -278,14 +285,7 @@ pub(super) fn stage_lives(r: &Read) -> Result<DataFrame> {
             }
         }
     }
-    Ok(DataFrame::new(
-        n,
-        vec![
-            Column::new("__cs_cell".into(), cell),
-            Column::new("duration".into(), duration),
-            Column::new("event".into(), event),
-        ],
-    )?)
+    (cell, duration, event)
 }
 
 /// Time to each milestone of a journey (time to value): a Kaplan-Meier estimate of the days from
@@ -311,30 +311,26 @@ pub fn time_to_milestone(
         options.before_start,
         options.as_of,
     )?;
-    let lives = stage_lives(&r)?;
-    let km = KaplanMeierOptions {
-        by: vec!["__cs_cell".into()],
-        confidence: options.confidence,
-        ..Default::default()
-    };
-    let levels = [(0.5, "median"), (0.25, "p25"), (0.75, "p75")];
-    let summary = crate::survival::kaplan_meier_quantiles(&lives, &km, &levels)?;
-    // The summary's rows by cell.
     let stages = r.reach.stages;
     let groups = r.people.groups;
-    let mut row_of_cell = vec![None; stages * groups];
-    let cells = summary.column("__cs_cell")?.i64()?.clone();
-    for (row, cell) in cells.iter().enumerate() {
-        if let Some(cell) = cell {
-            row_of_cell[cell as usize] = Some(row as IdxSize);
-        }
-    }
+    let (cells, durations, events) = stage_lives(&r);
+    let levels = [0.5, 0.25, 0.75];
+    let names = ["median", "p25", "p75"];
+    let summary = crate::survival::kaplan_meier_quantiles(
+        durations,
+        &events,
+        &cells,
+        stages * groups,
+        options.confidence,
+        &levels,
+    )?;
     let (mut take, mut key_rows, mut stage_col, mut name_col) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for s in 0..stages {
         for (key_row, &g) in r.people.order.iter().enumerate() {
-            if let Some(row) = row_of_cell[s * groups + g] {
-                take.push(row);
+            let cell = s * groups + g;
+            if summary[cell].n > 0.0 {
+                take.push(cell);
                 key_rows.push(key_row as IdxSize);
                 stage_col.push(s as i64 + 1);
                 name_col.push(options.journey[s].as_str());
@@ -342,26 +338,22 @@ pub fn time_to_milestone(
         }
     }
     let rows = take.len();
-    let picked = summary.take(&IdxCa::from_vec("".into(), take))?;
     let keys = r.people.keys.take(&IdxCa::from_vec("".into(), key_rows))?;
     let mut columns = vec![
         Column::new("stage".into(), stage_col),
         Column::new("milestone".into(), name_col),
     ];
     columns.extend(keys.into_columns());
-    let n = picked.column("n")?.i64()?.clone();
-    let events = picked.column("events")?.i64()?.clone();
-    let censored: Int64Chunked = n
-        .iter()
-        .zip(events.iter())
-        .map(|(n, e)| Some(n.unwrap_or(0) - e.unwrap_or(0)))
-        .collect();
-    columns.push(picked.column("n")?.clone().with_name("customers".into()));
-    columns.push(picked.column("events")?.clone().with_name("reached".into()));
-    columns.push(censored.with_name("censored".into()).into_column());
-    for (_, name) in levels {
-        for suffix in ["", "_lower", "_upper"] {
-            columns.push(picked.column(&format!("{name}{suffix}"))?.clone());
+    let count = |f: &dyn Fn(&crate::survival::Quantiles) -> f64| -> Vec<i64> {
+        take.iter().map(|c| f(&summary[*c]) as i64).collect()
+    };
+    columns.push(Column::new("customers".into(), count(&|q| q.n)));
+    columns.push(Column::new("reached".into(), count(&|q| q.events)));
+    columns.push(Column::new("censored".into(), count(&|q| q.n - q.events)));
+    for (l, name) in names.iter().enumerate() {
+        for (b, suffix) in ["", "_lower", "_upper"].iter().enumerate() {
+            let values: Vec<Option<f64>> = take.iter().map(|c| summary[*c].values[l][b]).collect();
+            columns.push(Column::new(format!("{name}{suffix}").into(), values));
         }
     }
     Ok(DataFrame::new(rows, columns)?)

@@ -31,9 +31,6 @@ pub(super) struct Population {
     /// The id of each customer (the customers table's id column at the customer's first row of
     /// the earliest start).
     pub ids: Column,
-    /// The customers table's id column as given, and the customer of each of its rows.
-    id_column: Column,
-    row_customer: Vec<u32>,
 }
 
 impl Population {
@@ -49,44 +46,63 @@ impl Population {
             .chain(self.end.iter().flatten().copied())
             .max()
     }
-
-    /// The customer of each row of another table's id column, or an error naming the first id
-    /// that is not a customer. `table` names the other table in the error.
-    pub fn customers_of(&self, ids: &Column, name: &str, table: &str) -> Result<Vec<u32>> {
-        let codes = joint_codes(
-            ids,
-            &self.id_column,
-            name,
-            &format!("the {table}' customer ids must have the type of the customers'"),
-        )?;
-        let (theirs, ours) = codes.split_at(ids.len());
-        let joint = codes.iter().max().map_or(0, |m| *m as usize + 1);
-        let mut map = vec![u32::MAX; joint];
-        for (code, customer) in ours.iter().zip(&self.row_customer) {
-            map[*code as usize] = *customer;
-        }
-        let mut out = Vec::with_capacity(theirs.len());
-        for (row, code) in theirs.iter().enumerate() {
-            let c = map[*code as usize];
-            if c == u32::MAX {
-                return Err(invalid(
-                    name,
-                    row,
-                    crate::input::plain(ids.get(row)?),
-                    &format!("every customer of the {table} must be in the customers table"),
-                ));
-            }
-            out.push(c);
-        }
-        Ok(out)
-    }
 }
 
-/// Reads the customers table: one customer per distinct id.
-pub(super) fn population(frame: &DataFrame, starts: &Starts) -> Result<Population> {
-    let id_column = column(frame, &starts.customer_id, "the customer of each row")?.clone();
-    let id = encode_column(&id_column)?;
-    let customers = id.labels.len();
+/// The customer of each row of the customers table and of another table, from one coding of
+/// both id columns: customers are numbered in order of first appearance in the customers table;
+/// a row of the other table whose id is not a customer's is an error naming it.
+fn customer_codes(
+    customer_ids: &Column,
+    other: &Column,
+    name: &str,
+    table: &str,
+) -> Result<(Vec<u32>, Vec<u32>, usize)> {
+    let codes = joint_codes(
+        other,
+        customer_ids,
+        name,
+        &format!("the {table}' customer ids must have the type of the customers'"),
+    )?;
+    let (theirs, ours) = codes.split_at(other.len());
+    let joint = codes.iter().max().map_or(0, |m| *m as usize + 1);
+    let mut customer_of = vec![u32::MAX; joint];
+    let mut count = 0u32;
+    let mut rows = Vec::with_capacity(ours.len());
+    for code in ours {
+        let c = &mut customer_of[*code as usize];
+        if *c == u32::MAX {
+            *c = count;
+            count += 1;
+        }
+        rows.push(*c);
+    }
+    let mut out = Vec::with_capacity(theirs.len());
+    for (row, code) in theirs.iter().enumerate() {
+        let c = customer_of[*code as usize];
+        if c == u32::MAX {
+            return Err(invalid(
+                name,
+                row,
+                crate::input::plain(other.get(row)?),
+                &format!("every customer of the {table} must be in the customers table"),
+            ));
+        }
+        out.push(c);
+    }
+    Ok((rows, out, count as usize))
+}
+
+/// Reads the customers table (one customer per distinct id) and finds the customer of each row
+/// of another table's id column `other` (named `other_name`, of the `table`).
+pub(super) fn population(
+    frame: &DataFrame,
+    starts: &Starts,
+    other: &Column,
+    other_name: &str,
+    table: &str,
+) -> Result<(Population, Vec<u32>)> {
+    let id_column = column(frame, &starts.customer_id, "the customer of each row")?;
+    let (row_customer, theirs, customers) = customer_codes(id_column, other, other_name, table)?;
     let what = "when each customer started (signup or first subscription)";
     let (start, _) = optional_instants(frame, &starts.start, what)?;
     let end = match &starts.end {
@@ -100,7 +116,7 @@ pub(super) fn population(frame: &DataFrame, starts: &Starts) -> Result<Populatio
     let mut rep = vec![0 as IdxSize; customers];
     // i64::MIN: no row yet; None: a row without an end (still active).
     let mut last_end: Vec<Option<i64>> = vec![Some(i64::MIN); customers];
-    for (row, code) in id.codes.iter().enumerate() {
+    for (row, code) in row_customer.iter().enumerate() {
         let c = *code as usize;
         let Some(s) = start[row] else {
             return Err(invalid(
@@ -141,7 +157,12 @@ pub(super) fn population(frame: &DataFrame, starts: &Starts) -> Result<Populatio
         keys.push(period_key(&picked, &starts.start, period, "cohort")?);
     }
     let (group, keys_frame, order, groups) = if keys.is_empty() {
-        (vec![0; customers], DataFrame::empty_with_height(1), vec![0], 1)
+        (
+            vec![0; customers],
+            DataFrame::empty_with_height(1),
+            vec![0],
+            1,
+        )
     } else {
         let grouped = group_rows(&keys, customers);
         let (keys_frame, order) = sorted_keys(&keys, &grouped)?;
@@ -152,7 +173,7 @@ pub(super) fn population(frame: &DataFrame, starts: &Starts) -> Result<Populatio
         .as_materialized_series()
         .take(&take)?
         .into_column();
-    Ok(Population {
+    let people = Population {
         start: first,
         end: last_end
             .into_iter()
@@ -163,9 +184,8 @@ pub(super) fn population(frame: &DataFrame, starts: &Starts) -> Result<Populatio
         order,
         groups,
         ids,
-        id_column,
-        row_customer: id.codes,
-    })
+    };
+    Ok((people, theirs))
 }
 
 /// When each customer first reached each stage of a journey.
@@ -186,7 +206,11 @@ pub(super) struct Reach {
 
 /// The journey's milestones: codes of the milestone column for each stage, or an error naming a
 /// stage that never occurs.
-fn stage_codes(frame: &DataFrame, columns: &MilestoneColumns, journey: &[String]) -> Result<(Vec<u32>, Vec<u32>)> {
+fn stage_codes(
+    frame: &DataFrame,
+    columns: &MilestoneColumns,
+    journey: &[String],
+) -> Result<(Vec<u32>, Vec<u32>)> {
     if journey.is_empty() {
         return Err(CsError::option(
             "journey",
@@ -239,8 +263,9 @@ fn stage_codes(frame: &DataFrame, columns: &MilestoneColumns, journey: &[String]
     Ok((key.codes, stage_of_code))
 }
 
-/// Reads the milestones and finds when each customer first reached each stage, up to `as_of`
-/// (None: no limit).
+/// Reads the milestones (whose rows belong to the customers `customer`) and finds when each
+/// customer first reached each stage, up to `as_of` (None: no limit).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn reach(
     frame: &DataFrame,
     columns: &MilestoneColumns,
@@ -248,13 +273,13 @@ pub(super) fn reach(
     order: Order,
     before_start: BeforeStart,
     people: &Population,
+    customer: &[u32],
     as_of: Option<i64>,
 ) -> Result<Reach> {
     let stages = journey.len();
     let (codes, stage_of_code) = stage_codes(frame, columns, journey)?;
-    let ids = column(frame, &columns.customer_id, "the customer of each milestone")?;
-    let customer = people.customers_of(ids, &columns.customer_id, "milestones")?;
-    let (times, _) = optional_instants(frame, &columns.timestamp, "when each milestone was reached")?;
+    let (times, _) =
+        optional_instants(frame, &columns.timestamp, "when each milestone was reached")?;
     let groups = people.groups;
     let mut repeats = vec![0i64; groups * stages];
     let mut early = vec![0i64; groups * stages];
@@ -330,9 +355,9 @@ pub(super) fn reach(
             }
             let first = match order {
                 Order::Any => occurrences.first().map(|o| o.1),
-                Order::Strict => previous.and_then(|p| {
-                    occurrences.iter().map(|o| o.1).find(|t| *t >= p)
-                }),
+                Order::Strict => {
+                    previous.and_then(|p| occurrences.iter().map(|o| o.1).find(|t| *t >= p))
+                }
             };
             if let Some(t) = first {
                 out[stage as usize] = t - start;

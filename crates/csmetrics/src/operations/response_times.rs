@@ -262,7 +262,9 @@ pub fn response_times(frame: &DataFrame, options: &ResponseTimeOptions) -> Resul
             }
             latest = latest.max(Some(f));
         }
-        if let (Some(r), Some(name)) = (resolved.as_ref().and_then(|r| r[row]), &options.resolved_at) {
+        if let (Some(r), Some(name)) =
+            (resolved.as_ref().and_then(|r| r[row]), &options.resolved_at)
+        {
             if r < o {
                 return Err(invalid(
                     name,
@@ -300,11 +302,14 @@ pub fn response_times(frame: &DataFrame, options: &ResponseTimeOptions) -> Resul
             for (p, h) in map {
                 check_target(*h, &format!("sla_hours['{p}']"))?;
             }
-            let labels = column(frame, name, "the priority of each ticket")?.cast(&DataType::String)?;
+            let labels =
+                column(frame, name, "the priority of each ticket")?.cast(&DataType::String)?;
             let labels = labels.str()?;
             let mut out = Vec::with_capacity(rows);
             for (row, label) in labels.iter().enumerate() {
-                let target = label.and_then(|l| map.iter().find(|(p, _)| p == l)).map(|(_, h)| *h);
+                let target = label
+                    .and_then(|l| map.iter().find(|(p, _)| p == l))
+                    .map(|(_, h)| *h);
                 match target {
                     Some(h) => out.push(h),
                     None => {
@@ -368,7 +373,11 @@ pub fn response_times(frame: &DataFrame, options: &ResponseTimeOptions) -> Resul
         }
         out
     };
-    let answered: Vec<i64> = g.order.iter().map(|i| answer_hours[*i].len() as i64).collect();
+    let answered: Vec<i64> = g
+        .order
+        .iter()
+        .map(|i| answer_hours[*i].len() as i64)
+        .collect();
     let [fr_mean, fr_median, fr_p90] = stats(&mut answer_hours);
     let mut columns = vec![
         Column::new("tickets".into(), pick(&tickets)),
@@ -379,7 +388,11 @@ pub fn response_times(frame: &DataFrame, options: &ResponseTimeOptions) -> Resul
         Column::new("first_response_p90_hours".into(), fr_p90),
     ];
     if let Some(r) = &resolved {
-        let done: Vec<i64> = g.order.iter().map(|i| resolve_hours[*i].len() as i64).collect();
+        let done: Vec<i64> = g
+            .order
+            .iter()
+            .map(|i| resolve_hours[*i].len() as i64)
+            .collect();
         let [mean, median, p90] = stats(&mut resolve_hours);
         let backlog = backlog(frame, options, &opened, r, as_of, &sample_row, &g.order)?;
         columns.extend([
@@ -459,7 +472,9 @@ fn backlog(
             let b = by.ids.get(row).copied().unwrap_or(0) as usize;
             let day = opened[row].unwrap_or(0).div_euclid(MICROS_PER_DAY);
             let end = options.period.next_start(options.period.start_of(day));
-            let at = end.saturating_mul(MICROS_PER_DAY).min(as_of.saturating_add(1));
+            let at = end
+                .saturating_mul(MICROS_PER_DAY)
+                .min(as_of.saturating_add(1));
             // Open at `at`: opened before it, not resolved before it.
             let o = opens[b].partition_point(|t| *t < at) as i64;
             let c = closes[b].partition_point(|t| *t < at) as i64;

@@ -176,6 +176,13 @@ pub(crate) struct Flags {
 }
 
 impl Flags {
+    /// The flags of `events`.
+    pub(crate) fn of(events: &[bool]) -> Flags {
+        Flags {
+            bits: events.iter().copied().collect(),
+        }
+    }
+
     /// Whether life `row` ended in the event.
     #[inline]
     pub(crate) fn get(&self, row: usize) -> bool {

@@ -328,53 +328,58 @@ fn first_at_or_below(rows: &[TimeRow], values: &[f64], level: f64) -> Option<f64
         .map(|(row, _)| row.time)
 }
 
-/// Quantiles of the time to the event per group, for the journey's time to a milestone: for each
-/// `(p, name)` of `levels` (p the share of lives whose event has happened), the first time with
-/// S(t) <= 1 - p in `name`, and by the same rule on the interval's bounds `{name}_lower` and
-/// `{name}_upper` (null where the curve never gets there). Columns: the keys (sorted), `n`,
-/// `events`, then the quantiles. One row per group present in `frame`.
+/// The Kaplan-Meier quantiles of one group (see [`kaplan_meier_quantiles`]).
+pub(crate) struct Quantiles {
+    /// Lives of the group.
+    pub n: f64,
+    /// Lives with the event.
+    pub events: f64,
+    /// Per level: the quantile and its lower and upper bounds (None where never reached).
+    pub values: Vec<[Option<f64>; 3]>,
+}
+
+/// Quantiles of the time to the event per group of lives given as arrays (durations >= 0 and
+/// event flags, group ids in `0..count`), for the journey's time to a milestone: for each level
+/// p (the share of lives whose event has happened), the first time with S(t) <= 1 - p, and by the
+/// same rule on the curve's log(-log) interval its bounds. The same event tables and curve as
+/// [`kaplan_meier`].
 pub(crate) fn kaplan_meier_quantiles(
-    frame: &DataFrame,
-    options: &KaplanMeierOptions,
-    levels: &[(f64, &str)],
-) -> Result<DataFrame> {
-    let z = z_for_confidence(options.confidence)?;
-    let p = prepare(
-        frame,
-        &options.duration,
-        &options.event,
-        options.entry.as_deref(),
-        options.weights.as_deref(),
-        &options.by,
-    )?;
-    let groups = p.order.len();
-    let mut n = Vec::with_capacity(groups);
-    let mut events = Vec::with_capacity(groups);
-    let mut values: Vec<[Vec<Option<f64>>; 3]> = levels
-        .iter()
-        .map(|_| std::array::from_fn(|_| Vec::with_capacity(groups)))
-        .collect();
-    for &g in &p.order {
-        let rows = p.tables.group(g);
-        let curve = km_curve(rows, z);
-        n.push(rows.iter().map(|r| r.removed).sum::<f64>());
-        events.push(rows.iter().map(|r| r.observed).sum::<f64>());
-        for ((level, _), out) in levels.iter().zip(values.iter_mut()) {
-            let s = 1.0 - level;
-            out[0].push(first_at_or_below(rows, &curve.survival, s));
-            out[1].push(first_at_or_below(rows, &curve.lower, s));
-            out[2].push(first_at_or_below(rows, &curve.upper, s));
-        }
-    }
-    let w = p.weighted;
-    let mut columns = vec![count_column("n", n, w), count_column("events", events, w)];
-    for ((_, name), [value, lower, upper]) in levels.iter().zip(values) {
-        columns.push(Column::new((*name).into(), value));
-        columns.push(Column::new(format!("{name}_lower").into(), lower));
-        columns.push(Column::new(format!("{name}_upper").into(), upper));
-    }
-    let key_rows: Vec<IdxSize> = (0..groups as IdxSize).collect();
-    with_keys(&p, key_rows, columns)
+    durations: Vec<f64>,
+    events: &[bool],
+    groups: &[u32],
+    count: usize,
+    confidence: f64,
+    levels: &[f64],
+) -> Result<Vec<Quantiles>> {
+    let z = z_for_confidence(confidence)?;
+    let lives = input::Lives {
+        duration: input::Values::Owned(durations),
+        event: input::Flags::of(events),
+        entry: None,
+        weight: None,
+    };
+    let tables = event_tables(&lives, GroupIds::Each(groups), count);
+    Ok((0..count)
+        .map(|g| {
+            let rows = tables.group(g);
+            let curve = km_curve(rows, z);
+            Quantiles {
+                n: rows.iter().map(|r| r.removed).sum::<f64>(),
+                events: rows.iter().map(|r| r.observed).sum::<f64>(),
+                values: levels
+                    .iter()
+                    .map(|level| {
+                        let s = 1.0 - level;
+                        [
+                            first_at_or_below(rows, &curve.survival, s),
+                            first_at_or_below(rows, &curve.lower, s),
+                            first_at_or_below(rows, &curve.upper, s),
+                        ]
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
 }
 
 /// Integral of the step function `survival` (1 before the first time) from 0 to `tau`.
