@@ -102,7 +102,7 @@ pub(super) fn population(
     table: &str,
 ) -> Result<(Population, Vec<u32>)> {
     let id_column = column(frame, &starts.customer_id, "the customer of each row")?;
-    let (row_customer, theirs, customers) = customer_codes(id_column, other, other_name, table)?;
+    // The customers table's own columns first: a missing one is named before any id is matched.
     let what = "when each customer started (signup or first subscription)";
     let (start, _) = optional_instants(frame, &starts.start, what)?;
     let end = match &starts.end {
@@ -112,6 +112,7 @@ pub(super) fn population(
     for name in &starts.by {
         column(frame, name, "grouping (by=)")?;
     }
+    let (row_customer, theirs, customers) = customer_codes(id_column, other, other_name, table)?;
     let mut first = vec![i64::MAX; customers];
     let mut rep = vec![0 as IdxSize; customers];
     // i64::MIN: no row yet; None: a row without an end (still active).
