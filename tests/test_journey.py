@@ -434,3 +434,29 @@ def test_plots_of_the_journey():
     plt.close("all")
     with pytest.raises(csm.MissingColumnError):
         plot.milestone_funnel(pl.DataFrame({"stage": [1]}))
+
+
+def test_response_times_keep_a_period_without_tickets():
+    # November and January have tickets, December none: its row has zero tickets and the
+    # backlog still open at its end (ticket 2, answered and resolved on 2024-01-02).
+    tickets = pl.DataFrame(
+        {
+            "opened_at": [D(2024, 1, 1), D(2023, 11, 30)],
+            "first_response_at": [D(2024, 1, 1), D(2024, 1, 2)],
+            "resolved_at": [D(2024, 1, 1), D(2024, 1, 2)],
+        }
+    )
+    r = csm.response_times(tickets)
+    assert r.select("period", "tickets", "backlog").rows() == [
+        (D(2023, 11, 1), 1, 1),
+        (D(2023, 12, 1), 0, 1),
+        (D(2024, 1, 1), 1, 0),
+    ]
+
+
+def test_an_unknown_zoned_customer_id_is_named():
+    zoned = pl.Series("customer_id", [dt.datetime(2024, 1, 1, 12)]).dt.replace_time_zone("UTC")
+    people = pl.DataFrame({"customer_id": zoned.dt.offset_by("1d"), "signup_date": [D(2024, 1, 1)]})
+    m = pl.DataFrame({"customer_id": zoned, "milestone": ["setup"], "timestamp": [D(2024, 1, 2)]})
+    with pytest.raises(csm.InvalidInputError, match="2024-01-01 12:00:00 UTC"):
+        csm.milestone_funnel(m, people, journey=["setup"])

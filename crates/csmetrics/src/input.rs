@@ -109,10 +109,22 @@ pub(crate) fn dtype_name(dtype: &DataType) -> String {
 
 /// A key's value as plain text (strings without quotes), for messages and error fields.
 pub(crate) fn plain(value: AnyValue<'_>) -> String {
+    // Polars formats a zoned datetime only with its time-zone feature: the UTC instant and the
+    // zone's name instead.
+    let zoned = |ticks: i64, unit: TimeUnit, zone: &str| {
+        let micros = match unit {
+            TimeUnit::Nanoseconds => ticks.div_euclid(1000),
+            TimeUnit::Microseconds => ticks,
+            TimeUnit::Milliseconds => ticks.saturating_mul(1000),
+        };
+        format!("{} UTC ({zone})", crate::revenue::input::format_instant(micros))
+    };
     match value {
         AnyValue::String(s) => s.to_string(),
         AnyValue::StringOwned(s) => s.to_string(),
         AnyValue::Null => "null".to_string(),
+        AnyValue::Datetime(t, unit, Some(zone)) => zoned(t, unit, zone.as_str()),
+        AnyValue::DatetimeOwned(t, unit, Some(zone)) => zoned(t, unit, zone.as_str()),
         other => other.to_string(),
     }
 }

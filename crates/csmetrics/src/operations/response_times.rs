@@ -394,7 +394,15 @@ pub fn response_times(frame: &DataFrame, options: &ResponseTimeOptions) -> Resul
             .map(|i| resolve_hours[*i].len() as i64)
             .collect();
         let [mean, median, p90] = stats(&mut resolve_hours);
-        let backlog = backlog(frame, options, &opened, r, as_of, &sample_row, &g.order)?;
+        let periods: Vec<i32> = g
+            .keys
+            .column("period")?
+            .cast(&DataType::Int32)?
+            .i32()?
+            .iter()
+            .map(|d| d.unwrap_or(0))
+            .collect();
+        let backlog = backlog(frame, options, &opened, r, as_of, &sample_row, &g.order, &periods)?;
         columns.extend([
             Column::new("resolved".into(), done),
             Column::new("unresolved".into(), pick(&unresolved)),
@@ -446,6 +454,7 @@ fn backlog(
     as_of: i64,
     sample_row: &[usize],
     order: &[usize],
+    period_days: &[i32],
 ) -> Result<Vec<i64>> {
     let mut keys = Vec::with_capacity(options.by.len());
     for name in &options.by {
@@ -467,11 +476,15 @@ fn backlog(
     }
     Ok(order
         .iter()
-        .map(|g| {
-            let row = sample_row[*g];
-            let b = by.ids.get(row).copied().unwrap_or(0) as usize;
-            let day = opened[row].unwrap_or(0).div_euclid(MICROS_PER_DAY);
-            let end = options.period.next_start(options.period.start_of(day));
+        .zip(period_days)
+        .map(|(g, day)| {
+            // A period without tickets (a gap in the periods, possible without `by` only) has no
+            // row: its keys are the empty ones.
+            let b = match sample_row[*g] {
+                usize::MAX => 0,
+                row => by.ids.get(row).copied().unwrap_or(0) as usize,
+            };
+            let end = options.period.next_start(options.period.start_of(i64::from(*day)));
             let at = end
                 .saturating_mul(MICROS_PER_DAY)
                 .min(as_of.saturating_add(1));
