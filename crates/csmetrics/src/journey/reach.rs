@@ -57,6 +57,18 @@ fn customer_codes(
     name: &str,
     table: &str,
 ) -> Result<(Vec<u32>, Vec<u32>, usize)> {
+    crate::input::check(
+        customer_ids.as_materialized_series(),
+        customer_ids.name(),
+        crate::input::Role::Key,
+        "the customer of each row",
+    )?;
+    crate::input::check(
+        other.as_materialized_series(),
+        name,
+        crate::input::Role::Key,
+        "the customer of each row",
+    )?;
     let codes = joint_codes(
         other,
         customer_ids,

@@ -302,8 +302,14 @@ pub fn response_times(frame: &DataFrame, options: &ResponseTimeOptions) -> Resul
             for (p, h) in map {
                 check_target(*h, &format!("sla_hours['{p}']"))?;
             }
-            let labels =
-                column(frame, name, "the priority of each ticket")?.cast(&DataType::String)?;
+            let priority = column(frame, name, "the priority of each ticket")?;
+            crate::input::check(
+                priority.as_materialized_series(),
+                name,
+                crate::input::Role::Text,
+                "the priority of each ticket",
+            )?;
+            let labels = priority.cast(&DataType::String)?;
             let labels = labels.str()?;
             let mut out = Vec::with_capacity(rows);
             for (row, label) in labels.iter().enumerate() {
