@@ -1147,11 +1147,15 @@ def _journey_section(
         "reached",
         pl.col("p25").alias("days to 25%"),
         pl.col("median").alias("median days"),
-        pl.concat_str(
-            pl.col("median_lower").round(1).cast(pl.String).fill_null("–"),
-            pl.lit(" – "),
-            pl.col("median_upper").round(1).cast(pl.String).fill_null("–"),
-        ).alias("95% interval"),
+        pl.when(pl.col("median_lower").is_not_null() | pl.col("median_upper").is_not_null())
+        .then(
+            pl.concat_str(
+                pl.col("median_lower").round(1).cast(pl.String).fill_null("–"),
+                pl.lit(" – "),
+                pl.col("median_upper").round(1).cast(pl.String).fill_null("–"),
+            )
+        )
+        .alias("95% interval"),
         pl.col("p75").alias("days to 75%"),
     )
     body += "<h3>Time to value</h3>" + _table(shown, table_id="time-to-milestone")
@@ -1176,8 +1180,14 @@ def _journey_section(
         )
         rates = result.rates.row(0, named=True)
         test = result.logrank.row(0, named=True)
+        named = result.curves.with_columns(
+            pl.when(pl.col("activated"))
+            .then(pl.lit("activated"))
+            .otherwise(pl.lit("not activated"))
+            .alias("activated")
+        )
         curve = plot.survival_curve(
-            result.curves,
+            named,
             time_label="months",
             title=f"Retention by activation ({activation} within 14 days)",
             ax=_axes(10, 4),
@@ -1230,8 +1240,17 @@ def _support_section(
             *(["resolution_median_hours", "backlog"] if resolved else []),
             *(["sla_attainment"] if sla_hours is not None else []),
         ]
+        shown = per.select(wanted).rename(
+            {
+                "first_response_median_hours": "first response, median (h)",
+                "first_response_p90_hours": "first response, p90 (h)",
+                "resolution_median_hours": "resolution, median (h)",
+                "sla_attainment": "within SLA",
+            },
+            strict=False,
+        )
         body += f"<h3>{html.escape(_period_label(last, period))}</h3>" + _table(
-            per.select(wanted), percent={"sla_attainment"}, table_id="support-times"
+            shown, percent={"within SLA"}, table_id="support-times"
         )
     return _section(
         "support-times",

@@ -102,16 +102,22 @@ def response_times(times: Any, *, title: str | None = None, ax: Any = None) -> A
         "csmetrics.response_times",
     )
     ax = _axes(ax)
-    count = _trend(frame, ax, "first_response_median_hours", None, None, _RESPONSE_KNOWN, " (median)")
+    # Named for the legend: a line per group is "<group> (median)", the lone line "median".
+    frame = frame.rename(
+        {"first_response_median_hours": "median", "first_response_p90_hours": "90th percentile"}
+    )
+    known = (*_RESPONSE_KNOWN, "median", "90th percentile")
+    grouped = any(c not in known for c in frame.columns)
+    count = _trend(frame, ax, "median", None, None, known, " (median)" if grouped else "")
     colours = [line.get_color() for line in ax.get_lines()[:count]]
     _trend(
         frame,
         ax,
-        "first_response_p90_hours",
+        "90th percentile",
         None,
         None,
-        _RESPONSE_KNOWN,
-        " (90th percentile)",
+        known,
+        " (90th percentile)" if grouped else "",
         colours=colours,
     )
     for line in ax.get_lines()[count:]:
