@@ -69,7 +69,8 @@ def generate(customers: int, folder: str) -> int:
     ids.append(stray + 1)
     stages.append(rng.integers(0, len(JOURNEY), stray.size).astype(np.int8))
     times.append(
-        signup[stray].astype(np.int64) * day + (rng.exponential(20.0, stray.size) * day).astype(np.int64)
+        signup[stray].astype(np.int64) * day
+        + (rng.exponential(20.0, stray.size) * day).astype(np.int64)
     )
     frame = pl.DataFrame(
         {
@@ -78,13 +79,10 @@ def generate(customers: int, folder: str) -> int:
             "timestamp": np.concatenate(times),
         }
     )
-    frame = (
-        frame.sort("customer_id", "timestamp")
-        .select(
-            "customer_id",
-            pl.col("stage").replace_strict(list(range(len(JOURNEY))), JOURNEY).alias("milestone"),
-            pl.col("timestamp").cast(pl.Datetime("us")),
-        )
+    frame = frame.sort("customer_id", "timestamp").select(
+        "customer_id",
+        pl.col("stage").replace_strict(list(range(len(JOURNEY))), JOURNEY).alias("milestone"),
+        pl.col("timestamp").cast(pl.Datetime("us")),
     )
     frame.write_parquet(f"{folder}/milestones.parquet")
     return frame.height
@@ -218,7 +216,9 @@ def run_peer(peer: str, path: str, repeat: int, result: str) -> dict[str, float]
 
     def compute(data: Any = (milestones, customers)) -> Any:
         m, c = data
-        f = csm.milestone_funnel(m, c, journey=JOURNEY, window_days=WINDOWS, cohort=None, as_of=AS_OF)
+        f = csm.milestone_funnel(
+            m, c, journey=JOURNEY, window_days=WINDOWS, cohort=None, as_of=AS_OF
+        )
         t = csm.time_to_milestone(m, c, journey=JOURNEY, as_of=AS_OF)
         return f, t
 
@@ -254,11 +254,15 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
             rows = generate(size, tmp)
-            print(f"{size:,} customers, {rows:,} milestones (generated in {time.perf_counter() - started:.1f} s)")
+            print(
+                f"{size:,} customers, {rows:,} milestones (generated in {time.perf_counter() - started:.1f} s)"
+            )
             customers = pl.read_parquet(f"{tmp}/customers.parquet")
             milestones = pl.read_parquet(f"{tmp}/milestones.parquet")
             for keys, instants in harness.combinations(args):
-                c = harness.convert(customers, keys, instants, ids=["customer_id"], instants=["signup_date"])
+                c = harness.convert(
+                    customers, keys, instants, ids=["customer_id"], instants=["signup_date"]
+                )
                 m = harness.convert(milestones, keys, "date", ids=["customer_id"])
                 if keys == "categorical":
                     m = m.with_columns(pl.col("milestone").cast(pl.Categorical))
@@ -266,7 +270,9 @@ def main() -> None:
                     folder = Path(tmp) / f"{keys}_{instants}_{order}"
                     folder.mkdir()
                     c.write_parquet(folder / "customers.parquet")
-                    shown = m.sample(fraction=1.0, shuffle=True, seed=3) if order == "shuffled" else m
+                    shown = (
+                        m.sample(fraction=1.0, shuffle=True, seed=3) if order == "shuffled" else m
+                    )
                     shown.write_parquet(folder / "milestones.parquet")
                     label = (f"{size:,}", keys, instants, order)
                     runs.run(__file__, label, args.peers, str(folder), args.repeat)

@@ -91,6 +91,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "contacts": pl.Int32,
         "reopened_at": US,
         "resolvable_at_first_contact": pl.Boolean,
+        "first_response_at": US,
+        "priority": pl.String,
+        "channel": pl.String,
     },
     "usage": {
         "customer_id": pl.Int64,
@@ -108,6 +111,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "converted_at": pl.Date,
     },
     "conversions": {"customer_id": pl.Int64, "timestamp": pl.Date, "kind": pl.String},
+    "milestones": {"customer_id": pl.Int64, "milestone": pl.String, "timestamp": US},
 }
 
 
@@ -178,11 +182,12 @@ def test_referential_integrity(business: datasets.SaasData) -> None:
         "subscriptions": ["start"],
         "transactions": ["timestamp"],
         "surveys": ["timestamp"],
-        "tickets": ["opened_at", "resolved_at", "reopened_at"],
+        "tickets": ["opened_at", "resolved_at", "reopened_at", "first_response_at"],
         "usage": ["date"],
         "events": ["timestamp"],
         "trials": ["trial_start", "converted_at"],
         "conversions": ["timestamp"],
+        "milestones": ["timestamp"],
     }
     for name, columns in dated.items():
         frame = business.tables()[name]

@@ -59,7 +59,10 @@ def test_funnel_by_cohort_window_and_stage():
     # 7 days: setup A (2) and B (5) of 3; report nobody (A's took 19 days; B's came before its
     # setup, which strict order does not count).
     w7 = jan.filter(pl.col("window_days") == 7)
-    assert w7.select("customers", "pending", "eligible", "reached").rows() == [(3, 0, 3, 2), (3, 0, 3, 0)]
+    assert w7.select("customers", "pending", "eligible", "reached").rows() == [
+        (3, 0, 3, 2),
+        (3, 0, 3, 0),
+    ]
     assert w7["share"].to_list() == [2 / 3, 0.0]
     assert w7["conversion"].to_list() == [2 / 3, 0.0]
     assert w7["repeats"].to_list() == [1, 0]
@@ -80,14 +83,23 @@ def test_funnel_by_cohort_window_and_stage():
 
 def test_any_order_counts_an_early_milestone_and_may_rise():
     f = csm.milestone_funnel(
-        milestones(), customers(), journey=["report", "setup"], window_days=7, order="any",
-        cohort=None, as_of=CUTOFF,
+        milestones(),
+        customers(),
+        journey=["report", "setup"],
+        window_days=7,
+        order="any",
+        cohort=None,
+        as_of=CUTOFF,
     )
     # Report within 7 days: B only; setup: A, B, D.
     assert f["reached"].to_list() == [1, 3]
     assert f["conversion"].to_list() == [0.25, 3.0]
     strict = csm.milestone_funnel(
-        milestones(), customers(), journey=["report", "setup"], window_days=7, cohort=None,
+        milestones(),
+        customers(),
+        journey=["report", "setup"],
+        window_days=7,
+        cohort=None,
         as_of=CUTOFF,
     )
     # Strict: B's setup (day 5) follows its report (day 2).
@@ -98,8 +110,13 @@ def test_funnel_by_group_with_pandas_and_categoricals():
     m = milestones().with_columns(pl.col("milestone").cast(pl.Categorical))
     c = customers().with_columns(pl.col("segment").cast(pl.Categorical))
     f = csm.milestone_funnel(
-        m.to_pandas(), c.to_pandas(), journey=JOURNEY, window_days=7, cohort=None,
-        by="segment", as_of=CUTOFF,
+        m.to_pandas(),
+        c.to_pandas(),
+        journey=JOURNEY,
+        window_days=7,
+        cohort=None,
+        by="segment",
+        as_of=CUTOFF,
     )
     assert isinstance(f, pd.DataFrame)
     assert f[["segment", "milestone", "reached"]].values.tolist() == [
@@ -118,17 +135,23 @@ def test_starts_from_a_subscriptions_table_take_the_earliest_row():
         }
     )
     m = milestones().filter(pl.col("customer_id").is_in(["A", "B"]))
-    f = csm.milestone_funnel(m, subs, journey=["setup"], window_days=3, start="start",
-                             cohort=None, as_of=CUTOFF)
+    f = csm.milestone_funnel(
+        m, subs, journey=["setup"], window_days=3, start="start", cohort=None, as_of=CUTOFF
+    )
     # A starts 2024-01-01 (its earlier row): setup after 2 days; B's after 5 days.
     assert f.select("customers", "reached").rows() == [(2, 1)]
 
 
 def test_bad_milestones():
-    with pytest.raises(csm.InvalidInputError, match="'onboarded'.*setup"):
+    with pytest.raises(csm.InvalidInputError, match=r"'onboarded'.*setup"):
         csm.milestone_funnel(milestones(), customers(), journey=["setup", "onboarded"])
     early = pl.concat(
-        [milestones(), pl.DataFrame({"customer_id": ["C"], "milestone": ["setup"], "timestamp": [D(2024, 1, 2)]})]
+        [
+            milestones(),
+            pl.DataFrame(
+                {"customer_id": ["C"], "milestone": ["setup"], "timestamp": [D(2024, 1, 2)]}
+            ),
+        ]
     )
     with pytest.raises(csm.InvalidInputError, match="before its customer's start") as err:
         csm.milestone_funnel(early, customers(), journey=JOURNEY, as_of=CUTOFF)
@@ -137,21 +160,25 @@ def test_bad_milestones():
         early, customers(), journey=JOURNEY, as_of=CUTOFF, before_start="drop", cohort=None
     )
     assert f["before_start"].to_list() == [1, 0]
-    stranger = pl.DataFrame({"customer_id": ["Z"], "milestone": ["setup"], "timestamp": [D(2024, 1, 2)]})
+    stranger = pl.DataFrame(
+        {"customer_id": ["Z"], "milestone": ["setup"], "timestamp": [D(2024, 1, 2)]}
+    )
     with pytest.raises(csm.InvalidInputError, match="customers table"):
         csm.milestone_funnel(stranger, customers(), journey=["setup"])
     with pytest.raises(csm.InvalidInputError, match="window_days"):
         csm.milestone_funnel(milestones(), customers(), journey=JOURNEY, window_days=[7, -1])
     with pytest.raises(csm.InvalidInputError, match="journey"):
         csm.milestone_funnel(milestones(), customers(), journey=["setup", "setup"])
-    with pytest.raises(csm.InvalidInputError, match="window_days.*once"):
+    with pytest.raises(csm.InvalidInputError, match=r"window_days.*once"):
         csm.milestone_funnel(milestones(), customers(), journey=JOURNEY, window_days=[7, 7])
     with pytest.raises(csm.InvalidInputError, match="order"):
         csm.milestone_funnel(milestones(), customers(), journey=JOURNEY, order="loose")  # type: ignore[arg-type]
     with pytest.raises(csm.MissingColumnError, match="signup_date"):
         csm.milestone_funnel(milestones(), customers().drop("signup_date"), journey=JOURNEY)
-    with pytest.raises(csm.InvalidInputError, match="milestone.*String, Categorical"):
-        csm.milestone_funnel(milestones().with_columns(milestone=pl.lit(1)), customers(), journey=JOURNEY)
+    with pytest.raises(csm.InvalidInputError, match=r"milestone.*String, Categorical"):
+        csm.milestone_funnel(
+            milestones().with_columns(milestone=pl.lit(1)), customers(), journey=JOURNEY
+        )
 
 
 def test_time_to_milestone_is_kaplan_meier_censored_at_cutoff_and_churn():
@@ -162,13 +189,22 @@ def test_time_to_milestone_is_kaplan_meier_censored_at_cutoff_and_churn():
     assert (setup["p25"], setup["median"], setup["p75"]) == (2.0, 2.0, 5.0)
     # Report: A after 19 days; D censored at 14, C at 26, B at 36: S(19) = 2/3.
     report = t.row(1, named=True)
-    assert (report["reached"], report["censored"], report["median"], report["p25"]) == (1, 3, None, 19.0)
+    assert (report["reached"], report["censored"], report["median"], report["p25"]) == (
+        1,
+        3,
+        None,
+        19.0,
+    )
     # C churned on 2024-02-01 (12 days in): censored there, S(19) = 1/2.
-    churned = customers().with_columns(end=pl.Series([None, None, D(2024, 2, 1), None], dtype=pl.Date))
+    churned = customers().with_columns(
+        end=pl.Series([None, None, D(2024, 2, 1), None], dtype=pl.Date)
+    )
     t = csm.time_to_milestone(milestones(), churned, journey=JOURNEY, end="end", as_of=CUTOFF)
     assert t["median"].to_list()[1] == 19.0
     # The interval is the survival family's: the same as Kaplan-Meier on the lives by hand.
-    lives = pl.DataFrame({"duration": [19.0, 36.0, 12.0, 14.0], "event": [True, False, False, False]})
+    lives = pl.DataFrame(
+        {"duration": [19.0, 36.0, 12.0, 14.0], "event": [True, False, False, False]}
+    )
     km = csm.kaplan_meier_summary(lives)
     assert t["median_upper"][1] == km["median_upper"][0]
     assert t["median_lower"][1] == km["median_lower"][0]
@@ -203,7 +239,9 @@ def test_activation_rules():
     a = csm.activation(customers(), usage=usage(), min_active_days=3, as_of=cutoff)
     # January: A has 3 distinct days in its first 14; B one; C one. February: D's window closes
     # on 2024-02-15, after the cut-off: pending.
-    assert a.rates.select("customers", "pending", "eligible", "activated", "activation_rate").rows() == [
+    assert a.rates.select(
+        "customers", "pending", "eligible", "activated", "activation_rate"
+    ).rows() == [
         (3, 0, 3, 1, 1 / 3),
         (1, 1, 0, 0, None),
     ]
@@ -214,7 +252,9 @@ def test_activation_rules():
     # Both features in 14 days: A (reports on 2024-01-02); B's reports came after 20 days.
     assert a.customers["activated"].to_list() == [True, False, False, None]
     assert a.customers["activated_at"][0] == dt.datetime(2024, 1, 2)
-    a = csm.activation(customers(), milestones=milestones(), milestone="setup", window_days=3, as_of=cutoff)
+    a = csm.activation(
+        customers(), milestones=milestones(), milestone="setup", window_days=3, as_of=cutoff
+    )
     # Setup within 3 days: A and D.
     assert a.customers["activated"].to_list() == [True, False, False, True]
     with pytest.raises(csm.InvalidInputError, match="exactly one"):
@@ -257,9 +297,33 @@ def tickets() -> pl.DataFrame:
         {
             "ticket_id": [1, 2, 3, 4, 5, 6, 7],
             "priority": ["high", "high", "low", "low", "low", "high", "low"],
-            "opened_at": [base, base, base, base, base, dt.datetime(2024, 1, 31, 20), dt.datetime(2024, 2, 1, 9)],
-            "first_response_at": [base + H, base + 2 * H, base + 3 * H, base + 4 * H, base + 10 * H, None, None],
-            "resolved_at": [base + 2 * H, base + 30 * H, None, base + 5 * H, dt.datetime(2024, 2, 2, 9), None, None],
+            "opened_at": [
+                base,
+                base,
+                base,
+                base,
+                base,
+                dt.datetime(2024, 1, 31, 20),
+                dt.datetime(2024, 2, 1, 9),
+            ],
+            "first_response_at": [
+                base + H,
+                base + 2 * H,
+                base + 3 * H,
+                base + 4 * H,
+                base + 10 * H,
+                None,
+                None,
+            ],
+            "resolved_at": [
+                base + 2 * H,
+                base + 30 * H,
+                None,
+                base + 5 * H,
+                dt.datetime(2024, 2, 2, 9),
+                None,
+                None,
+            ],
         }
     )
 
@@ -285,25 +349,38 @@ def test_response_times_percentiles_open_tickets_and_backlog():
 
 def test_response_times_sla_per_priority_and_business_hours():
     as_of = dt.datetime(2024, 2, 1, 12)
-    r = csm.response_times(tickets(), sla_hours={"high": 1.5, "low": 3.5}, as_of=as_of, by="priority")
-    high = r.filter((pl.col("priority") == "high") & (pl.col("period") == D(2024, 1, 1))).row(0, named=True)
+    r = csm.response_times(
+        tickets(), sla_hours={"high": 1.5, "low": 3.5}, as_of=as_of, by="priority"
+    )
+    high = r.filter((pl.col("priority") == "high") & (pl.col("period") == D(2024, 1, 1))).row(
+        0, named=True
+    )
     # High: 1 h met, 2 h breached, ticket 6 unanswered for 16 h: breached.
     assert (high["sla_met"], high["sla_breached"], high["sla_pending"]) == (1, 2, 0)
     assert high["sla_attainment"] == 1 / 3
-    low = r.filter((pl.col("priority") == "low") & (pl.col("period") == D(2024, 1, 1))).row(0, named=True)
+    low = r.filter((pl.col("priority") == "low") & (pl.col("period") == D(2024, 1, 1))).row(
+        0, named=True
+    )
     assert (low["sla_met"], low["sla_breached"]) == (1, 2)
     feb = r.filter(pl.col("period") == D(2024, 2, 1)).row(0, named=True)
     # Ticket 7: unanswered for 3 hours of its 3.5: pending.
-    assert (feb["sla_met"], feb["sla_breached"], feb["sla_pending"], feb["sla_attainment"]) == (0, 0, 1, None)
+    assert (feb["sla_met"], feb["sla_breached"], feb["sla_pending"], feb["sla_attainment"]) == (
+        0,
+        0,
+        1,
+        None,
+    )
     # Working hours 9-17: ticket 5 opened Monday 9:00, answered 19:00: 8 working hours.
     b = csm.response_times(tickets(), business_hours=(9, 17), as_of=as_of)
-    assert b["first_response_p90_hours"][0] == pytest.approx(np.percentile([1, 2, 3, 4, 8.0], 90), abs=1e-12)
+    assert b["first_response_p90_hours"][0] == pytest.approx(
+        np.percentile([1, 2, 3, 4, 8.0], 90), abs=1e-12
+    )
     # Resolutions after 2, 5 and (ticket 2, Tuesday 15:00) 8 + 6 = 14 working hours; with the
     # Tuesday a holiday, 8.
     assert b["resolution_mean_hours"][0] == pytest.approx((2 + 5 + 14) / 3, abs=1e-12)
     b = csm.response_times(tickets(), business_hours=(9, 17), as_of=as_of, holidays=[D(2024, 1, 9)])
     assert b["resolution_mean_hours"][0] == pytest.approx((2 + 5 + 8) / 3, abs=1e-12)
-    with pytest.raises(csm.InvalidInputError, match="priority.*'urgent'|'urgent'"):
+    with pytest.raises(csm.InvalidInputError, match=r"priority.*'urgent'|'urgent'"):
         csm.response_times(
             tickets().with_columns(priority=pl.lit("urgent")), sla_hours={"high": 1}, as_of=as_of
         )
@@ -324,7 +401,10 @@ def test_response_times_sla_per_priority_and_business_hours():
 )
 def test_strict_funnels_never_rise_and_shares_are_rates(rows, windows):
     people = pl.DataFrame(
-        {"customer_id": list(range(6)), "signup_date": [D(2024, 1, 1) + dt.timedelta(days=3 * i) for i in range(6)]}
+        {
+            "customer_id": list(range(6)),
+            "signup_date": [D(2024, 1, 1) + dt.timedelta(days=3 * i) for i in range(6)],
+        }
     )
     names = ["a", "b", "c"]
     m = pl.DataFrame(
@@ -335,7 +415,9 @@ def test_strict_funnels_never_rise_and_shares_are_rates(rows, windows):
             + [D(2024, 3, 1)] * 3,
         }
     )
-    f = csm.milestone_funnel(m, people, journey=names, window_days=windows, cohort=None, as_of=D(2024, 2, 20))
+    f = csm.milestone_funnel(
+        m, people, journey=names, window_days=windows, cohort=None, as_of=D(2024, 2, 20)
+    )
     for w in windows:
         part = f.filter(pl.col("window_days") == w)
         reached = part["reached"].to_list()
@@ -375,7 +457,10 @@ def test_generated_milestones_follow_the_documented_journey():
     data = csm.datasets.saas(2000, seed=3)
     assert set(data.milestones["milestone"].unique()) == set(csm.datasets.MILESTONES)
     f = csm.milestone_funnel(
-        data.milestones, data.customers, journey=list(csm.datasets.MILESTONES), window_days=365,
+        data.milestones,
+        data.customers,
+        journey=list(csm.datasets.MILESTONES),
+        window_days=365,
         cohort=None,
     )
     # Stage-to-stage conversion near the documented probabilities (0.75 for data_connected is
@@ -386,8 +471,16 @@ def test_generated_milestones_follow_the_documented_journey():
     assert 0.7 < conversion[2] < 0.9
     assert set(data.tickets["priority"].unique()) == {"high", "normal", "low"}
     times = csm.response_times(data.tickets, by="priority")
-    medians = {r["priority"]: r for r in times.group_by("priority").agg(pl.col("first_response_median_hours").median()).iter_rows(named=True)}
-    assert medians["high"]["first_response_median_hours"] < medians["low"]["first_response_median_hours"]
+    medians = {
+        r["priority"]: r
+        for r in times.group_by("priority")
+        .agg(pl.col("first_response_median_hours").median())
+        .iter_rows(named=True)
+    }
+    assert (
+        medians["high"]["first_response_median_hours"]
+        < medians["low"]["first_response_median_hours"]
+    )
 
 
 def test_scorecard_and_report_show_support_times_and_onboarding(tmp_path):
@@ -410,7 +503,12 @@ def test_scorecard_and_report_show_support_times_and_onboarding(tmp_path):
         out=tmp_path / "report.html",
     )
     page = path.read_text()
-    for anchor in ('id="onboarding"', 'id="support-times"', 'id="time-to-milestone"', 'id="activation-note"'):
+    for anchor in (
+        'id="onboarding"',
+        'id="support-times"',
+        'id="time-to-milestone"',
+        'id="activation-note"',
+    ):
         assert anchor in page
     assert "Onboarding funnel" in page and "First response time" in page
 
@@ -422,7 +520,9 @@ def test_plots_of_the_journey():
 
     from csmetrics import plot
 
-    f = csm.milestone_funnel(milestones(), customers(), journey=JOURNEY, window_days=[7, 30], as_of=CUTOFF)
+    f = csm.milestone_funnel(
+        milestones(), customers(), journey=JOURNEY, window_days=[7, 30], as_of=CUTOFF
+    )
     ax = plot.milestone_funnel(f)
     # Cohorts are added up: setup within 7 days, 3 of 4 customers.
     heights = sorted(round(p.get_height(), 6) for p in ax.patches)

@@ -146,7 +146,9 @@ def _demo_journey(business: datasets.SaasData) -> None:
     print(funnel.select("window_days", "milestone", "eligible", "reached", "share", "conversion"))
     print("\nTime to each milestone in days (Kaplan-Meier, censored at the cut-off):")
     times = csm.time_to_milestone(business.milestones, business.customers, journey=journey)
-    print(times.select("milestone", "reached", "censored", "median", "median_lower", "median_upper"))
+    print(
+        times.select("milestone", "reached", "censored", "median", "median_lower", "median_upper")
+    )
     active = csm.activation(
         business.customers,
         milestones=business.milestones,

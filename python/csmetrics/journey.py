@@ -11,13 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from csmetrics import _internal
-from csmetrics._frames import IntoFrame, as_list, column_names, frame_function, from_polars, to_polars
+from csmetrics._frames import (
+    IntoFrame,
+    as_list,
+    column_names,
+    frame_function,
+    from_polars,
+    to_polars,
+)
 from csmetrics._options import choice, confidence_level, guard_module, option_error, whole
 from csmetrics._options import micros as _micros
 from csmetrics.revenue import Instant, Period
+
+if TYPE_CHECKING:
+    from csmetrics._internal import _Milestones, _Starts
 
 __all__ = [
     "Activation",
@@ -39,11 +49,11 @@ def _journey(journey: Sequence[str]) -> list[str]:
 
 def _starts(
     customer_id: str, start: str, end: str | None, by: list[str], cohort: Period | None
-) -> dict[str, Any]:
+) -> _Starts:
     return {"customer_id": customer_id, "start": start, "end": end, "by": by, "cohort": cohort}
 
 
-def _milestone_columns(customer_id: str, milestone: str, timestamp: str) -> dict[str, str]:
+def _milestone_columns(customer_id: str, milestone: str, timestamp: str) -> _Milestones:
     return {"customer_id": customer_id, "milestone": milestone, "timestamp": timestamp}
 
 
@@ -347,8 +357,16 @@ def activation(
     c_frame, kind = to_polars(customers, [customer_id, start, *by_list], keys=by_list)
     # Every key of the rule crosses, None where it does not apply.
     rule: dict[str, Any] = dict.fromkeys(
-        ("kind", "timestamp", "min_active_days", "features", "feature", "events", "milestone",
-         "milestone_column"),
+        (
+            "kind",
+            "timestamp",
+            "min_active_days",
+            "features",
+            "feature",
+            "events",
+            "milestone",
+            "milestone_column",
+        ),
     )
     rule["customer_id"] = customer_id
     if milestone is not None:
@@ -358,7 +376,9 @@ def activation(
             raise option_error("milestone", milestone, "expected a milestone name")
         ts = timestamp or "timestamp"
         events_frame, _ = to_polars(milestones, [customer_id, milestone_column, ts])
-        rule.update(kind="milestone", timestamp=ts, milestone=milestone, milestone_column=milestone_column)
+        rule.update(
+            kind="milestone", timestamp=ts, milestone=milestone, milestone_column=milestone_column
+        )
     else:
         if usage is None:
             raise option_error("usage", None, "a usage rule needs the usage table")
@@ -375,7 +395,10 @@ def activation(
             rule.update(kind="features", features=list(features), feature=feature)
         else:
             cols = [customer_id, ts, *([amount] if amount else [])]
-            rule.update(kind="active_days", min_active_days=whole(min_active_days, "min_active_days", minimum=1))
+            rule.update(
+                kind="active_days",
+                min_active_days=whole(min_active_days, "min_active_days", minimum=1),
+            )
         events_frame, _ = to_polars(usage, cols)
     starts = _starts(customer_id, start, None, by_list, cohort)
     window = whole(window_days, "window_days")
@@ -480,8 +503,8 @@ def touchpoint_experience(
         choice(invalid, "invalid", ("raise", "drop")),
         ci,
         confidence_level(confidence),
-        tuple(csat_scale),
-        None if ces_scale is None else tuple(ces_scale),
+        (int(csat_scale[0]), int(csat_scale[1])),
+        None if ces_scale is None else (int(ces_scale[0]), int(ces_scale[1])),
         ces_direction,
     )
     return from_polars(result, kind)

@@ -28,6 +28,8 @@ from csmetrics.revenue import Instant, Period
 if TYPE_CHECKING:
     import polars as pl
 
+    from csmetrics._internal import _Calendar
+
 __all__ = [
     "conversion_rates",
     "engagement",
@@ -429,18 +431,21 @@ def response_times(
     per_priority: list[tuple[str, float]] | None = None
     one: float | None = None
     if isinstance(sla_hours, Mapping):
-        per_priority = [(str(k), number(v, f"sla_hours[{k!r}]", above=0)) for k, v in sla_hours.items()]
+        per_priority = [
+            (str(k), number(v, f"sla_hours[{k!r}]", above=0)) for k, v in sla_hours.items()
+        ]
     elif sla_hours is not None:
         one = number(sla_hours, "sla_hours", above=0)
-    calendar = None
+    calendar: _Calendar | None = None
     if business_hours is not None:
         if isinstance(business_hours, (str, bytes)) or len(business_hours) != 2:
             raise option_error("business_hours", business_hours, "expected (start_hour, end_hour)")
+        days_off = [_days(h, "holidays") for h in holidays]
         calendar = {
             "start_hour": number(business_hours[0], "business_hours", minimum=0, maximum=24),
             "end_hour": number(business_hours[1], "business_hours", minimum=0, maximum=24),
             "weekdays": sorted({_weekday(d) for d in business_days}),
-            "holidays": [_days(h, "holidays") for h in holidays],
+            "holidays": [d for d in days_off if d is not None],
         }
     wanted = [*by_list, opened_at, first_response_at, *([resolved_at] if resolved_at else [])]
     if per_priority is not None:

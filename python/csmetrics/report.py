@@ -873,9 +873,7 @@ def report(
     if discounts_in is not None:
         money["discounts"] = discounts_in
     long = (
-        csm.scorecard(
-            **scorecard_inputs, period=period, as_of=cutoff, sla_hours=sla_hours, **money
-        )
+        csm.scorecard(**scorecard_inputs, period=period, as_of=cutoff, sla_hours=sla_hours, **money)
         if scorecard_inputs
         else pl.DataFrame()
     )
@@ -1032,7 +1030,13 @@ def report(
             survival = options if source is not None else {}
             sections.append(
                 _journey_section(
-                    tables["milestones"], starts, start, journey, activation, source, survival,
+                    tables["milestones"],
+                    starts,
+                    start,
+                    journey,
+                    activation,
+                    source,
+                    survival,
                     cutoff,
                 )
             )
@@ -1150,9 +1154,9 @@ def _journey_section(
         pl.when(pl.col("median_lower").is_not_null() | pl.col("median_upper").is_not_null())
         .then(
             pl.concat_str(
-                pl.col("median_lower").round(1).cast(pl.String).fill_null("–"),
-                pl.lit(" – "),
-                pl.col("median_upper").round(1).cast(pl.String).fill_null("–"),
+                pl.col("median_lower").round(1).cast(pl.String).fill_null("\u2013"),
+                pl.lit(" \u2013 "),
+                pl.col("median_upper").round(1).cast(pl.String).fill_null("\u2013"),
             )
         )
         .alias("95% interval"),

@@ -387,7 +387,9 @@ def _response_rows(
         tickets, period=period, as_of=as_of, resolved_at=resolved, sla_hours=sla_hours
     )
     rows = [
-        _rows(times, "first_response_median_hours", "first_response_median_hours", None, "answered"),
+        _rows(
+            times, "first_response_median_hours", "first_response_median_hours", None, "answered"
+        ),
         _rows(times, "first_response_p90_hours", "first_response_p90_hours", None, "answered"),
     ]
     if resolved is not None:

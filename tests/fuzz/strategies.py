@@ -1565,7 +1565,14 @@ def activation_case(draw: st.DrawFn, name: str) -> Case:
         )
     )
     rule = draw(
-        st.sampled_from([{"min_active_days": 1}, {"min_active_days": 3}, {"features": ["core", "reports"]}, {"milestone": "setup"}])
+        st.sampled_from(
+            [
+                {"min_active_days": 1},
+                {"min_active_days": 3},
+                {"features": ["core", "reports"]},
+                {"milestone": "setup"},
+            ]
+        )
     )
     kwargs.update(rule)
     c = draw(table(CUSTOMER_COLUMNS, kwargs))
@@ -1573,7 +1580,9 @@ def activation_case(draw: st.DrawFn, name: str) -> Case:
     m = draw(table(MILESTONE_COLUMNS, kwargs))
     frames = {"customers": c.frame, "usage": u.frame, "milestones": m.frame}
     refused = _refused("customers", c.refused)
-    refused += _refused("milestones", m.refused) if "milestone" in rule else _refused("usage", u.refused)
+    refused += (
+        _refused("milestones", m.refused) if "milestone" in rule else _refused("usage", u.refused)
+    )
     if draw(st.booleans()):
         subs = draw(table(SUBSCRIPTIONS[:-1], kwargs, allow_refused=False))
         frames["subscriptions"] = subs.frame
