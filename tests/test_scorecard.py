@@ -68,7 +68,16 @@ def test_scorecard_agrees_with_the_individual_functions():
 
 def test_missing_tables_leave_their_kpis_out():
     only_tickets = csm.scorecard(tickets=DATA.tickets)
-    assert set(only_tickets["metric"]) == {"fcr_gross", "fcr_net"}
+    assert set(only_tickets["metric"]) == {
+        "fcr_gross",
+        "fcr_net",
+        "first_response_median_hours",
+        "first_response_p90_hours",
+        "resolution_median_hours",
+        "ticket_backlog",
+    }
+    fcr_only = DATA.tickets.drop("first_response_at")
+    assert set(csm.scorecard(tickets=fcr_only)["metric"]) == {"fcr_gross", "fcr_net"}
     # Costs without subscriptions cannot give a CRC.
     assert set(csm.scorecard(costs=DATA.costs)["metric"]) == set()
     assert csm.scorecard().columns == [

@@ -386,15 +386,14 @@ def _response_rows(
     times = csm.response_times(
         tickets, period=period, as_of=as_of, resolved_at=resolved, sla_hours=sla_hours
     )
+    # Levels (hours, counts): no numerator or denominator.
     rows = [
-        _rows(
-            times, "first_response_median_hours", "first_response_median_hours", None, "answered"
-        ),
-        _rows(times, "first_response_p90_hours", "first_response_p90_hours", None, "answered"),
+        _rows(times, "first_response_median_hours", "first_response_median_hours"),
+        _rows(times, "first_response_p90_hours", "first_response_p90_hours"),
     ]
     if resolved is not None:
         rows += [
-            _rows(times, "resolution_median_hours", "resolution_median_hours", None, "resolved"),
+            _rows(times, "resolution_median_hours", "resolution_median_hours"),
             _rows(times, "ticket_backlog", "backlog"),
         ]
     if sla_hours is not None:
