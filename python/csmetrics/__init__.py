@@ -14,7 +14,7 @@ Examples
 
 from __future__ import annotations
 
-from csmetrics import clv, datasets, expr
+from csmetrics import clv, datasets, expr, feedback
 from csmetrics._internal import __version__
 from csmetrics.exceptions import (
     ConvergenceError,
@@ -29,6 +29,7 @@ from csmetrics.exceptions import (
     StripeFormatError,
     TimeUnitMismatchError,
 )
+from csmetrics.feedback import distinctive_terms, quotes, sentiment, themes
 from csmetrics.health import Factor, churn_labels, health_backtest, health_score
 from csmetrics.operations import (
     conversion_rates,
@@ -75,9 +76,11 @@ __all__ = [
     "conversion_rates",
     "csat",
     "datasets",
+    "distinctive_terms",
     "engagement",
     "expr",
     "feature_adoption",
+    "feedback",
     "first_contact_resolution",
     "health_backtest",
     "health_score",
@@ -90,12 +93,15 @@ __all__ = [
     "nelson_aalen",
     "nps",
     "nps_compare",
+    "quotes",
     "renewal_rates",
     "report",
     "retention_cost",
     "revenue_kpis",
     "scorecard",
     "scorecard_wide",
+    "sentiment",
     "survival_table",
+    "themes",
     "trial_conversion",
 ]

@@ -25,8 +25,12 @@ __all__ = [
     "csat",
     "customer_signal",
     "dictionary_by_label",
+    "distinctive_terms",
     "engagement",
+    "english_stop_words",
     "feature_adoption",
+    "feedback_dictionary",
+    "feedback_responses",
     "first_contact_resolution",
     "health_backtest",
     "health_score",
@@ -40,13 +44,17 @@ __all__ = [
     "nps",
     "nps_compare",
     "purchase_kpis",
+    "quotes",
     "read_stripe",
     "renewal_rates",
     "retention_cost",
     "revenue_kpis",
     "saas",
+    "sentiment",
     "survey_responses",
     "survival_table",
+    "themes",
+    "tokenize",
     "trial_conversion",
 ]
 
@@ -389,3 +397,52 @@ def dictionary_by_label(
 def read_stripe(
     subscriptions: list[str], invoices: list[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[tuple[str, int]]]: ...
+def feedback_responses(n: int, customers: int, months: int, seed: int) -> pl.DataFrame: ...
+def feedback_dictionary() -> list[tuple[str, list[str]]]: ...
+def tokenize(
+    text: str, ngrams: int, stop_words: list[str] | None, english: bool
+) -> list[str]: ...
+def english_stop_words() -> list[str]: ...
+def themes(
+    frame: pl.DataFrame,
+    dictionary: list[tuple[str, list[str]]],
+    text: str,
+    score: str,
+    score_type: str,
+    scale: tuple[int, int] | None,
+    direction: str,
+    patterns: str,
+    by: list[str],
+    period: str | None,
+    timestamp: str,
+    invalid: str,
+) -> pl.DataFrame: ...
+def distinctive_terms(
+    frame: pl.DataFrame,
+    text: str,
+    score: str,
+    between: str | None,
+    groups: tuple[str, str] | None,
+    prior: float | None,
+    ngrams: int,
+    stop_words: list[str] | None,
+    english: bool,
+    top: int | None,
+    invalid: str,
+) -> pl.DataFrame: ...
+def sentiment(
+    frame: pl.DataFrame, text: str, score: str | None, invalid: str
+) -> pl.DataFrame: ...
+def quotes(
+    frame: pl.DataFrame,
+    dictionary: list[tuple[str, list[str]]],
+    text: str,
+    score: str,
+    patterns: str,
+    ngrams: int,
+    stop_words: list[str] | None,
+    english: bool,
+    k: int,
+    terms: int,
+    invalid: str,
+) -> pl.DataFrame: ...

@@ -23,6 +23,8 @@ pub(crate) enum Purpose {
     /// Billing detail of the subscriptions: seats, discounts, pauses, failed payments,
     /// cancellation requests.
     Billing = 5,
+    /// The free-text comments of the survey answers.
+    Feedback = 7,
 }
 
 /// The SplitMix64 output function: a bijective 64-bit mixer.

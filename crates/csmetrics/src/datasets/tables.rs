@@ -430,6 +430,7 @@ pub(crate) struct Surveys {
     pub nps: Vec<i8>,
     pub csat: Vec<i8>,
     pub ces: Vec<i8>,
+    pub comment: Vec<Option<String>>,
 }
 
 /// support tickets: one row per ticket.
@@ -563,6 +564,7 @@ impl Buffers {
                 nps: reserve(surveys),
                 csat: reserve(surveys),
                 ces: reserve(surveys),
+                comment: reserve(surveys),
             },
             tickets: Tickets {
                 ticket_id: reserve(tickets),
@@ -663,7 +665,8 @@ impl Buffers {
             timestamp,
             nps,
             csat,
-            ces
+            ces,
+            comment
         );
         append_columns!(
             self.tickets,
@@ -841,6 +844,7 @@ impl Buffers {
                         scores("nps", surveys.nps),
                         scores("csat", surveys.csat),
                         scores("ces", surveys.ces),
+                        Column::new("comment".into(), surveys.comment),
                     ])?,
                     frame(vec![
                         ids("ticket_id", tickets.ticket_id),
