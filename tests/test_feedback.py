@@ -138,17 +138,22 @@ def test_planted_billing_theme_ranks_first_and_its_words_are_distinctive() -> No
     answers = datasets.feedback_responses(50_000, customers=5_000, months=12, seed=11)
     ranked = csm.themes(answers, datasets.feedback_dictionary(), score="nps")
     assert ranked["theme"][0] == "billing"
-    assert ranked["nps_impact"][0] < ranked["nps_impact"][1] < 0
+    assert ranked["nps_impact"][0] < min(0.0, ranked["nps_impact"][1])
     # Detractors who churn write about billing most: among them billing is the first theme.
     churners = answers.filter(pl.col("churned") & (pl.col("nps") <= 6))
     mentions = csm.themes(churners, datasets.feedback_dictionary(), score="nps")
     assert mentions.sort("mentions", descending=True)["theme"][0] == "billing"
     terms = csm.distinctive_terms(answers, score="nps", top=10)
     detractor_terms = terms.filter(pl.col("side") == "detractor")["term"].to_list()
-    billing_words = {"refund", "invoice", "billing", "charged", "charged twice", "invoices"}
-    assert len(billing_words & set(detractor_terms)) >= 3, detractor_terms
+    # The words of the generator's negative billing sentences.
+    billing_words = {"refund", "invoice", "invoices", "billing", "charged", "twice", "errors"}
+
+    def about_billing(term: str) -> bool:
+        return bool(billing_words & set(term.split()))
+
+    assert sum(map(about_billing, detractor_terms)) >= 4, detractor_terms
     promoter_terms = terms.filter(pl.col("side") == "promoter")["term"].to_list()
-    assert not billing_words & set(promoter_terms)
+    assert not any(map(about_billing, promoter_terms)), promoter_terms
 
 
 def test_themes_csat_and_ces() -> None:

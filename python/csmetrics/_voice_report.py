@@ -78,14 +78,17 @@ def voice_section(
     score: str,
     dictionary: Mapping[str, Any] | None,
     period: str,
-    partial: Any,
+    last_day: Any,
     png: Callable[[Any], str],
     axes: Callable[..., Any],
     table: Callable[..., str],
 ) -> str | None:
-    """The section's HTML body, or None when no response has a comment."""
+    """The section's HTML body, or None when no response up to ``last_day`` (the report's
+    cut-off day) has a comment."""
     import csmetrics as csm
 
+    if last_day is not None and "timestamp" in answers.columns:
+        answers = answers.filter(pl.col("timestamp").cast(pl.Date) <= last_day)
     commented = answers.filter(pl.col("comment").is_not_null())
     if commented.height == 0:
         return None
@@ -116,8 +119,6 @@ def voice_section(
             )
             .sort("period")
         )
-        if partial is not None:
-            over_time = over_time.filter(pl.col("period") <= partial)
         if over_time.height:
             parts.append(png(_sentiment_chart(over_time, axes)))
     if dictionary and top_themes:

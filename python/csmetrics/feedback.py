@@ -125,7 +125,7 @@ def tokenize(text: str, *, ngrams: int = 1, stop_words: StopWordsOption = "engli
     >>> tokenize("The app is NOT working. Straße 2!")
     ['app', 'not', 'working', 'strasse']
     >>> tokenize("Não consegui acessar o relatório", stop_words=None, ngrams=2)[-1]
-    'acessar o'
+    'o relatório'
     """
     if not isinstance(text, str):
         raise option_error("text", text, "expected a string")
@@ -384,7 +384,8 @@ def sentiment(
     --------
     >>> import polars as pl
     >>> import csmetrics as csm
-    >>> answers = pl.DataFrame({"score": [10, 2], "comment": ["Support was awful!", "Love it"]})
+    >>> comments = ["The onboarding was awful!", "Love it"]
+    >>> answers = pl.DataFrame({"score": [10, 2], "comment": comments})
     >>> scored = csm.sentiment(answers).with_columns(pl.col("compound").round(4))
     >>> scored.select("compound", "sentiment", "mismatch").rows()
     [(-0.5093, 'negative', True), (0.6369, 'positive', True)]
@@ -424,10 +425,12 @@ def quotes(
 ) -> Any:
     """Representative comments per theme and NPS category, chosen deterministically.
 
-    A theme's distinctive terms are its ``terms`` terms of highest log-odds z (informative
-    prior) for the responses that mention it against the other commented responses. The
-    quotes of a theme and category are the mentioning responses with the most distinct
+    The distinctive terms of a theme and category are the ``terms`` terms of highest log-odds z
+    (informative prior) for the category's responses that mention the theme against all the
+    other commented responses. The quotes are those responses with the most distinct
     distinctive terms; ties go to the shorter comment (in characters), then the earlier row.
+    Comments with the same terms (whatever the case and punctuation) are quoted once per theme
+    and category.
 
     Parameters
     ----------

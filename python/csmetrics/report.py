@@ -1001,9 +1001,8 @@ def report(
         if "comment" in answers.columns:
             from csmetrics._voice_report import voice_section
 
-            voice = voice_section(
-                answers, score, themes, period, partial, _png, _axes, _table
-            )
+            day = _utc_day(cutoff) if cutoff is not None else None
+            voice = voice_section(answers, score, themes, period, day, _png, _axes, _table)
             if voice is not None:
                 note = (
                     "Themes from the dictionary given (impact: the NPS of all responses minus "

@@ -59,7 +59,12 @@ pub(crate) const THEMES: [Theme; 8] = [
     },
     Theme {
         name: "ease_of_use",
-        patterns: &["easy to use", "intuitive", "user friendly", "confusing interface"],
+        patterns: &[
+            "easy to use",
+            "intuitive",
+            "user friendly",
+            "confusing interface",
+        ],
         negative: &[
             "The confusing interface makes simple tasks hard",
             "Not intuitive at all",
@@ -84,16 +89,18 @@ pub(crate) const THEMES: [Theme; 8] = [
     },
     Theme {
         name: "reliability",
-        patterns: &["outages?", "downtime", "crash(?:es|ed)?", "reliab(?:le|ility)"],
+        patterns: &[
+            "outages?",
+            "downtime",
+            "crash(?:es|ed)?",
+            "reliab(?:le|ility)",
+        ],
         negative: &[
             "Another outage this week",
             "The app crashed twice during our demo",
             "Too much downtime",
         ],
-        positive: &[
-            "Rock solid and reliable",
-            "No downtime in a year",
-        ],
+        positive: &["Rock solid and reliable", "No downtime in a year"],
     },
     Theme {
         name: "pricing",
@@ -102,10 +109,7 @@ pub(crate) const THEMES: [Theme; 8] = [
             "Too expensive for what it does",
             "The new pricing is hard to justify",
         ],
-        positive: &[
-            "Good value for money",
-            "Fair price for the features",
-        ],
+        positive: &["Good value for money", "Fair price for the features"],
     },
     Theme {
         name: "integrations",
@@ -164,7 +168,11 @@ pub(crate) fn comment(rng: &mut SplitMix64, score: i8, churns: bool) -> Option<S
         theme.positive
     };
     let mut text = sentences[rng.below(sentences.len() as u64) as usize].to_string();
-    text.push(if negative && rng.chance(0.3) { '!' } else { '.' });
+    text.push(if negative && rng.chance(0.3) {
+        '!'
+    } else {
+        '.'
+    });
     if rng.chance(0.4) {
         text.push(' ');
         text.push_str(FILLERS[rng.below(FILLERS.len() as u64) as usize]);

@@ -1,6 +1,6 @@
 //! Representative comments per theme and NPS category, chosen deterministically.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use polars::prelude::*;
 
@@ -25,8 +25,9 @@ pub struct QuoteOptions {
     pub tokens: TokenOptions,
     /// Quotes per theme and category. Default 3.
     pub k: usize,
-    /// How many of a theme's distinctive terms (the highest z of its mentioning responses
-    /// against the others, informative prior) a quote is scored on. Default 20.
+    /// How many distinctive terms of a theme and category (the highest z of the category's
+    /// responses that mention the theme against all the others, informative prior) a quote is
+    /// scored on. Default 20.
     pub terms: usize,
     /// Invalid-score policy. Default raise.
     pub invalid: InvalidPolicy,
@@ -50,11 +51,13 @@ const CATEGORIES: [&str; 3] = ["detractor", "passive", "promoter"];
 
 /// Up to `k` quotes per theme and NPS category.
 ///
-/// A theme's distinctive terms are its top `terms` terms by the log-odds z of the responses
-/// that mention it against the other commented responses (informative prior, as in
-/// [`super::distinctive_terms`]). Among the responses that mention the theme and have a valid
-/// score, the quotes are those with the most distinct distinctive terms, ties broken by the
-/// shorter comment (in characters), then the earlier row. Returns `theme` (sorted),
+/// The distinctive terms of a theme and category are the top `terms` terms by the log-odds z
+/// of the category's responses that mention the theme against all the other commented
+/// responses (informative prior, as in [`super::distinctive_terms`]). Among those responses,
+/// the quotes are the ones with the most distinct distinctive terms, ties broken by the
+/// shorter comment (in characters), then the earlier row; a comment with the same terms as one
+/// already quoted for the theme and category (the same words, whatever the case and
+/// punctuation) is not quoted again. Returns `theme` (sorted),
 /// `nps_category` (detractor, passive, promoter), `rank`, `row` (zero-based, in the input),
 /// `comment`, `matched` (distinctive terms it contains) and `terms` (them, comma separated, by
 /// decreasing z).
@@ -111,41 +114,24 @@ pub fn quotes(
         let mentioning: Vec<bool> = (0..text.len())
             .map(|row| text.get(row).is_some_and(|c| dictionary.mentions(theme, c)))
             .collect();
-        let mut in_theme = vec![0i64; names.len()];
-        for (ids, _) in row_terms.iter().zip(&mentioning).filter(|(_, m)| **m) {
-            for id in ids {
-                in_theme[*id as usize] += 1;
-            }
-        }
-        let n_a: f64 = in_theme.iter().sum::<i64>() as f64;
-        let n_b = a0 - n_a;
-        let mut scored: Vec<(f64, u32)> = (0..names.len())
-            .filter(|&id| in_theme[id] > 0)
-            .filter_map(|id| {
-                let (_, z) = log_odds(
-                    in_theme[id],
-                    background[id] - in_theme[id],
-                    background[id] as f64,
-                    n_a,
-                    n_b,
-                    a0,
-                )?;
-                Some((z, id as u32))
-            })
-            .filter(|(z, _)| *z > 0.0)
-            .collect();
-        scored.sort_by(|x, y| {
-            y.0.total_cmp(&x.0)
-                .then_with(|| names[x.1 as usize].cmp(&names[y.1 as usize]))
-        });
-        scored.truncate(options.terms);
-        let rank_of: HashMap<u32, usize> =
-            scored.iter().enumerate().map(|(r, (_, id))| (*id, r)).collect();
         for category in CATEGORIES {
+            let selected: Vec<bool> = (0..text.len())
+                .map(|row| {
+                    mentioning[row] && slots[row].is_some_and(|s| nps_category(s) == category)
+                })
+                .collect();
+            let (scored, rank_of) = theme_terms(
+                &row_terms,
+                &selected,
+                &background,
+                a0,
+                &names,
+                options.terms,
+            );
+            let mut seen: HashSet<&[u32]> = HashSet::new();
             let mut candidates: Vec<(usize, usize, usize, Vec<usize>)> = Vec::new();
             for row in 0..text.len() {
-                let in_category = slots[row].is_some_and(|s| nps_category(s) == category);
-                if !mentioning[row] || !in_category {
+                if !selected[row] {
                     continue;
                 }
                 let mut found: Vec<usize> = row_terms[row]
@@ -158,6 +144,8 @@ pub fn quotes(
                 candidates.push((found.len(), length, row, found));
             }
             candidates.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+            // The same words written twice (whatever the case and punctuation) are quoted once.
+            candidates.retain(|c| seen.insert(row_terms[c.2].as_slice()));
             for (rank, (matched, _, row, found)) in
                 candidates.into_iter().take(options.k).enumerate()
             {
@@ -165,7 +153,8 @@ pub fn quotes(
                 out.category.push(category);
                 out.rank.push(rank as i64 + 1);
                 out.row.push(row as i64);
-                out.comment.push(text.get(row).unwrap_or_default().to_string());
+                out.comment
+                    .push(text.get(row).unwrap_or_default().to_string());
                 out.matched.push(matched as i64);
                 let listed: Vec<&str> = found
                     .iter()
@@ -188,6 +177,52 @@ pub fn quotes(
             Column::new("terms".into(), out.terms),
         ],
     )?)
+}
+
+/// The top `limit` terms (z, id) of the rows `selected` against all the others, by z
+/// descending (informative prior), and the rank of each of their ids.
+fn theme_terms(
+    row_terms: &[Vec<u32>],
+    selected: &[bool],
+    background: &[i64],
+    a0: f64,
+    names: &[Box<str>],
+    limit: usize,
+) -> (Vec<(f64, u32)>, HashMap<u32, usize>) {
+    let mut in_theme = vec![0i64; names.len()];
+    for (ids, _) in row_terms.iter().zip(selected).filter(|(_, m)| **m) {
+        for id in ids {
+            in_theme[*id as usize] += 1;
+        }
+    }
+    let n_a: f64 = in_theme.iter().sum::<i64>() as f64;
+    let n_b = a0 - n_a;
+    let mut scored: Vec<(f64, u32)> = (0..names.len())
+        .filter(|&id| in_theme[id] > 0)
+        .filter_map(|id| {
+            let (_, z) = log_odds(
+                in_theme[id],
+                background[id] - in_theme[id],
+                background[id] as f64,
+                n_a,
+                n_b,
+                a0,
+            )?;
+            Some((z, id as u32))
+        })
+        .filter(|(z, _)| *z > 0.0)
+        .collect();
+    scored.sort_by(|x, y| {
+        y.0.total_cmp(&x.0)
+            .then_with(|| names[x.1 as usize].cmp(&names[y.1 as usize]))
+    });
+    scored.truncate(limit);
+    let rank_of: HashMap<u32, usize> = scored
+        .iter()
+        .enumerate()
+        .map(|(r, (_, id))| (*id, r))
+        .collect();
+    (scored, rank_of)
 }
 
 #[derive(Default)]

@@ -103,16 +103,20 @@ pub(crate) fn score_slots(
     scale: Scale,
     policy: InvalidPolicy,
 ) -> Result<Vec<Option<u16>>> {
-    let series = input::numbers(frame, name, Role::Number, "the survey score of each response")?;
+    let series = input::numbers(
+        frame,
+        name,
+        Role::Number,
+        "the survey score of each response",
+    )?;
     series
         .f64()?
         .iter()
         .enumerate()
         .map(|(row, value)| {
             let Some(value) = value else { return Ok(None) };
-            let on_scale = value.fract() == 0.0
-                && value >= scale.min as f64
-                && value <= scale.max as f64;
+            let on_scale =
+                value.fract() == 0.0 && value >= scale.min as f64 && value <= scale.max as f64;
             if on_scale {
                 Ok(Some((value as i64 - scale.min) as u16))
             } else if policy == InvalidPolicy::Raise {

@@ -54,7 +54,10 @@ pub fn sentiment(frame: &DataFrame, options: &SentimentOptions) -> Result<DataFr
     let labels: Vec<Option<&str>> = scores.iter().map(|c| c.map(sentiment_label)).collect();
     let labels_column = Column::new("sentiment".into(), labels.as_slice());
     let mut columns = vec![
-        scores.with_name("compound".into()).into_series().into_column(),
+        scores
+            .with_name("compound".into())
+            .into_series()
+            .into_column(),
         labels_column,
     ];
     if let Some(score) = &options.score {

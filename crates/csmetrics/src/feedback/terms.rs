@@ -183,15 +183,11 @@ pub(crate) fn score_terms(counts: TermCounts, prior: Prior) -> Result<Vec<Scored
 }
 
 fn labels_of(frame: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
-    let series = crate::frame::column(frame, name, "the group of each response")?
-        .as_materialized_series();
+    let series =
+        crate::frame::column(frame, name, "the group of each response")?.as_materialized_series();
     input::check(series, name, input::Role::Key, "the group of each response")?;
     let text = series.cast(&DataType::String)?;
-    Ok(text
-        .str()?
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect())
+    Ok(text.str()?.iter().map(|v| v.map(str::to_string)).collect())
 }
 
 /// The group (0 = a, 1 = b) of each row and the two labels.

@@ -21,7 +21,14 @@ fn tokens_fold_case_keep_accents_and_stop_at_sentences() {
     assert_eq!(
         words(&plain(2), "Straße ist GROSS. Ça marche!"),
         [
-            "strasse", "ist", "gross", "strasse ist", "ist gross", "ça", "marche", "ça marche"
+            "strasse",
+            "ist",
+            "gross",
+            "strasse ist",
+            "ist gross",
+            "ça",
+            "marche",
+            "ça marche"
         ]
     );
     assert_eq!(
@@ -91,7 +98,10 @@ fn floats(frame: &DataFrame, name: &str) -> Vec<Option<f64>> {
 fn strings(frame: &DataFrame, name: &str) -> Vec<Option<String>> {
     frame
         .column(name)
-        .and_then(|c| c.str().map(|c| c.iter().map(|v| v.map(String::from)).collect()))
+        .and_then(|c| {
+            c.str()
+                .map(|c| c.iter().map(|v| v.map(String::from)).collect())
+        })
         .unwrap_or_default()
 }
 
@@ -108,7 +118,11 @@ fn themes_impact_matches_its_identity() -> crate::Result<()> {
     // impact -23.33. Support: rows 0 and 2 ("supportive" is another word): 0; the rest 25.
     assert_eq!(
         strings(&result, "theme"),
-        [Some("anything".into()), Some("billing".into()), Some("support".into())]
+        [
+            Some("anything".into()),
+            Some("billing".into()),
+            Some("support".into())
+        ]
     );
     let overall = 100.0 / 6.0;
     let nps = floats(&result, "nps");
@@ -146,7 +160,8 @@ fn themes_by_segment_and_null_impact_when_all_mention() -> crate::Result<()> {
 
 #[test]
 fn themes_csat_mean_and_top_box() -> crate::Result<()> {
-    let frame = df!("score" => [5, 4, 1, 2], "comment" => ["slow app", "fine", "app crashed", "ok"])?;
+    let frame =
+        df!("score" => [5, 4, 1, 2], "comment" => ["slow app", "fine", "app crashed", "ok"])?;
     let options = ThemeOptions {
         score_type: ScoreKind::Csat,
         ..Default::default()
@@ -165,15 +180,17 @@ fn themes_csat_mean_and_top_box() -> crate::Result<()> {
 fn bad_dictionaries_name_the_pattern() {
     let frame = responses();
     let empty: Vec<(String, Vec<String>)> = Vec::new();
-    let message = |d: &[(String, Vec<String>)]| match themes(&frame, d, &ThemeOptions::default())
-    {
+    let message = |d: &[(String, Vec<String>)]| match themes(&frame, d, &ThemeOptions::default()) {
         Err(e) => e.to_string(),
         Ok(_) => String::new(),
     };
     assert!(message(&empty).contains("at least one theme"));
     let broken = vec![("billing".to_string(), vec!["invoice(".to_string()])];
     let text = message(&broken);
-    assert!(text.contains("invoice(") && text.contains("billing"), "{text}");
+    assert!(
+        text.contains("invoice(") && text.contains("billing"),
+        "{text}"
+    );
     let numbers = df!("score" => [9], "comment" => [3])
         .map(|f| themes(&f, &dictionary(), &ThemeOptions::default()));
     assert!(matches!(numbers, Ok(Err(CsError::InvalidType { .. }))));
