@@ -205,9 +205,7 @@ def _python(job: str, path: str, repeat: int, result: str) -> dict[str, Any]:
         harness.save_result(result, list(names), {"count_a": ya, "count_b": yb, "z": z})
     else:
         rows = [i for i, c in enumerate(out) if c is not None]
-        harness.save_result(
-            result, [str(r) for r in rows], {"compound": [out[r] for r in rows]}
-        )
+        harness.save_result(result, [str(r) for r in rows], {"compound": [out[r] for r in rows]})
     return figures
 
 

@@ -127,8 +127,10 @@ def test_themes_impact_identity_and_overall_nps_on_generated_data() -> None:
     joined = result.join(reference, on=["segment", "period"], suffix="_survey")
     # The overall NPS is the survey module's; the impact satisfies the identity of the contract.
     assert (joined["nps_overall"] - joined["nps_survey"]).abs().max() < 1e-9
-    identity = joined["mentions"] * (joined["nps"] - joined["nps_overall"]) / (
-        joined["responses"] - joined["mentions"]
+    identity = (
+        joined["mentions"]
+        * (joined["nps"] - joined["nps_overall"])
+        / (joined["responses"] - joined["mentions"])
     )
     assert (joined["nps_impact"] - identity).abs().max() < 1e-9
     assert result.height == 8 * joined.select("segment", "period").unique().height
@@ -367,7 +369,7 @@ def test_bad_input_names_the_problem() -> None:
     with pytest.raises(csm.CsMetricsError, match="column 'comment' has type Int64"):
         csm.themes(numbers, DICTIONARY)
     mixed = pd.DataFrame({"score": [9, 3], "comment": ["fine", 42]})
-    with pytest.raises(csm.InvalidInputError, match="column 'comment', row 1.*42"):
+    with pytest.raises(csm.InvalidInputError, match=r"column 'comment', row 1.*42"):
         csm.sentiment(mixed)
     with pytest.raises(csm.InvalidInputError, match="column 'score', row 1"):
         csm.themes(pl.DataFrame({"score": [9, 11], "comment": ["a", "b"]}), DICTIONARY)

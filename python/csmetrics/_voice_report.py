@@ -69,7 +69,9 @@ def _quotes_list(quotes: pl.DataFrame, themes: Sequence[str]) -> str:
             (pl.col("theme") == theme) & (pl.col("nps_category") == "detractor")
         ).head(2)
         for comment in chosen["comment"]:
-            items.append(f"<li><b>{html.escape(theme)}</b>: &ldquo;{html.escape(comment)}&rdquo;</li>")
+            items.append(
+                f"<li><b>{html.escape(theme)}</b>: &ldquo;{html.escape(comment)}&rdquo;</li>"
+            )
     return f'<ul id="voice-quotes">{"".join(items)}</ul>' if items else ""
 
 

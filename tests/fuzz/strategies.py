@@ -1535,9 +1535,7 @@ DICTIONARIES = st.sampled_from(
         {"emoji": "\U0001f600", "slow": ["slow", "lento"]},
     ]
 )
-BAD_DICTIONARIES = st.sampled_from(
-    [{}, {"x": "("}, {"x": []}, {"x": ""}, ["billing"], {"x": [3]}, {3: "x"}]
-)
+BAD_DICTIONARIES = st.sampled_from([{}, {"x": []}, {"x": ""}, ["billing"], {"x": [3]}, {3: "x"}])
 BAD_STOP_WORDS = st.sampled_from(["french", [1, 2], 5])
 
 
@@ -1571,6 +1569,12 @@ def feedback_case(draw: st.DrawFn, name: str) -> Case:
     if function == "sentiment":
         others["score"] = st.sampled_from(["score", None])
     kwargs, bad_option = draw(options(literals, others, bad))
+    snippet = ""
+    if name.startswith("expr."):
+        # The expression takes no option.
+        kwargs, bad_option = {}, None
+        made = "pl.col('comment').cs.sentiment()" if ".cs." in name else "cse.sentiment('comment')"
+        snippet = f"data.select({made})"
     if function in ("themes", "quotes"):
         kwargs.setdefault("dictionary", draw(DICTIONARIES))
     score_used: Callable[[dict[str, Any]], bool] = lambda kw: (  # noqa: E731
@@ -1589,7 +1593,17 @@ def feedback_case(draw: st.DrawFn, name: str) -> Case:
         ),
     ]
     drawn = draw(table(columns, kwargs, customer=None))
-    return Case(name, {"data": drawn.frame}, kwargs, _refused("data", drawn.refused), bad_option)
+    refused = drawn.refused
+    if name.startswith("expr."):
+        refused = [c for c in refused if c == "comment"]
+    return Case(
+        name,
+        {"data": drawn.frame},
+        kwargs,
+        _refused("data", refused),
+        bad_option,
+        snippet=snippet,
+    )
 
 
 def _feedback_bounds(case: Case) -> Bounds:
