@@ -111,8 +111,8 @@ def tokenize(text: str, *, ngrams: int = 1, stop_words: StopWordsOption = "engli
     ngrams
         Longest n-gram (1 to 5); default 1 (words only).
     stop_words
-        ``"english"`` (default, :data:`ENGLISH_STOP_WORDS`), ``None`` (keep every token) or a
-        list of words to remove instead.
+        ``"english"`` (default, ``csmetrics.feedback.ENGLISH_STOP_WORDS``), ``None`` (keep
+        every token) or a list of words to remove instead.
 
     Returns
     -------
