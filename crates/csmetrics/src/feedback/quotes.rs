@@ -1,6 +1,11 @@
 //! Representative comments per theme and NPS category, chosen deterministically.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap as StdMap, HashSet as StdSet};
+
+use foldhash::fast::FixedState;
+
+type HashMap<K, V> = StdMap<K, V, FixedState>;
+type HashSet<K> = StdSet<K, FixedState>;
 
 use polars::prelude::*;
 
@@ -78,7 +83,7 @@ pub fn quotes(
     let text = comments(frame, &options.text)?;
     let slots = score_slots(frame, &options.score, Scale::NPS, options.invalid)?;
     // Every term once in a vocabulary; each row as its terms' ids.
-    let mut vocabulary: HashMap<Box<str>, u32> = HashMap::new();
+    let mut vocabulary: HashMap<Box<str>, u32> = HashMap::default();
     let mut names: Vec<Box<str>> = Vec::new();
     let mut row_terms: Vec<Vec<u32>> = Vec::with_capacity(text.len());
     let mut buffer = String::new();
@@ -128,7 +133,7 @@ pub fn quotes(
                 &names,
                 options.terms,
             );
-            let mut seen: HashSet<&[u32]> = HashSet::new();
+            let mut seen: HashSet<&[u32]> = HashSet::default();
             let mut candidates: Vec<(usize, usize, usize, Vec<usize>)> = Vec::new();
             for row in 0..text.len() {
                 if !selected[row] {

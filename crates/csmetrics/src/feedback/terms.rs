@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::FixedState;
+
 use polars::prelude::*;
 
 use crate::error::{CsError, Result};
@@ -72,7 +74,7 @@ impl Default for TermOptions {
 }
 
 /// Counts of a term: in group a, in group b, over all responses.
-pub(crate) type TermCounts = HashMap<Box<str>, [i64; 3]>;
+pub(crate) type TermCounts = HashMap<Box<str>, [i64; 3], FixedState>;
 
 /// Counts every term of `text` by the group of each row (`Some(0)` a, `Some(1)` b).
 pub(crate) fn count_terms(
@@ -81,7 +83,7 @@ pub(crate) fn count_terms(
     tokenizer: &Tokenizer,
 ) -> TermCounts {
     let parts = parallel(work_ranges(text.len()), |range| {
-        let mut counts: TermCounts = HashMap::new();
+        let mut counts: TermCounts = HashMap::default();
         let mut buffer = String::new();
         for row in range {
             let Some(comment) = text.get(row) else {

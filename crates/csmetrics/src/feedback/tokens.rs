@@ -3,7 +3,11 @@
 //! applies the C and F mappings of CaseFolding.txt: "Straße" and "STRASSE" both give "strasse"),
 //! accents kept, tokens without a letter dropped, stop words removed, n-grams within a sentence.
 
-use std::collections::HashSet;
+use std::collections::HashSet as StdSet;
+
+use foldhash::fast::FixedState;
+
+type HashSet<K> = StdSet<K, FixedState>;
 
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -209,7 +213,7 @@ impl Tokenizer {
         }
         let stop = match &options.stop_words {
             StopWords::English => ENGLISH_STOP_WORDS.iter().map(|w| w.to_string()).collect(),
-            StopWords::None => HashSet::new(),
+            StopWords::None => HashSet::default(),
             StopWords::Custom(words) => words.iter().map(|w| fold(w)).collect(),
         };
         Ok(Tokenizer {

@@ -7,7 +7,11 @@
 //! implementation, emojis read through their descriptions, and the compound score
 //! x / sqrt(x^2 + 15).
 
-use std::collections::HashMap;
+use std::collections::HashMap as StdMap;
+
+use foldhash::fast::FixedState;
+
+type HashMap<K, V> = StdMap<K, V, FixedState>;
 use std::sync::OnceLock;
 
 const LEXICON: &str = include_str!("vader_lexicon.txt");
@@ -195,7 +199,7 @@ struct Tables {
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(|| {
-        let mut lexicon = HashMap::new();
+        let mut lexicon = HashMap::default();
         for line in LEXICON.lines() {
             let mut fields = line.trim().split('\t');
             if let (Some(word), Some(measure)) = (fields.next(), fields.next()) {
@@ -204,7 +208,7 @@ fn tables() -> &'static Tables {
                 }
             }
         }
-        let mut emojis = HashMap::new();
+        let mut emojis = HashMap::default();
         for line in EMOJI_LEXICON.lines() {
             let mut fields = line.trim().split('\t');
             if let (Some(emoji), Some(description)) = (fields.next(), fields.next()) {
