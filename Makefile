@@ -86,7 +86,7 @@ test-python: wheel $(COMPAT)/.ready ## pytest and doctests on the newest and the
 	$(COMPAT)/bin/python -m pytest -q tests --ignore=tests/reference
 	$(COMPAT)/bin/python -m pytest -q --doctest-modules --pyargs csmetrics
 
-test-reference: wheel $(REF)/.ready ## survival estimates against lifelines (its own environment: pandas < 3)
+test-reference: wheel $(REF)/.ready ## survival estimates against lifelines, sentiment against vaderSentiment (their own environment: pandas < 3)
 	$(REF)/bin/pip install -q --force-reinstall --no-deps $(WHEELS)/*.whl
 	$(REF)/bin/python -m pytest -q tests/reference
 
@@ -117,6 +117,7 @@ bench: $(REF)/.ready $(LIFETIMES)/.ready ## benchmarks against idiomatic Polars,
 	$(VENV)/bin/python bench/bench_cohort.py $(BENCH_ARGS)
 	$(VENV)/bin/python bench/bench_survival.py --reference-python $(REF)/bin/python $(BENCH_ARGS)
 	$(VENV)/bin/python bench/bench_clv.py --lifetimes-python $(LIFETIMES)/bin/python $(BENCH_ARGS)
+	$(VENV)/bin/python bench/bench_feedback.py --reference-python $(REF)/bin/python $(BENCH_ARGS)
 
 # The bounded fuzz suite runs in `make test`; this is the long one (FUZZ_EXAMPLES per function).
 FUZZ_EXAMPLES ?= 400

@@ -28,7 +28,8 @@ def test_deterministic_and_seeded() -> None:
 
 def test_schema_and_ranges() -> None:
     answers = datasets.survey_responses(20_000, customers=2_000, months=12, seed=0)
-    assert answers.schema == pl.Schema(SCHEMAS["surveys"])
+    survey_columns = {k: v for k, v in SCHEMAS["surveys"].items() if k != "comment"}
+    assert answers.schema == pl.Schema(survey_columns)
     assert answers["nps"].min() >= 0 and answers["nps"].max() <= 10
     assert answers["csat"].min() >= 1 and answers["csat"].max() <= 5
     assert answers["ces"].min() >= 1 and answers["ces"].max() <= 7
@@ -82,6 +83,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "nps": pl.Int8,
         "csat": pl.Int8,
         "ces": pl.Int8,
+        "comment": pl.String,
     },
     "tickets": {
         "ticket_id": pl.Int64,
@@ -557,3 +559,24 @@ def test_seats_keep_the_scale_of_flat_plans() -> None:
     ratio = contract(seats)["ending_mrr"] / contract(flat)["ending_mrr"]
     assert ratio.len() == 18
     assert ((ratio[6:] - 1).abs() < 0.05).all(), ratio.to_list()
+
+
+def test_feedback_responses_plant_billing_among_churning_detractors() -> None:
+    answers = datasets.feedback_responses(40_000, customers=4_000, months=12, seed=1)
+    assert answers.columns[-2:] == ["churned", "comment"]
+    # About 65% of the answers carry a comment.
+    assert 0.62 < answers["comment"].is_not_null().mean() < 0.68  # type: ignore[operator]
+    billing = answers["comment"].str.contains(r"(?i)billing|invoice|refund|charged")
+
+    def share(mask: pl.Series) -> float:
+        return float(billing.filter(mask & answers["comment"].is_not_null()).mean())  # type: ignore[arg-type]
+
+    detractor = answers["nps"] <= 6
+    # The planted shares: 70% of churning detractors write about billing, 30% of the others,
+    # 3% of promoters (the word lists also catch a few sentences of other themes).
+    assert abs(share(detractor & answers["churned"]) - 0.7) < 0.04
+    assert abs(share(detractor & ~answers["churned"]) - 0.3) < 0.04
+    assert share(answers["nps"] >= 9) < 0.06
+    # The SaaS generator's surveys have comments too, and its other columns did not change.
+    saas = datasets.saas(500, months=6, seed=2, raw_events=False).surveys
+    assert saas["comment"].is_not_null().sum() > 0

@@ -37,15 +37,16 @@ SECTIONS = [
     "cohorts",
     "survival",
     "nps",
+    "voice",
     "onboarding",
     "support-times",
     "health",
     "scorecard",
 ]
 #: Its charts: MRR bridge, net against contract MRR, churn by reason against cancellation
-#: requests, churn, NRR, cohorts, survival, NPS, the onboarding funnel, first response times,
-#: health bands.
-CHARTS = 11
+#: requests, churn, NRR, cohorts, survival, NPS, comment sentiment, the onboarding funnel, first
+#: response times, health bands.
+CHARTS = 12
 
 
 def _chromium() -> str | None:
@@ -198,8 +199,8 @@ def test_missing_tables_leave_their_sections_out(business, tmp_path: Path):
 
     surveys_only = csm.report(responses=business.surveys, out=tmp_path / "nps.html")
     text = surveys_only.read_text(encoding="utf-8")
-    assert sorted(_sections(text)) == ["kpis", "nps", "scorecard"]
-    assert text.count("data:image/png;base64,") == 1
+    assert sorted(_sections(text)) == ["kpis", "nps", "scorecard", "voice"]
+    assert text.count("data:image/png;base64,") == 2
 
     # Answers all after the cut-off: no period up to it, so no NPS section and no scorecard.
     first = business.surveys["timestamp"].min()
@@ -610,3 +611,25 @@ if __name__ == "__main__":
     colours = distinct_colours(png)
     print(f"{png}: {colours} distinct colours")
     sys.exit(0 if colours > 500 else 1)
+
+
+def test_voice_of_the_customer_section(business, tmp_path: Path):
+    text = csm.report(
+        responses=business.surveys,
+        themes=datasets.feedback_dictionary(),
+        out=tmp_path / "voice.html",
+    ).read_text(encoding="utf-8")
+    section = text.split('<section id="voice">', 1)[1].split("</section>", 1)[0]
+    # Themes by impact (chart and table) and sentiment per period.
+    assert section.count("data:image/png;base64,") == 2
+    ranked = csm.themes(business.surveys, datasets.feedback_dictionary(), score="nps")
+    rows = _table_rows(section, "voice-themes")
+    assert [r["theme"] for r in rows] == ranked["theme"].to_list()
+    assert rows[0]["theme"] == "billing"  # the generator's planted driver of detractors
+    assert "<th>detractors write</th>" in section
+    assert section.count("<li><b>") >= 2  # detractor quotes of the themes that cost most
+    # Without a comment column there is no such section.
+    plain = csm.report(
+        responses=business.surveys.drop("comment"), out=tmp_path / "plain.html"
+    ).read_text(encoding="utf-8")
+    assert '<section id="voice">' not in plain

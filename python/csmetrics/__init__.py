@@ -14,7 +14,7 @@ Examples
 
 from __future__ import annotations
 
-from csmetrics import clv, datasets, expr
+from csmetrics import clv, datasets, expr, feedback
 from csmetrics._internal import __version__
 from csmetrics.exceptions import (
     ConvergenceError,
@@ -29,6 +29,7 @@ from csmetrics.exceptions import (
     StripeFormatError,
     TimeUnitMismatchError,
 )
+from csmetrics.feedback import distinctive_terms, quotes, sentiment, themes
 from csmetrics.health import Factor, churn_labels, health_backtest, health_score
 from csmetrics.journey import (
     Activation,
@@ -85,9 +86,11 @@ __all__ = [
     "conversion_rates",
     "csat",
     "datasets",
+    "distinctive_terms",
     "engagement",
     "expr",
     "feature_adoption",
+    "feedback",
     "first_contact_resolution",
     "health_backtest",
     "health_score",
@@ -101,6 +104,7 @@ __all__ = [
     "nelson_aalen",
     "nps",
     "nps_compare",
+    "quotes",
     "renewal_rates",
     "report",
     "response_times",
@@ -108,7 +112,9 @@ __all__ = [
     "revenue_kpis",
     "scorecard",
     "scorecard_wide",
+    "sentiment",
     "survival_table",
+    "themes",
     "time_to_milestone",
     "touchpoint_experience",
     "trial_conversion",

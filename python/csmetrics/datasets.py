@@ -37,6 +37,8 @@ __all__ = [
     "SaasData",
     "cdnow",
     "donations",
+    "feedback_dictionary",
+    "feedback_responses",
     "saas",
     "sbg_retention",
     "survey_responses",
@@ -94,6 +96,50 @@ def survey_responses(
     (datetime.date(2024, 1, 1), True)
     """
     return _internal.survey_responses(n, customers, months, seed)
+
+
+def feedback_responses(
+    n: int = 100_000, *, customers: int = 10_000, months: int = 12, seed: int = 0
+) -> pl.DataFrame:
+    """Survey answers with free-text comments (see :func:`survey_responses`).
+
+    Billing problems are the planted driver of detractors: a detractor's comment is about
+    billing with probability 0.7 when the customer churns afterwards and 0.3 otherwise
+    (passives 0.08, promoters 0.03); the other comments pick one of seven other themes at
+    random. Detractors write negatively 90% of the time, passives half, promoters 8%.
+
+    Parameters
+    ----------
+    n, customers, months, seed
+        As in :func:`survey_responses`.
+
+    Returns
+    -------
+    polars.DataFrame
+        The columns of :func:`survey_responses`, then ``churned`` (Boolean: churn after
+        answering, probability 0.3 for a detractor, 0.1 for a passive, 0.03 for a promoter)
+        and ``comment`` (String, null for about a third of the answers).
+
+    Examples
+    --------
+    >>> from csmetrics import datasets
+    >>> answers = datasets.feedback_responses(1_000, customers=100, months=3, seed=1)
+    >>> answers.columns[-2:], answers["comment"].dtype
+    (['churned', 'comment'], String)
+    """
+    return _internal.feedback_responses(n, customers, months, seed)
+
+
+def feedback_dictionary() -> dict[str, list[str]]:
+    """The theme dictionary of the generated comments: theme -> regular expressions.
+
+    Examples
+    --------
+    >>> from csmetrics import datasets
+    >>> list(datasets.feedback_dictionary())[:3]
+    ['billing', 'support', 'performance']
+    """
+    return dict(_internal.feedback_dictionary())
 
 
 @dataclass(frozen=True)
@@ -371,7 +417,11 @@ def saas(
         - ``surveys`` [1.6; at most 1 per renewal]: ``customer_id``, ``segment``, ``timestamp``
           (Date), ``nps`` (0-10), ``csat`` (1-5), ``ces`` (1-7, higher is easier), all Int8;
           answered 1-14 days before a renewal with probability 0.25 (monthly billing), 0.6
-          (quarterly) or 0.9 (yearly).
+          (quarterly) or 0.9 (yearly); ``comment`` (String, null for about a third): a
+          sentence from per-theme phrase sets (:func:`feedback_dictionary`), negative for most
+          detractors and positive for most promoters, about billing for 70% of the detractors
+          who churn within 120 days of answering (30% of the other detractors, 3-8% of the
+          rest).
         - ``tickets`` [1.7]: ``ticket_id``, ``customer_id`` (Int64), ``opened_at``,
           ``resolved_at`` (Datetime[us], null while open), ``contacts`` (Int32),
           ``reopened_at`` (Datetime[us], null unless reopened), ``resolvable_at_first_contact``

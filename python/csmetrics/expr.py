@@ -1,4 +1,4 @@
-"""Survey metrics as Polars expressions.
+"""Survey metrics and comment sentiment as Polars expressions.
 
 These run inside Polars (``select``, ``group_by().agg()``, ``over()``, lazy queries) through
 compiled expression plugins, with the same definitions as the eager functions. Each returns one
@@ -21,7 +21,7 @@ from polars.plugins import register_plugin_function
 
 from csmetrics._options import choice, guard_module, scale_pair
 
-__all__ = ["ces", "csat", "nps"]
+__all__ = ["ces", "csat", "nps", "sentiment"]
 
 _LIB = Path(__file__).parent
 
@@ -125,6 +125,28 @@ def ces(
     )
 
 
+def sentiment(column: str | pl.Expr) -> pl.Expr:
+    """VADER compound score of every comment (one Float64 per row, in [-1, 1]; null stays null).
+
+    The same score as :func:`csmetrics.sentiment`. Comments must be strings: another type is a
+    ``ComputeError`` naming the column.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from csmetrics import expr as cse
+    >>> comments = pl.DataFrame({"comment": ["The book was good.", None, "not good"]})
+    >>> comments.select(cse.sentiment("comment").round(4))["comment"].to_list()
+    [0.4404, None, -0.3412]
+    """
+    return register_plugin_function(
+        plugin_path=_LIB,
+        function_name="sentiment_expr",
+        args=[_expr(column)],
+        is_elementwise=True,
+    )
+
+
 @pl.api.register_expr_namespace("cs")
 class CsNamespace:
     """``pl.col(...).cs``: csmetrics' survey metrics on an expression.
@@ -157,6 +179,10 @@ class CsNamespace:
     ) -> pl.Expr:
         """See :func:`csmetrics.expr.ces`."""
         return ces(self._expr, scale=scale, direction=direction, invalid=invalid)
+
+    def sentiment(self) -> pl.Expr:
+        """See :func:`csmetrics.expr.sentiment`."""
+        return sentiment(self._expr)
 
 
 # Nothing but a CsMetricsError leaves a public function.

@@ -692,6 +692,7 @@ def report(
     journey: Sequence[str] | None = None,
     activation: str | None = None,
     sla_hours: float | Mapping[str, float] | None = None,
+    themes: Mapping[str, Any] | None = None,
 ) -> Path:
     """Writes the customer-success report as one self-contained HTML file and returns its path.
 
@@ -708,6 +709,12 @@ def report(
     customers
         Optional ``customer_id`` and ``segment`` table, used to label customers who need attention
         (and, with a ``signup_date`` column, the customers' starts of the onboarding section).
+    themes
+        Theme dictionary (theme -> pattern or patterns, as in :func:`csmetrics.themes`) of the
+        "Voice of the customer" section, which responses with a ``comment`` column add after the
+        NPS: themes by NPS impact and a few detractor quotes (with a dictionary), the terms that
+        set detractors apart from promoters and the sentiment per period (always). Default
+        ``None``: no themes.
     period
         Reporting period of the scorecard and the trend charts.
     as_of
@@ -1019,6 +1026,18 @@ def report(
             heading = f"NPS by {period} (95% interval)"
             body = _png(plot.nps_trend(trend, title=heading, ax=_axes(10, 4)))
             sections.append(_section("nps", "Net Promoter Score", body))
+        if "comment" in answers.columns:
+            from csmetrics._voice_report import voice_section
+
+            day = _utc_day(cutoff) if cutoff is not None else None
+            voice = voice_section(answers, score, themes, period, day, _png, _axes, _table)
+            if voice is not None:
+                note = (
+                    "Themes from the dictionary given (impact: the NPS of all responses minus "
+                    "the NPS without those mentioning the theme); terms by weighted log-odds "
+                    "(detractors against promoters); sentiment by VADER."
+                )
+                sections.append(_section("voice", "Voice of the customer", voice, note))
 
     if "milestones" in tables:
         step("journey")

@@ -1259,6 +1259,13 @@ _DATASET_OPTIONS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "seed": st.integers(0, 2**64 - 1),
     },
     "cdnow": {"kind": st.sampled_from(["sample", "summary", "summary_monetary", "bogus"])},
+    "feedback_responses": {
+        "n": st.integers(0, 300),
+        "customers": st.integers(0, 30),
+        "months": st.integers(0, 30),
+        "seed": st.integers(0, 2**64 - 1),
+    },
+    "feedback_dictionary": {},
     "donations": {},
     "sbg_retention": {},
 }
@@ -1658,6 +1665,176 @@ def response_times_case(draw: st.DrawFn) -> Case:
     drawn = draw(table(columns, kwargs, customer=None))
     refused = _refused("tickets", drawn.refused)
     return Case("response_times", {"tickets": drawn.frame}, kwargs, refused, bad_option)
+# --- voice of the customer -------------------------------------------------------------------
+
+COMMENTS = (
+    "great support",
+    "billing error!",
+    "Não funciona. Muito lento",
+    "",
+    "slow slow app",
+    "ÇA MARCHE PAS",
+    "the the",
+    "refund?? now!!!",
+    "\U0001f600 love it",
+    "charged twice, NOT happy",
+    "الخدمة ممتازة",
+)
+DICTIONARIES = st.sampled_from(
+    [
+        {"billing": ["billing", "charged? twice"], "support": "support"},
+        {"anything": r"\w+"},
+        {"emoji": "\U0001f600", "slow": ["slow", "lento"]},
+    ]
+)
+BAD_DICTIONARIES = st.sampled_from([{}, {"x": []}, {"x": ""}, ["billing"], {"x": [3]}, {3: "x"}])
+BAD_STOP_WORDS = st.sampled_from(["french", [1, 2], 5])
+
+
+@st.composite
+def feedback_case(draw: st.DrawFn, name: str) -> Case:
+    function = name.rsplit(".", 1)[-1]
+    literals: dict[str, tuple[Any, ...]] = {"invalid": ("raise", "drop", "null")}
+    others: dict[str, st.SearchStrategy[Any]] = {}
+    bad: dict[str, st.SearchStrategy[Any]] = {}
+    if function in ("themes", "quotes"):
+        others["dictionary"] = DICTIONARIES
+        bad["dictionary"] = BAD_DICTIONARIES
+        literals["patterns"] = ("regex", "literal")
+    if function == "themes":
+        literals["score_type"] = ("nps", "csat", "ces")
+        literals["period"] = (None, *PERIODS)
+        others["by"] = SCORE_BY
+    if function == "distinctive_terms":
+        others["between"] = st.sampled_from(["nps_category", "group"])
+        others["prior"] = st.sampled_from(["informative", 0.05, 1.0])
+        bad["prior"] = st.sampled_from([-1.0, 0.0, math.nan, "flat"])
+        others["top"] = st.sampled_from([None, 1, 5])
+    if function in ("distinctive_terms", "quotes"):
+        others["ngrams"] = st.integers(1, 3)
+        bad["ngrams"] = st.sampled_from([0, 6, 2.5])
+        others["stop_words"] = st.sampled_from(["english", None, ["app", "ÇA"]])
+        bad["stop_words"] = BAD_STOP_WORDS
+    if function == "quotes":
+        others["k"] = st.integers(1, 3)
+        bad["k"] = st.sampled_from([0, -1])
+    if function == "sentiment":
+        others["score"] = st.sampled_from(["score", None])
+    kwargs, bad_option = draw(options(literals, others, bad))
+    snippet = ""
+    if name.startswith("expr."):
+        # The expression takes no option.
+        kwargs, bad_option = {}, None
+        made = "pl.col('comment').cs.sentiment()" if ".cs." in name else "cse.sentiment('comment')"
+        snippet = f"data.select({made})"
+    if function in ("themes", "quotes"):
+        kwargs.setdefault("dictionary", draw(DICTIONARIES))
+    score_used: Callable[[dict[str, Any]], bool] = lambda kw: (  # noqa: E731
+        kw.get("score", "score") == "score"
+        and (function != "distinctive_terms" or kw.get("between") != "group")
+    )
+    columns = [
+        Column("comment", "label", vocabulary=COMMENTS),
+        Column("score", "score", values=st.integers(-1, 11), used=score_used),
+        *survey_columns(st.integers(0, 10))[1:],
+        Column(
+            "group",
+            "key",
+            values=st.integers(0, 1),
+            used=lambda kw: kw.get("between") == "group",
+        ),
+    ]
+    drawn = draw(table(columns, kwargs, customer=None))
+    refused = drawn.refused
+    if name.startswith("expr."):
+        refused = [c for c in refused if c == "comment"]
+    return Case(
+        name,
+        {"data": drawn.frame},
+        kwargs,
+        _refused("data", refused),
+        bad_option,
+        snippet=snippet,
+    )
+
+
+def _feedback_bounds(case: Case) -> Bounds:
+    return {
+        "share": (0, 1),
+        "nps": (-100, 100),
+        "nps_overall": (-100, 100),
+        "nps_without": (-100, 100),
+        "nps_impact": (-200, 200),
+        "csat": (0, 1),
+        "low_effort_share": (0, 1),
+        "compound": (-1, 1),
+        "rank": (1, math.inf),
+    }
+
+
+def _tokenize_case() -> st.SearchStrategy[Case]:
+    @st.composite
+    def case(draw: st.DrawFn) -> Case:
+        others = {
+            "ngrams": st.integers(1, 5),
+            "stop_words": st.sampled_from(["english", None, ["the"]]),
+        }
+        bad = {"ngrams": st.sampled_from([0, 6, "2"]), "stop_words": BAD_STOP_WORDS}
+        kwargs, bad_option = draw(options({}, others, bad))
+        text = draw(st.text(max_size=60) | st.sampled_from(COMMENTS))
+        return Case("feedback.tokenize", {}, kwargs, [], bad_option, setup={"text": text})
+
+    return case()
+
+
+def _feedback_entries() -> dict[str, Entry]:
+    from polars.exceptions import ComputeError
+
+    from csmetrics import feedback
+
+    reg: dict[str, Entry] = {}
+    for function in ("themes", "distinctive_terms", "sentiment", "quotes"):
+        entry = Entry(
+            feedback_case(f"feedback.{function}"),
+            _frame_call(getattr(feedback, function), "data"),
+            _feedback_bounds,
+            weight=0.5,
+            passthrough=function == "sentiment",
+        )
+        reg[f"feedback.{function}"] = entry
+        if function != "tokenize" and hasattr(csm, function):
+            reg[function] = Entry(
+                feedback_case(function),
+                _frame_call(getattr(csm, function), "data"),
+                _feedback_bounds,
+                weight=0.3,
+                passthrough=function == "sentiment",
+            )
+    reg["feedback.tokenize"] = Entry(
+        _tokenize_case(),
+        lambda frames, case: feedback.tokenize(case.setup["text"], **case.kwargs),
+        frame_result=False,
+        families=("polars",),
+    )
+    for prefix in ("expr.", "expr.cs."):
+        reg[prefix + "sentiment"] = Entry(
+            feedback_case(prefix + "sentiment"),
+            _sentiment_expr_call,
+            lambda _: {"comment": (-1, 1)},
+            families=("polars", "lazy"),
+            allowed=(ComputeError,),
+        )
+    return reg
+
+
+def _sentiment_expr_call(frames: dict[str, Any], case: Case) -> Any:
+    made = (
+        pl.col("comment").cs.sentiment()  # type: ignore[attr-defined]
+        if case.name.startswith("expr.cs.")
+        else cse.sentiment("comment")
+    )
+    query = frames["data"].select(made)
+    return query.collect() if isinstance(query, pl.LazyFrame) else query
 
 
 # --- the registry -----------------------------------------------------------------------------
@@ -1814,6 +1991,7 @@ def _registry() -> dict[str, Entry]:
             families=("polars",),
         )
     reg.update(_io_entries())
+    reg.update(_feedback_entries())
     return reg
 
 

@@ -20,6 +20,25 @@ fn survey_responses(
     .map(PyDataFrame)
 }
 
+#[pyfunction]
+fn feedback_responses(
+    py: Python<'_>,
+    n: usize,
+    customers: usize,
+    months: u32,
+    seed: u64,
+) -> PyResult<PyDataFrame> {
+    run(py, "feedback_responses", || {
+        csmetrics::datasets::feedback_responses(n, customers, months, seed)
+    })
+    .map(PyDataFrame)
+}
+
+#[pyfunction]
+fn feedback_dictionary() -> Vec<(String, Vec<String>)> {
+    csmetrics::datasets::feedback_dictionary()
+}
+
 /// The tables of customers `first_customer` to `first_customer + count - 1` of a synthetic
 /// business, as (name, frame) pairs in a fixed order.
 #[pyfunction]
@@ -103,5 +122,7 @@ fn saas(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(survey_responses, m)?)?;
     m.add_function(wrap_pyfunction!(saas, m)?)?;
+    m.add_function(wrap_pyfunction!(feedback_responses, m)?)?;
+    m.add_function(wrap_pyfunction!(feedback_dictionary, m)?)?;
     Ok(())
 }

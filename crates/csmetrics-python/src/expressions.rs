@@ -112,3 +112,22 @@ fn subscription_clv_expr(inputs: &[Series]) -> PolarsResult<Series> {
 fn net_clv_expr(inputs: &[Series]) -> PolarsResult<Series> {
     formula("net_clv", Formula::Net, inputs)
 }
+
+#[polars_expr(output_type=Float64)]
+fn sentiment_expr(inputs: &[Series]) -> PolarsResult<Series> {
+    guarded("sentiment", || {
+        let series = &inputs[0];
+        if !series.dtype().is_string() {
+            return Err(PolarsError::ComputeError(
+                format!(
+                    "column '{}' has type {}: the comments for sentiment must be strings",
+                    series.name(),
+                    series.dtype()
+                )
+                .into(),
+            ));
+        }
+        let scores = csmetrics::feedback::compound_of_series(series.str()?);
+        Ok(scores.with_name(series.name().clone()).into_series())
+    })
+}

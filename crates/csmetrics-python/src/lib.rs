@@ -12,6 +12,7 @@ mod clv;
 mod datasets;
 mod errors;
 mod expressions;
+mod feedback;
 mod frames;
 mod health;
 mod journey;
@@ -44,5 +45,6 @@ fn _internal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     journey::register(m)?;
     frames::register(m)?;
     stripe::register(m)?;
+    feedback::register(m)?;
     Ok(())
 }

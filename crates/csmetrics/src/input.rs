@@ -117,7 +117,10 @@ pub(crate) fn plain(value: AnyValue<'_>) -> String {
             TimeUnit::Microseconds => ticks,
             TimeUnit::Milliseconds => ticks.saturating_mul(1000),
         };
-        format!("{} UTC ({zone})", crate::revenue::input::format_instant(micros))
+        format!(
+            "{} UTC ({zone})",
+            crate::revenue::input::format_instant(micros)
+        )
     };
     match value {
         AnyValue::String(s) => s.to_string(),

@@ -289,6 +289,7 @@ pub mod clv;
 pub mod cohort;
 pub mod datasets;
 pub mod error;
+pub mod feedback;
 pub(crate) mod frame;
 pub(crate) mod groups;
 pub mod health;
@@ -322,6 +323,7 @@ pub mod prelude {
     pub use crate::clv::prelude::*;
     pub use crate::cohort::prelude::*;
     pub use crate::error::{CsError, Result};
+    pub use crate::feedback::prelude::*;
     pub use crate::health::prelude::*;
     pub use crate::journey::prelude::*;
     pub use crate::operations::prelude::*;

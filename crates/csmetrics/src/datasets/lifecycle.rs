@@ -70,6 +70,10 @@ const NPS_BY_MOOD: [[f64; 11]; 3] = [
     [0.01, 0.01, 0.02, 0.03, 0.04, 0.06, 0.10, 0.22, 0.25, 0.16, 0.10],
     [0.00, 0.00, 0.00, 0.005, 0.005, 0.01, 0.03, 0.08, 0.17, 0.32, 0.38],
 ];
+/// A survey comment is written by a customer who churns when a subscription of theirs ends with
+/// a churn reason within this many days after the answer.
+const CHURN_WINDOW_DAYS: i32 = 120;
+
 /// Probability of a survey answer before a renewal, by billing (monthly, quarterly, yearly).
 const SURVEY_PROBABILITY: [f64; 3] = [0.25, 0.6, 0.9];
 
@@ -283,6 +287,8 @@ impl Context {
     /// Appends every row of customer `id` to `out`.
     pub fn simulate(&self, id: u64, out: &mut Buffers, scratch: &mut Scratch) {
         scratch.spans.clear();
+        let first_survey = out.surveys.customer_id.len();
+        let first_subscription = out.subscriptions.start.len();
         let mut billing = stream(self.params.seed, id, Purpose::Billing);
         let per_seat = billing.chance(self.params.seat_share);
         let mut customer = Customer {
@@ -303,6 +309,7 @@ impl Context {
         let signup = customer.lifecycle();
         let segment = customer.segment;
         self.milestones(id, signup, &scratch.spans, out);
+        self.comments(id, first_survey, first_subscription, out);
         self.purchases(id, signup, out);
         if self.params.usage_days > 0 {
             self.usage(id, segment, &scratch.spans, out);
@@ -343,6 +350,26 @@ impl Context {
             m.customer_id.push(id as i64);
             m.milestone.push(stage as u8);
             m.timestamp.push(at);
+        }
+    }
+
+    /// The comments of the surveys of one customer (rows from `first_survey`): each depends on
+    /// the answer and on whether one of the customer's subscriptions (rows from
+    /// `first_subscription`) churns within [`CHURN_WINDOW_DAYS`] after it.
+    fn comments(&self, id: u64, first_survey: usize, first_subscription: usize, out: &mut Buffers) {
+        let mut rng = stream(self.params.seed, id, Purpose::Feedback);
+        let subs = &out.subscriptions;
+        let surveys = &mut out.surveys;
+        for row in first_survey..surveys.customer_id.len() {
+            let day = surveys.timestamp[row];
+            let churns = (first_subscription..subs.start.len()).any(|s| {
+                subs.churn_reason[s] != 0
+                    && subs.end[s] >= day
+                    && subs.end[s] <= day.saturating_add(CHURN_WINDOW_DAYS)
+            });
+            surveys
+                .comment
+                .push(super::comments::comment(&mut rng, surveys.nps[row], churns));
         }
     }
 

@@ -186,6 +186,7 @@
 #[cfg(test)]
 mod behaviour_tests;
 mod business;
+mod comments;
 mod lifecycle;
 mod random;
 #[cfg(test)]
@@ -195,6 +196,7 @@ mod tables;
 use polars::prelude::*;
 
 pub use business::{saas, saas_range, PurchaseModel, SaasParams};
+pub use comments::feedback_dictionary;
 pub use tables::{
     SaasTables, CHANNELS, CHURN_REASONS, CONVERSION_KINDS, COUNTRIES, DISCOUNT_DURATIONS, FEATURES,
     INTERVALS, MILESTONES, PLANS, PRIORITIES, STATUSES,
@@ -330,6 +332,43 @@ pub fn survey_responses(
             Column::new("ces".into(), ces),
         ],
     )?)
+}
+
+/// Survey answers with free-text comments, for the voice-of-the-customer benchmarks and tests.
+///
+/// The rows of [`survey_responses`] (customer ids, segments, dates, `nps`, `csat`, `ces`) plus
+/// `churned` (Boolean: whether the customer churns after answering; probability 0.3 for a
+/// detractor, 0.1 for a passive, 0.03 for a promoter) and `comment` (String, null for about a
+/// third of the answers), written as the SaaS generator writes them: billing problems drive the
+/// detractors, above all those who churn. Comment draws use their own stream per row.
+pub fn feedback_responses(
+    responses: usize,
+    customers: usize,
+    months: u32,
+    seed: u64,
+) -> Result<DataFrame> {
+    let mut frame = survey_responses(responses, customers, months, seed)?;
+    let scores: Vec<i8> = frame
+        .column("nps")?
+        .i8()?
+        .iter()
+        .map(|s| s.unwrap_or(0))
+        .collect();
+    let mut churned = Vec::with_capacity(responses);
+    let mut comment = Vec::with_capacity(responses);
+    for (row, score) in scores.iter().enumerate() {
+        let mut rng = random::stream(seed, row as u64, random::Purpose::Feedback);
+        let churn = rng.chance(match score {
+            0..=6 => 0.3,
+            7 | 8 => 0.1,
+            _ => 0.03,
+        });
+        churned.push(churn);
+        comment.push(comments::comment(&mut rng, *score, churn));
+    }
+    frame.with_column(Column::new("churned".into(), churned))?;
+    frame.with_column(Column::new("comment".into(), comment))?;
+    Ok(frame)
 }
 
 #[cfg(test)]

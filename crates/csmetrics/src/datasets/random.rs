@@ -27,6 +27,8 @@ pub(crate) enum Purpose {
     Journey = 6,
     /// Support detail of the tickets: priorities, channels, first responses.
     Support = 8,
+    /// The free-text comments of the survey answers.
+    Feedback = 7,
 }
 
 /// The SplitMix64 output function: a bijective 64-bit mixer.

@@ -445,6 +445,7 @@ pub(crate) struct Surveys {
     pub nps: Vec<i8>,
     pub csat: Vec<i8>,
     pub ces: Vec<i8>,
+    pub comment: Vec<Option<String>>,
 }
 
 /// support tickets: one row per ticket.
@@ -592,6 +593,7 @@ impl Buffers {
                 nps: reserve(surveys),
                 csat: reserve(surveys),
                 ces: reserve(surveys),
+                comment: reserve(surveys),
             },
             tickets: Tickets {
                 ticket_id: reserve(tickets),
@@ -700,7 +702,8 @@ impl Buffers {
             timestamp,
             nps,
             csat,
-            ces
+            ces,
+            comment
         );
         append_columns!(
             self.tickets,
@@ -894,6 +897,7 @@ impl Buffers {
                         scores("nps", surveys.nps),
                         scores("csat", surveys.csat),
                         scores("ces", surveys.ces),
+                        Column::new("comment".into(), surveys.comment),
                     ])?,
                     frame(vec![
                         ids("ticket_id", tickets.ticket_id),

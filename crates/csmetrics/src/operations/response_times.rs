@@ -408,7 +408,16 @@ pub fn response_times(frame: &DataFrame, options: &ResponseTimeOptions) -> Resul
             .iter()
             .map(|d| d.unwrap_or(0))
             .collect();
-        let backlog = backlog(frame, options, &opened, r, as_of, &sample_row, &g.order, &periods)?;
+        let backlog = backlog(
+            frame,
+            options,
+            &opened,
+            r,
+            as_of,
+            &sample_row,
+            &g.order,
+            &periods,
+        )?;
         columns.extend([
             Column::new("resolved".into(), done),
             Column::new("unresolved".into(), pick(&unresolved)),
@@ -490,7 +499,9 @@ fn backlog(
                 usize::MAX => 0,
                 row => by.ids.get(row).copied().unwrap_or(0) as usize,
             };
-            let end = options.period.next_start(options.period.start_of(i64::from(*day)));
+            let end = options
+                .period
+                .next_start(options.period.start_of(i64::from(*day)));
             let at = end
                 .saturating_mul(MICROS_PER_DAY)
                 .min(as_of.saturating_add(1));
