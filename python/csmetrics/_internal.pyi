@@ -12,8 +12,8 @@ __all__ = [
     "churn_rates",
     "clv_customer_value",
     "clv_discounted_purchases",
-    "clv_expected_purchases",
     "clv_evaluate",
+    "clv_expected_purchases",
     "clv_expected_spend",
     "clv_fit",
     "clv_fit_covariates",
@@ -261,6 +261,7 @@ def clv_fit(
     start: list[float] | None,
     standard_errors: bool = True,
 ) -> tuple[list[float], list[float], float, float, int, list[float] | None]: ...
+
 _Coding = list[tuple[str, list[str] | None]]
 _Covariates = tuple[_Coding, _Coding, list[float], list[float]]
 
@@ -322,6 +323,7 @@ def clv_purchase_probability(
     frame: pl.DataFrame, fitted: _Fitted, n: int, t: float
 ) -> pl.DataFrame: ...
 def clv_expected_spend(frame: pl.DataFrame, fitted: _Fitted) -> pl.DataFrame: ...
+
 class _Spend(TypedDict):
     params: list[float]
     covariates: _Covariates | None

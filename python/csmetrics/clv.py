@@ -88,9 +88,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BetaGeo",
     "BetaGeoBetaBinom",
-    "Evaluation",
     "GammaGamma",
-    "LikelihoodRatioTest",
     "ModifiedBetaGeo",
     "ParetoNBD",
     "ShiftedBetaGeometric",
@@ -437,13 +435,13 @@ class _Fitted:
         self: _Model,
         data: IntoFrame,
         start: Sequence[float] | None,
-        purchase: Sequence[str],
-        dropout: Sequence[str],
+        purchase: str | Sequence[str] | None,
+        dropout: str | Sequence[str] | None,
     ) -> _Model:
-        purchase = _column_list(purchase, "purchase_covariates")
-        dropout = _column_list(dropout, "dropout_covariates")
+        purchases = _column_list(purchase, "purchase_covariates")
+        dropouts = _column_list(dropout, "dropout_covariates")
         wanted = [*self._fit_columns(), *([self.weights] if self.weights else [])]
-        frame, _ = to_polars(data, list(dict.fromkeys([*wanted, *purchase, *dropout])))
+        frame, _ = to_polars(data, list(dict.fromkeys([*wanted, *purchases, *dropouts])))
         params, errors, ll, customers, iterations, covariates, covariance = (
             _internal.clv_fit_covariates(
                 frame,
@@ -453,8 +451,8 @@ class _Fitted:
                 self.T,
                 self.monetary_value,
                 self.weights,
-                purchase,
-                dropout,
+                purchases,
+                dropouts,
                 None if start is None else [float(v) for v in start],
             )
         )
@@ -1025,9 +1023,7 @@ class GammaGamma(_Fitted):
         ``expected_spend_lower`` and ``expected_spend_upper`` (see :meth:`BetaGeo.predict`;
         ``draws`` default 200, ``seed`` default 0)."""
         if interval is not None:
-            new = self._intervals(
-                data, "expected_spend", 0.0, interval, draws, seed, spend=True
-            )
+            new = self._intervals(data, "expected_spend", 0.0, interval, draws, seed, spend=True)
             return _with_columns(data, new)
         return _with_columns(data, self._predict(data, _internal.clv_expected_spend, spend=True))
 
@@ -1199,11 +1195,15 @@ def evaluate(
     frame, kind = to_polars(data, list(dict.fromkeys(wanted)))
     spend = None
     if spend_model is not None:
-        spend = {"params": spend_model._values(), "covariates": spend_model._covariates_arg()}
+        spend = {
+            "params": spend_model._values(),
+            "covariates": spend_model._covariates_arg(),
+            "covariance": None,
+        }
     customers, metrics, calibration = _internal.clv_evaluate(
         frame,
-        model._fitted(None if spend_model is None else spend_model.monetary_value),
-        spend,
+        cast("Any", model._fitted(None if spend_model is None else spend_model.monetary_value)),
+        cast("Any", spend),
         frequency_holdout,
         duration_holdout,
         monetary_value_holdout,

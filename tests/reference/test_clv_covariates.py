@@ -86,14 +86,17 @@ def _pareto_ll(theta: np.ndarray, x, tx, T, px, dz) -> float:
         lead = special.gammaln(r + x[i]) - special.gammaln(r) + r * np.log(alpha[i])
         lead += s * np.log(beta[i])
         alive = (alpha[i] + T[i]) ** -(r + x[i]) * (beta[i] + T[i]) ** -s
-        # The death term as the integral it is: s ∫_tx^T (α+τ)^-(r+x) (β+τ)^-(s+1) dτ.
-        died = s * integrate.quad(
-            lambda u, i=i: (alpha[i] + u) ** -(r + x[i]) * (beta[i] + u) ** -(s + 1),
-            tx[i],
-            T[i],
-            epsabs=0,
-            epsrel=1e-13,
-        )[0]
+        # The death term as the integral it is: s int_tx^T (alpha+u)^-(r+x) (beta+u)^-(s+1) du.
+        died = (
+            s
+            * integrate.quad(
+                lambda u, i=i: (alpha[i] + u) ** -(r + x[i]) * (beta[i] + u) ** -(s + 1),
+                tx[i],
+                T[i],
+                epsabs=0,
+                epsrel=1e-13,
+            )[0]
+        )
         total += lead + np.log(alive + died)
     return float(total)
 

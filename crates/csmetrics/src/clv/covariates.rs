@@ -108,8 +108,11 @@ pub struct Covariates {
     pub coefficients: Vec<Coefficient>,
 }
 
+/// Parameters (by index) a group of covariates acts on, with the sign of the exponent.
+type Targets = &'static [(usize, f64)];
+
 /// The parameters covariates act on, with the sign of the exponent: (purchase, drop-out).
-fn targets(model: Model) -> Result<(&'static [(usize, f64)], &'static [(usize, f64)])> {
+fn targets(model: Model) -> Result<(Targets, Targets)> {
     match model {
         Model::BetaGeo | Model::ModifiedBetaGeo => Ok((&[(1, -1.0)], &[(2, 1.0), (3, 1.0)])),
         Model::ParetoNbd => Ok((&[(1, -1.0)], &[(3, -1.0)])),
@@ -717,7 +720,7 @@ pub(crate) fn row_groups(frame: &DataFrame, fit: &Fit) -> Result<(Vec<Params>, V
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A seeded generator (the tests must be reproducible).
@@ -758,7 +761,7 @@ mod tests {
 
     /// BG/NBD customers over `horizon` weeks: segment "b" buys e^0.7 as often (α_b = α_0 e^-0.7)
     /// and drops out with a_b = a_0 e^0.5; `tenure` (numeric) lowers purchase rates.
-    fn simulated_bg(customers: usize) -> DataFrame {
+    pub(crate) fn simulated_bg(customers: usize) -> DataFrame {
         let (r, alpha, a, b) = (0.8, 6.0, 0.7, 2.5);
         let mut rng = Lcg(20261208);
         let (mut xs, mut rs, mut ts, mut segments, mut tenure) =

@@ -399,7 +399,8 @@ mod tests {
             .unwrap()
             .str()
             .unwrap()
-            .into_no_null_iter()
+            .iter()
+            .flatten()
             .collect();
         assert_eq!(labels, ["0", "1", "3+"]);
         let actual: Vec<f64> = table
