@@ -15,11 +15,15 @@ __all__ = [
     "churn_rates",
     "clv_customer_value",
     "clv_discounted_purchases",
+    "clv_evaluate",
     "clv_expected_purchases",
     "clv_expected_spend",
     "clv_fit",
+    "clv_fit_covariates",
+    "clv_lr_test",
     "clv_p_alive",
     "clv_parameter_table",
+    "clv_prediction_intervals",
     "clv_purchase_probability",
     "clv_retention_curve",
     "clv_rfm_summary",
@@ -271,10 +275,50 @@ def clv_fit(
     alive: str,
     start: list[float] | None,
     standard_errors: bool = True,
-) -> tuple[list[float], list[float], float, float, int]: ...
+) -> tuple[list[float], list[float], float, float, int, list[float] | None]: ...
+
+_Coding = list[tuple[str, list[str] | None]]
+_Covariates = tuple[_Coding, _Coding, list[float], list[float]]
+
 def clv_parameter_table(
-    model: str, params: list[float], std_errors: list[float]
+    model: str,
+    params: list[float],
+    std_errors: list[float],
+    log_likelihood: float = ...,
+    customers: float = ...,
+    covariates: _Covariates | None = ...,
 ) -> pl.DataFrame: ...
+def clv_lr_test(
+    model: str,
+    restricted: list[float],
+    restricted_ll: float,
+    restricted_customers: float,
+    restricted_covariates: _Covariates | None,
+    full: list[float],
+    full_ll: float,
+    full_customers: float,
+    full_covariates: _Covariates | None,
+) -> tuple[float, int, float]: ...
+def clv_fit_covariates(
+    frame: pl.DataFrame,
+    model: str,
+    frequency: str,
+    recency: str,
+    age: str,
+    monetary_value: str,
+    weights: str | None,
+    purchase: list[str],
+    dropout: list[str],
+    start: list[float] | None,
+) -> tuple[
+    list[float],
+    list[float],
+    float,
+    float,
+    int,
+    tuple[_Coding, _Coding, list[str], list[float], list[float]],
+    list[float] | None,
+]: ...
 
 class _Fitted(TypedDict):
     """A fitted model and the summary columns it reads (see csmetrics.clv._Fitted._predict)."""
@@ -285,6 +329,8 @@ class _Fitted(TypedDict):
     recency: str
     age: str
     monetary_value: str
+    covariates: _Covariates | None
+    covariance: list[float] | None
 
 def clv_p_alive(frame: pl.DataFrame, fitted: _Fitted) -> pl.DataFrame: ...
 def clv_expected_purchases(frame: pl.DataFrame, fitted: _Fitted, t: float) -> pl.DataFrame: ...
@@ -292,6 +338,21 @@ def clv_purchase_probability(
     frame: pl.DataFrame, fitted: _Fitted, n: int, t: float
 ) -> pl.DataFrame: ...
 def clv_expected_spend(frame: pl.DataFrame, fitted: _Fitted) -> pl.DataFrame: ...
+
+class _Spend(TypedDict):
+    params: list[float]
+    covariates: _Covariates | None
+    covariance: list[float] | None
+
+def clv_evaluate(
+    frame: pl.DataFrame,
+    fitted: _Fitted,
+    spend: _Spend | None,
+    frequency_holdout: str,
+    duration_holdout: str,
+    monetary_value_holdout: str,
+    max_frequency: int,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]: ...
 def clv_discounted_purchases(
     frame: pl.DataFrame, fitted: _Fitted, discount_rate: float
 ) -> pl.DataFrame: ...
@@ -310,6 +371,18 @@ def clv_customer_value(
     time_unit: str,
     discounting: str,
     periods: int | None,
+    covariates: _Covariates | None = ...,
+    spend_covariates: _Covariates | None = ...,
+    intervals: tuple[list[float] | None, list[float] | None, int, int, float] | None = ...,
+) -> pl.DataFrame: ...
+def clv_prediction_intervals(
+    frame: pl.DataFrame,
+    fitted: _Fitted,
+    prediction: str,
+    t: float,
+    draws: int,
+    seed: int,
+    level: float,
 ) -> pl.DataFrame: ...
 def clv_retention_curve(params: list[float], periods: int) -> pl.DataFrame: ...
 def retention_cost(

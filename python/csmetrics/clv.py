@@ -48,6 +48,7 @@ import json
 import math
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
 
@@ -92,6 +93,8 @@ __all__ = [
     "ParetoNBD",
     "ShiftedBetaGeometric",
     "clv",
+    "evaluate",
+    "lr_test",
     "net_clv",
     "purchase_clv",
     "rfm_summary",
@@ -386,9 +389,17 @@ class _Fitted:
         # Standard errors are computed on first use (they cost about a third of a fit): the
         # frame and columns of the fit, kept until then.
         self._pending_errors: tuple[pl.DataFrame, str] | None = None
+        # The covariance of the log-parameters (then the coefficients), row-major, from the
+        # fit with standard errors; what the intervals draw from.
+        self._covariance: list[float] | None = None
         self.log_likelihood_: float = math.nan
         self.customers_: float = 0.0
         self.iterations_: int = 0
+        #: With covariates: their coding, ``{"purchase": [(column, levels or None), ...],
+        #: "dropout": [...]}`` (levels sorted, the first the baseline); ``None`` without.
+        self.covariates_: dict[str, list[tuple[str, list[str] | None]]] | None = None
+        #: With covariates: the coefficients by name (``alpha:segment[b]``, ``a:tenure``, ...).
+        self.coefficients_: dict[str, float] = {}
         #: The time unit of recency and T in the summary the model was fitted on (``None``
         #: when unknown); horizons ``t`` count it.
         self.time_unit_: TimeUnit | None = None
@@ -402,6 +413,72 @@ class _Fitted:
     def _fit_columns(self) -> list[str]:
         return [self.frequency, self.recency, self.T]
 
+    def _covariate_columns(self) -> list[str]:
+        if self.covariates_ is None:
+            return []
+        names = [c for c, _ in self.covariates_["purchase"] + self.covariates_["dropout"]]
+        return list(dict.fromkeys(names))
+
+    def _covariates_arg(self) -> Any:
+        """The covariates as the core reads them (None without)."""
+        if self.covariates_ is None:
+            return None
+        errors = self.standard_errors_
+        return (
+            [(c, levels) for c, levels in self.covariates_["purchase"]],
+            [(c, levels) for c, levels in self.covariates_["dropout"]],
+            list(self.coefficients_.values()),
+            [errors.get(n, math.nan) for n in self.coefficients_],
+        )
+
+    def _fit_covariates(
+        self: _Model,
+        data: IntoFrame,
+        start: Sequence[float] | None,
+        purchase: str | Sequence[str] | None,
+        dropout: str | Sequence[str] | None,
+    ) -> _Model:
+        purchases = _column_list(purchase, "purchase_covariates")
+        dropouts = _column_list(dropout, "dropout_covariates")
+        wanted = [*self._fit_columns(), *([self.weights] if self.weights else [])]
+        frame, _ = to_polars(data, list(dict.fromkeys([*wanted, *purchases, *dropouts])))
+        params, errors, ll, customers, iterations, covariates, covariance = (
+            _internal.clv_fit_covariates(
+                frame,
+                self._model,
+                self.frequency,
+                self.recency,
+                self.T,
+                self.monetary_value,
+                self.weights,
+                purchases,
+                dropouts,
+                None if start is None else [float(v) for v in start],
+            )
+        )
+        coding_p, coding_d, names, estimates, coefficient_errors = covariates
+        self.params_ = dict(zip(self._parameters, params, strict=True))
+        self.standard_errors_ = {
+            **dict(zip(self._parameters, errors, strict=True)),
+            **dict(zip(names, coefficient_errors, strict=True)),
+        }
+        if names:
+            self.covariates_ = {"purchase": list(coding_p), "dropout": list(coding_d)}
+            self.coefficients_ = dict(zip(names, estimates, strict=True))
+        else:
+            self.covariates_ = None
+            self.coefficients_ = {}
+        self._covariance = covariance
+        self.log_likelihood_ = ll
+        self.customers_ = customers
+        self.iterations_ = iterations
+        return self
+
+    def _covariance_arg(self) -> list[float] | None:
+        """The covariance the intervals draw from (computing the standard errors if pending)."""
+        _ = self.standard_errors_
+        return self._covariance
+
     @property
     def standard_errors_(self) -> dict[str, float]:
         """Standard errors of the estimates (from the observed information), computed on first
@@ -409,8 +486,11 @@ class _Fitted:
         if self._pending_errors is not None:
             frame, alive = self._pending_errors
             # Refitting from the estimates: the optimizer starts at its optimum and stops there.
-            _, errors, *_ = self._call_fit(frame, alive, self._values(), standard_errors=True)
+            _, errors, _, _, _, covariance = self._call_fit(
+                frame, alive, self._values(), standard_errors=True
+            )
             self._standard_errors = dict(zip(self._parameters, errors, strict=True))
+            self._covariance = covariance
             self._pending_errors = None
         return self._standard_errors
 
@@ -426,7 +506,7 @@ class _Fitted:
         start: Sequence[float] | None,
         *,
         standard_errors: bool,
-    ) -> tuple[list[float], list[float], float, float, int]:
+    ) -> tuple[list[float], list[float], float, float, int, list[float] | None]:
         return _internal.clv_fit(
             frame,
             self._model,
@@ -443,12 +523,15 @@ class _Fitted:
     def _fit(self: _Model, data: IntoFrame, start: Sequence[float] | None, alive: str) -> _Model:
         wanted = [*self._fit_columns(), *([self.weights] if self.weights else [])]
         frame, _ = to_polars(data, wanted)
-        params, _, ll, customers, iterations = self._call_fit(
+        params, _, ll, customers, iterations, _ = self._call_fit(
             frame, alive, start, standard_errors=False
         )
         self.params_ = dict(zip(self._parameters, params, strict=True))
         self._standard_errors = {}
+        self._covariance = None
         self._pending_errors = (frame, alive)
+        self.covariates_ = None
+        self.coefficients_ = {}
         self.log_likelihood_ = ll
         self.customers_ = customers
         self.iterations_ = iterations
@@ -462,12 +545,40 @@ class _Fitted:
         return [self.params_[name] for name in self._parameters]
 
     def summary(self) -> pl.DataFrame:
-        """Estimates with standard errors and 95% Wald intervals.
+        """Estimates with standard errors and 95% Wald intervals, then the fit statistics.
 
-        Columns ``parameter``, ``estimate``, ``std_error``, ``lower``, ``upper``.
+        Columns ``parameter``, ``estimate``, ``std_error``, ``lower``, ``upper``: one row per
+        parameter, followed by the rows ``log_likelihood``, ``aic`` (2k - 2 LL) and ``bic``
+        (k ln(n) - 2 LL, n the customers fitted on), their value in ``estimate`` (null for a
+        model made by :meth:`from_params` or loaded without a log-likelihood).
         """
         errors = [self.standard_errors_.get(n, math.nan) for n in self._parameters]
-        return _internal.clv_parameter_table(self._model, self._values(), errors)
+        return _internal.clv_parameter_table(
+            self._model,
+            self._values(),
+            errors,
+            self.log_likelihood_,
+            self.customers_,
+            self._covariates_arg(),
+        )
+
+    @property
+    def parameter_count_(self) -> int:
+        """Estimated parameters k: the model's, and the covariates' coefficients."""
+        return len(self._parameters) + len(self.coefficients_)
+
+    @property
+    def aic_(self) -> float:
+        """Akaike's information criterion 2k - 2 LL (NaN without a log-likelihood)."""
+        return 2 * self.parameter_count_ - 2 * self.log_likelihood_
+
+    @property
+    def bic_(self) -> float:
+        """The Bayesian information criterion k ln(n) - 2 LL, n the customers fitted on (NaN
+        without a log-likelihood)."""
+        if self.customers_ <= 0:
+            return math.nan
+        return self.parameter_count_ * math.log(self.customers_) - 2 * self.log_likelihood_
 
     def to_dict(self) -> dict[str, Any]:
         """The model as plain data (what :meth:`save` writes)."""
@@ -480,6 +591,18 @@ class _Fitted:
             "log_likelihood": None if math.isnan(self.log_likelihood_) else self.log_likelihood_,
             "customers": self.customers_,
             "time_unit": self.time_unit_,
+            "covariance": self._covariance_arg(),
+            **(
+                {}
+                if self.covariates_ is None
+                else {
+                    "covariates": {
+                        "purchase": [[c, levels] for c, levels in self.covariates_["purchase"]],
+                        "dropout": [[c, levels] for c, levels in self.covariates_["dropout"]],
+                        "coefficients": dict(self.coefficients_),
+                    }
+                }
+            ),
         }
 
     def save(self, path: str | Path) -> None:
@@ -541,28 +664,113 @@ class _Fitted:
         ll = data.get("log_likelihood")
         model.log_likelihood_ = math.nan if ll is None else float(ll)
         model.customers_ = float(data.get("customers", 0.0))
-        _internal.clv_parameter_table(cls._model, model._values(), [])  # validates
+        if data.get("covariates") is not None:
+            model._load_covariates(data["covariates"], errors)
+        covariance = data.get("covariance")
+        if covariance is not None:
+            size = model.parameter_count_**2
+            if not isinstance(covariance, list) or len(covariance) != size:
+                raise option_error(
+                    "covariance", covariance, f"a saved covariance holds {size} numbers"
+                )
+            try:
+                model._covariance = [float(v) for v in covariance]
+            except (TypeError, ValueError):
+                raise option_error("covariance", covariance, "numbers") from None
+        # Validates the parameters (and the covariates' coding against their coefficients).
+        _internal.clv_parameter_table(
+            cls._model, model._values(), [], math.nan, 0.0, model._covariates_arg()
+        )
         return model
+
+    def _load_covariates(self, saved: Any, errors: dict[str, Any]) -> None:
+        rule = "saved covariates are {purchase, dropout: [[column, levels]], coefficients}"
+        try:
+            coding = {
+                part: [
+                    (str(c), None if levels is None else [str(v) for v in levels])
+                    for c, levels in saved[part]
+                ]
+                for part in ("purchase", "dropout")
+            }
+            coefficients = {str(k): float(v) for k, v in saved["coefficients"].items()}
+        except (TypeError, ValueError, KeyError, AttributeError):
+            raise option_error("covariates", saved, rule) from None
+        self.covariates_ = coding
+        self.coefficients_ = coefficients
+        self._standard_errors.update(
+            {n: math.nan if errors.get(n) is None else float(errors[n]) for n in coefficients}
+        )
+
+    def _intervals(
+        self,
+        data: IntoFrame,
+        prediction: str,
+        t: float,
+        interval: Any,
+        draws: Any,
+        seed: Any,
+        *,
+        spend: bool = False,
+    ) -> pl.DataFrame:
+        """``prediction`` with its ``_lower`` and ``_upper`` bounds (see :func:`clv`)."""
+        columns = [self.frequency, self.monetary_value] if spend else [*self._fit_columns()]
+        frame, _ = to_polars(data, list(dict.fromkeys([*columns, *self._covariate_columns()])))
+        return _internal.clv_prediction_intervals(
+            frame,
+            cast("Any", self._fitted(covariance=True)),
+            prediction,
+            t,
+            *_interval_options(interval, draws, seed),
+        )
 
     def _predict(
         self, data: IntoFrame, entry: Callable[..., pl.DataFrame], *args: Any, spend: bool = False
     ) -> pl.DataFrame:
         """``entry`` (a prediction of ``_internal``) of this model on ``data``, with ``args``."""
         columns = [self.frequency, self.monetary_value] if spend else [*self._fit_columns()]
-        frame, _ = to_polars(data, columns)
-        fitted = {
+        frame, _ = to_polars(data, list(dict.fromkeys([*columns, *self._covariate_columns()])))
+        return entry(frame, self._fitted(), *args)
+
+    def _fitted(
+        self, monetary_value: str | None = None, *, covariance: bool = False
+    ) -> dict[str, Any]:
+        """The model as the core's predictions read it (with its covariance for intervals)."""
+        return {
+            "covariance": self._covariance_arg() if covariance else None,
             "model": self._model,
             "params": self._values(),
             "frequency": self.frequency,
             "recency": self.recency,
             "age": self.T,
-            "monetary_value": self.monetary_value,
+            "monetary_value": monetary_value or self.monetary_value,
+            "covariates": self._covariates_arg(),
         }
-        return entry(frame, fitted, *args)
 
 
 def _time(t: Any) -> float:
     return number(t, "t", minimum=0.0)
+
+
+def _interval_options(interval: Any, draws: Any, seed: Any) -> tuple[int, int, float]:
+    level = number(interval, "interval")
+    if not 0 < level < 1:
+        raise option_error("interval", interval, "the coverage must lie strictly between 0 and 1")
+    return (
+        whole(draws, "draws", minimum=20, maximum=100_000),
+        whole(seed, "seed", maximum=2**64 - 1),
+        level,
+    )
+
+
+def _column_list(value: Any, option: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
+        raise option_error(option, value, "expected a column name or a list of column names")
+    return list(value)
 
 
 class _TransactionModel(_Fitted):
@@ -572,9 +780,22 @@ class _TransactionModel(_Fitted):
         *,
         time_unit: TimeUnit | None = None,
         start: Sequence[float] | None = None,
+        purchase_covariates: str | Sequence[str] | None = None,
+        dropout_covariates: str | Sequence[str] | None = None,
     ) -> _Model:
         """Fits by maximum likelihood on the summary ``data`` (one row per customer, or
         patterns with a ``weights`` column); returns the model.
+
+        ``purchase_covariates`` and ``dropout_covariates`` (default None: none) name columns
+        of time-invariant covariates (BG/NBD, MBG/NBD and Pareto/NBD): a numeric column is one
+        covariate, a text, Categorical or Boolean column is coded against its first level
+        (sorted). Purchase covariates scale alpha: ``alpha_i = alpha exp(-g . x_i)``; drop-out
+        covariates scale ``a`` and ``b`` (``a_i = a exp(g_a . z_i)``, ``b_i = b exp(g_b .
+        z_i)``) or, in Pareto/NBD, ``beta_i = beta exp(-g_d . z_i)``. The fitted ``params_``
+        are then the baseline (every covariate 0 or at its first level), the coefficients are
+        in ``coefficients_`` (named ``alpha:segment[b]``, ``a:tenure``, ...) with standard
+        errors in ``standard_errors_`` and rows of :meth:`summary`, and predictions read the
+        covariate columns of the frame they score. Without covariates the fit is the plain one.
 
         ``time_unit`` is the unit of the summary's recency and T, remembered as
         ``time_unit_`` and used by :func:`clv`. By default it is the unit :func:`rfm_summary`
@@ -589,7 +810,16 @@ class _TransactionModel(_Fitted):
         given = None if time_unit is None else _time_unit(time_unit, "time_unit", where)
         if given is not None and recorded is not None and given != recorded:
             raise _mismatch(where, recorded, given, "the summary was built")
-        self._fit(data, start, "alive")
+        if purchase_covariates is None and dropout_covariates is None:
+            self._fit(data, start, "alive")
+        elif isinstance(self, BetaGeoBetaBinom):
+            raise option_error(
+                "purchase_covariates",
+                purchase_covariates or dropout_covariates,
+                "BG/BB takes no covariates (BG/NBD, MBG/NBD and Pareto/NBD do)",
+            )
+        else:
+            self._fit_covariates(data, start, purchase_covariates, dropout_covariates)
         self.time_unit_ = given or recorded
         return self
 
@@ -615,8 +845,35 @@ class _TransactionModel(_Fitted):
         )
 
     @frame_method
-    def predict(self, data: IntoFrame, *, t: float) -> Any:
-        """``data`` with ``p_alive`` and ``expected_purchases`` over the next ``t``."""
+    def predict(
+        self,
+        data: IntoFrame,
+        *,
+        t: float,
+        interval: float | None = None,
+        draws: int = 200,
+        seed: int = 0,
+    ) -> Any:
+        """``data`` with ``p_alive`` and ``expected_purchases`` over the next ``t``.
+
+        With ``interval`` (a coverage such as 0.9; default None: no interval) each also gets
+        ``_lower`` and ``_upper`` columns: the interval from the estimates' uncertainty, by a
+        parametric draw of ``draws`` (default 200) parameter vectors from the fit's
+        covariance with ``seed`` (default 0; the same seed gives the same bounds). See
+        :func:`clv` for the method. A model made by :meth:`from_params` has no covariance.
+        """
+        if interval is not None:
+            if isinstance(self, BetaGeoBetaBinom):
+                raise option_error("interval", interval, "BG/BB has no intervals yet")
+            t = _time(t)
+            new = pl.concat(
+                [
+                    self._intervals(data, "p_alive", t, interval, draws, seed),
+                    self._intervals(data, "expected_purchases", t, interval, draws, seed),
+                ],
+                how="horizontal",
+            )
+            return _with_columns(data, new)
         new = pl.concat(
             [
                 self._predict(data, _internal.clv_p_alive),
@@ -735,14 +992,39 @@ class GammaGamma(_Fitted):
     def _fit_columns(self) -> list[str]:
         return [self.frequency, self.monetary_value]
 
-    def fit(self, data: IntoFrame, *, start: Sequence[float] | None = None) -> GammaGamma:
-        """Fits on the repeat buyers of ``data``; returns the model."""
-        return self._fit(data, start, "alive")
+    def fit(
+        self,
+        data: IntoFrame,
+        *,
+        start: Sequence[float] | None = None,
+        covariates: str | Sequence[str] | None = None,
+    ) -> GammaGamma:
+        """Fits on the repeat buyers of ``data``; returns the model.
+
+        ``covariates`` (default None: none) name columns of time-invariant covariates of the
+        spend scale: ``gamma_i = gamma exp(g . x_i)`` (numeric, or text coded against its
+        first level), with the coefficients in ``coefficients_`` (``gamma:segment[b]``).
+        """
+        if covariates is None:
+            return self._fit(data, start, "alive")
+        return self._fit_covariates(data, start, covariates, [])
 
     @frame_method
-    def expected_spend(self, data: IntoFrame) -> Any:
+    def expected_spend(
+        self,
+        data: IntoFrame,
+        *,
+        interval: float | None = None,
+        draws: int = 200,
+        seed: int = 0,
+    ) -> Any:
         """``data`` with ``expected_spend``: the expected mean purchase value of each customer
-        (the population mean where frequency is 0)."""
+        (the population mean where frequency is 0). With ``interval`` (default None), also
+        ``expected_spend_lower`` and ``expected_spend_upper`` (see :meth:`BetaGeo.predict`;
+        ``draws`` default 200, ``seed`` default 0)."""
+        if interval is not None:
+            new = self._intervals(data, "expected_spend", 0.0, interval, draws, seed, spend=True)
+            return _with_columns(data, new)
         return _with_columns(data, self._predict(data, _internal.clv_expected_spend, spend=True))
 
     predict = expected_spend
@@ -786,6 +1068,154 @@ class ShiftedBetaGeometric(_Fitted):
         return _internal.clv_retention_curve(self._values(), periods)
 
 
+@dataclass(frozen=True)
+class LikelihoodRatioTest:
+    """The result of :func:`lr_test`."""
+
+    #: 2 (LL_full - LL_restricted), at least 0.
+    statistic: float
+    #: Degrees of freedom: the difference in the numbers of parameters.
+    df: int
+    #: P(chi-square with ``df`` degrees of freedom >= ``statistic``).
+    p_value: float
+
+
+def lr_test(restricted: _Fitted, full: _Fitted) -> LikelihoodRatioTest:
+    """Likelihood-ratio test of the fit ``restricted`` nested in ``full``: the same model on
+    the same customers, ``full`` with more parameters (a fit with covariates against one
+    with fewer or none).
+
+    Nesting is the caller's claim; the test checks that both are fits (with a
+    log-likelihood) of one model on the same number of customers and that ``full`` has more
+    parameters. A statistic below 0 by rounding is 0.
+    """
+    for name, model in (("restricted", restricted), ("full", full)):
+        if not isinstance(model, _Fitted):
+            raise option_error(name, type(model).__name__, "expected a fitted csmetrics.clv model")
+    if restricted._model != full._model:
+        raise option_error(
+            "full",
+            full._model,
+            f"a likelihood-ratio test compares fits of one model (restricted is {restricted._model})",
+        )
+    statistic, df, p_value = _internal.clv_lr_test(
+        restricted._model,
+        restricted._values(),
+        restricted.log_likelihood_,
+        restricted.customers_,
+        restricted._covariates_arg(),
+        full._values(),
+        full.log_likelihood_,
+        full.customers_,
+        full._covariates_arg(),
+    )
+    return LikelihoodRatioTest(statistic=statistic, df=df, p_value=p_value)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What :func:`evaluate` returns; each frame of the kind of the summary given."""
+
+    #: The summary with ``predicted_purchases`` and ``actual_purchases`` (and, with a spend
+    #: model, ``predicted_spend`` and ``actual_spend``) per customer.
+    customers: Any
+    #: One row per target (``purchases``, and ``spend`` with a spend model): ``target``,
+    #: ``customers``, ``mae``, ``rmse``, ``actual_total``, ``predicted_total``,
+    #: ``total_relative_error``, ``spearman``, ``top_decile_capture``.
+    metrics: Any
+    #: Mean actual and predicted holdout purchases by calibration frequency: ``frequency``,
+    #: ``label`` ("0" ... "7+"), ``customers``, ``actual``, ``predicted``.
+    calibration: Any
+
+
+def evaluate(
+    data: IntoFrame,
+    model: BetaGeo | ParetoNBD | ModifiedBetaGeo | BetaGeoBetaBinom,
+    spend_model: GammaGamma | None = None,
+    *,
+    frequency_holdout: str = "frequency_holdout",
+    duration_holdout: str = "duration_holdout",
+    monetary_value_holdout: str = "monetary_value_holdout",
+    max_frequency: int = 7,
+) -> Evaluation:
+    """How good the forecast was: ``model`` (fitted on the calibration columns of ``data``, a
+    :func:`rfm_summary` with ``calibration_end``) against the holdout period.
+
+    Per customer the predicted holdout purchases are the model's expected purchases over the
+    customer's ``duration_holdout`` (default column ``"duration_holdout"``), against
+    ``frequency_holdout`` (default ``"frequency_holdout"``). With ``spend_model`` (a
+    :class:`GammaGamma` fitted on the calibration columns; default None) the predicted holdout
+    spend is those purchases times the expected mean purchase value, against
+    ``frequency_holdout x monetary_value_holdout`` (default column
+    ``"monetary_value_holdout"``).
+
+    The metrics, per target: mean absolute error ``mae``, root mean squared error ``rmse``, the
+    totals and ``total_relative_error`` = (predicted - actual) / actual, Spearman's rank
+    correlation ``spearman`` (mid-ranks for ties) and ``top_decile_capture``, the share of the
+    actual holdout total held by the ceil(n/10) customers with the highest prediction (ties
+    broken by row order). The calibration table pools calibration frequencies from
+    ``max_frequency`` (default 7) on in its last row. Customers without a finite prediction
+    (possible only with extreme parameters) are left out of the figures.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from csmetrics import clv
+    >>> bg = clv.BetaGeo.from_params({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
+    >>> summary = pl.DataFrame({"frequency": [0, 2, 5], "recency": [0.0, 30.43, 38.0],
+    ...                         "T": [38.86] * 3, "frequency_holdout": [0, 1, 4],
+    ...                         "duration_holdout": [39.0] * 3})
+    >>> result = clv.evaluate(summary, bg)
+    >>> result.metrics.select("target", "customers").rows()
+    [('purchases', 3)]
+    >>> round(result.customers["predicted_purchases"][1], 3)
+    1.226
+    """
+    if not isinstance(model, _TransactionModel):
+        raise option_error(
+            "model",
+            type(model).__name__,
+            "expected a fitted transaction model (BetaGeo, ParetoNBD, ModifiedBetaGeo, "
+            "BetaGeoBetaBinom)",
+        )
+    if spend_model is not None and not isinstance(spend_model, GammaGamma):
+        raise option_error("spend_model", type(spend_model).__name__, "expected a GammaGamma")
+    wanted = [
+        *model._fit_columns(),
+        frequency_holdout,
+        duration_holdout,
+        *model._covariate_columns(),
+    ]
+    if spend_model is not None:
+        wanted += [
+            spend_model.monetary_value,
+            monetary_value_holdout,
+            *spend_model._covariate_columns(),
+        ]
+    frame, kind = to_polars(data, list(dict.fromkeys(wanted)))
+    spend = None
+    if spend_model is not None:
+        spend = {
+            "params": spend_model._values(),
+            "covariates": spend_model._covariates_arg(),
+            "covariance": None,
+        }
+    customers, metrics, calibration = _internal.clv_evaluate(
+        frame,
+        cast("Any", model._fitted(None if spend_model is None else spend_model.monetary_value)),
+        cast("Any", spend),
+        frequency_holdout,
+        duration_holdout,
+        monetary_value_holdout,
+        whole(max_frequency, "max_frequency", minimum=1, maximum=1_000_000),
+    )
+    return Evaluation(
+        customers=_with_columns(data, customers),
+        metrics=from_polars(metrics, kind),
+        calibration=from_polars(calibration, kind),
+    )
+
+
 def _mismatch(where: str, expected: str, given: str, what: str) -> TimeUnitMismatchError:
     err = TimeUnitMismatchError(
         f"{where}: time_unit={given!r} contradicts the unit {what} in ({expected!r}); "
@@ -808,6 +1238,9 @@ def clv(
     time_unit: TimeUnit | None = None,
     discounting: Literal["monthly", "continuous"] = "monthly",
     periods: int | None = None,
+    interval: float | None = None,
+    draws: int = 200,
+    seed: int = 0,
 ) -> Any:
     """Customer lifetime value of every customer of ``data``.
 
@@ -831,6 +1264,20 @@ def clv(
     ``months`` and ``time_unit`` do not apply to it.
 
     Returns ``data`` with the column ``clv``.
+
+    With ``interval`` (a coverage such as 0.9; default None: none) it also has ``clv_lower``
+    and ``clv_upper``: an interval from the uncertainty of both models' estimates, by a seeded
+    parametric draw. ``draws`` (default 200) parameter vectors are drawn from the normal
+    approximation of each fit's estimates (on the log scale of the parameters, with the
+    covariance of the fit: the inverse observed information), independently for the two
+    models, with ``seed`` (default 0; deterministic); every customer is valued under each
+    draw and the bounds are the empirical quantiles at (1 - interval) / 2 and
+    (1 + interval) / 2. A draw rather than the delta method: CLV, P(alive) and expected
+    purchases are strongly nonlinear in the parameters (and bounded), which a linearised
+    symmetric interval misstates, and drawing on the log scale keeps every parameter
+    positive. Intervals need fitted models (not ones made by ``from_params``); BG/BB has none
+    yet. The bounds reflect the parameters' uncertainty only, not the randomness of a
+    customer's own future purchases.
 
     Examples
     --------
@@ -875,8 +1322,15 @@ def clv(
                 "the next release"
             )
         unit = known or given or "day"
-    columns = [transactions.frequency, transactions.recency, transactions.T, spend.monetary_value]
-    frame, _ = to_polars(data, columns)
+    columns = [
+        transactions.frequency,
+        transactions.recency,
+        transactions.T,
+        spend.monetary_value,
+        *transactions._covariate_columns(),
+        *spend._covariate_columns(),
+    ]
+    frame, _ = to_polars(data, list(dict.fromkeys(columns)))
     result = _internal.clv_customer_value(
         frame,
         transactions._model,
@@ -892,6 +1346,15 @@ def clv(
         _CORE_TIME_UNITS[unit],
         discounting,
         optional_whole(periods, "periods", minimum=1, maximum=100_000),
+        transactions._covariates_arg(),
+        spend._covariates_arg(),
+        None
+        if interval is None
+        else (
+            transactions._covariance_arg(),
+            spend._covariance_arg(),
+            *_interval_options(interval, draws, seed),
+        ),
     )
     return _with_columns(data, result)
 

@@ -1216,6 +1216,71 @@ def _clv_call(frames: dict[str, Any], case: Case) -> Any:
     return clv.clv(frames["data"], transactions=transactions, spend=spend, **case.kwargs)
 
 
+@st.composite
+def evaluate_case(draw: st.DrawFn) -> Case:
+    model = draw(st.sampled_from(["BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "BetaGeoBetaBinom"]))
+    transactions = draw(model_setup(model))
+    spend = draw(st.none() | model_setup("GammaGamma"))
+    kwargs, bad_option = draw(
+        options(
+            {},
+            {"max_frequency": st.sampled_from([1, 7, 40])},
+            {"max_frequency": st.sampled_from([0, -1, 2.5, "7"])},
+        )
+    )
+    discrete = model == "BetaGeoBetaBinom"
+    columns = [
+        *summary_columns(model, spend=spend is not None),
+        Column("frequency_holdout", "count", values=st.integers(0, 12)),
+        Column(
+            "duration_holdout",
+            "number",
+            values=st.integers(0, 6) if discrete else st.sampled_from([0.0, 39.0, 52.5]),
+        ),
+    ]
+    if spend is not None:
+        columns.append(Column("monetary_value_holdout", "number"))
+    drawn = draw(table(columns, {}, customer=None))
+    setup = {"transactions": transactions, "spend": spend}
+    bad_option = (
+        bad_option or transactions.get("bad") or (spend.get("bad") if spend is not None else None)
+    )
+    spend_source = "None" if spend is None else _model_source(spend)
+    snippet = f"clv.evaluate(data, {_model_source(transactions)}, {spend_source}, **kwargs)"
+    refused = _refused("data", drawn.refused)
+    return Case("clv.evaluate", {"data": drawn.frame}, kwargs, refused, bad_option, setup, snippet)
+
+
+def _evaluate_call(frames: dict[str, Any], case: Case) -> Any:
+    transactions = make_model(case.setup["transactions"])
+    spend = None if case.setup["spend"] is None else make_model(case.setup["spend"])
+    return clv.evaluate(frames["data"], transactions, spend, **case.kwargs).metrics
+
+
+def _evaluate_bounds(case: Case) -> Bounds:
+    return {
+        "mae": (0, math.inf),
+        "rmse": (0, math.inf),
+        "spearman": (-1, 1),
+        "top_decile_capture": (0, 1),
+    }
+
+
+@st.composite
+def lr_test_case(draw: st.DrawFn) -> Case:
+    model = draw(st.sampled_from(sorted(MODELS)))
+    restricted = draw(model_setup(model, draw(st.sampled_from(["params", "fit", "unfitted"]))))
+    full = draw(model_setup(model, draw(st.sampled_from(["params", "fit"]))))
+    setup = {"restricted": restricted, "full": full}
+    bad_option = restricted.get("bad") or full.get("bad")
+    snippet = f"clv.lr_test({_model_source(restricted)}, {_model_source(full)})"
+    return Case("clv.lr_test", {}, {}, [], bad_option, setup, snippet)
+
+
+def _lr_test_call(frames: dict[str, Any], case: Case) -> Any:
+    return clv.lr_test(make_model(case.setup["restricted"]), make_model(case.setup["full"]))
+
+
 def _constructor_case(model: str) -> st.SearchStrategy[Case]:
     @st.composite
     def build(draw: st.DrawFn) -> Case:
@@ -1965,6 +2030,10 @@ def _registry() -> dict[str, Entry]:
         lambda _: {"recency": (0, math.inf), "T": (0, math.inf)},
     )
     reg["clv.clv"] = Entry(clv_case(), _clv_call, _model_bounds, passthrough=True)
+    reg["clv.evaluate"] = Entry(evaluate_case(), _evaluate_call, _evaluate_bounds, weight=0.5)
+    reg["clv.lr_test"] = Entry(
+        lr_test_case(), _lr_test_call, frame_result=False, families=("polars",), weight=0.3
+    )
     for model, cls in MODELS.items():
         reg[f"clv.{model}"] = Entry(
             _constructor_case(model), _constructor_call(model), frame_result=False, weight=0.3

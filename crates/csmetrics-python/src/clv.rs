@@ -1,8 +1,11 @@
 //! Bindings of the customer-lifetime-value family (`csmetrics.clv`).
 
+use csmetrics::clv::covariates::{rebuild, Coding, CovariateColumn};
+use csmetrics::clv::intervals::{customer_value_intervals, predict_intervals, IntervalOptions};
 use csmetrics::clv::{
-    bad_start, customer_value, fit, predict, predict::retention_curve, rfm_summary, ClvOptions,
-    Fit, FitOptions, Model, Params, Prediction, RfmOptions, SummaryColumns,
+    bad_start, customer_value, evaluate, fit, fit_with_covariates, lr_test, predict,
+    predict::retention_curve, rfm_summary, ClvOptions, CovariateSpec, EvaluateOptions, Fit,
+    FitOptions, Model, Params, Prediction, RfmOptions, SummaryColumns,
 };
 use csmetrics::period::MICROS_PER_DAY;
 use csmetrics::CsError;
@@ -90,7 +93,7 @@ fn clv_fit(
     alive: &str,
     start: Option<Vec<f64>>,
     standard_errors: bool,
-) -> PyResult<(Vec<f64>, Vec<f64>, f64, f64, usize)> {
+) -> PyResult<(Vec<f64>, Vec<f64>, f64, f64, usize, Option<Vec<f64>>)> {
     let model: Model = model.parse().map_err(to_py)?;
     let start = start
         .map(|values| Params::from_values(model, &values).map_err(|_| bad_start(model, &values)))
@@ -110,21 +113,214 @@ fn clv_fit(
         fitted.log_likelihood,
         fitted.customers,
         fitted.iterations,
+        fitted.covariance,
+    ))
+}
+
+/// Interval settings with the two fits' covariances: (transactions, spend, draws, seed, level).
+type IntervalsIn = (Option<Vec<f64>>, Option<Vec<f64>>, usize, u64, f64);
+
+/// A covariate coding as Python keeps it: (column, its levels or None for a number).
+type CodingIn = Vec<(String, Option<Vec<String>>)>;
+/// Covariates as Python keeps them: purchase coding, drop-out coding, coefficient values and
+/// their standard errors.
+type CovariatesIn = (CodingIn, CodingIn, Vec<f64>, Vec<f64>);
+
+fn coding_in(coding: CodingIn) -> Vec<CovariateColumn> {
+    coding
+        .into_iter()
+        .map(|(column, levels)| CovariateColumn {
+            column,
+            coding: levels.map_or(Coding::Numeric, Coding::Levels),
+        })
+        .collect()
+}
+
+fn coding_out(columns: &[CovariateColumn]) -> CodingIn {
+    columns
+        .iter()
+        .map(|c| {
+            let levels = match &c.coding {
+                Coding::Numeric => None,
+                Coding::Levels(levels) => Some(levels.clone()),
+            };
+            (c.column.clone(), levels)
+        })
+        .collect()
+}
+
+/// A model with its covariates (when given).
+fn with_covariates(mut fitted: Fit, covariates: Option<CovariatesIn>) -> PyResult<Fit> {
+    if let Some((purchase, dropout, estimates, errors)) = covariates {
+        fitted.covariates = Some(
+            rebuild(
+                fitted.model,
+                coding_in(purchase),
+                coding_in(dropout),
+                &estimates,
+                &errors,
+            )
+            .map_err(to_py)?,
+        );
+    }
+    Ok(fitted)
+}
+
+/// Returns (params, std_errors, log_likelihood, customers, iterations, (purchase coding,
+/// drop-out coding, coefficient names, estimates, standard errors)).
+#[pyfunction]
+#[pyo3(signature = (frame, model, frequency, recency, age, monetary_value, weights, purchase, dropout, start))]
+#[allow(clippy::too_many_arguments)]
+#[allow(clippy::type_complexity)]
+fn clv_fit_covariates(
+    py: Python<'_>,
+    frame: Frame,
+    model: &str,
+    frequency: &str,
+    recency: &str,
+    age: &str,
+    monetary_value: &str,
+    weights: Option<&str>,
+    purchase: Vec<String>,
+    dropout: Vec<String>,
+    start: Option<Vec<f64>>,
+) -> PyResult<(
+    Vec<f64>,
+    Vec<f64>,
+    f64,
+    f64,
+    usize,
+    (CodingIn, CodingIn, Vec<String>, Vec<f64>, Vec<f64>),
+    Option<Vec<f64>>,
+)> {
+    let model: Model = model.parse().map_err(to_py)?;
+    let start = start
+        .map(|values| Params::from_values(model, &values).map_err(|_| bad_start(model, &values)))
+        .transpose()
+        .map_err(to_py)?;
+    let options = FitOptions {
+        columns: columns(frequency, recency, age, monetary_value, weights),
+        alive: "alive".to_string(),
+        start,
+        standard_errors: true,
+    };
+    let spec = CovariateSpec { purchase, dropout };
+    let frame = frame.0;
+    let fitted = run(py, "clv_fit", || {
+        fit_with_covariates(&frame, model, &options, &spec)
+    })?;
+    let covariates = match &fitted.covariates {
+        Some(c) => (
+            coding_out(&c.purchase),
+            coding_out(&c.dropout),
+            c.coefficients.iter().map(|k| k.name()).collect(),
+            c.coefficients.iter().map(|k| k.estimate).collect(),
+            c.coefficients.iter().map(|k| k.std_error).collect(),
+        ),
+        None => (vec![], vec![], vec![], vec![], vec![]),
+    };
+    Ok((
+        fitted.params.values().to_vec(),
+        fitted.std_errors.values().to_vec(),
+        fitted.log_likelihood,
+        fitted.customers,
+        fitted.iterations,
+        covariates,
+        fitted.covariance.clone(),
     ))
 }
 
 #[pyfunction]
-#[pyo3(signature = (model, params, std_errors))]
+#[pyo3(signature = (model, params, std_errors, log_likelihood=f64::NAN, customers=0.0, covariates=None))]
 fn clv_parameter_table(
     model: &str,
     params: Vec<f64>,
     std_errors: Vec<f64>,
+    log_likelihood: f64,
+    customers: f64,
+    covariates: Option<CovariatesIn>,
 ) -> PyResult<PyDataFrame> {
-    let mut fitted = model_of(model, &params)?;
+    let fitted = fit_of(model, &params, log_likelihood, customers)?;
+    let mut fitted = with_covariates(fitted, covariates)?;
     if let Ok(std_errors) = Params::from_values(fitted.model, &std_errors) {
         fitted.std_errors = std_errors;
     }
     guard("clv_parameter_table", || fitted.summary()).map(PyDataFrame)
+}
+
+/// A model with its fit statistics, as Python keeps them.
+fn fit_of(model: &str, params: &[f64], log_likelihood: f64, customers: f64) -> PyResult<Fit> {
+    let mut fitted = model_of(model, params)?;
+    fitted.log_likelihood = log_likelihood;
+    fitted.customers = customers;
+    Ok(fitted)
+}
+
+/// Returns (statistic, df, p_value).
+#[pyfunction]
+#[pyo3(signature = (model, restricted, restricted_ll, restricted_customers, restricted_covariates, full, full_ll, full_customers, full_covariates))]
+#[allow(clippy::too_many_arguments)]
+fn clv_lr_test(
+    model: &str,
+    restricted: Vec<f64>,
+    restricted_ll: f64,
+    restricted_customers: f64,
+    restricted_covariates: Option<CovariatesIn>,
+    full: Vec<f64>,
+    full_ll: f64,
+    full_customers: f64,
+    full_covariates: Option<CovariatesIn>,
+) -> PyResult<(f64, usize, f64)> {
+    let small = with_covariates(
+        fit_of(model, &restricted, restricted_ll, restricted_customers)?,
+        restricted_covariates,
+    )?;
+    let large = with_covariates(
+        fit_of(model, &full, full_ll, full_customers)?,
+        full_covariates,
+    )?;
+    let test = guard("lr_test", || lr_test(&small, &large))?;
+    Ok((test.statistic, test.df, test.p_value))
+}
+
+/// Returns the (customers, metrics, calibration) frames.
+#[pyfunction]
+#[pyo3(signature = (frame, fitted, spend, frequency_holdout, duration_holdout, monetary_value_holdout, max_frequency))]
+#[allow(clippy::too_many_arguments)]
+fn clv_evaluate(
+    py: Python<'_>,
+    frame: Frame,
+    fitted: Fitted,
+    spend: Option<SpendIn>,
+    frequency_holdout: &str,
+    duration_holdout: &str,
+    monetary_value_holdout: &str,
+    max_frequency: u32,
+) -> PyResult<(PyDataFrame, PyDataFrame, PyDataFrame)> {
+    let transactions = fitted_model(&fitted)?;
+    let spend = spend.map(spend_model).transpose()?;
+    let cols = columns(
+        &fitted.frequency,
+        &fitted.recency,
+        &fitted.age,
+        &fitted.monetary_value,
+        None,
+    );
+    let options = EvaluateOptions {
+        frequency_holdout: frequency_holdout.to_string(),
+        duration_holdout: duration_holdout.to_string(),
+        monetary_value_holdout: monetary_value_holdout.to_string(),
+        max_frequency,
+    };
+    let frame = frame.0;
+    let found = run(py, "evaluate", || {
+        evaluate(&frame, &transactions, spend.as_ref(), &cols, &options)
+    })?;
+    Ok((
+        PyDataFrame(found.customers),
+        PyDataFrame(found.metrics),
+        PyDataFrame(found.calibration),
+    ))
 }
 
 /// A fitted model and the summary columns it reads, as given in Python.
@@ -137,6 +333,75 @@ pub struct Fitted {
     recency: String,
     age: String,
     monetary_value: String,
+    covariates: Option<CovariatesIn>,
+    covariance: Option<Vec<f64>>,
+}
+
+/// A Gamma-Gamma model as given in Python: its parameters, covariates and covariance.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct SpendIn {
+    params: Vec<f64>,
+    covariates: Option<CovariatesIn>,
+    covariance: Option<Vec<f64>>,
+}
+
+fn fitted_model(fitted: &Fitted) -> PyResult<Fit> {
+    let mut model = with_covariates(
+        model_of(&fitted.model, &fitted.params)?,
+        fitted.covariates.clone(),
+    )?;
+    model.covariance = fitted.covariance.clone();
+    Ok(model)
+}
+
+fn spend_model(spend: SpendIn) -> PyResult<Fit> {
+    let mut model = with_covariates(model_of("gamma_gamma", &spend.params)?, spend.covariates)?;
+    model.covariance = spend.covariance;
+    Ok(model)
+}
+
+/// Returns the frame of `prediction` ("p_alive", "expected_purchases" or "expected_spend")
+/// with its `_lower` and `_upper` bounds.
+#[pyfunction]
+#[pyo3(signature = (frame, fitted, prediction, t, draws, seed, level))]
+#[allow(clippy::too_many_arguments)]
+fn clv_prediction_intervals(
+    py: Python<'_>,
+    frame: Frame,
+    fitted: Fitted,
+    prediction: &str,
+    t: f64,
+    draws: usize,
+    seed: u64,
+    level: f64,
+) -> PyResult<PyDataFrame> {
+    let model = fitted_model(&fitted)?;
+    let prediction = match prediction {
+        "p_alive" => Prediction::PAlive,
+        "expected_purchases" => Prediction::ExpectedPurchases(t),
+        "expected_spend" => Prediction::ExpectedSpend,
+        other => {
+            return Err(to_py(CsError::option(
+                "prediction",
+                other,
+                "expected 'p_alive', 'expected_purchases' or 'expected_spend'",
+            )))
+        }
+    };
+    let cols = columns(
+        &fitted.frequency,
+        &fitted.recency,
+        &fitted.age,
+        &fitted.monetary_value,
+        None,
+    );
+    let options = IntervalOptions { draws, seed, level };
+    let frame = frame.0;
+    run(py, "intervals", || {
+        predict_intervals(&frame, &model, prediction, &cols, &options)
+    })
+    .map(PyDataFrame)
 }
 
 fn predict_one(
@@ -146,7 +411,7 @@ fn predict_one(
     fitted: Fitted,
     prediction: Prediction,
 ) -> PyResult<PyDataFrame> {
-    let model = model_of(&fitted.model, &fitted.params)?;
+    let model = fitted_model(&fitted)?;
     let cols = columns(
         &fitted.frequency,
         &fitted.recency,
@@ -213,7 +478,7 @@ fn clv_discounted_purchases(
 }
 
 #[pyfunction]
-#[pyo3(signature = (frame, model, params, spend_params, frequency, recency, age, monetary_value, months, discount_rate, margin, time_unit, discounting, periods))]
+#[pyo3(signature = (frame, model, params, spend_params, frequency, recency, age, monetary_value, months, discount_rate, margin, time_unit, discounting, periods, covariates=None, spend_covariates=None, intervals=None))]
 #[allow(clippy::too_many_arguments)]
 fn clv_customer_value(
     py: Python<'_>,
@@ -231,9 +496,12 @@ fn clv_customer_value(
     time_unit: &str,
     discounting: &str,
     periods: Option<u32>,
+    covariates: Option<CovariatesIn>,
+    spend_covariates: Option<CovariatesIn>,
+    intervals: Option<IntervalsIn>,
 ) -> PyResult<PyDataFrame> {
-    let transactions = model_of(model, &params)?;
-    let spend = model_of("gamma_gamma", &spend_params)?;
+    let mut transactions = with_covariates(model_of(model, &params)?, covariates)?;
+    let mut spend = with_covariates(model_of("gamma_gamma", &spend_params)?, spend_covariates)?;
     let options = ClvOptions {
         months,
         discount_rate,
@@ -244,6 +512,15 @@ fn clv_customer_value(
     };
     let cols = columns(frequency, recency, age, monetary_value, None);
     let frame = frame.0;
+    if let Some((covariance, spend_covariance, draws, seed, level)) = intervals {
+        transactions.covariance = covariance;
+        spend.covariance = spend_covariance;
+        let interval = IntervalOptions { draws, seed, level };
+        return run(py, "clv_customer_value", || {
+            customer_value_intervals(&frame, &transactions, &spend, &cols, &options, &interval)
+        })
+        .map(PyDataFrame);
+    }
     run(py, "clv_customer_value", || {
         let column = customer_value(&frame, &transactions, &spend, &cols, &options)?;
         Ok(polars::prelude::DataFrame::new(column.len(), vec![column])?)
@@ -270,5 +547,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(clv_discounted_purchases, m)?)?;
     m.add_function(wrap_pyfunction!(clv_customer_value, m)?)?;
     m.add_function(wrap_pyfunction!(clv_retention_curve, m)?)?;
+    m.add_function(wrap_pyfunction!(clv_evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(clv_lr_test, m)?)?;
+    m.add_function(wrap_pyfunction!(clv_fit_covariates, m)?)?;
+    m.add_function(wrap_pyfunction!(clv_prediction_intervals, m)?)?;
     Ok(())
 }

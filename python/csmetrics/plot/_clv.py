@@ -98,7 +98,8 @@ def calibration_holdout(
     title: str | None = None,
     ax: Any = None,
 ) -> Axes:
-    """Mean holdout purchases by calibration frequency: actual against the model's prediction.
+    """Mean holdout purchases by calibration frequency: actual against the model's prediction
+    (the ``calibration`` table of :func:`csmetrics.clv.evaluate`).
 
     ``summary`` is a :func:`csmetrics.clv.rfm_summary` with ``calibration_end`` (it has
     ``frequency_holdout`` and ``duration_holdout``); ``model`` a transaction model fitted on its
@@ -115,26 +116,13 @@ def calibration_holdout(
         raise InvalidInputError(
             f"calibration_holdout: expected a fitted transaction model, got {type(model).__name__}"
         )
-    parts = []
-    for (duration,), part in frame.group_by(["duration_holdout"]):
-        scored = _frame(
-            model.conditional_expected_purchases(part, t=float(duration)),
-            "calibration_holdout",
-        )
-        parts.append(scored)
-    scored = pl.concat(parts, how="vertical_relaxed")
-    table = (
-        scored.with_columns(bucket=pl.min_horizontal(pl.col("frequency"), pl.lit(max_frequency)))
-        .group_by("bucket")
-        .agg(
-            actual=pl.col("frequency_holdout").cast(pl.Float64).mean(),
-            predicted=pl.col("expected_purchases").mean(),
-            customers=pl.len(),
-        )
-        .sort("bucket")
+    from csmetrics.clv import evaluate
+
+    table = _frame(
+        evaluate(frame, model, max_frequency=max_frequency).calibration, "calibration_holdout"
     )
     ax = _axes(ax)
-    x = table["bucket"].to_list()
+    x = table["frequency"].to_list()
     ax.plot(
         x, table["actual"].to_list(), marker="o", lw=1.6, color=_TOTAL, label="actual (holdout)"
     )
@@ -147,7 +135,7 @@ def calibration_holdout(
         color=_DOWN,
         label="predicted by the model",
     )
-    labels = [f"{b}+" if b == max_frequency else str(b) for b in x]
+    labels = table["label"].to_list()
     ax.set_xticks(x)
     ax.set_xticklabels(
         [f"{lab}\n(n={n:,})" for lab, n in zip(labels, table["customers"].to_list(), strict=True)],

@@ -241,19 +241,87 @@ impl Params {
 /// E[X(t)] of a BG/NBD customer alive at time 0 with parameters (r, alpha, a, b):
 /// (a+b-1)/(a-1) [1 - (α/(α+t))^r 2F1(r, b; a+b-1; t/(α+t))], with Euler's transformation
 /// written as 1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b-1; z), whose terms stay bounded for any r.
+///
+/// The closed form is 0/0 at a = 1 (a removable singularity) and loses digits to cancellation
+/// near it, so within [`NEAR_ONE`] of 1 it is interpolated linearly between a = 1 ± NEAR_ONE
+/// (curvature error about NEAR_ONE², cancellation about 1e-16 / NEAR_ONE). Where the series
+/// cannot be summed quickly (a above [`LARGE_A`]: its terms grow like e^((a-1)z)), the
+/// mean is integrated over the drop-out probability instead ([`expected_by_quadrature`]).
 pub fn fresh_expected(r: f64, alpha: f64, a: f64, b: f64, t: f64) -> f64 {
     if t <= 0.0 {
         return 0.0;
     }
+    if (a - 1.0).abs() < NEAR_ONE {
+        let below = closed_form_expected(r, alpha, 1.0 - NEAR_ONE, b, t);
+        let above = closed_form_expected(r, alpha, 1.0 + NEAR_ONE, b, t);
+        let share = (a - (1.0 - NEAR_ONE)) / (2.0 * NEAR_ONE);
+        if let (Some(below), Some(above)) = (below, above) {
+            return below + share * (above - below);
+        }
+    }
+    if a > LARGE_A {
+        return expected_by_quadrature(r, alpha, a, b, t);
+    }
+    closed_form_expected(r, alpha, a, b, t)
+        .unwrap_or_else(|| expected_by_quadrature(r, alpha, a, b, t))
+}
+
+/// Above this a, [`fresh_expected`] integrates over p at once: the series would need of the
+/// order of a terms.
+const LARGE_A: f64 = 1000.0;
+
+/// Half-width of the band around a = 1 where [`fresh_expected`] interpolates.
+const NEAR_ONE: f64 = 1e-5;
+
+/// The closed form of [`fresh_expected`]; `None` when its series does not settle or the result
+/// is not finite.
+fn closed_form_expected(r: f64, alpha: f64, a: f64, b: f64, t: f64) -> Option<f64> {
     let z = t / (alpha + t);
     let c = a + b - 1.0;
-    match hyp2f1(c - r, a - 1.0, c, z) {
-        Some(f) => {
-            let tail = ((a - 1.0) * (alpha / (alpha + t)).ln()).exp() * f;
-            c / (a - 1.0) * (1.0 - tail)
-        }
-        None => f64::NAN,
+    let f = hyp2f1(c - r, a - 1.0, c, z)?;
+    let tail = ((a - 1.0) * (alpha / (alpha + t)).ln()).exp() * f;
+    let value = c / (a - 1.0) * (1.0 - tail);
+    (value.is_finite() && value >= 0.0).then_some(value)
+}
+
+/// E[X(t)] as the mean over p ~ Beta(a, b) of the expected purchases of a customer with
+/// drop-out probability p, averaged over λ ~ Gamma(r, α): (1 - (α/(α+pt))^r) / p. Used where
+/// the series fails, that is for large a: the beta is then concentrated (its standard
+/// deviation is below sqrt(1 / (a + b + 1)) / 2), and a 64-point Gauss-Legendre rule over 14
+/// standard deviations either side of its mean (cut to (0, 1)), with weights normalised to
+/// one, integrates the smooth integrand to about double precision.
+fn expected_by_quadrature(r: f64, alpha: f64, a: f64, b: f64, t: f64) -> f64 {
+    let mean = a / (a + b);
+    let sd = (a * b / ((a + b) * (a + b) * (a + b + 1.0))).sqrt();
+    let lo = (mean - 14.0 * sd).max(0.0);
+    let hi = (mean + 14.0 * sd).min(1.0);
+    let of_p = |p: f64| {
+        // (1 - (1 + pt/α)^-r) / p, written to keep its digits for small p t / α.
+        -(-r * (p * t / alpha).ln_1p()).exp_m1() / p
+    };
+    let log_density = |p: f64| (a - 1.0) * p.ln() + (b - 1.0) * (-p).ln_1p();
+    let (mid, half) = (0.5 * (lo + hi), 0.5 * (hi - lo));
+    let nodes: Vec<(f64, f64)> = quadrature_rule()
+        .iter()
+        .map(|(z, w)| (mid + half * z, *w))
+        .collect();
+    let top = nodes
+        .iter()
+        .map(|(p, _)| log_density(*p))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let (mut total, mut mass) = (0.0, 0.0);
+    for (p, w) in nodes {
+        let weight = w * (log_density(p) - top).exp();
+        total += weight * of_p(p);
+        mass += weight;
     }
+    total / mass
+}
+
+/// The 64-point Gauss-Legendre rule, computed once.
+fn quadrature_rule() -> &'static [(f64, f64)] {
+    static RULE: std::sync::OnceLock<Vec<(f64, f64)>> = std::sync::OnceLock::new();
+    RULE.get_or_init(|| super::special::gauss_legendre(64))
 }
 
 /// P(X(t) = n) of a BG/NBD customer alive at time 0 with parameters (r, alpha, a, b).
@@ -322,6 +390,127 @@ mod tests {
             for k in 0..4 {
                 assert!((slow.d[k] - fast.d[k]).abs() < 1e-9 * slow.d[k].abs().max(1.0));
             }
+        }
+    }
+
+    /// E[X(t)] by composite Simpson over p ~ Beta(a, b) of (1 - (α/(α+pt))^r) / p: an
+    /// independent evaluation of the mean (for a >= 1 and b >= 1, where the density is smooth).
+    fn simpson_expected(r: f64, alpha: f64, a: f64, b: f64, t: f64) -> f64 {
+        let steps = 200_000;
+        let h = 1.0 / steps as f64;
+        let norm = ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b);
+        let density = |p: f64| {
+            if p == 0.0 {
+                return if a == 1.0 { norm.exp() } else { 0.0 };
+            }
+            if p == 1.0 {
+                return if b == 1.0 { norm.exp() } else { 0.0 };
+            }
+            (norm + (a - 1.0) * p.ln() + (b - 1.0) * (-p).ln_1p()).exp()
+        };
+        let g = |p: f64| {
+            if p == 0.0 {
+                r * t / alpha
+            } else {
+                (1.0 - (alpha / (alpha + p * t)).powf(r)) / p
+            }
+        };
+        let f = |p: f64| density(p) * g(p);
+        let mut sum = f(0.0) + f(1.0);
+        for i in 1..steps {
+            sum += f(i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 };
+        }
+        sum * h / 3.0
+    }
+
+    #[test]
+    fn expected_purchases_at_a_equal_to_one() {
+        // a = 1 is 0/0 in the closed form; the mean is smooth there.
+        let (r, alpha, b, t) = (0.243, 4.414, 2.426, 39.0);
+        let reference = simpson_expected(r, alpha, 1.0, b, t);
+        for a in [1.0, 1.0 + 1e-12, 1.0 - 1e-12] {
+            let e = fresh_expected(r, alpha, a, b, t);
+            assert!(
+                (e / reference - 1.0).abs() < 1e-8,
+                "a = {a}: {e} vs {reference}"
+            );
+        }
+        // Inside the band the mean moves smoothly with a (its derivative is of order 1).
+        for a in [1.0 + 3e-6, 1.0 - 9e-6] {
+            let e = fresh_expected(r, alpha, a, b, t);
+            assert!(
+                (e / reference - 1.0).abs() < 2e-5,
+                "a = {a}: {e} vs {reference}"
+            );
+        }
+        // Away from the band (where the density is smooth for Simpson's rule) the closed form
+        // agrees with the same integral.
+        let a = 1.5;
+        let e = fresh_expected(r, alpha, a, b, t);
+        let reference = simpson_expected(r, alpha, a, b, t);
+        assert!((e / reference - 1.0).abs() < 1e-7, "{e} vs {reference}");
+    }
+
+    #[test]
+    fn expected_purchases_for_large_a_and_b() {
+        let (r, alpha, t) = (0.243, 4.414, 39.0);
+        // Moderately large: the quadrature against Simpson's rule.
+        for (a, b) in [(1500.0, 3000.0), (2500.0, 2.0)] {
+            let e = fresh_expected(r, alpha, a, b, t);
+            let reference = simpson_expected(r, alpha, a, b, t);
+            assert!(
+                (e / reference - 1.0).abs() < 1e-8,
+                "{a} {b}: {e} vs {reference}"
+            );
+        }
+        // Runaway fits (a, b near 1e8): the drop-out probability is then a/(a+b) for everyone,
+        // and the mean that of a fixed p: (1 - (α/(α+pt))^r) / p, to O(1/(a+b)).
+        for (a, b) in [(1.2e8, 3.1e8), (4e7, 1e8)] {
+            let p = a / (a + b);
+            let fixed = (1.0 - (alpha / (alpha + p * t)).powf(r)) / p;
+            for variant in [Variant::BetaGeo, Variant::Modified] {
+                let params = Params {
+                    r,
+                    alpha,
+                    a,
+                    b,
+                    variant,
+                };
+                let e = params.expected_new(t);
+                let want = match variant {
+                    Variant::BetaGeo => fixed,
+                    Variant::Modified => (1.0 - p) * fixed,
+                };
+                assert!((e / want - 1.0).abs() < 1e-6, "{a} {b}: {e} vs {want}");
+                let c = params.conditional_expected(t, 3.0, 20.0, 39.0);
+                assert!(c.is_finite() && c > 0.0, "{c}");
+            }
+        }
+        // Where both apply, the closed form and the quadrature agree.
+        for (a, b) in [(200.0, 300.0), (150.0, 40.0), (250.0, 1200.0)] {
+            let closed = closed_form_expected(r, alpha, a, b, t).unwrap();
+            let quadrature = expected_by_quadrature(r, alpha, a, b, t);
+            assert!(
+                (closed / quadrature - 1.0).abs() < 1e-9,
+                "{a} {b}: {closed} vs {quadrature}"
+            );
+        }
+    }
+
+    #[test]
+    fn huge_histories_stay_finite() {
+        // x = 10^6 purchases, 50 years of weeks, last purchase at T.
+        for variant in [Variant::BetaGeo, Variant::Modified] {
+            let p = Params {
+                variant,
+                ..published()
+            };
+            let (x, t) = (1e6, 2609.0);
+            let alive = p.p_alive(x, t, t);
+            let e = p.conditional_expected(52.0, x, t, t);
+            assert!((0.0..=1.0).contains(&alive), "{alive}");
+            // Alive for sure and buying at about x / T per week.
+            assert!((e / (52.0 * x / t) - 1.0).abs() < 0.05, "{e}");
         }
     }
 

@@ -127,18 +127,23 @@ pub struct Params {
 }
 
 impl Params {
-    /// E[mean purchase value | x, m̄]: a weighted mean of the population mean p γ / (q - 1)
-    /// and the customer's own m̄, with weight p x / (p x + q - 1) on m̄. For x = 0 (or m̄
-    /// missing) the population mean. NaN when q <= 1 (the population mean is infinite).
+    /// E[mean purchase value | x, m̄] = p (γ + m̄ x) / (p x + q - 1): a weighted mean of the
+    /// population mean p γ / (q - 1) and the customer's own m̄, with weight p x / (p x + q - 1)
+    /// on m̄. For x = 0 (or m̄ missing) the population mean. NaN (a null prediction) only where
+    /// the posterior mean is infinite: p x + q <= 1, which for q <= 1 includes every customer
+    /// without a known repeat value (the population mean is infinite) but no repeat buyer with
+    /// p x > 1 - q.
     pub fn conditional_expected_spend(&self, x: f64, mean_value: Option<f64>) -> f64 {
         let Params { p, q, gamma } = *self;
-        if q <= 1.0 {
+        let (x, m) = match mean_value {
+            Some(m) if x > 0.0 => (x, m),
+            _ => (0.0, 0.0),
+        };
+        let denominator = p * x + (q - 1.0);
+        if denominator <= 0.0 {
             return f64::NAN;
         }
-        match mean_value {
-            Some(m) if x > 0.0 => p * (gamma + m * x) / (p * x + q - 1.0),
-            _ => p * gamma / (q - 1.0),
-        }
+        p * (gamma + m * x) / denominator
     }
 }
 
@@ -179,5 +184,23 @@ mod tests {
         for k in 0..3 {
             assert!((slow.d[k] - fast.d[k]).abs() < 1e-9 * slow.d[k].abs().max(1.0));
         }
+    }
+
+    #[test]
+    fn posterior_means_exist_for_repeat_buyers_when_q_is_below_one() {
+        let params = Params {
+            p: 6.0,
+            q: 0.8,
+            gamma: 15.0,
+        };
+        // 6 (15 + 30 x 2) / (6 x 2 + 0.8 - 1) = 450 / 11.8
+        let e = params.conditional_expected_spend(2.0, Some(30.0));
+        assert!((e - 450.0 / 11.8).abs() < 1e-12, "{e}");
+        // Without a repeat value the population mean is infinite.
+        assert!(params.conditional_expected_spend(0.0, None).is_nan());
+        assert!(params.conditional_expected_spend(3.0, None).is_nan());
+        // q > 1: the population mean p γ / (q - 1).
+        let regular = Params { q: 3.0, ..params };
+        assert!((regular.conditional_expected_spend(0.0, Some(0.0)) - 45.0).abs() < 1e-12);
     }
 }

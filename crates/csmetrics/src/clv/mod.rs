@@ -28,10 +28,13 @@
 
 pub mod bgbb;
 pub mod bgnbd;
+pub mod covariates;
 pub(crate) mod data;
 pub(crate) mod dual;
+pub mod evaluate;
 pub mod formula;
 pub mod gammagamma;
+pub mod intervals;
 pub(crate) mod optim;
 mod params;
 pub mod paretonbd;
@@ -47,7 +50,9 @@ use std::str::FromStr;
 
 use polars::prelude::*;
 
+pub use covariates::{fit_with_covariates, Coefficient, CovariateSpec, Covariates};
 pub use data::SummaryColumns;
+pub use evaluate::{evaluate, EvaluateOptions, Evaluation};
 pub use params::Params;
 pub use predict::{customer_value, predict, ClvOptions, Discounting, Prediction};
 pub use rfm::{rfm_summary, AfterEnd, Merge, PeriodUnit, RfmOptions};
@@ -184,6 +189,14 @@ pub struct Fit {
     pub customers: f64,
     /// Optimizer iterations.
     pub iterations: usize,
+    /// The covariates of a fit with covariates ([`fit_with_covariates`]): their coding and
+    /// coefficients; `params` are then the baseline parameters (every covariate at 0, or at
+    /// its first level). `None` for a plain fit.
+    pub covariates: Option<Covariates>,
+    /// The estimated covariance of the logs of the parameters, then of the covariates'
+    /// coefficients (row-major, k x k; the inverse observed information). `None` without
+    /// standard errors or when the information is not positive definite.
+    pub covariance: Option<Vec<f64>>,
 }
 
 impl Fit {
@@ -199,30 +212,86 @@ impl Fit {
             log_likelihood: f64::NAN,
             customers: 0.0,
             iterations: 0,
+            covariates: None,
+            covariance: None,
         })
     }
 
+    /// Number of estimated parameters k (with covariates, their coefficients included).
+    pub fn parameter_count(&self) -> usize {
+        self.params.values().len() + self.covariates.as_ref().map_or(0, |c| c.coefficients.len())
+    }
+
+    /// Akaike's information criterion 2k - 2 LL (NaN without a log-likelihood).
+    pub fn aic(&self) -> f64 {
+        2.0 * self.parameter_count() as f64 - 2.0 * self.log_likelihood
+    }
+
+    /// The Bayesian information criterion k ln(n) - 2 LL, n the customers fitted on (NaN
+    /// without a log-likelihood). For the shifted-beta-geometric model n is the cohort size.
+    pub fn bic(&self) -> f64 {
+        if self.customers > 0.0 {
+            self.parameter_count() as f64 * self.customers.ln() - 2.0 * self.log_likelihood
+        } else {
+            f64::NAN
+        }
+    }
+
     /// The estimates as a tidy frame: `parameter`, `estimate`, `std_error`, and the 95% Wald
-    /// interval `lower`, `upper` (null where the standard error is unavailable).
+    /// interval `lower`, `upper` (null where the standard error is unavailable); with
+    /// covariates the coefficients follow the baseline parameters, named
+    /// `parameter:covariate` (see [`Coefficient::name`]); then
+    /// three rows of fit statistics in `estimate` (null for a model given by its parameters):
+    /// `log_likelihood`, `aic` and `bic` (see [`Fit::aic`], [`Fit::bic`]).
     pub fn summary(&self) -> Result<DataFrame> {
-        let names: Vec<&str> = self.model.parameter_names().to_vec();
-        let se: Vec<Option<f64>> = self
-            .std_errors
-            .values()
+        let mut table = self.parameter_table()?;
+        let keep = |v: f64| v.is_finite().then_some(v);
+        let none = [None::<f64>; 3];
+        let statistics = DataFrame::new(
+            3,
+            vec![
+                Column::new("parameter".into(), ["log_likelihood", "aic", "bic"]),
+                Column::new(
+                    "estimate".into(),
+                    [
+                        keep(self.log_likelihood),
+                        keep(self.aic()),
+                        keep(self.bic()),
+                    ],
+                ),
+                Column::new("std_error".into(), none),
+                Column::new("lower".into(), none),
+                Column::new("upper".into(), none),
+            ],
+        )?;
+        table.vstack_mut(&statistics)?;
+        Ok(table)
+    }
+
+    fn parameter_table(&self) -> Result<DataFrame> {
+        let mut names: Vec<String> = self
+            .model
+            .parameter_names()
             .iter()
-            .map(|s| s.is_finite().then_some(*s))
+            .map(|s| s.to_string())
             .collect();
+        let mut estimates: Vec<f64> = self.params.values().to_vec();
+        let mut errors: Vec<f64> = self.std_errors.values().to_vec();
+        if let Some(covariates) = &self.covariates {
+            for c in &covariates.coefficients {
+                names.push(c.name());
+                estimates.push(c.estimate);
+                errors.push(c.std_error);
+            }
+        }
+        let se: Vec<Option<f64>> = errors.iter().map(|s| s.is_finite().then_some(*s)).collect();
         let z = crate::stats::z_for_confidence(0.95)?;
-        let lower: Vec<Option<f64>> = self
-            .params
-            .values()
+        let lower: Vec<Option<f64>> = estimates
             .iter()
             .zip(&se)
             .map(|(p, s)| s.map(|s| p - z * s))
             .collect();
-        let upper: Vec<Option<f64>> = self
-            .params
-            .values()
+        let upper: Vec<Option<f64>> = estimates
             .iter()
             .zip(&se)
             .map(|(p, s)| s.map(|s| p + z * s))
@@ -231,13 +300,73 @@ impl Fit {
             names.len(),
             vec![
                 Column::new("parameter".into(), names),
-                Column::new("estimate".into(), self.params.values()),
+                Column::new("estimate".into(), estimates),
                 Column::new("std_error".into(), se),
                 Column::new("lower".into(), lower),
                 Column::new("upper".into(), upper),
             ],
         )?)
     }
+}
+
+/// The likelihood-ratio test of a restricted fit against a fuller one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LikelihoodRatio {
+    /// 2 (LL_full - LL_restricted), at least 0.
+    pub statistic: f64,
+    /// Degrees of freedom: the difference in parameter counts.
+    pub df: usize,
+    /// P(χ²_df >= statistic).
+    pub p_value: f64,
+}
+
+/// Likelihood-ratio test of `restricted` nested in `full` (the same model fitted on the same
+/// customers, `full` with more parameters, such as a fit with covariates against one without).
+/// Nesting itself is the caller's claim: the test checks the model, the customers and the
+/// parameter counts. A statistic below 0 by rounding (the fuller fit stopped a hair short) is 0.
+pub fn lr_test(restricted: &Fit, full: &Fit) -> Result<LikelihoodRatio> {
+    if restricted.model != full.model {
+        return Err(CsError::option(
+            "full",
+            full.model,
+            &format!(
+                "a likelihood-ratio test compares fits of one model (the restricted fit is {})",
+                restricted.model
+            ),
+        ));
+    }
+    if !(restricted.log_likelihood.is_finite() && full.log_likelihood.is_finite()) {
+        return Err(CsError::option(
+            "restricted",
+            format_number(restricted.log_likelihood),
+            "both fits need a log-likelihood (models given by their parameters have none)",
+        ));
+    }
+    if restricted.customers != full.customers {
+        return Err(CsError::option(
+            "full",
+            format!("{} customers", format_number(full.customers)),
+            &format!(
+                "nested fits are fitted on the same customers (the restricted fit had {})",
+                format_number(restricted.customers)
+            ),
+        ));
+    }
+    let (k0, k1) = (restricted.parameter_count(), full.parameter_count());
+    if k1 <= k0 {
+        return Err(CsError::option(
+            "full",
+            format!("{k1} parameters"),
+            &format!("the fuller fit needs more parameters than the restricted one ({k0})"),
+        ));
+    }
+    let statistic = (2.0 * (full.log_likelihood - restricted.log_likelihood)).max(0.0);
+    let df = k1 - k0;
+    Ok(LikelihoodRatio {
+        statistic,
+        df,
+        p_value: crate::stats::chi_square_sf(statistic, df as f64),
+    })
 }
 
 /// Every value of `params` finite and > 0, or an error naming the first that is not.
@@ -385,10 +514,13 @@ fn maximise_warm<const N: usize>(
         model.label(),
         names,
     )?;
-    let std_errors = if with_standard_errors {
-        standard_errors(&objective, &found.theta, total_weight)
+    let (std_errors, covariance) = if with_standard_errors {
+        (
+            standard_errors(&objective, &found.theta, total_weight),
+            optim::log_covariance(&objective, &found.theta, total_weight),
+        )
     } else {
-        vec![f64::NAN; N]
+        (vec![f64::NAN; N], None)
     };
     let estimates: Vec<f64> = found.theta.iter().map(|t| t.exp()).collect();
     Ok(Fit {
@@ -398,6 +530,8 @@ fn maximise_warm<const N: usize>(
         log_likelihood: -found.value * total_weight,
         customers: total_weight,
         iterations: found.iterations,
+        covariates: None,
+        covariance,
     })
 }
 
@@ -478,7 +612,7 @@ fn fit_model(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fi
                 .filter(|_| options.start.is_none())
                 .map(|step| patterns.every(step));
             let sample_weight = sample.as_ref().map_or(0.0, Patterns::total_weight);
-            match model {
+            let fitted = match model {
                 Model::ParetoNbd => {
                     let start = start_values(model, &options.start, [1.0, scale, 1.0, scale])?;
                     let sampled = sample.as_ref().map(|s| (s, sample_weight));
@@ -517,13 +651,25 @@ fn fit_model(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fi
                         fast,
                     )
                 }
-            }
+            }?;
+            check_predictions(&fitted, &patterns, mean_age)?;
+            Ok(fitted)
         }
         Model::BetaGeoBetaBinom => {
             let patterns = discrete_patterns(frame, columns)?;
             let total = patterns.total_weight();
             if total < 8.0 {
                 return Err(too_few(model, &columns.frequency, total, 8, ""));
+            }
+            // Without a single opportunity the likelihood is 1 for every parameter value.
+            if (0..patterns.len()).all(|i| patterns.age[i] == 0.0) {
+                return Err(invalid(
+                    &columns.age,
+                    0,
+                    "0".to_string(),
+                    "BG/BB needs customers with at least one transaction opportunity \
+                     (every n is 0: the data say nothing about the parameters)",
+                ));
             }
             let start = start_values(model, &options.start, [1.0, 1.0, 1.0, 1.0])?;
             maximise(model, start, total, options.standard_errors, |p| {
@@ -581,13 +727,56 @@ fn fit_model(frame: &DataFrame, model: Model, options: &FitOptions) -> Result<Fi
     }
 }
 
+/// Patterns whose predictions [`check_predictions`] evaluates, at most (spread evenly).
+const CHECKED_PATTERNS: usize = 256;
+
+/// A fit is only reported where its predictions can be computed: P(alive) and the expected
+/// purchases over the mean T, for a spread of the fitted patterns and the one with the largest
+/// x, and for a new customer. Otherwise it is a convergence error naming the parameters.
+fn check_predictions(fitted: &Fit, patterns: &Patterns, horizon: f64) -> Result<()> {
+    let Ok(model) = predict::Scorer::of(fitted) else {
+        return Ok(());
+    };
+    let step = patterns.len().div_ceil(CHECKED_PATTERNS).max(1);
+    let largest = (0..patterns.len()).max_by(|&i, &j| patterns.x[i].total_cmp(&patterns.x[j]));
+    let rows = (0..patterns.len()).step_by(step).chain(largest);
+    let mut bad = None;
+    for i in rows {
+        let (x, recency, age) = (patterns.x[i], patterns.recency[i], patterns.age[i]);
+        let alive = model.p_alive(x, recency, age);
+        let expected = model.expected(horizon, x, recency, age);
+        if !(alive.is_finite() && expected.is_finite()) {
+            bad = Some((x, recency, age));
+            break;
+        }
+    }
+    if bad.is_none() && !model.expected(horizon, 0.0, 0.0, 0.0).is_finite() {
+        bad = Some((0.0, 0.0, 0.0));
+    }
+    match bad {
+        None => Ok(()),
+        Some((x, recency, age)) => Err(CsError::Convergence {
+            model: fitted.model.label().to_string(),
+            reason: format!(
+                "the optimizer stopped at {} where the predictions are not finite \
+                 (frequency {}, recency {}, T {}): the data do not identify the parameters",
+                fitted.params,
+                format_number(x),
+                format_number(recency),
+                format_number(age)
+            ),
+        }),
+    }
+}
+
 /// The lifetime-value family in one import (`use csmetrics::clv::prelude::*;`): its functions,
 /// options and option enums, with the error type and `Period`.
 /// [`crate::prelude`] holds every family's.
 pub mod prelude {
     pub use super::{
-        customer_value, fit, predict, rfm_summary, AfterEnd, ClvOptions, Discounting, Fit,
-        FitOptions, Merge, Model, Params, PeriodUnit, Prediction, RfmOptions, SummaryColumns,
+        customer_value, evaluate, fit, lr_test, predict, rfm_summary, AfterEnd, ClvOptions,
+        Discounting, EvaluateOptions, Evaluation, Fit, FitOptions, LikelihoodRatio, Merge, Model,
+        Params, PeriodUnit, Prediction, RfmOptions, SummaryColumns,
     };
     pub use crate::error::{CsError, Result};
     pub use crate::period::Period;

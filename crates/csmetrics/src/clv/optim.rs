@@ -250,8 +250,47 @@ pub fn standard_errors(objective: &Objective<'_>, theta: &[f64], total_weight: f
     }
 }
 
-/// Inverse of a symmetric positive definite matrix by Cholesky; `None` when it is not.
-fn invert_spd(m: &[f64], n: usize) -> Option<Vec<f64>> {
+/// The inverse of an information matrix (row-major, `n` x `n`): the covariance of the
+/// estimates; `None` when it is not positive definite.
+pub fn covariance(information: &[f64], n: usize) -> Option<Vec<f64>> {
+    let mut symmetric = information.to_vec();
+    for i in 0..n {
+        for j in 0..i {
+            let mean = 0.5 * (symmetric[i * n + j] + symmetric[j * n + i]);
+            symmetric[i * n + j] = mean;
+            symmetric[j * n + i] = mean;
+        }
+    }
+    invert_spd(&symmetric, n)
+}
+
+/// The covariance of the log-parameters `theta`: the inverse of the Hessian of the negative
+/// log-likelihood in `theta` (central differences of the analytic gradient), row-major;
+/// `None` when it is not positive definite.
+pub fn log_covariance(
+    objective: &Objective<'_>,
+    theta: &[f64],
+    total_weight: f64,
+) -> Option<Vec<f64>> {
+    let n = theta.len();
+    let mut hessian = vec![0.0; n * n];
+    for j in 0..n {
+        let h = 1e-5;
+        let mut up = theta.to_vec();
+        let mut down = theta.to_vec();
+        up[j] += h;
+        down[j] -= h;
+        let (gu, gd) = (objective(&up)?.1, objective(&down)?.1);
+        for i in 0..n {
+            hessian[i * n + j] = (gu[i] - gd[i]) / (2.0 * h) * total_weight;
+        }
+    }
+    covariance(&hessian, n)
+}
+
+/// The lower-triangular Cholesky factor of a symmetric positive definite matrix (row-major);
+/// `None` when it is not positive definite.
+pub fn cholesky(m: &[f64], n: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..=i {
@@ -267,6 +306,12 @@ fn invert_spd(m: &[f64], n: usize) -> Option<Vec<f64>> {
             }
         }
     }
+    Some(l)
+}
+
+/// Inverse of a symmetric positive definite matrix by Cholesky; `None` when it is not.
+fn invert_spd(m: &[f64], n: usize) -> Option<Vec<f64>> {
+    let l = cholesky(m, n)?;
     // Solve L L^T X = I column by column.
     let mut inverse = vec![0.0; n * n];
     for col in 0..n {

@@ -122,18 +122,51 @@ pub struct Params {
 }
 
 impl Params {
+    /// ln of the likelihood of (x, t_x, T) and of its "alive at T" part. Where the series of
+    /// the death term does not settle (z near 1: α and β far apart, as in fits that ran to
+    /// extreme values), the death term is integrated directly:
+    /// `s ∫_{t_x}^T (α+τ)^-(r+x) (β+τ)^-(s+1) dτ`, a decreasing positive integrand.
+    fn log_totals(&self, x: f64, recency: f64, age: f64) -> (f64, f64) {
+        let Params { r, alpha, s, beta } = *self;
+        let params = [
+            Dual::<0>::constant(r),
+            Dual::constant(alpha),
+            Dual::constant(s),
+            Dual::constant(beta),
+        ];
+        if let Some((total, alive)) = customer(&params, x, recency, age) {
+            if total.v.is_finite() && alive.v.is_finite() {
+                return (total.v, alive.v);
+            }
+        }
+        let rx = r + x;
+        let lead = ln_gamma(rx) - ln_gamma(r) + r * alpha.ln() + s * beta.ln();
+        let alive = lead - rx * (alpha + age).ln() - s * (beta + age).ln();
+        if recency >= age {
+            return (alive, alive);
+        }
+        let died = lead
+            + s.ln()
+            + log_death_integral(
+                0.0,
+                age - recency,
+                rx,
+                s + 1.0,
+                alpha + recency,
+                beta + recency,
+            );
+        let (hi, lo) = if alive >= died {
+            (alive, died)
+        } else {
+            (died, alive)
+        };
+        (hi + (lo - hi).exp().ln_1p(), alive)
+    }
+
     /// P(alive at T | x, t_x, T).
     pub fn p_alive(&self, x: f64, recency: f64, age: f64) -> f64 {
-        let params = [
-            Dual::<0>::constant(self.r),
-            Dual::constant(self.alpha),
-            Dual::constant(self.s),
-            Dual::constant(self.beta),
-        ];
-        match customer(&params, x, recency, age) {
-            Some((total, alive)) => (alive.v - total.v).exp().min(1.0),
-            None => f64::NAN,
-        }
+        let (total, alive) = self.log_totals(x, recency, age);
+        (alive - total).exp().min(1.0)
     }
 
     /// Expected purchases in the next `t` for a customer with history (x, t_x, T).
@@ -173,20 +206,11 @@ impl Params {
     /// ```
     ///
     /// (the conditional PMF of Fader & Hardie's note on the Pareto/NBD, with the integral
-    /// left as an integral; see the module docs for how it is evaluated). NaN when the
-    /// likelihood series does not settle.
+    /// left as an integral; see the module docs for how it is evaluated).
     pub fn conditional_probability(&self, n: u32, t: f64, x: f64, recency: f64, age: f64) -> f64 {
         let Params { r, alpha, s, beta } = *self;
-        let params = [
-            Dual::<0>::constant(r),
-            Dual::constant(alpha),
-            Dual::constant(s),
-            Dual::constant(beta),
-        ];
-        let Some((total, alive)) = customer(&params, x, recency, age) else {
-            return f64::NAN;
-        };
-        let p_alive = (alive.v - total.v).exp().min(1.0);
+        let (total, alive) = self.log_totals(x, recency, age);
+        let p_alive = (alive - total).exp().min(1.0);
         let dead = if n == 0 { 1.0 - p_alive } else { 0.0 };
         if t <= 0.0 {
             return if n == 0 { 1.0 } else { 0.0 };
@@ -195,7 +219,7 @@ impl Params {
         let shape = r + x + count;
         let common =
             ln_gamma(shape) - ln_gamma(r) - ln_gamma(count + 1.0) + r * alpha.ln() + s * beta.ln()
-                - total.v;
+                - total;
         let survives =
             common + count * t.ln() - shape * (alpha + age + t).ln() - s * (beta + age + t).ln();
         let dies =
@@ -392,6 +416,51 @@ mod tests {
             assert!(p.conditional_expected(39.0, x, tx, t).is_finite());
             let p0 = p.conditional_probability(0, 39.0, x, tx, t);
             assert!((0.0..=1.0).contains(&p0), "{x}: {p0}");
+        }
+    }
+
+    #[test]
+    fn p_alive_where_the_series_does_not_settle() {
+        // α and β six orders apart: z = (α - β) / (α + t) is within 1e-6 of 1.
+        let p = Params {
+            r: 0.553,
+            alpha: 1e7,
+            s: 0.606,
+            beta: 11.669,
+        };
+        let (x, tx, t) = (3.0, 12.0, 39.0);
+        let d = |v: f64| Dual::<0>::constant(v);
+        assert!(log_term(d(p.r), d(p.alpha), d(p.s), d(p.beta), x, tx).is_none());
+        // Simpson on the death term s ∫ (α+τ)^-(r+x) (β+τ)^-(s+1) dτ over the alive term
+        // (α+T)^-(r+x) (β+T)^-s, with the first factors taken as one ratio.
+        let steps = 20_000;
+        let h = (t - tx) / steps as f64;
+        let f = |tau: f64| {
+            p.s * ((p.alpha + tau) / (p.alpha + t)).powf(-(p.r + x))
+                * (p.beta + tau).powf(-(p.s + 1.0))
+        };
+        let mut sum = f(tx) + f(t);
+        for i in 1..steps {
+            sum += f(tx + i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 };
+        }
+        let died_over_alive = sum * h / 3.0 / (p.beta + t).powf(-p.s);
+        let want = 1.0 / (1.0 + died_over_alive);
+        let got = p.p_alive(x, tx, t);
+        assert!((got - want).abs() < 1e-9, "{got} vs {want}");
+        assert!(p.conditional_expected(39.0, x, tx, t).is_finite());
+        let p0 = p.conditional_probability(0, 39.0, x, tx, t);
+        assert!((0.0..=1.0).contains(&p0), "{p0}");
+        // Large values everywhere stay finite too.
+        let big = Params {
+            r: 5e6,
+            alpha: 3e8,
+            s: 2e5,
+            beta: 1e3,
+        };
+        for (x, tx, t) in [(0.0, 0.0, 39.0), (5.0, 30.0, 39.0), (1e6, 2609.0, 2609.0)] {
+            let alive = big.p_alive(x, tx, t);
+            assert!((0.0..=1.0).contains(&alive), "{x}: {alive}");
+            assert!(big.conditional_expected(52.0, x, tx, t).is_finite());
         }
     }
 }

@@ -38,7 +38,7 @@ pub enum Prediction {
 }
 
 impl Prediction {
-    fn column_name(self) -> &'static str {
+    pub(crate) fn column_name(self) -> &'static str {
         match self {
             Prediction::PAlive => "p_alive",
             Prediction::ExpectedPurchases(_) => "expected_purchases",
@@ -55,6 +55,26 @@ enum Transactions {
     Bg(bgnbd::Params),
     Pareto(paretonbd::Params),
     Bb(bgbb::Params),
+}
+
+/// The transaction model of a fit, to score single histories (the fit's own checks).
+pub(crate) struct Scorer(Transactions);
+
+impl Scorer {
+    /// The scorer of a transaction model; an error for spend and retention models.
+    pub(crate) fn of(fit: &Fit) -> Result<Scorer> {
+        Transactions::of(fit).map(Scorer)
+    }
+
+    /// P(alive at T | x, t_x, T).
+    pub(crate) fn p_alive(&self, x: f64, recency: f64, age: f64) -> f64 {
+        self.0.p_alive(x, recency, age)
+    }
+
+    /// Expected purchases in the next `t` given (x, t_x, T).
+    pub(crate) fn expected(&self, t: f64, x: f64, recency: f64, age: f64) -> f64 {
+        self.0.expected(t, x, recency, age)
+    }
 }
 
 impl Transactions {
@@ -144,7 +164,11 @@ fn spend_params(fit: &Fit) -> Result<gammagamma::Params> {
 }
 
 /// The summary columns of `frame`, checked like the fitting data.
-fn histories(frame: &DataFrame, model: Model, columns: &SummaryColumns) -> Result<[Vec<f64>; 3]> {
+pub(crate) fn histories(
+    frame: &DataFrame,
+    model: Model,
+    columns: &SummaryColumns,
+) -> Result<[Vec<f64>; 3]> {
     if model == Model::BetaGeoBetaBinom {
         // Checks the rules of the BG/BB data (whole numbers, x <= t_x <= n).
         super::discrete_patterns(
@@ -171,14 +195,66 @@ fn histories(frame: &DataFrame, model: Model, columns: &SummaryColumns) -> Resul
     Ok([x, recency, age])
 }
 
-/// The mean repeat value of each customer (null where it has none).
-fn mean_repeat_values(frame: &DataFrame, columns: &SummaryColumns) -> Result<Vec<Option<f64>>> {
-    crate::input::optional_numbers(
+/// The frequency and mean repeat value of each customer (null where it has none), checked as
+/// the Gamma-Gamma fit checks them: x a whole number >= 0 and, where x > 0, a mean value that
+/// is finite and > 0 (a null one stands for an unknown mean: the population mean is used). The
+/// value of a customer with x = 0 is not used (summaries often hold 0 there).
+fn spend_inputs(
+    frame: &DataFrame,
+    columns: &SummaryColumns,
+) -> Result<(Vec<f64>, Vec<Option<f64>>)> {
+    let x = float_column(frame, &columns.frequency, "repeat purchases (frequency)")?;
+    let m = crate::input::optional_numbers(
         frame,
         &columns.monetary_value,
         crate::input::Role::Number,
         "the mean repeat value",
-    )
+    )?;
+    for (row, (xi, mi)) in x.iter().zip(&m).enumerate() {
+        if !(xi.is_finite() && *xi >= 0.0 && xi.fract() == 0.0) {
+            return Err(super::data::invalid(
+                &columns.frequency,
+                row,
+                crate::frame::format_number(*xi),
+                "frequency must be a whole number >= 0",
+            ));
+        }
+        if let Some(v) = mi {
+            if *xi > 0.0 && !(v.is_finite() && *v > 0.0) {
+                return Err(super::data::invalid(
+                    &columns.monetary_value,
+                    row,
+                    crate::frame::format_number(*v),
+                    "the mean repeat purchase value must be finite and > 0 for a customer with \
+                     frequency > 0 (null when unknown)",
+                ));
+            }
+        }
+    }
+    Ok((x, m))
+}
+
+/// The Gamma-Gamma expected mean purchase value of every row (`None` where it is infinite).
+pub(crate) fn expected_spend_rows(
+    frame: &DataFrame,
+    spend: &Fit,
+    columns: &SummaryColumns,
+) -> Result<Vec<Option<f64>>> {
+    let column = predict(frame, spend, Prediction::ExpectedSpend, columns)?;
+    Ok(column.f64()?.iter().collect())
+}
+
+/// A horizon `t` (time units, or opportunities for BG/BB): finite and >= 0.
+fn check_horizon(t: f64) -> Result<()> {
+    if t.is_finite() && t >= 0.0 {
+        Ok(())
+    } else {
+        Err(CsError::option(
+            "t",
+            t,
+            "the horizon must be finite and >= 0",
+        ))
+    }
 }
 
 /// One prediction per row of the summary `frame`, as a Float64 column named after it.
@@ -188,10 +264,66 @@ pub fn predict(
     prediction: Prediction,
     columns: &SummaryColumns,
 ) -> Result<Column> {
-    let predicted = predict_rows(frame, fit, prediction, columns);
+    let predicted = if fit.covariates.is_some() {
+        // Checked on the whole frame first, so that errors name its rows.
+        if prediction == Prediction::ExpectedSpend {
+            spend_inputs(frame, columns)?;
+        } else {
+            histories(frame, fit.model, columns)?;
+        }
+        by_groups(frame, &[fit], prediction.column_name(), |sub, fits| {
+            predict_rows(sub, &fits[0], prediction, columns)
+        })
+    } else {
+        predict_rows(frame, fit, prediction, columns)
+    };
     // A loop cut short by an interrupt leaves no result to trust.
     crate::interrupt::check()?;
     predicted.and_then(|c| finite_or_null(&c))
+}
+
+/// `f` over the rows of `frame` grouped by the parameters the covariates of `fits` give them
+/// (each fit then a plain model with those parameters), gathered back in row order as the
+/// Float64 column `name`.
+fn by_groups(
+    frame: &DataFrame,
+    fits: &[&Fit],
+    name: &str,
+    f: impl Fn(&DataFrame, &[Fit]) -> Result<Column>,
+) -> Result<Column> {
+    let mut per_fit = Vec::with_capacity(fits.len());
+    for fit in fits {
+        per_fit.push(super::covariates::row_groups(frame, fit)?);
+    }
+    // Groups of rows by the combination of every fit's group.
+    let mut combos: HashMap<Vec<u32>, usize, FixedState> =
+        HashMap::with_hasher(FixedState::with_seed(0xc0de));
+    let mut keys: Vec<Vec<u32>> = Vec::new();
+    let mut rows: Vec<Vec<IdxSize>> = Vec::new();
+    for row in 0..frame.height() {
+        let key: Vec<u32> = per_fit.iter().map(|(_, of_row)| of_row[row]).collect();
+        let next = keys.len();
+        let slot = *combos.entry(key.clone()).or_insert_with(|| {
+            keys.push(key);
+            rows.push(Vec::new());
+            next
+        });
+        rows[slot].push(row as IdxSize);
+    }
+    let mut out: Vec<Option<f64>> = vec![None; frame.height()];
+    for (key, members) in keys.iter().zip(&rows) {
+        let group_fits = key
+            .iter()
+            .zip(&per_fit)
+            .map(|(&g, (params, _))| Fit::from_params(params[g as usize].clone()))
+            .collect::<Result<Vec<Fit>>>()?;
+        let sub = frame.take(&IdxCa::from_vec("rows".into(), members.clone()))?;
+        let column = f(&sub, &group_fits)?;
+        for (&row, value) in members.iter().zip(column.f64()?.iter()) {
+            out[row as usize] = value;
+        }
+    }
+    Ok(Column::new(name.into(), out))
 }
 
 /// Values that double precision cannot give (NaN or infinite, with extreme parameters) are
@@ -218,19 +350,12 @@ fn predict_rows(
     let values = match prediction {
         Prediction::ExpectedSpend => {
             let params = spend_params(fit)?;
-            let x = float_column(frame, &columns.frequency, "repeat purchases (frequency)")?;
-            let m = mean_repeat_values(frame, columns)?;
+            let (x, m) = spend_inputs(frame, columns)?;
             per_row(x.len(), |i| params.conditional_expected_spend(x[i], m[i]))
         }
         Prediction::PurchaseProbability { n, t } => {
             let model = Transactions::of(fit)?;
-            if !(t.is_finite() && t >= 0.0) {
-                return Err(CsError::option(
-                    "t",
-                    t,
-                    "the horizon must be finite and >= 0",
-                ));
-            }
+            check_horizon(t)?;
             if fit.model == Model::BetaGeoBetaBinom && !(t.fract() == 0.0 && t <= u32::MAX as f64) {
                 return Err(CsError::option(
                     "t",
@@ -263,6 +388,7 @@ fn predict_rows(
         }
         Prediction::ExpectedPurchases(t) => {
             let model = Transactions::of(fit)?;
+            check_horizon(t)?;
             let [x, r, a] = histories(frame, fit.model, columns)?;
             per_row(x.len(), |i| model.expected(t, x[i], r[i], a[i]))
         }
@@ -360,7 +486,15 @@ pub fn customer_value(
     columns: &SummaryColumns,
     options: &ClvOptions,
 ) -> Result<Column> {
-    let value = customer_value_rows(frame, transactions, spend, columns, options);
+    let value = if transactions.covariates.is_some() || spend.covariates.is_some() {
+        histories(frame, transactions.model, columns)?;
+        spend_inputs(frame, columns)?;
+        by_groups(frame, &[transactions, spend], "clv", |sub, fits| {
+            customer_value_rows(sub, &fits[0], &fits[1], columns, options)
+        })
+    } else {
+        customer_value_rows(frame, transactions, spend, columns, options)
+    };
     crate::interrupt::check()?;
     value.and_then(|c| finite_or_null(&c))
 }
@@ -402,7 +536,7 @@ fn customer_value_rows(
     let model = Transactions::of(transactions)?;
     let spend_model = spend_params(spend)?;
     let [x, r, a] = histories(frame, transactions.model, columns)?;
-    let m = mean_repeat_values(frame, columns)?;
+    let (_, m) = spend_inputs(frame, columns)?;
     let month = 365.0 / 12.0 / options.time_unit.days();
     let months = options.months as usize;
     let rate = (1.0 + options.discount_rate).ln(); // per month
@@ -493,7 +627,7 @@ fn discrete_value(
     }
     let spend_model = spend_params(spend)?;
     let [x, r, n] = histories(frame, transactions.model, columns)?;
-    let m = mean_repeat_values(frame, columns)?;
+    let (_, m) = spend_inputs(frame, columns)?;
     let factor = 1.0 / (1.0 + options.discount_rate);
     let clv = per_row(x.len(), |i| {
         let purchases = match options.periods {
