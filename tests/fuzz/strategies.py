@@ -1730,6 +1730,8 @@ def response_times_case(draw: st.DrawFn) -> Case:
     drawn = draw(table(columns, kwargs, customer=None))
     refused = _refused("tickets", drawn.refused)
     return Case("response_times", {"tickets": drawn.frame}, kwargs, refused, bad_option)
+
+
 # --- voice of the customer -------------------------------------------------------------------
 
 COMMENTS = (
