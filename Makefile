@@ -118,6 +118,7 @@ bench: $(REF)/.ready $(LIFETIMES)/.ready ## benchmarks against idiomatic Polars,
 	$(VENV)/bin/python bench/bench_survival.py --reference-python $(REF)/bin/python $(BENCH_ARGS)
 	$(VENV)/bin/python bench/bench_clv.py --lifetimes-python $(LIFETIMES)/bin/python $(BENCH_ARGS)
 	$(VENV)/bin/python bench/bench_feedback.py --reference-python $(REF)/bin/python $(BENCH_ARGS)
+	$(VENV)/bin/python bench/bench_journey.py $(BENCH_ARGS)
 
 # The bounded fuzz suite runs in `make test`; this is the long one (FUZZ_EXAMPLES per function).
 FUZZ_EXAMPLES ?= 400
