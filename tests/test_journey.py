@@ -492,6 +492,7 @@ def test_scorecard_and_report_show_support_times_and_onboarding(tmp_path):
     assert value["first_response_median_hours"] == times["first_response_median_hours"][0] == 3.0
     assert value["ticket_backlog"] == 3
     assert value["sla_attainment"] == 0.5  # 1, 2, 3 h met; 4, 10 h and the unanswered one late
+    pytest.importorskip("matplotlib")  # the report draws its charts with it
     data = csm.datasets.saas(1500, months=12, seed=5)
     path = csm.report(
         subscriptions=data.subscriptions,
