@@ -1712,3 +1712,44 @@ def test_the_default_as_of_is_the_latest_start_of_a_row_not_of_a_discount_window
     assert column(bridge, "period") == [P(1), P(2)]
     # February ends at the snapshot of Feb 10: a still at 90, b new at 50.
     assert column(bridge, "ending_mrr") == [90.0, 140.0]
+
+
+def test_a_request_on_the_instant_of_the_delinquency_cut_is_the_churn_reason():
+    """Past due since 22 May with 10 days of grace: cut on 1 June, the very day the customer
+    asked to cancel (``churn_at="cancel"``). The request wins the tie: the churn is the request's
+    (unknown without a reason column), not involuntary, as the brute force says."""
+    start, cut = dt.date(2024, 5, 22), dt.date(2024, 6, 1)
+    row = {
+        "customer_id": "c1",
+        "subscription_id": "c1s0",
+        "start": start,
+        "end": dt.date(2024, 6, 2),
+        "amount": 1.0,
+        "interval": "month",
+        "interval_count": 1,
+        "quantity": 1,
+        "status": "past_due",
+        "canceled_at": cut,
+        "currency": "USD",
+    }
+    columns = list(row)
+    options = {
+        "as_of": cut,
+        "precision": 6,
+        "free_is_active": False,
+        "delinquency_days": 10,
+        "churn_reasons": None,
+        "with_contract": False,
+        "trials": "exclude",
+        "past_due": "churn_after",
+        "paused": "zero",
+        "churn_at": "cancel",
+        "stacking": "sequential",
+        "mrr_basis": "net",
+        "fx": {"USD": 1.0},
+    }
+    case = Case([row], columns, [], options)
+    check_against_reference(case)
+    bridge = csm.mrr_bridge(case.data, **case.core(money="units"))
+    june = bridge.filter(pl.col("period") == cut).row(0, named=True)
+    assert (june["churned_unknown"], june["churned_involuntary"]) == (1_000_000, 0)

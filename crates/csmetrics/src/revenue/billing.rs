@@ -1206,6 +1206,8 @@ pub(crate) fn build(
                 .map_or(ChurnKind::Unknown as u8, |r| r[row]);
             let mut held = false;
             let mut drop = false;
+            // The delinquency cut that ended the row, if one did.
+            let mut delinquency_cut = None;
             if let Some(s) = &status {
                 match s[row] {
                     TRIALING => drop = b.trials == Trials::Exclude,
@@ -1222,6 +1224,7 @@ pub(crate) fn build(
                                 end = cut.max(start);
                                 end_cause_row = Cause::Status as u8;
                                 reason = ChurnKind::Involuntary as u8;
+                                delinquency_cut = Some(cut);
                             }
                         }
                     }
@@ -1237,6 +1240,13 @@ pub(crate) fn build(
                     // The request ends the row before any delinquency cut: its own reason.
                     end = cx.max(start);
                     cut_by_request = true;
+                    end_cause_row = end_cause[row];
+                    reason = reasons
+                        .as_ref()
+                        .map_or(ChurnKind::Unknown as u8, |r| r[row]);
+                } else if delinquency_cut == Some(cx) {
+                    // A request on the instant of the delinquency cut: the churn is the
+                    // request's (its reason and cause); the cut still ends the row.
                     end_cause_row = end_cause[row];
                     reason = reasons
                         .as_ref()
