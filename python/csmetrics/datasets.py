@@ -46,7 +46,6 @@ __all__ = [
     "write_stripe",
 ]
 
-#: The onboarding journey of :func:`saas`'s ``milestones`` table, in order.
 MILESTONES = (
     "setup_completed",
     "data_connected",
@@ -54,6 +53,7 @@ MILESTONES = (
     "team_invited",
     "integration_added",
 )
+"""The onboarding journey of the ``milestones`` table of :func:`saas`, in order."""
 
 _EPOCH = dt.date(1970, 1, 1)
 _RAW_EVENTS_LIMIT = 10_000
